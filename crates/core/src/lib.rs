@@ -1,0 +1,45 @@
+//! jifen's domain: regions, indicators ("10+X"), members and households, entries
+//! and the double-entry rules, claims and appeals as state machines, caps and
+//! levels, and the canonical public leaf.
+//!
+//! # Layout
+//! - [`points`]: the checked `Points` newtype.
+//! - [`ids`]: codes and ids that parse at the edge.
+//! - [`clock`]: instants, local calendar periods, the injected clock.
+//! - [`region`]: the region tree.
+//! - [`indicator`]: indicators, caps, review policy, inheritance.
+//! - [`member`]: members, households, name masking.
+//! - [`entry`]: entry kinds, accounts, the double-entry rules.
+//! - [`ledger`]: balances and annual scores derived from entries.
+//! - [`level`]: levels on the annual score.
+//! - [`claim`]: claim and appeal state machines, separation of duties.
+//! - [`leaf`]: the canonical public leaf and member commitments.
+//!
+//! This crate knows nothing of SQL, HTTP, files or async, and does not serialise.
+
+pub mod claim;
+pub mod clock;
+pub mod entry;
+pub mod ids;
+pub mod indicator;
+pub mod leaf;
+pub mod ledger;
+pub mod level;
+pub mod member;
+pub mod points;
+pub mod region;
+
+pub use claim::{AppealDecision, AppealOutcome, AppealStatus, ClaimEvent, ClaimStatus, Reviewer};
+pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
+pub use entry::{Account, Entry, EntryError, EntryKind, IndicatorRef, NewEntry, Reason, Source};
+pub use ids::{
+    AppealId, ClaimId, HouseholdId, IdError, IndicatorCode, MemberId, OperatorId, RegionCode,
+    SponsorCode,
+};
+pub use indicator::{CapPeriod, Caps, Claimants, Evidence, Indicator, ReviewPolicy};
+pub use leaf::{Commitment, CommitmentKey, PublicLeaf, member_commitment};
+pub use ledger::Ledger;
+pub use level::{Level, Levels};
+pub use member::{Household, Member};
+pub use points::Points;
+pub use region::{Region, RegionError, RegionKind, RegionTree};
