@@ -37,6 +37,27 @@ impl CapPeriod {
             CapPeriod::Year => "year",
         }
     }
+    /// The first day of the period containing `date`, and the first day after it.
+    pub fn bounds(self, date: Date) -> (Date, Date) {
+        let (y, m) = (date.year(), date.month());
+        let first_of = |y: i32, m: time::Month| Date::from_calendar_date(y, m, 1).unwrap_or(date);
+        match self {
+            CapPeriod::Day => (date, date.next_day().unwrap_or(date)),
+            CapPeriod::Month => {
+                let next = if m == time::Month::December {
+                    first_of(y + 1, time::Month::January)
+                } else {
+                    first_of(y, m.next())
+                };
+                (first_of(y, m), next)
+            }
+            CapPeriod::Year => (
+                first_of(y, time::Month::January),
+                first_of(y + 1, time::Month::January),
+            ),
+        }
+    }
+
     /// A key naming the period that contains `date`, e.g. `d2026-11-29`, `m2026-11`, `y2026`.
     pub fn key(self, date: Date) -> String {
         match self {
@@ -376,5 +397,24 @@ mod tests {
         assert_eq!(CapPeriod::Day.key(d), "d2026-03-09");
         assert_eq!(CapPeriod::Month.key(d), "m2026-03");
         assert_eq!(CapPeriod::Year.key(d), "y2026");
+        let dec = parse_date("2026-12-31").expect("valid");
+        assert_eq!(
+            CapPeriod::Month.bounds(dec),
+            (
+                parse_date("2026-12-01").expect("valid"),
+                parse_date("2027-01-01").expect("valid")
+            )
+        );
+        assert_eq!(
+            CapPeriod::Day.bounds(dec).1,
+            parse_date("2027-01-01").expect("valid")
+        );
+        assert_eq!(
+            CapPeriod::Year.bounds(d),
+            (
+                parse_date("2026-01-01").expect("valid"),
+                parse_date("2027-01-01").expect("valid")
+            )
+        );
     }
 }

@@ -1,1 +1,197 @@
-//! placeholder
+//! jifen's storage: the embedded SQLite store, its migrations, and the writer
+//! that sequences every region's log with group commit.
+//!
+//! # Layout
+//! - [`db`]: connections and migrations.
+//! - [`sequencer`]: the writer thread, batches, per-region sequencers.
+//! - [`admin`]: regions, indicators, levels, households and members.
+//! - [`workflow`]: claims and appeals, posting through the sequencer.
+//! - [`read`]: queries: balances, entries, checkpoints, tiles and proofs.
+//! - [`audit`]: the offline audit behind `jifen verify`.
+//! - [`keys`]: region signing keys and what each last signed, as files.
+//! - [`rows`]: row ⇄ domain type mapping.
+//!
+//! A data folder holds `jifen.db` (SQLite, WAL) and `keys/`.
+
+pub mod admin;
+pub mod audit;
+pub mod db;
+pub mod error;
+pub mod keys;
+pub mod read;
+pub mod rows;
+pub mod sequencer;
+pub mod workflow;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
+
+use jifen_core::{Clock, Entry};
+use rusqlite::Connection;
+
+pub use error::{Result, StoreError};
+pub use sequencer::{Append, Batch, Completion, Job};
+
+/// Most idle read connections kept open.
+pub const READERS_IDLE_MAX: usize = 16;
+/// The database file inside a data folder.
+pub const DB_FILE: &str = "jifen.db";
+
+struct Inner {
+    dir: PathBuf,
+    db_path: PathBuf,
+    clock: Arc<dyn Clock>,
+    jobs: Mutex<Option<SyncSender<Job>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// A handle on a data folder. Cheap to clone; all clones share one writer.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`, applies migrations and starts the writer.
+    pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+        let db_path = dir.join(DB_FILE);
+        let mut conn = db::open(&db_path)?;
+        db::migrate(&mut conn)?;
+        let keys = keys::KeyDir::new(dir)?;
+        let writer = sequencer::Writer::new(conn, keys, clock.clone());
+        let (jobs, handle) = sequencer::spawn(writer, db_path.clone())?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                dir: dir.to_owned(),
+                db_path,
+                clock,
+                jobs: Mutex::new(Some(jobs)),
+                writer: Mutex::new(Some(handle)),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Whether `dir` holds a jifen database already.
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(DB_FILE).is_file()
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// Queues a job for the writer; its completion runs after the batch commits or fails.
+    pub fn submit(&self, job: Job) -> Result<()> {
+        let sender = self
+            .inner
+            .jobs
+            .lock()
+            .map_err(|_| StoreError::Closed)?
+            .clone()
+            .ok_or(StoreError::Closed)?;
+        sender.send(job).map_err(|_| StoreError::Closed)
+    }
+
+    /// Runs `f` in the writer, inside a savepoint, and calls `done` with its result once
+    /// the batch is durable (or with the error that stopped it).
+    pub fn write_with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Batch<'_>) -> Result<T> + Send + 'static,
+        done: impl FnOnce(Result<T>) + Send + 'static,
+    ) -> Result<()> {
+        self.submit(Box::new(move |b: &mut Batch<'_>| {
+            let r = b.savepoint(f);
+            Box::new(move |commit: Result<(), &StoreError>| {
+                done(match commit {
+                    Ok(()) => r,
+                    Err(e) => Err(e.for_batch()),
+                })
+            }) as Completion
+        }))
+    }
+
+    /// Runs `f` in the writer and waits until its batch is durable.
+    pub fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Batch<'_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.write_with(f, move |r| {
+            let _ = tx.send(r);
+        })?;
+        rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Appends one entry and calls `done` once it is durable. This path takes no
+    /// savepoint: [`Batch::append`] checks everything before it writes.
+    pub fn append_with(
+        &self,
+        req: Append,
+        done: impl FnOnce(Result<Entry>) + Send + 'static,
+    ) -> Result<()> {
+        self.submit(Box::new(move |b: &mut Batch<'_>| {
+            let r = b.append(req);
+            Box::new(move |commit: Result<(), &StoreError>| {
+                done(match commit {
+                    Ok(()) => r,
+                    Err(e) => Err(e.for_batch()),
+                })
+            }) as Completion
+        }))
+    }
+
+    /// Appends one entry and waits until it is durable.
+    pub fn append(&self, req: Append) -> Result<Entry> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.append_with(req, move |r| {
+            let _ = tx.send(r);
+        })?;
+        rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    /// Runs `f` on a read connection inside one read transaction (a consistent snapshot).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = match self
+            .inner
+            .readers
+            .lock()
+            .map_err(|_| StoreError::Closed)?
+            .pop()
+        {
+            Some(c) => c,
+            None => db::open(&self.inner.db_path)?,
+        };
+        conn.execute_batch("BEGIN")?;
+        let r = f(&conn);
+        let end = conn.execute_batch("COMMIT");
+        if end.is_ok() {
+            let mut pool = self.inner.readers.lock().map_err(|_| StoreError::Closed)?;
+            if pool.len() < READERS_IDLE_MAX {
+                pool.push(conn);
+            }
+        }
+        let v = r?;
+        end?;
+        Ok(v)
+    }
+
+    /// Stops the writer after the jobs already queued, and waits for it.
+    pub fn close(&self) {
+        if let Ok(mut j) = self.inner.jobs.lock() {
+            j.take();
+        }
+        if let Ok(mut w) = self.inner.writer.lock()
+            && let Some(h) = w.take()
+        {
+            let _ = h.join();
+        }
+    }
+}

@@ -1,0 +1,736 @@
+//! `jifen demo`: two pilots modelled on the seed document, a year of activity
+//! posted through the same claim → review → post paths a community would use.
+//!
+//! - Tongxiang (桐乡市) with the village 越丰村 (tongxiang-yuefeng): the "三治积分"
+//!   rulebook: base 100 a year, +5 village council meeting, +10 mediating a
+//!   dispute, +2 a tree planted, −2 littering, −5 breaking village rules; levels
+//!   at 800 and 1000; plus the village's own "X" indicator (waste sorting).
+//! - Shenzhen (深圳市) > Futian (福田区) > 莲花北社区 (shenzhen-futian-lianhua):
+//!   the city rulebook with the three categories 公共参与 / 文明行为 / 创新贡献.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use anyhow::{Context, Result, bail};
+use jifen_core::{
+    AppealDecision, AppealId, Caps, ClaimId, Claimants, EntryKind, Evidence, FixedClock, Indicator,
+    IndicatorCode, Level, Levels, MemberId, NewEntry, OperatorId, Points, Reason, Region,
+    RegionCode, RegionKind, ReviewPolicy, Reviewer, Source, SystemClock, Timestamp,
+    clock::parse_date,
+};
+use jifen_store::admin::{NewMember, NewRegion, insert_household, insert_member};
+use jifen_store::workflow::{ClaimOutcome, NewClaim, review_claim_in, submit_claim_in};
+use jifen_store::{Append, Store, StoreError};
+use time::Date;
+
+/// Demo staff, as operator ids; issue #3's accounts take the same numbers.
+pub const ADMIN: i64 = 1;
+pub const REVIEWER: i64 = 2;
+pub const REVIEWER2: i64 = 3;
+pub const STATION: i64 = 4;
+/// Claims residents make themselves, through the resident app.
+pub const SELF_SERVICE: i64 = 9;
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Households in each of the two demo communities.
+    #[arg(long, default_value_t = 150)]
+    households: u32,
+    /// Seed of the activity generator: the same seed gives the same people and history.
+    #[arg(long, default_value_t = 2014)]
+    seed: u64,
+}
+
+/// splitmix64: a small deterministic generator for demo data only.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    /// True with probability `p` (0..=1).
+    fn chance(&mut self, p: f64) -> bool {
+        ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[usize::try_from(self.below(items.len() as u64)).unwrap_or(0)]
+    }
+}
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "沈",
+    "钱", "姚", "蒋", "顾",
+];
+const GIVEN: &[&str] = &[
+    "伟", "芳", "娜", "秀英", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟",
+    "涛", "明", "超", "秀兰", "霞", "平", "刚", "桂英", "建国", "志强", "海燕", "小红", "德华",
+    "春梅", "国庆",
+];
+
+fn code(s: &str) -> RegionCode {
+    RegionCode::parse(s).expect("demo codes are valid")
+}
+fn ind_code(s: &str) -> IndicatorCode {
+    IndicatorCode::parse(s).expect("demo codes are valid")
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a table of demo indicators reads best as one call a row"
+)]
+fn indicator(
+    region: &str,
+    code: &str,
+    name: &str,
+    category: &str,
+    points: i64,
+    unit: &str,
+    caps: Caps,
+    review: ReviewPolicy,
+    core: bool,
+    notice_days: u32,
+) -> Indicator {
+    Indicator {
+        region: self::code(region),
+        code: ind_code(code),
+        version: 1,
+        name: name.into(),
+        category: category.into(),
+        points: Points::new(points),
+        unit: unit.into(),
+        caps,
+        evidence: if points > 0 {
+            Evidence::Note
+        } else {
+            Evidence::None
+        },
+        review,
+        claimants: if points > 0 {
+            Claimants::Residents
+        } else {
+            Claimants::StaffOnly
+        },
+        valid_from: parse_date("2020-01-01").expect("valid date"),
+        valid_to: None,
+        core,
+        notice_days,
+    }
+}
+
+fn caps(day: Option<u32>, month: Option<u32>, year: Option<u32>) -> Caps {
+    Caps {
+        per_day: day,
+        per_month: month,
+        per_year: year,
+    }
+}
+
+fn op(n: i64) -> OperatorId {
+    OperatorId::new(n).expect("positive")
+}
+
+/// Runs write jobs in one go (they share batches) and waits for all their results.
+fn run_all<T: Send + 'static>(
+    store: &Store,
+    jobs: Vec<WriteJob<T>>,
+) -> Result<Vec<jifen_store::Result<T>>> {
+    let (tx, rx) = mpsc::channel();
+    let n = jobs.len();
+    for (i, job) in jobs.into_iter().enumerate() {
+        let tx = tx.clone();
+        store.write_with(job, move |r| {
+            let _ = tx.send((i, r));
+        })?;
+    }
+    drop(tx);
+    let mut out: Vec<Option<jifen_store::Result<T>>> = (0..n).map(|_| None).collect();
+    for (i, r) in rx {
+        out[i] = Some(r);
+    }
+    out.into_iter()
+        .map(|r| r.ok_or_else(|| anyhow::anyhow!("the writer dropped a demo job")))
+        .collect()
+}
+
+struct Person {
+    region: RegionCode,
+    id: MemberId,
+    /// How engaged: 0 quiet .. 3 very active.
+    zeal: u8,
+    elderly: bool,
+}
+
+type WriteJob<T> = Box<dyn FnOnce(&mut jifen_store::Batch<'_>) -> jifen_store::Result<T> + Send>;
+
+pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
+    if args.households == 0 || args.households > 100_000 {
+        bail!("--households must be between 1 and 100000");
+    }
+    if Store::exists(data) {
+        let store = Store::open(data, Arc::new(SystemClock))?;
+        let n = store.regions()?.len();
+        store.close();
+        if n > 0 {
+            bail!(
+                "{} already holds {n} regions; the demo needs an empty data folder (pass another --data)",
+                data.display()
+            );
+        }
+    }
+    let today = jifen_core::Clock::now(&SystemClock)
+        .local_date(jifen_core::clock::CHINA_OFFSET_MINUTES)
+        .context("today's date")?;
+    let start = today - time::Duration::days(365);
+    let clock = Arc::new(FixedClock::new(at(start, 8)?));
+    let store =
+        Store::open(data, clock.clone()).with_context(|| format!("opening {}", data.display()))?;
+    let mut rng = Rng(args.seed);
+
+    eprintln!("creating regions, rulebooks and residents ...");
+    let regions = [
+        ("tongxiang", "桐乡市", RegionKind::City, None),
+        (
+            "tongxiang-yuefeng",
+            "越丰村",
+            RegionKind::Village,
+            Some("tongxiang"),
+        ),
+        ("shenzhen", "深圳市", RegionKind::City, None),
+        (
+            "shenzhen-futian",
+            "福田区",
+            RegionKind::District,
+            Some("shenzhen"),
+        ),
+        (
+            "shenzhen-futian-lianhua",
+            "莲花北社区",
+            RegionKind::Community,
+            Some("shenzhen-futian"),
+        ),
+    ];
+    for (c, name, kind, parent) in regions {
+        let region = Region::new(code(c), name, kind, parent.map(code))?;
+        store.create_region(NewRegion {
+            region,
+            origin_prefix: crate::ORIGIN_PREFIX_DEFAULT.into(),
+        })?;
+    }
+    let one = ReviewPolicy::One;
+    for ind in [
+        // Tongxiang's core rulebook, inherited by every village of the city ("10").
+        indicator(
+            "tongxiang",
+            "TX-COUNCIL",
+            "参加村民议事会",
+            "自治",
+            5,
+            "次",
+            caps(Some(1), Some(2), None),
+            one,
+            true,
+            0,
+        ),
+        indicator(
+            "tongxiang",
+            "TX-MEDIATE",
+            "调解邻里纠纷",
+            "法治",
+            10,
+            "次",
+            caps(None, Some(3), None),
+            ReviewPolicy::TwoAbove(Points::new(10)),
+            true,
+            3,
+        ),
+        indicator(
+            "tongxiang",
+            "TX-TREE",
+            "植树",
+            "德治",
+            2,
+            "棵",
+            caps(None, None, Some(50)),
+            one,
+            true,
+            0,
+        ),
+        indicator(
+            "tongxiang",
+            "TX-VOLUNTEER",
+            "志愿服务",
+            "德治",
+            3,
+            "次",
+            caps(Some(1), None, None),
+            one,
+            true,
+            0,
+        ),
+        indicator(
+            "tongxiang",
+            "TX-LITTER",
+            "乱扔垃圾",
+            "德治",
+            -2,
+            "次",
+            Caps::default(),
+            one,
+            true,
+            0,
+        ),
+        indicator(
+            "tongxiang",
+            "TX-RULES",
+            "违反村规民约",
+            "自治",
+            -5,
+            "次",
+            Caps::default(),
+            one,
+            true,
+            0,
+        ),
+        // The village's own ("X").
+        indicator(
+            "tongxiang-yuefeng",
+            "YF-WASTE",
+            "垃圾分类",
+            "德治",
+            1,
+            "天",
+            caps(Some(1), None, None),
+            ReviewPolicy::Auto,
+            false,
+            0,
+        ),
+        // Shenzhen's city rulebook: 公共参与 / 文明行为 / 创新贡献.
+        indicator(
+            "shenzhen",
+            "SZ-MEETING",
+            "参与社区议事",
+            "公共参与",
+            10,
+            "次",
+            caps(None, Some(4), None),
+            one,
+            true,
+            0,
+        ),
+        indicator(
+            "shenzhen",
+            "SZ-HAZARD",
+            "举报安全隐患",
+            "公共参与",
+            5,
+            "次",
+            caps(Some(2), None, None),
+            one,
+            true,
+            0,
+        ),
+        indicator(
+            "shenzhen",
+            "SZ-VOLUNTEER",
+            "志愿服务",
+            "公共参与",
+            2,
+            "小时",
+            caps(Some(8), None, None),
+            one,
+            true,
+            0,
+        ),
+        indicator(
+            "shenzhen",
+            "SZ-BLOOD",
+            "无偿献血",
+            "文明行为",
+            20,
+            "次",
+            caps(None, None, Some(4)),
+            one,
+            true,
+            0,
+        ),
+        indicator(
+            "shenzhen",
+            "SZ-PROPOSAL",
+            "治理建议被采纳",
+            "创新贡献",
+            50,
+            "项",
+            Caps::default(),
+            ReviewPolicy::TwoAbove(Points::new(50)),
+            true,
+            7,
+        ),
+        indicator(
+            "shenzhen",
+            "SZ-VIOLATION",
+            "违反文明公约",
+            "文明行为",
+            -5,
+            "次",
+            Caps::default(),
+            one,
+            true,
+            0,
+        ),
+        indicator(
+            "shenzhen-futian-lianhua",
+            "LH-ELDER",
+            "探访独居老人",
+            "文明行为",
+            3,
+            "次",
+            caps(None, Some(8), None),
+            one,
+            false,
+            0,
+        ),
+    ] {
+        store.put_indicator(ind)?;
+    }
+    let lv = |c: &str, n: &str, min: i64| Level {
+        code: c.into(),
+        name: n.into(),
+        min_score: Points::new(min),
+    };
+    store.set_levels(
+        code("tongxiang-yuefeng"),
+        Levels::new(vec![
+            lv("voucher", "可兑换购物券", 800),
+            lv("model", "积分示范户", 1000),
+        ])?,
+    )?;
+    store.set_levels(
+        code("shenzhen-futian-lianhua"),
+        Levels::new(vec![
+            lv("bronze", "铜牌", 200),
+            lv("silver", "银牌", 500),
+            lv("gold", "金牌", 1000),
+        ])?,
+    )?;
+
+    // Residents.
+    let mut people: Vec<Person> = Vec::new();
+    for (region, (lo, hi)) in [
+        ("tongxiang-yuefeng", (2u64, 5u64)),
+        ("shenzhen-futian-lianhua", (1, 4)),
+    ] {
+        let region = code(region);
+        // (household label, [(name, zeal, elderly)])
+        type Plan = Vec<(String, Vec<(String, u8, bool)>)>;
+        let mut plan: Plan = Vec::new();
+        for h in 0..args.households {
+            let surname = *rng.pick(SURNAMES);
+            let label = format!("{}号", h + 1);
+            let size = lo + rng.below(hi - lo + 1);
+            let mut members = Vec::new();
+            for _ in 0..size {
+                let name = format!("{surname}{}", rng.pick(GIVEN));
+                let zeal = match rng.below(100) {
+                    0..=29 => 0,
+                    30..=69 => 1,
+                    70..=91 => 2,
+                    _ => 3,
+                };
+                members.push((name, zeal, rng.chance(0.2)));
+            }
+            plan.push((label, members));
+        }
+        let r = region.clone();
+        let made: Vec<(MemberId, u8, bool)> = store.write(move |b| {
+            let now = b.now().millis();
+            let mut out = Vec::new();
+            for (label, members) in plan {
+                let h = insert_household(b.conn(), &r, None, &label)?;
+                for (name, zeal, elderly) in members {
+                    let id = insert_member(
+                        b.conn(),
+                        &NewMember {
+                            region: r.clone(),
+                            id: None,
+                            household: h,
+                            name,
+                        },
+                        now,
+                    )?;
+                    out.push((id, zeal, elderly));
+                }
+            }
+            Ok(out)
+        })?;
+        for (id, zeal, elderly) in made {
+            people.push(Person {
+                region: region.clone(),
+                id,
+                zeal,
+                elderly,
+            });
+        }
+    }
+    eprintln!(
+        "{} residents in {} households; simulating {start} .. {today} ...",
+        people.len(),
+        args.households * 2
+    );
+
+    let mut claims_total = 0u64;
+    let mut appeals: Vec<(RegionCode, u64, MemberId, Date)> = Vec::new();
+    let mut open_appeals: Vec<(RegionCode, AppealId, Date)> = Vec::new();
+    let mut day = start;
+    let mut last_year = None;
+    while day < today {
+        // The base grant (基础分) for everyone, once a year.
+        if last_year != Some(day.year()) {
+            clock.set(at(day, 8)?);
+            let year = day.year();
+            let jobs: Vec<WriteJob<()>> = people
+                .iter()
+                .map(|p| {
+                    let (region, member) = (p.region.clone(), p.id);
+                    Box::new(move |b: &mut jifen_store::Batch<'_>| {
+                        let idempotency_key = Some(format!("base-grant-{year}-{member}"));
+                        b.append(Append {
+                            region,
+                            entry: base_grant(member, year),
+                            idempotency_key,
+                        })
+                        .map(|_| ())
+                    }) as WriteJob<()>
+                })
+                .collect();
+            for r in run_all(&store, jobs)? {
+                r?;
+            }
+            last_year = Some(year);
+        }
+        // Morning: residents claim; staff record deductions and station visits.
+        clock.set(at(day, 10)?);
+        let mut jobs: Vec<WriteJob<ClaimOutcome>> = Vec::new();
+        let month_day = day.day();
+        let weekday = day.weekday().number_days_from_monday();
+        for p in &people {
+            let tx = p.region.as_str().starts_with("tongxiang");
+            let z = f64::from(p.zeal);
+            let mut claim =
+                |indicator: &str, quantity: u32, source: Source, by: i64, note: &str| {
+                    let c = NewClaim {
+                        region: p.region.clone(),
+                        member: p.id,
+                        indicator: ind_code(indicator),
+                        quantity,
+                        note: note.into(),
+                        source,
+                        submitted_by: op(by),
+                        by_staff: source != Source::Claim,
+                    };
+                    jobs.push(Box::new(move |b: &mut jifen_store::Batch<'_>| {
+                        submit_claim_in(b, c)
+                    }));
+                };
+            // Residents claim for themselves; the elderly at the offline station.
+            let (src, by) = if p.elderly {
+                (Source::Station, STATION)
+            } else {
+                (Source::Claim, SELF_SERVICE)
+            };
+            if tx {
+                if month_day == 5 && rng.chance(0.25 + 0.2 * z) {
+                    claim("TX-COUNCIL", 1, src, by, "参加本月村民议事会");
+                }
+                if rng.chance(0.0015 * z) {
+                    claim("TX-MEDIATE", 1, src, by, "调解邻里宅基地纠纷,双方签字");
+                }
+                if day.month() == time::Month::March && month_day == 12 && rng.chance(0.5) {
+                    claim(
+                        "TX-TREE",
+                        1 + u32::try_from(rng.below(6)).unwrap_or(0),
+                        src,
+                        by,
+                        "植树节义务植树",
+                    );
+                }
+                if weekday == 5 && rng.chance(0.1 * z) {
+                    claim("TX-VOLUNTEER", 1, src, by, "村道清扫志愿服务");
+                }
+                if p.zeal >= 2 && rng.chance(0.25 * z) {
+                    claim("YF-WASTE", 1, src, by, "垃圾分类投放");
+                }
+                if rng.chance(0.0012) {
+                    claim("TX-LITTER", 1, Source::Direct, REVIEWER, "");
+                }
+                if rng.chance(0.0004) {
+                    claim("TX-RULES", 1, Source::Direct, REVIEWER, "");
+                }
+            } else {
+                if month_day == 15 && rng.chance(0.2 + 0.2 * z) {
+                    claim("SZ-MEETING", 1, src, by, "参加社区议事会");
+                }
+                if rng.chance(0.002 * z) {
+                    claim("SZ-HAZARD", 1, src, by, "楼道堆放杂物,已拍照上报");
+                }
+                if weekday == 6 && rng.chance(0.12 * z) {
+                    claim(
+                        "SZ-VOLUNTEER",
+                        1 + u32::try_from(rng.below(4)).unwrap_or(0),
+                        src,
+                        by,
+                        "社区志愿服务",
+                    );
+                }
+                if rng.chance(0.0008 * (1.0 + z)) && !p.elderly {
+                    claim("SZ-BLOOD", 1, src, by, "无偿献血证");
+                }
+                if rng.chance(0.0002 * z) {
+                    claim("SZ-PROPOSAL", 1, src, by, "关于加装电梯的建议被采纳");
+                }
+                if weekday == 2 && rng.chance(0.05 * z) {
+                    claim("LH-ELDER", 1, src, by, "探访独居老人");
+                }
+                if rng.chance(0.0008) {
+                    claim("SZ-VIOLATION", 1, Source::Direct, REVIEWER, "");
+                }
+            }
+        }
+        let submitted = run_all(&store, jobs)?;
+        let mut to_review: Vec<(RegionCode, ClaimId)> = Vec::new();
+        for r in submitted {
+            match r {
+                Ok(o) if o.status == jifen_core::ClaimStatus::Submitted => {
+                    to_review.push((o.region, o.claim))
+                }
+                Ok(_) => {}
+                Err(StoreError::Rejected(_)) => {} // a cap, say: the resident is told, nothing posts
+                Err(e) => return Err(e.into()),
+            }
+            claims_total += 1;
+        }
+        // Evening: two reviewers work through the queue.
+        clock.set(at(day, 18)?);
+        let mut jobs: Vec<WriteJob<ClaimOutcome>> = Vec::new();
+        for (region, claim) in to_review {
+            let approve = !rng.chance(0.06);
+            let first = if rng.chance(0.5) { REVIEWER } else { REVIEWER2 };
+            let second = if first == REVIEWER {
+                REVIEWER2
+            } else {
+                REVIEWER
+            };
+            jobs.push(Box::new(move |b: &mut jifen_store::Batch<'_>| {
+                // A deduction recorded by one reviewer is confirmed by the other.
+                let reviewer = |n| Reviewer {
+                    operator: op(n),
+                    member: None,
+                    household: None,
+                };
+                let o =
+                    b.savepoint(|b| review_claim_in(b, &region, claim, reviewer(first), approve));
+                let o = match o {
+                    Err(StoreError::Rejected(m))
+                        if m.contains("already approved") || m.contains("second") =>
+                    {
+                        review_claim_in(b, &region, claim, reviewer(second), approve)?
+                    }
+                    other => other?,
+                };
+                if o.status == jifen_core::ClaimStatus::PartlyApproved {
+                    return review_claim_in(b, &region, claim, reviewer(second), approve);
+                }
+                Ok(o)
+            }));
+        }
+        for r in run_all(&store, jobs)? {
+            match r {
+                Ok(o) => {
+                    if let Some(e) = &o.entry
+                        && e.kind == EntryKind::Deduction
+                        && rng.chance(0.3)
+                    {
+                        appeals.push((
+                            e.region.clone(),
+                            e.seq,
+                            e.member,
+                            day + time::Duration::days(2),
+                        ));
+                    }
+                }
+                Err(StoreError::Rejected(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // Public notices that ended today post; appeals are filed and decided.
+        for r in ["tongxiang-yuefeng", "shenzhen-futian-lianhua"] {
+            store.end_notices(code(r), op(ADMIN))?;
+        }
+        let (due, later): (Vec<_>, Vec<_>) = appeals.drain(..).partition(|a| a.3 <= day);
+        appeals = later;
+        for (region, seq, member, _) in due {
+            let (id, _) = store.file_appeal(
+                region.clone(),
+                seq,
+                member,
+                "当时并非本人所为,有邻居可以作证",
+            )?;
+            open_appeals.push((region, id, day + time::Duration::days(5)));
+        }
+        let (decide, wait): (Vec<_>, Vec<_>) = open_appeals.drain(..).partition(|a| a.2 <= day);
+        open_appeals = wait;
+        for (region, id, _) in decide {
+            let decision = match rng.below(10) {
+                0..=3 => AppealDecision::Overturn,
+                4..=7 => AppealDecision::Uphold,
+                _ => AppealDecision::Adjust(Points::new(1)),
+            };
+            store.decide_appeal(region, id, op(ADMIN), decision)?;
+        }
+        day = day.next_day().context("calendar")?;
+    }
+    store.close();
+    let store = Store::open(data, Arc::new(SystemClock))?;
+    for r in store.regions()? {
+        println!(
+            "{}\t{}\tmembers={}\tentries={}",
+            r.region.code, r.region.name, r.members, r.size
+        );
+    }
+    println!(
+        "demo data in {}: {claims_total} claims over a year; try `jifen --data {} verify`",
+        data.display(),
+        data.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn base_grant(member: MemberId, year: i32) -> NewEntry {
+    NewEntry {
+        kind: EntryKind::BaseGrant,
+        member,
+        amount: Points::new(100),
+        indicator: None,
+        quantity: 1,
+        reason: Reason::new(Source::Year, u64::try_from(year).unwrap_or(0)),
+        operator: op(ADMIN),
+        reverses: None,
+        sponsor: None,
+        counts_annual: false,
+    }
+}
+
+/// A local (UTC+8) hour of a date.
+fn at(date: Date, hour: u8) -> Result<Timestamp> {
+    let t = Timestamp::start_of(date, jifen_core::clock::CHINA_OFFSET_MINUTES)?;
+    Ok(Timestamp::from_millis(
+        t.millis() + i64::from(hour) * 3_600_000,
+    ))
+}

@@ -1,0 +1,328 @@
+//! Regions, indicators, levels, households and members: the writes an admin makes.
+
+use jifen_core::{
+    HouseholdId, Indicator, Levels, MemberId, Region, RegionCode, RegionTree,
+    indicator::{check_new_local, visible_indicators},
+    member::check_name,
+    member_commitment,
+};
+use jifen_log::{Checkpoint, NoteSigner};
+use rusqlite::{OptionalExtension, params};
+
+use crate::error::{Result, StoreError};
+use crate::keys::random_secret;
+use crate::{Store, rows};
+
+/// Longest log origin prefix, in bytes.
+pub const ORIGIN_PREFIX_BYTES_MAX: usize = 200;
+
+/// What `jifen init` and the demo need to make a region.
+#[derive(Debug, Clone)]
+pub struct NewRegion {
+    pub region: Region,
+    /// The log origin is `<prefix>/<region code>`, e.g. `jifen.local/log/tx-gaoqiao`.
+    pub origin_prefix: String,
+}
+
+/// A new member; `id` None takes the next free number.
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub region: RegionCode,
+    pub id: Option<MemberId>,
+    pub household: HouseholdId,
+    pub name: String,
+}
+
+fn check_origin_prefix(p: &str) -> Result<()> {
+    if p.is_empty()
+        || p.len() > ORIGIN_PREFIX_BYTES_MAX
+        || !p.bytes().all(|b| b.is_ascii_graphic() && b != b'+')
+    {
+        return Err(StoreError::rejected(format!(
+            "origin prefix {p:?} must be 1 to {ORIGIN_PREFIX_BYTES_MAX} printable ASCII characters without spaces or '+'"
+        )));
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Creates a region with a new signing key and an empty, signed log. Returns the verifier key.
+    pub fn create_region(&self, spec: NewRegion) -> Result<String> {
+        check_origin_prefix(&spec.origin_prefix)?;
+        let region = spec.region;
+        let origin = format!(
+            "{}/{}",
+            spec.origin_prefix.trim_end_matches('/'),
+            region.code
+        );
+        self.write(move |b| {
+            let tx = b.conn();
+            let exists: Option<String> = tx
+                .query_row("SELECT region FROM regions WHERE region = ?1", params![region.code.as_str()], |r| r.get(0))
+                .optional()?;
+            if exists.is_some() {
+                return Err(StoreError::Conflict(format!("region {} exists already", region.code)));
+            }
+            if let Some(parent) = &region.parent {
+                let tree = RegionTree::new(rows::load_regions(tx)?);
+                if tree.get(parent).is_none() {
+                    return Err(StoreError::NotFound(format!("parent region {parent}")));
+                }
+            }
+            let key = b.keys().create(region.code.as_str())?;
+            let made = (|| {
+                let signer = NoteSigner::new(&origin, key)?;
+                let vkey = signer.vkey();
+                tx.execute(
+                    "INSERT INTO regions (region, name, kind, parent, utc_offset_minutes, appeal_window_days, origin, vkey, created_ms) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    params![
+                        region.code.as_str(),
+                        region.name,
+                        region.kind.as_str(),
+                        region.parent.as_ref().map(RegionCode::as_str),
+                        region.utc_offset_minutes,
+                        region.appeal_window_days,
+                        origin,
+                        vkey,
+                        b.now().millis()
+                    ],
+                )?;
+                let empty = Checkpoint { origin: origin.clone(), size: 0, root: jifen_log::empty_root(), extensions: vec![] };
+                let note = jifen_log::sign_checkpoint_after(&signer, None, &empty, &[])?;
+                tx.execute(
+                    "INSERT INTO checkpoints (region, size, root, note, time_ms) VALUES (?1, 0, ?2, ?3, ?4)",
+                    params![region.code.as_str(), empty.root.as_slice(), note, b.now().millis()],
+                )?;
+                Ok::<_, StoreError>(vkey)
+            })();
+            if made.is_err() {
+                // The region did not come to be: its key must not linger.
+                b.keys().remove(region.code.as_str());
+            }
+            made
+        })
+    }
+
+    /// Adds an indicator, or a new version of one; returns the version written.
+    /// Old versions stay: entries name the version they were granted under.
+    pub fn put_indicator(&self, mut ind: Indicator) -> Result<u32> {
+        self.write(move |b| {
+            let tx = b.conn();
+            let tree = RegionTree::new(rows::load_regions(tx)?);
+            let lineage: Vec<RegionCode> = tree
+                .lineage(&ind.region)
+                .map_err(|e| StoreError::NotFound(e.to_string()))?
+                .iter()
+                .map(|r| r.code.clone())
+                .collect();
+            let refs: Vec<&RegionCode> = lineage.iter().collect();
+            let all = rows::load_indicators(tx, &refs)?;
+            check_new_local(&tree, &ind.region, &ind.code, &all).map_err(|e| StoreError::rejected(e.to_string()))?;
+            let latest: Option<u32> = tx.query_row(
+                "SELECT MAX(version) FROM indicators WHERE region = ?1 AND code = ?2",
+                params![ind.region.as_str(), ind.code.as_str()],
+                |r| r.get(0),
+            )?;
+            ind.version = latest.map_or(1, |v| v + 1);
+            ind.validate().map_err(|e| StoreError::rejected(e.to_string()))?;
+            let (review, threshold) = rows::review_text(ind.review);
+            tx.execute(
+                "INSERT INTO indicators (region, code, version, name, category, points, unit, cap_day, cap_month, cap_year, \
+                 evidence, review, review_threshold, claimants, valid_from, valid_to, core, notice_days, created_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                params![
+                    ind.region.as_str(),
+                    ind.code.as_str(),
+                    ind.version,
+                    ind.name,
+                    ind.category,
+                    ind.points.get(),
+                    ind.unit,
+                    ind.caps.per_day,
+                    ind.caps.per_month,
+                    ind.caps.per_year,
+                    ind.evidence.as_str(),
+                    review,
+                    threshold,
+                    rows::claimants_text(ind.claimants),
+                    ind.valid_from.to_string(),
+                    ind.valid_to.map(|d| d.to_string()),
+                    ind.core,
+                    ind.notice_days,
+                    b.now().millis()
+                ],
+            )?;
+            b.indicators_changed()?;
+            Ok(ind.version)
+        })
+    }
+
+    /// Replaces a region's levels.
+    pub fn set_levels(&self, region: RegionCode, levels: Levels) -> Result<()> {
+        self.write(move |b| {
+            let tx = b.conn();
+            region_must_exist(tx, &region)?;
+            tx.execute(
+                "DELETE FROM levels WHERE region = ?1",
+                params![region.as_str()],
+            )?;
+            for l in levels.all() {
+                tx.execute(
+                    "INSERT INTO levels (region, code, name, min_score) VALUES (?1, ?2, ?3, ?4)",
+                    params![region.as_str(), l.code, l.name, l.min_score.get()],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Adds a household; `id` None takes the next free number.
+    pub fn add_household(
+        &self,
+        region: RegionCode,
+        id: Option<HouseholdId>,
+        label: &str,
+    ) -> Result<HouseholdId> {
+        let label = check_name("household label", label)
+            .map_err(|e| StoreError::rejected(e.to_string()))?;
+        self.write(move |b| insert_household(b.conn(), &region, id, &label))
+    }
+
+    /// Adds a member with a fresh commitment key.
+    pub fn add_member(&self, m: NewMember) -> Result<MemberId> {
+        self.write(move |b| insert_member(b.conn(), &m, b.now().millis()))
+    }
+
+    /// Erases a member's personal data: the name and the commitment key. The
+    /// commitment stays, so the log, and every proof, stays verifiable; it no
+    /// longer links to anyone.
+    pub fn erase_member(&self, region: RegionCode, member: MemberId) -> Result<()> {
+        self.write(move |b| {
+            let tx = b.conn();
+            let n = tx.execute(
+                "UPDATE members SET name = NULL WHERE region = ?1 AND member = ?2",
+                params![region.as_str(), member.get()],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "member {member} in region {region}"
+                )));
+            }
+            tx.execute(
+                "DELETE FROM member_keys WHERE region = ?1 AND member = ?2",
+                params![region.as_str(), member.get()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The indicators a region sees (latest version of each): its own and its ancestors' core ones.
+    pub fn visible_indicators(&self, region: &RegionCode) -> Result<Vec<Indicator>> {
+        self.read(|c| {
+            let tree = RegionTree::new(rows::load_regions(c)?);
+            let lineage: Vec<RegionCode> = tree
+                .lineage(region)
+                .map_err(|e| StoreError::NotFound(e.to_string()))?
+                .iter()
+                .map(|r| r.code.clone())
+                .collect();
+            let refs: Vec<&RegionCode> = lineage.iter().collect();
+            let mut all = rows::load_indicators(c, &refs)?;
+            // Keep the latest version of each (region, code): rows come ordered by version.
+            all.reverse();
+            let mut latest: Vec<Indicator> = Vec::new();
+            for i in all {
+                if !latest
+                    .iter()
+                    .any(|l| l.region == i.region && l.code == i.code)
+                {
+                    latest.push(i);
+                }
+            }
+            let v = visible_indicators(&tree, region, &latest)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok(v.into_iter().cloned().collect())
+        })
+    }
+}
+
+pub(crate) fn region_must_exist(tx: &rusqlite::Connection, region: &RegionCode) -> Result<()> {
+    let found: Option<String> = tx
+        .query_row(
+            "SELECT region FROM regions WHERE region = ?1",
+            params![region.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| StoreError::NotFound(format!("region {region}")))
+}
+
+pub fn insert_household(
+    tx: &rusqlite::Connection,
+    region: &RegionCode,
+    id: Option<HouseholdId>,
+    label: &str,
+) -> Result<HouseholdId> {
+    region_must_exist(tx, region)?;
+    let id = match id {
+        Some(id) => id,
+        None => {
+            let max: Option<i64> = tx.query_row(
+                "SELECT MAX(household) FROM households WHERE region = ?1",
+                params![region.as_str()],
+                |r| r.get(0),
+            )?;
+            HouseholdId::new(max.unwrap_or(0) + 1)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+        }
+    };
+    tx.prepare_cached("INSERT INTO households (region, household, label) VALUES (?1, ?2, ?3)")?
+        .execute(params![region.as_str(), id.get(), label])
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => {
+                StoreError::Conflict(format!("household {id} exists already in {region}"))
+            }
+            e => e,
+        })?;
+    Ok(id)
+}
+
+pub fn insert_member(tx: &rusqlite::Connection, m: &NewMember, now_ms: i64) -> Result<MemberId> {
+    let name =
+        check_name("member name", &m.name).map_err(|e| StoreError::rejected(e.to_string()))?;
+    let household: Option<i64> = tx
+        .prepare_cached("SELECT household FROM households WHERE region = ?1 AND household = ?2")?
+        .query_row(params![m.region.as_str(), m.household.get()], |r| r.get(0))
+        .optional()?;
+    if household.is_none() {
+        return Err(StoreError::NotFound(format!(
+            "household {} in region {}",
+            m.household, m.region
+        )));
+    }
+    let id = match m.id {
+        Some(id) => id,
+        None => {
+            let max: Option<i64> = tx
+                .prepare_cached("SELECT MAX(member) FROM members WHERE region = ?1")?
+                .query_row(params![m.region.as_str()], |r| r.get(0))?;
+            MemberId::new(max.unwrap_or(0) + 1).map_err(|e| StoreError::Corrupt(e.to_string()))?
+        }
+    };
+    let key = random_secret()?;
+    let commitment = member_commitment(&key, &m.region, id);
+    tx.prepare_cached(
+        "INSERT INTO members (region, member, household, name, commitment, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![m.region.as_str(), id.get(), m.household.get(), name, commitment.as_slice(), now_ms])
+    .map_err(|e| match StoreError::from(e) {
+        StoreError::Conflict(_) => StoreError::Conflict(format!("member {id} exists already in {}", m.region)),
+        e => e,
+    })?;
+    tx.prepare_cached("INSERT INTO member_keys (region, member, key) VALUES (?1, ?2, ?3)")?
+        .execute(params![m.region.as_str(), id.get(), key.as_slice()])?;
+    Ok(id)
+}

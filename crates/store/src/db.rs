@@ -1,0 +1,75 @@
+//! SQLite connections and migrations.
+//!
+//! Migrations are SQL files applied in order inside one transaction each, with
+//! the schema version in `PRAGMA user_version`. An applied migration is never
+//! edited; a change is a new file.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Result, StoreError};
+
+/// The migrations, in order. Index + 1 is the schema version after applying it.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
+
+/// How long a connection waits for another writer's lock, in milliseconds.
+pub const BUSY_TIMEOUT_MS: u64 = 10_000;
+
+/// Opens a connection with the settings every jifen connection uses:
+/// WAL (readers never block the writer), `synchronous=FULL` (a commit is on
+/// disk before it returns: acknowledged means durable), foreign keys on.
+pub fn open(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -65_536)?; // 64 MiB
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// Brings the schema up to date; refuses a database newer than this program.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = i64::try_from(MIGRATIONS.len()).expect("few migrations");
+    if version > known {
+        return Err(StoreError::Corrupt(format!(
+            "the database has schema version {version}, newer than this jifen knows ({known}); use a newer jifen"
+        )));
+    }
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(i + 1).expect("few migrations"),
+        )?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied migration");
+    }
+    Ok(())
+}
+
+/// Converts a sequence number or size for SQLite, which stores signed 64-bit integers.
+pub fn sql_u64(v: u64) -> Result<i64> {
+    i64::try_from(v)
+        .map_err(|_| StoreError::Corrupt(format!("{v} does not fit a signed 64-bit integer")))
+}
+
+/// Reads back an unsigned value stored as a signed integer.
+pub fn from_sql_u64(v: i64) -> Result<u64> {
+    u64::try_from(v)
+        .map_err(|_| StoreError::Corrupt(format!("negative value {v} where a count is stored")))
+}

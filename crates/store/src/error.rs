@@ -1,0 +1,82 @@
+//! Store errors. Driver errors are mapped here, at the boundary: a missing row
+//! becomes `NotFound`, a unique violation `Conflict`.
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The thing asked for does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// It exists already, or changed under the caller.
+    #[error("{0}")]
+    Conflict(String),
+    /// A rule of the domain refuses the request; the message says which.
+    #[error("{0}")]
+    Rejected(String),
+    /// The log will not sign: the store does not extend what it signed before.
+    #[error("the log refuses to sign a new checkpoint: {0}")]
+    Fork(String),
+    /// Stored data breaks an invariant.
+    #[error("the store is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Db(rusqlite::Error),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The batch this request was in did not commit; nothing of it was kept.
+    #[error("the write did not commit: {0}")]
+    Commit(String),
+    #[error("the store's writer has stopped")]
+    Closed,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound("row".into()),
+            rusqlite::Error::SqliteFailure(f, ref msg)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation
+                    && f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
+            {
+                StoreError::Conflict(msg.clone().unwrap_or_else(|| "already exists".into()))
+            }
+            e => StoreError::Db(e),
+        }
+    }
+}
+
+impl From<jifen_core::EntryError> for StoreError {
+    fn from(e: jifen_core::EntryError) -> Self {
+        StoreError::Rejected(e.to_string())
+    }
+}
+
+impl From<jifen_log::Error> for StoreError {
+    fn from(e: jifen_log::Error) -> Self {
+        StoreError::Corrupt(format!("log: {e}"))
+    }
+}
+
+impl StoreError {
+    pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        StoreError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+
+    pub fn rejected(msg: impl Into<String>) -> Self {
+        StoreError::Rejected(msg.into())
+    }
+
+    /// A copy for each request of a batch that failed as a whole.
+    pub(crate) fn for_batch(&self) -> StoreError {
+        StoreError::Commit(self.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

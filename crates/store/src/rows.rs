@@ -1,0 +1,338 @@
+//! Mapping between rows and domain types, in one place for the writer and the readers.
+
+use jifen_core::{
+    Account, Caps, Claimants, Entry, EntryKind, Evidence, Indicator, IndicatorCode, IndicatorRef,
+    MemberId, OperatorId, Points, Reason, Region, RegionCode, RegionKind, ReviewPolicy, Timestamp,
+    clock::parse_date,
+};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::db::{from_sql_u64, sql_u64};
+use crate::error::{Result, StoreError};
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+pub const ENTRY_COLUMNS: &str = "region, seq, time_ms, kind, member, amount, counter, indicator, \
+     indicator_version, quantity, reason, operator, reverses, annual_delta";
+
+/// Reads an entry from a row selected with [`ENTRY_COLUMNS`]; a value that does
+/// not parse is reported with the entry it belongs to.
+pub fn entry_from_row(row: &Row<'_>) -> Result<Entry> {
+    let region: String = row.get(0)?;
+    let seq = from_sql_u64(row.get(1)?)?;
+    let at = |what: &str, e: &dyn std::fmt::Display| {
+        corrupt(format!("entry {region}:{seq}: {what}: {e}"))
+    };
+    let region_code = RegionCode::parse(&region).map_err(|e| at("region", &e))?;
+    let kind: String = row.get(3)?;
+    let member: i64 = row.get(4)?;
+    let amount: i64 = row.get(5)?;
+    let counter: String = row.get(6)?;
+    let indicator: Option<String> = row.get(7)?;
+    let version: Option<i64> = row.get(8)?;
+    let quantity: i64 = row.get(9)?;
+    let reason: String = row.get(10)?;
+    let operator: i64 = row.get(11)?;
+    let reverses: Option<i64> = row.get(12)?;
+    let member = MemberId::new(member).map_err(|e| at("member", &e))?;
+    let counter = Account::parse_key(&counter).map_err(|e| at("counter", &e))?;
+    if counter.member().is_some() || amount == 0 {
+        return Err(at(
+            "accounts",
+            &"a transfer is between the member and a system account, of a non-zero amount",
+        ));
+    }
+    let (debit, credit) = if amount > 0 {
+        (counter, Account::Member(member))
+    } else {
+        (Account::Member(member), counter)
+    };
+    let indicator = match (indicator, version) {
+        (Some(c), Some(v)) => Some(IndicatorRef {
+            code: IndicatorCode::parse(&c).map_err(|e| at("indicator", &e))?,
+            version: u32::try_from(v).map_err(|e| at("indicator version", &e))?,
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(at(
+                "indicator",
+                &"code and version must both be set or both be empty",
+            ));
+        }
+    };
+    Ok(Entry {
+        region: region_code,
+        seq,
+        time: Timestamp::from_millis(row.get(2)?),
+        kind: EntryKind::parse(&kind).map_err(|e| at("kind", &e))?,
+        debit,
+        credit,
+        amount: Points::new(
+            amount
+                .checked_abs()
+                .ok_or_else(|| at("amount", &"out of range"))?,
+        ),
+        member,
+        indicator,
+        quantity: u32::try_from(quantity).map_err(|e| at("quantity", &e))?,
+        reason: Reason::parse(&reason).map_err(|e| at("reason", &e))?,
+        operator: OperatorId::new(operator).map_err(|e| at("operator", &e))?,
+        reverses: reverses.map(from_sql_u64).transpose()?,
+        annual_delta: Points::new(row.get(13)?),
+    })
+}
+
+pub fn insert_entry(conn: &Connection, e: &Entry) -> Result<()> {
+    let member = Account::Member(e.member);
+    let (amount, counter) = if e.credit == member && e.debit.member().is_none() {
+        (e.amount.get(), &e.debit)
+    } else if e.debit == member && e.credit.member().is_none() {
+        (-e.amount.get(), &e.credit)
+    } else {
+        return Err(corrupt(format!(
+            "entry {}: a transfer must be between its member and a system account",
+            e.seq
+        )));
+    };
+    let mut st = conn.prepare_cached(
+        "INSERT INTO entries (region, seq, time_ms, kind, member, amount, counter, indicator, \
+         indicator_version, quantity, reason, operator, reverses, annual_delta) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?;
+    st.execute(params![
+        e.region.as_str(),
+        sql_u64(e.seq)?,
+        e.time.millis(),
+        e.kind.as_str(),
+        e.member.get(),
+        amount,
+        counter.to_key(),
+        e.indicator.as_ref().map(|i| i.code.as_str()),
+        e.indicator.as_ref().map(|i| i.version),
+        e.quantity,
+        e.reason.to_text(),
+        e.operator.get(),
+        e.reverses.map(sql_u64).transpose()?,
+        e.annual_delta.get(),
+    ])?;
+    Ok(())
+}
+
+pub fn load_entry(conn: &Connection, region: &RegionCode, seq: u64) -> Result<Option<Entry>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM entries WHERE region = ?1 AND seq = ?2"
+    ))?;
+    let mut rows = st.query(params![region.as_str(), sql_u64(seq)?])?;
+    match rows.next()? {
+        Some(row) => Ok(Some(entry_from_row(row)?)),
+        None => Ok(None),
+    }
+}
+
+pub const REGION_COLUMNS: &str =
+    "region, name, kind, parent, utc_offset_minutes, appeal_window_days";
+
+pub fn region_from_row(row: &Row<'_>) -> Result<Region> {
+    let code: String = row.get(0)?;
+    let bad =
+        |what: &str, e: &dyn std::fmt::Display| corrupt(format!("region {code}: {what}: {e}"));
+    let kind: String = row.get(2)?;
+    let parent: Option<String> = row.get(3)?;
+    Ok(Region {
+        code: RegionCode::parse(&code).map_err(|e| bad("code", &e))?,
+        name: row.get(1)?,
+        kind: RegionKind::parse(&kind).map_err(|e| bad("kind", &e))?,
+        parent: parent
+            .map(|p| RegionCode::parse(&p))
+            .transpose()
+            .map_err(|e| bad("parent", &e))?,
+        utc_offset_minutes: row.get(4)?,
+        appeal_window_days: row.get(5)?,
+    })
+}
+
+pub fn load_regions(conn: &Connection) -> Result<Vec<Region>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {REGION_COLUMNS} FROM regions ORDER BY region"
+    ))?;
+    let mut rows = st.query([])?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(region_from_row(row)?);
+    }
+    Ok(out)
+}
+
+pub const INDICATOR_COLUMNS: &str = "region, code, version, name, category, points, unit, cap_day, cap_month, \
+     cap_year, evidence, review, review_threshold, claimants, valid_from, valid_to, core, notice_days";
+
+pub fn indicator_from_row(row: &Row<'_>) -> Result<Indicator> {
+    let region: String = row.get(0)?;
+    let code: String = row.get(1)?;
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        corrupt(format!("indicator {region}/{code}: {what}: {e}"))
+    };
+    let evidence: String = row.get(10)?;
+    let review: String = row.get(11)?;
+    let threshold: Option<i64> = row.get(12)?;
+    let claimants: String = row.get(13)?;
+    let valid_from: String = row.get(14)?;
+    let valid_to: Option<String> = row.get(15)?;
+    Ok(Indicator {
+        region: RegionCode::parse(&region).map_err(|e| bad("region", &e))?,
+        code: IndicatorCode::parse(&code).map_err(|e| bad("code", &e))?,
+        version: row.get(2)?,
+        name: row.get(3)?,
+        category: row.get(4)?,
+        points: Points::new(row.get(5)?),
+        unit: row.get(6)?,
+        caps: Caps {
+            per_day: row.get(7)?,
+            per_month: row.get(8)?,
+            per_year: row.get(9)?,
+        },
+        evidence: match evidence.as_str() {
+            "none" => Evidence::None,
+            "note" => Evidence::Note,
+            "attachment" => Evidence::Attachment,
+            other => return Err(bad("evidence", &other)),
+        },
+        review: match (review.as_str(), threshold) {
+            ("auto", _) => ReviewPolicy::Auto,
+            ("one", _) => ReviewPolicy::One,
+            ("two", Some(t)) => ReviewPolicy::TwoAbove(Points::new(t)),
+            (other, _) => return Err(bad("review", &other)),
+        },
+        claimants: match claimants.as_str() {
+            "residents" => Claimants::Residents,
+            "staff" => Claimants::StaffOnly,
+            other => return Err(bad("claimants", &other)),
+        },
+        valid_from: parse_date(&valid_from).map_err(|e| bad("valid_from", &e))?,
+        valid_to: valid_to
+            .map(|d| parse_date(&d))
+            .transpose()
+            .map_err(|e| bad("valid_to", &e))?,
+        core: row.get(16)?,
+        notice_days: row.get(17)?,
+    })
+}
+
+pub fn review_text(r: ReviewPolicy) -> (&'static str, Option<i64>) {
+    match r {
+        ReviewPolicy::Auto => ("auto", None),
+        ReviewPolicy::One => ("one", None),
+        ReviewPolicy::TwoAbove(t) => ("two", Some(t.get())),
+    }
+}
+
+pub fn claimants_text(c: Claimants) -> &'static str {
+    match c {
+        Claimants::Residents => "residents",
+        Claimants::StaffOnly => "staff",
+    }
+}
+
+/// Every version of every indicator of the given regions.
+pub fn load_indicators(conn: &Connection, regions: &[&RegionCode]) -> Result<Vec<Indicator>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {INDICATOR_COLUMNS} FROM indicators WHERE region = ?1 ORDER BY code, version"
+    ))?;
+    let mut out = Vec::new();
+    for r in regions {
+        let mut rows = st.query(params![r.as_str()])?;
+        while let Some(row) = rows.next()? {
+            out.push(indicator_from_row(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The member's public commitment, if the member exists in the region.
+pub fn member_commitment(
+    conn: &Connection,
+    region: &RegionCode,
+    member: MemberId,
+) -> Result<Option<[u8; 32]>> {
+    let mut st =
+        conn.prepare_cached("SELECT commitment FROM members WHERE region = ?1 AND member = ?2")?;
+    let c: Option<Vec<u8>> = st
+        .query_row(params![region.as_str(), member.get()], |r| r.get(0))
+        .optional()?;
+    c.map(|c| {
+        <[u8; 32]>::try_from(c.as_slice()).map_err(|_| {
+            corrupt(format!(
+                "member {region}/{member}: commitment is not 32 bytes"
+            ))
+        })
+    })
+    .transpose()
+}
+
+/// Total reversed so far of an entry.
+pub fn reversed_amount(conn: &Connection, region: &RegionCode, seq: u64) -> Result<Points> {
+    let mut st = conn.prepare_cached(
+        "SELECT COALESCE(SUM(ABS(amount)), 0) FROM entries WHERE region = ?1 AND reverses = ?2",
+    )?;
+    Ok(Points::new(st.query_row(
+        params![region.as_str(), sql_u64(seq)?],
+        |r| r.get(0),
+    )?))
+}
+
+pub fn balance(conn: &Connection, region: &RegionCode, account: &Account) -> Result<Points> {
+    let mut st =
+        conn.prepare_cached("SELECT balance FROM balances WHERE region = ?1 AND account = ?2")?;
+    let b: Option<i64> = st
+        .query_row(params![region.as_str(), account.to_key()], |r| r.get(0))
+        .optional()?;
+    Ok(Points::new(b.unwrap_or(0)))
+}
+
+/// The tiles of a region, read through a connection (inside a transaction for a consistent view).
+pub struct SqlTiles<'a> {
+    pub conn: &'a Connection,
+    pub region: &'a str,
+}
+
+impl jifen_log::TileReader for SqlTiles<'_> {
+    type Error = StoreError;
+    fn read_tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT hashes FROM tiles WHERE region = ?1 AND level = ?2 AND idx = ?3",
+        )?;
+        Ok(st
+            .query_row(params![self.region, level, sql_u64(index)?], |r| r.get(0))
+            .optional()?)
+    }
+}
+
+/// Units of an indicator awarded to a member by rule (not by an appeal) in `[start, end)`:
+/// what its caps count. Derived from the entries, so caps need no table of their own.
+pub fn cap_units_used(
+    conn: &Connection,
+    region: &RegionCode,
+    member: MemberId,
+    indicator: &IndicatorCode,
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<u64> {
+    let mut st = conn.prepare_cached(
+        "SELECT COALESCE(SUM(quantity), 0) FROM entries INDEXED BY entries_by_member \
+         WHERE region = ?1 AND member = ?2 AND indicator = ?3 \
+         AND kind = 'award' AND reason NOT LIKE 'appeal:%' AND time_ms >= ?4 AND time_ms < ?5",
+    )?;
+    let used: i64 = st.query_row(
+        params![
+            region.as_str(),
+            member.get(),
+            indicator.as_str(),
+            start.millis(),
+            end.millis()
+        ],
+        |r| r.get(0),
+    )?;
+    from_sql_u64(used)
+}

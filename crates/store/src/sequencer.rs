@@ -1,0 +1,745 @@
+//! The writer: one thread owns the only write connection and runs every write
+//! as part of a batch (group commit). Within a batch, each region's sequencer
+//! gives entries their sequence numbers; then, in the same transaction, the
+//! batch writes the entries' balances, the new tree tiles and a freshly signed
+//! checkpoint per region, and commits once. Replies go out only after the
+//! commit is on disk, so an acknowledged write is durable, and a crash at any
+//! point leaves either all of a batch or none of it.
+//!
+//! SQLite allows one writer at a time, so one thread hosts the sequencers of all
+//! regions; each region still has its own tree, sequence and checkpoints.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+
+use jifen_core::{
+    Account, Caps, Clock, Entry, EntryKind, Indicator, MemberId, NewEntry, Points, PublicLeaf,
+    RegionCode, RegionTree, Source, Timestamp, indicator::visible_indicators,
+};
+use jifen_log::{Appender, Checkpoint, NoteSigner, NoteVerifier};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::db::{from_sql_u64, sql_u64};
+use crate::error::{Result, StoreError};
+use crate::keys::KeyDir;
+use crate::rows::{self, SqlTiles};
+
+/// Most jobs one batch takes from the queue.
+pub const BATCH_JOBS_MAX: usize = 8_192;
+/// Most jobs waiting in the queue; submitters block beyond it (backpressure).
+pub const QUEUE_JOBS_MAX: usize = 65_536;
+/// Most members whose commitments a region's sequencer keeps in memory.
+pub const MEMBER_CACHE_MAX: usize = 1_000_000;
+/// A cap counter: (member, indicator code, period key) and units used.
+type CapCount = ((MemberId, String, String), u64);
+
+/// Most cap counters a region's sequencer keeps in memory.
+pub const CAP_CACHE_MAX: usize = 2_000_000;
+/// Longest idempotency key, in bytes.
+pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 128;
+
+/// What a job reports once its batch committed (`Ok`) or failed (`Err`).
+pub type Completion = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
+/// A unit of work run inside a batch's transaction.
+pub type Job = Box<dyn FnOnce(&mut Batch<'_>) -> Completion + Send>;
+
+/// A request to append one entry.
+#[derive(Debug, Clone)]
+pub struct Append {
+    pub region: RegionCode,
+    pub entry: NewEntry,
+    /// A client's idempotency key: a retry with the same key returns the first entry.
+    pub idempotency_key: Option<String>,
+}
+
+/// The in-memory state of one region's sequencer, valid for what is committed.
+struct RegionState {
+    origin: String,
+    offset_minutes: i32,
+    appender: Appender,
+    last: Checkpoint,
+    signer: NoteSigner,
+    /// Every version of every indicator the region sees (its own and inherited core ones),
+    /// by code, then version.
+    indicators: HashMap<String, HashMap<u32, Indicator>>,
+    /// Commitments of members known to exist.
+    members: HashMap<MemberId, [u8; 32]>,
+    /// Units counted against caps, by (member, indicator code, period key): derived from
+    /// the entries on a miss, then kept up to date by the appends.
+    cap_used: HashMap<(MemberId, String, String), u64>,
+    /// Next sequence number: tree size plus entries pending in the current batch.
+    next_seq: u64,
+}
+
+impl RegionState {
+    fn load(conn: &Connection, keys: &KeyDir, region: &RegionCode) -> Result<Self> {
+        let (origin, offset_minutes, vkey): (String, i32, String) = conn
+            .query_row(
+                "SELECT origin, utc_offset_minutes, vkey FROM regions WHERE region = ?1",
+                params![region.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("region {region}")))?;
+        let signer = NoteSigner::new(&origin, keys.load(region.as_str())?)?;
+        if signer.vkey() != vkey {
+            return Err(StoreError::Corrupt(format!(
+                "region {region}: the key in keys/ does not match the verifier key in the database"
+            )));
+        }
+        let verifier = NoteVerifier::from_vkey(&vkey)?;
+        let (size, note): (i64, String) = conn
+            .query_row(
+                "SELECT size, note FROM checkpoints WHERE region = ?1 ORDER BY size DESC LIMIT 1",
+                params![region.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::Corrupt(format!("region {region} has no checkpoint")))?;
+        let last = Checkpoint::parse(jifen_log::open_note(
+            &note,
+            std::slice::from_ref(&verifier),
+        )?)?;
+        if last.size != from_sql_u64(size)? {
+            return Err(StoreError::Corrupt(format!(
+                "region {region}: checkpoint row size differs from its note"
+            )));
+        }
+        let mut tiles = SqlTiles {
+            conn,
+            region: region.as_str(),
+        };
+        let appender = Appender::resume(last.size, &mut tiles)?;
+        if appender.root() != last.root {
+            return Err(StoreError::Corrupt(format!(
+                "region {region}: the stored tiles do not give the root of checkpoint {}",
+                last.size
+            )));
+        }
+        let beyond: Option<i64> = conn.query_row(
+            "SELECT MAX(seq) FROM entries WHERE region = ?1",
+            params![region.as_str()],
+            |r| r.get(0),
+        )?;
+        if let Some(max) = beyond
+            && from_sql_u64(max)? >= last.size
+        {
+            return Err(StoreError::Corrupt(format!(
+                "region {region}: entry {max} is not covered by the latest checkpoint (size {})",
+                last.size
+            )));
+        }
+        // Refuse to go on from a database that does not extend what this key signed.
+        if let Some(signed) = keys.last_signed(region.as_str())? {
+            let text =
+                jifen_log::open_note(&signed, std::slice::from_ref(&verifier)).map_err(|e| {
+                    StoreError::Fork(format!("keys/{region}.last-signed does not verify: {e}"))
+                })?;
+            let remembered = Checkpoint::parse(text)?;
+            if remembered.size > last.size {
+                return Err(StoreError::Fork(format!(
+                    "region {region}: this key already signed a tree of {} entries, but the database holds {}; \
+                     it looks like an older copy of the database. Restore the newest one.",
+                    remembered.size, last.size
+                )));
+            }
+            let root = jifen_log::tree_root(&mut tiles, remembered.size)?;
+            if root != remembered.root {
+                return Err(StoreError::Fork(format!(
+                    "region {region}: the database's tree at size {} differs from the one this key signed",
+                    remembered.size
+                )));
+            }
+        }
+        let mut state = RegionState {
+            origin,
+            offset_minutes,
+            next_seq: appender.size(),
+            appender,
+            last,
+            signer,
+            indicators: HashMap::new(),
+            members: HashMap::new(),
+            cap_used: HashMap::new(),
+        };
+        state.load_indicators(conn, region)?;
+        Ok(state)
+    }
+
+    fn load_indicators(&mut self, conn: &Connection, region: &RegionCode) -> Result<()> {
+        let tree = RegionTree::new(rows::load_regions(conn)?);
+        let lineage: Vec<RegionCode> = tree
+            .lineage(region)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .iter()
+            .map(|r| r.code.clone())
+            .collect();
+        let refs: Vec<&RegionCode> = lineage.iter().collect();
+        let all = rows::load_indicators(conn, &refs)?;
+        // Visibility is decided on codes; every version of a visible code may be named.
+        let visible: Vec<(RegionCode, String)> = visible_indicators(&tree, region, &all)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .iter()
+            .map(|i| (i.region.clone(), i.code.as_str().to_owned()))
+            .collect();
+        self.indicators.clear();
+        for i in all.into_iter().filter(|i| {
+            visible
+                .iter()
+                .any(|(r, c)| *r == i.region && c == i.code.as_str())
+        }) {
+            self.indicators
+                .entry(i.code.as_str().to_owned())
+                .or_default()
+                .insert(i.version, i);
+        }
+        self.cap_used.clear();
+        Ok(())
+    }
+}
+
+/// The writer's side of one batch: a transaction and the sequencers' states.
+pub struct Batch<'c> {
+    tx: &'c Connection,
+    states: &'c mut HashMap<RegionCode, RegionState>,
+    keys: &'c KeyDir,
+    now: Timestamp,
+    pending: Vec<Entry>,
+    /// Set when a write inside the batch failed half-way: the batch must not commit.
+    poisoned: Option<String>,
+    savepoint_depth: u32,
+}
+
+impl<'c> Batch<'c> {
+    /// The transaction, for jobs that write their own rows.
+    pub fn conn(&self) -> &Connection {
+        self.tx
+    }
+
+    /// The batch's time: every entry of a batch carries it.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub fn keys(&self) -> &KeyDir {
+        self.keys
+    }
+
+    fn state(&mut self, region: &RegionCode) -> Result<&mut RegionState> {
+        if !self.states.contains_key(region) {
+            let s = RegionState::load(self.tx, self.keys, region)?;
+            self.states.insert(region.clone(), s);
+        }
+        Ok(self.states.get_mut(region).expect("inserted above"))
+    }
+
+    /// Indicator definitions changed: reload the caches of every loaded region.
+    pub fn indicators_changed(&mut self) -> Result<()> {
+        let regions: Vec<RegionCode> = self.states.keys().cloned().collect();
+        for r in regions {
+            let tx = self.tx;
+            let s = self.states.get_mut(&r).expect("key from the map");
+            s.load_indicators(tx, &r)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` so that, if it fails, none of its writes or appends remain.
+    pub fn savepoint<T>(&mut self, f: impl FnOnce(&mut Batch<'c>) -> Result<T>) -> Result<T> {
+        let mark = self.pending.len();
+        let name = format!("job{}", self.savepoint_depth);
+        self.tx.execute_batch(&format!("SAVEPOINT {name}"))?;
+        self.savepoint_depth += 1;
+        let r = f(self);
+        self.savepoint_depth -= 1;
+        match r {
+            Ok(v) => {
+                self.tx.execute_batch(&format!("RELEASE {name}"))?;
+                Ok(v)
+            }
+            Err(e) => {
+                if let Err(re) = self
+                    .tx
+                    .execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))
+                {
+                    self.poisoned = Some(format!("rollback failed: {re}"));
+                }
+                for e in self.pending.drain(mark..) {
+                    if let Some(s) = self.states.get_mut(&e.region) {
+                        s.next_seq = s.next_seq.min(e.seq);
+                    }
+                }
+                // Members created, and units counted, inside the failed job are gone again.
+                for s in self.states.values_mut() {
+                    s.members.clear();
+                    s.cap_used.clear();
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Appends one entry to its region's log after checking it against the rules:
+    /// the member exists, the indicator is visible and valid, amounts match the
+    /// indicator, caps hold, reversals reverse no more than is left, redemptions
+    /// are covered. Errors before any write leave the batch untouched.
+    pub fn append(&mut self, req: Append) -> Result<Entry> {
+        let Append {
+            region,
+            entry: ne,
+            idempotency_key,
+        } = req;
+        if let Some(key) = &idempotency_key {
+            if key.is_empty() || key.len() > IDEMPOTENCY_KEY_BYTES_MAX {
+                return Err(StoreError::rejected(format!(
+                    "an idempotency key must be 1 to {IDEMPOTENCY_KEY_BYTES_MAX} bytes"
+                )));
+            }
+            let seen: Option<i64> = self
+                .tx
+                .prepare_cached("SELECT seq FROM idempotency WHERE region = ?1 AND key = ?2")?
+                .query_row(params![region.as_str(), key], |r| r.get(0))
+                .optional()?;
+            if let Some(seq) = seen {
+                return rows::load_entry(self.tx, &region, from_sql_u64(seq)?)?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("idempotency key names missing entry {seq}"))
+                });
+            }
+        }
+        let now = self.now;
+        let tx = self.tx;
+        let pending_balance = |account: &Account, pending: &[Entry]| -> Result<Points> {
+            let mut b = rows::balance(tx, &region, account)?;
+            for e in pending.iter().filter(|e| e.region == region) {
+                if &e.credit == account {
+                    b = b.checked_add(e.amount).map_err(StoreError::from_overflow)?;
+                }
+                if &e.debit == account {
+                    b = b.checked_sub(e.amount).map_err(StoreError::from_overflow)?;
+                }
+            }
+            Ok(b)
+        };
+        let result = (|| -> Result<(Entry, Vec<CapCount>)> {
+            let state = self.state(&region)?;
+            if !state.members.contains_key(&ne.member) {
+                let c = rows::member_commitment(tx, &region, ne.member)?.ok_or_else(|| {
+                    StoreError::NotFound(format!("member {} in region {region}", ne.member))
+                })?;
+                if state.members.len() >= MEMBER_CACHE_MAX {
+                    state.members.clear();
+                }
+                state.members.insert(ne.member, c);
+            }
+            let date = now
+                .local_date(state.offset_minutes)
+                .map_err(|e| StoreError::rejected(e.to_string()))?;
+            let mut cap_rows = Vec::new();
+            if let Some(ir) = &ne.indicator {
+                let ind = state
+                    .indicators
+                    .get(ir.code.as_str())
+                    .and_then(|v| v.get(&ir.version))
+                    .ok_or_else(|| {
+                        StoreError::NotFound(format!(
+                            "indicator {} version {} in region {region} (its own or inherited)",
+                            ir.code, ir.version
+                        ))
+                    })?;
+                let by_rule = matches!(ne.kind, EntryKind::Award | EntryKind::Deduction)
+                    && !matches!(ne.reason.source, Source::Appeal);
+                if ne.kind == EntryKind::Award && ind.points.is_negative()
+                    || ne.kind == EntryKind::Deduction && ind.points.is_positive()
+                {
+                    return Err(StoreError::rejected(format!(
+                        "indicator {} {} points per {}; it cannot be used for a {}",
+                        ind.code,
+                        if ind.points.is_negative() {
+                            "deducts"
+                        } else {
+                            "awards"
+                        },
+                        ind.unit,
+                        ne.kind
+                    )));
+                }
+                if by_rule {
+                    if !ind.valid_on(date) {
+                        return Err(StoreError::rejected(format!(
+                            "indicator {} version {} is not valid on {date}",
+                            ind.code, ind.version
+                        )));
+                    }
+                    let expect = ind
+                        .points
+                        .abs()
+                        .and_then(|p| p.checked_mul(i64::from(ne.quantity)))
+                        .map_err(StoreError::from_overflow)?;
+                    if ne.amount != expect {
+                        return Err(StoreError::rejected(format!(
+                            "amount {} does not match indicator {}: {} × {} {}",
+                            ne.amount,
+                            ind.code,
+                            ind.points.abs().unwrap_or_default(),
+                            ne.quantity,
+                            ind.unit
+                        )));
+                    }
+                }
+                if ne.kind == EntryKind::Award && by_rule {
+                    for (period, limit) in ind.caps.limits() {
+                        let key = (ne.member, ir.code.as_str().to_owned(), period.key(date));
+                        let used = match state.cap_used.get(&key) {
+                            Some(u) => *u,
+                            None => {
+                                let (from, to) = period.bounds(date);
+                                let start = Timestamp::start_of(from, state.offset_minutes);
+                                let end = Timestamp::start_of(to, state.offset_minutes);
+                                let (start, end) = start
+                                    .and_then(|s| end.map(|e| (s, e)))
+                                    .map_err(|e| StoreError::rejected(e.to_string()))?;
+                                rows::cap_units_used(tx, &region, ne.member, &ir.code, start, end)?
+                            }
+                        };
+                        Caps::check(period, limit, used, ne.quantity)
+                            .map_err(|e| StoreError::rejected(format!("{}: {e}", ind.code)))?;
+                        cap_rows.push((key, used + u64::from(ne.quantity)));
+                    }
+                }
+            }
+            let reversed = match ne.reverses {
+                Some(seq) => {
+                    let orig = rows::load_entry(tx, &region, seq)?
+                        .ok_or_else(|| StoreError::NotFound(format!("entry {region}:{seq}")))?;
+                    let done = rows::reversed_amount(tx, &region, seq)?;
+                    Some((orig, done))
+                }
+                None => None,
+            };
+            let seq = state.next_seq;
+            let entry = ne.post(&region, seq, now, reversed.as_ref().map(|(o, d)| (o, *d)))?;
+            Ok((entry, cap_rows))
+        })();
+        let (entry, cap_rows) = result?;
+        if matches!(
+            entry.kind,
+            EntryKind::Redemption | EntryKind::Expiry | EntryKind::RecognitionOut
+        ) {
+            let have = pending_balance(&entry.debit, &self.pending)?;
+            if have < entry.amount {
+                return Err(StoreError::rejected(format!(
+                    "spendable balance {have} is less than {} needed",
+                    entry.amount
+                )));
+            }
+        }
+        // Writes from here on: a failure poisons the batch rather than leave half an entry.
+        let write = (|| -> Result<()> {
+            rows::insert_entry(tx, &entry)?;
+            if let Some(key) = &idempotency_key {
+                tx.prepare_cached(
+                    "INSERT INTO idempotency (region, key, seq) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![region.as_str(), key, sql_u64(entry.seq)?])?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = write {
+            self.poisoned = Some(e.to_string());
+            return Err(e);
+        }
+        let state = self.states.get_mut(&region).expect("loaded above");
+        if state.cap_used.len() >= CAP_CACHE_MAX {
+            state.cap_used.clear();
+        }
+        state.cap_used.extend(cap_rows);
+        state.next_seq += 1;
+        self.pending.push(entry.clone());
+        Ok(entry)
+    }
+
+    /// Phase two: tree, tiles, balances and a signed checkpoint per region; then commit.
+    /// Returns the signed notes to record beside the keys.
+    fn finish(&mut self) -> Result<Vec<(RegionCode, String, Checkpoint)>> {
+        if let Some(p) = &self.poisoned {
+            return Err(StoreError::Commit(p.clone()));
+        }
+        let regions: BTreeSet<RegionCode> = self.pending.iter().map(|e| e.region.clone()).collect();
+        let mut signed = Vec::new();
+        let tx = self.tx;
+        for region in regions {
+            let state = self
+                .states
+                .get_mut(&region)
+                .expect("state loaded by append");
+            let mut balances: HashMap<String, i64> = HashMap::new();
+            let mut annual: HashMap<(i64, i32), i64> = HashMap::new();
+            for e in self.pending.iter().filter(|e| e.region == region) {
+                assert_eq!(
+                    e.seq,
+                    state.appender.size(),
+                    "entries reach the tree in sequence order"
+                );
+                let commitment = match state.members.get(&e.member) {
+                    Some(c) => *c,
+                    None => rows::member_commitment(tx, &region, e.member)?.ok_or_else(|| {
+                        StoreError::Corrupt(format!("member {} vanished", e.member))
+                    })?,
+                };
+                let leaf = PublicLeaf::of_entry(e, &commitment).encode();
+                state.appender.append(jifen_log::leaf_hash(&leaf));
+                *balances.entry(e.debit.to_key()).or_default() -= e.amount.get();
+                *balances.entry(e.credit.to_key()).or_default() += e.amount.get();
+                if e.annual_delta != Points::ZERO {
+                    let year = e
+                        .time
+                        .local_year(state.offset_minutes)
+                        .map_err(|err| StoreError::rejected(err.to_string()))?;
+                    *annual.entry((e.member.get(), year)).or_default() += e.annual_delta.get();
+                }
+            }
+            let mut put = tx.prepare_cached(
+                "INSERT INTO tiles (region, level, idx, hashes) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (region, level, idx) DO UPDATE SET hashes = excluded.hashes",
+            )?;
+            for t in state.appender.take_dirty_tiles() {
+                put.execute(params![
+                    region.as_str(),
+                    t.level,
+                    sql_u64(t.index)?,
+                    t.hashes
+                ])?;
+            }
+            let mut up = tx.prepare_cached(
+                "INSERT INTO balances (region, account, balance) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (region, account) DO UPDATE SET balance = balance + excluded.balance",
+            )?;
+            let mut accounts: Vec<_> = balances.into_iter().collect();
+            accounts.sort();
+            for (account, delta) in accounts {
+                up.execute(params![region.as_str(), account, delta])?;
+            }
+            let mut up = tx.prepare_cached(
+                "INSERT INTO annual_scores (region, member, year, score) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (region, member, year) DO UPDATE SET score = score + excluded.score",
+            )?;
+            let mut scores: Vec<_> = annual.into_iter().collect();
+            scores.sort();
+            for ((member, year), delta) in scores {
+                up.execute(params![region.as_str(), member, year, delta])?;
+            }
+            let next = Checkpoint {
+                origin: state.origin.clone(),
+                size: state.appender.size(),
+                root: state.appender.root(),
+                extensions: Vec::new(),
+            };
+            let mut tiles = SqlTiles {
+                conn: tx,
+                region: region.as_str(),
+            };
+            let proof = if state.last.size > 0 && state.last.size < next.size {
+                jifen_log::consistency_proof(&mut tiles, state.last.size, next.size)?
+            } else {
+                Vec::new()
+            };
+            let note =
+                jifen_log::sign_checkpoint_after(&state.signer, Some(&state.last), &next, &proof)
+                    .map_err(|e| StoreError::Fork(format!("region {region}: {e}")))?;
+            tx.prepare_cached(
+                "INSERT INTO checkpoints (region, size, root, note, time_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![region.as_str(), sql_u64(next.size)?, next.root.as_slice(), note, self.now.millis()])?;
+            signed.push((region, note, next));
+        }
+        Ok(signed)
+    }
+}
+
+impl StoreError {
+    fn from_overflow(_: jifen_core::points::Overflow) -> StoreError {
+        StoreError::rejected("points arithmetic overflowed")
+    }
+}
+
+/// The writer thread's state.
+pub(crate) struct Writer {
+    conn: Connection,
+    keys: KeyDir,
+    clock: Arc<dyn Clock>,
+    states: HashMap<RegionCode, RegionState>,
+}
+
+impl Writer {
+    pub(crate) fn new(conn: Connection, keys: KeyDir, clock: Arc<dyn Clock>) -> Self {
+        Writer {
+            conn,
+            keys,
+            clock,
+            states: HashMap::new(),
+        }
+    }
+
+    pub(crate) fn run(mut self, rx: Receiver<Job>, db_path: std::path::PathBuf) {
+        // Checkpointing the WAL into the database file runs on its own thread and
+        // connection, off the writer's path, so a commit is only an append and an fsync.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let checkpointer = {
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name("jifen-checkpointer".into())
+                .spawn(move || checkpointer(&db_path, &stop))
+                .ok()
+        };
+        if checkpointer.is_some()
+            && let Err(e) = self.conn.pragma_update(None, "wal_autocheckpoint", 0)
+        {
+            tracing::warn!(error = %e, "cannot turn off automatic checkpoints");
+        }
+        let mut batches: u64 = 0;
+        while let Ok(first) = rx.recv() {
+            let mut jobs = Vec::with_capacity(64);
+            jobs.push(first);
+            while jobs.len() < BATCH_JOBS_MAX {
+                match rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+                }
+            }
+            self.run_batch(jobs);
+            batches += 1;
+            if batches.is_multiple_of(WAL_CHECK_EVERY_BATCHES) {
+                self.bound_wal();
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Release);
+        if let Some(h) = checkpointer {
+            let _ = h.join();
+        }
+        if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+            tracing::warn!(error = %e, "final checkpoint failed");
+        }
+        tracing::debug!("writer stopped: all senders gone");
+    }
+
+    /// If the background checkpointer falls behind (it can only copy what no
+    /// reader still needs), the writer waits for a full checkpoint itself.
+    fn bound_wal(&mut self) {
+        let pages: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+            .unwrap_or(0);
+        if pages > WAL_PAGES_MAX
+            && let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(RESTART)")
+        {
+            tracing::warn!(error = %e, "WAL restart checkpoint failed");
+        }
+    }
+
+    fn run_batch(&mut self, jobs: Vec<Job>) {
+        let now = self.clock.now();
+        let Writer {
+            conn, keys, states, ..
+        } = self;
+        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(e) => {
+                let e = StoreError::from(e);
+                tracing::error!(error = %e, "cannot begin a write transaction");
+                // Run each job against nothing: they must still get an answer.
+                for job in jobs {
+                    drop(job);
+                }
+                return;
+            }
+        };
+        let mut completions = Vec::with_capacity(jobs.len());
+        let outcome = {
+            let mut batch = Batch {
+                tx: &tx,
+                states,
+                keys,
+                now,
+                pending: Vec::new(),
+                poisoned: None,
+                savepoint_depth: 0,
+            };
+            for job in jobs {
+                completions.push(job(&mut batch));
+            }
+            let r = batch.finish();
+            if let Ok(signed) = &r {
+                // Remember the new checkpoints once committed.
+                for (region, _, cp) in signed {
+                    if let Some(s) = batch.states.get_mut(region) {
+                        s.last = cp.clone();
+                    }
+                }
+            }
+            r
+        };
+        let outcome =
+            outcome.and_then(|signed| tx.commit().map(|()| signed).map_err(StoreError::from));
+        match outcome {
+            Ok(signed) => {
+                for (region, note, _) in &signed {
+                    if let Err(e) = keys.record_signed(region.as_str(), note) {
+                        tracing::warn!(error = %e, region = %region, "could not record the last signed checkpoint");
+                    }
+                }
+                for c in completions {
+                    c(Ok(()));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "batch rolled back");
+                // The in-memory trees may have advanced: reload from what is committed.
+                states.clear();
+                let e = e.for_batch();
+                for c in completions {
+                    c(Err(&e));
+                }
+            }
+        }
+    }
+}
+
+/// How often the background checkpointer runs, in milliseconds.
+const CHECKPOINT_INTERVAL_MS: u64 = 20;
+/// How often (in batches) the writer looks at the WAL's size.
+const WAL_CHECK_EVERY_BATCHES: u64 = 64;
+/// WAL size, in pages, beyond which the writer checkpoints in full itself.
+const WAL_PAGES_MAX: i64 = 262_144;
+
+fn checkpointer(db_path: &std::path::Path, stop: &std::sync::atomic::AtomicBool) {
+    let conn = match crate::db::open(db_path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = %e, "checkpointer cannot open the database");
+            return;
+        }
+    };
+    while !stop.load(std::sync::atomic::Ordering::Acquire) {
+        std::thread::sleep(std::time::Duration::from_millis(CHECKPOINT_INTERVAL_MS));
+        if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+            tracing::debug!(error = %e, "passive checkpoint");
+        }
+    }
+}
+
+/// Starts the writer thread; jobs sent on the returned channel run in batches.
+pub(crate) fn spawn(
+    writer: Writer,
+    db_path: std::path::PathBuf,
+) -> Result<(SyncSender<Job>, std::thread::JoinHandle<()>)> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUE_JOBS_MAX);
+    let handle = std::thread::Builder::new()
+        .name("jifen-writer".into())
+        .spawn(move || writer.run(rx, db_path))
+        .map_err(|e| StoreError::Io {
+            path: "writer thread".into(),
+            source: e,
+        })?;
+    Ok((tx, handle))
+}

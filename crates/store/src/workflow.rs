@@ -1,0 +1,572 @@
+//! Claims (申报) and appeals (申诉): each step is one write job, so a status
+//! change and the entry it posts commit together or not at all.
+
+use jifen_core::{
+    AppealDecision, AppealId, AppealOutcome, AppealStatus, ClaimEvent, ClaimId, ClaimStatus,
+    Claimants, Entry, EntryKind, Evidence, HouseholdId, Indicator, IndicatorCode, IndicatorRef,
+    MemberId, NewEntry, OperatorId, Points, Reason, RegionCode, Reviewer, Source, Timestamp,
+    claim::{appeal_deadline, check_appeal_window, check_reviewer, decide_appeal},
+    entry::reversible,
+    indicator::QUANTITY_MAX,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::db::{from_sql_u64, sql_u64};
+use crate::error::{Result, StoreError};
+use crate::sequencer::{Append, Batch};
+use crate::{Store, rows};
+
+/// Longest claim note or appeal statement, in characters.
+pub const NOTE_CHARS_MAX: usize = 2_000;
+
+/// A claim as submitted by a resident, or recorded by staff for one.
+#[derive(Debug, Clone)]
+pub struct NewClaim {
+    pub region: RegionCode,
+    pub member: MemberId,
+    pub indicator: IndicatorCode,
+    pub quantity: u32,
+    pub note: String,
+    /// Claim (by the resident), Direct (by a reviewer), Station (offline, resident present), Event (check-in).
+    pub source: Source,
+    pub submitted_by: OperatorId,
+    /// Whether the submitter is staff (may record staff-only indicators such as deductions).
+    pub by_staff: bool,
+}
+
+/// Where a claim stands after a step, and the entry it posted, if it did.
+#[derive(Debug, Clone)]
+pub struct ClaimOutcome {
+    pub region: RegionCode,
+    pub claim: ClaimId,
+    pub status: ClaimStatus,
+    pub entry: Option<Entry>,
+}
+
+struct ClaimRow {
+    member: MemberId,
+    indicator: IndicatorRef,
+    quantity: u32,
+    status: ClaimStatus,
+    source: Source,
+}
+
+fn load_claim(tx: &Connection, region: &RegionCode, claim: ClaimId) -> Result<ClaimRow> {
+    let row: Option<(i64, String, u32, u32, String, String)> = tx
+        .query_row(
+            "SELECT member, indicator, indicator_version, quantity, status, source FROM claims WHERE region = ?1 AND claim = ?2",
+            params![region.as_str(), claim.get()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )
+        .optional()?;
+    let (member, code, version, quantity, status, source) =
+        row.ok_or_else(|| StoreError::NotFound(format!("claim {claim} in region {region}")))?;
+    let bad = |w: &str| StoreError::Corrupt(format!("claim {region}/{claim}: bad {w}"));
+    Ok(ClaimRow {
+        member: MemberId::new(member).map_err(|_| bad("member"))?,
+        indicator: IndicatorRef {
+            code: IndicatorCode::parse(&code).map_err(|_| bad("indicator"))?,
+            version,
+        },
+        quantity,
+        status: ClaimStatus::parse(&status).ok_or_else(|| bad("status"))?,
+        source: Source::parse(&source).map_err(|_| bad("source"))?,
+    })
+}
+
+fn set_status(
+    tx: &Connection,
+    region: &RegionCode,
+    claim: ClaimId,
+    status: ClaimStatus,
+    now: Timestamp,
+) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE claims SET status = ?3, decided_ms = ?4 WHERE region = ?1 AND claim = ?2",
+    )?
+    .execute(params![
+        region.as_str(),
+        claim.get(),
+        status.as_str(),
+        now.millis()
+    ])?;
+    Ok(())
+}
+
+fn indicator_version(tx: &Connection, region: &RegionCode, r: &IndicatorRef) -> Result<Indicator> {
+    // The indicator may be the region's own or an ancestor's core one; the sequencer
+    // checks visibility again when it posts.
+    let tree = jifen_core::RegionTree::new(rows::load_regions(tx)?);
+    let lineage = tree
+        .lineage(region)
+        .map_err(|e| StoreError::NotFound(e.to_string()))?;
+    let mut st = tx.prepare_cached(&format!(
+        "SELECT {} FROM indicators WHERE region = ?1 AND code = ?2 AND version = ?3",
+        rows::INDICATOR_COLUMNS
+    ))?;
+    for reg in lineage {
+        let mut q = st.query(params![reg.code.as_str(), r.code.as_str(), r.version])?;
+        if let Some(row) = q.next()? {
+            return rows::indicator_from_row(row);
+        }
+    }
+    Err(StoreError::NotFound(format!(
+        "indicator {} version {} for region {region}",
+        r.code, r.version
+    )))
+}
+
+/// The latest version of an indicator visible in the region and valid on the date.
+fn current_indicator(
+    tx: &Connection,
+    b_now: Timestamp,
+    region: &RegionCode,
+    code: &IndicatorCode,
+) -> Result<Indicator> {
+    let tree = jifen_core::RegionTree::new(rows::load_regions(tx)?);
+    let lineage = tree
+        .lineage(region)
+        .map_err(|e| StoreError::NotFound(e.to_string()))?;
+    let offset = lineage.first().map_or(0, |r| r.utc_offset_minutes);
+    let today = b_now
+        .local_date(offset)
+        .map_err(|e| StoreError::rejected(e.to_string()))?;
+    let mut st = tx.prepare_cached(&format!(
+        "SELECT {} FROM indicators WHERE region = ?1 AND code = ?2 ORDER BY version DESC LIMIT 1",
+        rows::INDICATOR_COLUMNS
+    ))?;
+    for (depth, reg) in lineage.iter().enumerate() {
+        let mut q = st.query(params![reg.code.as_str(), code.as_str()])?;
+        if let Some(row) = q.next()? {
+            let ind = rows::indicator_from_row(row)?;
+            if depth > 0 && !ind.core {
+                continue;
+            }
+            if !ind.valid_on(today) {
+                return Err(StoreError::rejected(format!(
+                    "indicator {code} is not valid on {today}"
+                )));
+            }
+            return Ok(ind);
+        }
+    }
+    Err(StoreError::NotFound(format!(
+        "indicator {code} in region {region} (its own or inherited)"
+    )))
+}
+
+fn member_household(tx: &Connection, region: &RegionCode, member: MemberId) -> Result<HouseholdId> {
+    let h: Option<i64> = tx
+        .prepare_cached("SELECT household FROM members WHERE region = ?1 AND member = ?2")?
+        .query_row(params![region.as_str(), member.get()], |r| r.get(0))
+        .optional()?;
+    let h = h.ok_or_else(|| StoreError::NotFound(format!("member {member} in region {region}")))?;
+    HouseholdId::new(h).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Posts an approved claim: the entry and the claim's status commit together.
+fn post_claim(
+    b: &mut Batch<'_>,
+    region: &RegionCode,
+    claim: ClaimId,
+    c: &ClaimRow,
+    operator: OperatorId,
+) -> Result<Entry> {
+    let ind = indicator_version(b.conn(), region, &c.indicator)?;
+    let amount = ind
+        .points
+        .abs()
+        .and_then(|p| p.checked_mul(i64::from(c.quantity)))
+        .map_err(|_| StoreError::rejected("points overflow"))?;
+    let kind = if ind.is_deduction() {
+        EntryKind::Deduction
+    } else {
+        EntryKind::Award
+    };
+    let entry = b.append(Append {
+        region: region.clone(),
+        entry: NewEntry {
+            kind,
+            member: c.member,
+            amount,
+            indicator: Some(c.indicator.clone()),
+            quantity: c.quantity,
+            reason: Reason::new(c.source, u64::try_from(claim.get()).unwrap_or(0)),
+            operator,
+            reverses: None,
+            sponsor: None,
+            counts_annual: false,
+        },
+        idempotency_key: None,
+    })?;
+    let now = b.now();
+    let tx = b.conn();
+    tx.prepare_cached("UPDATE claims SET status = 'posted', entry_seq = ?3, decided_ms = ?4 WHERE region = ?1 AND claim = ?2")?
+        .execute(params![region.as_str(), claim.get(), sql_u64(entry.seq)?, now.millis()])?;
+    Ok(entry)
+}
+
+fn check_text(field: &str, s: &str, required: bool) -> Result<String> {
+    let t = s.trim();
+    if t.chars().count() > NOTE_CHARS_MAX {
+        return Err(StoreError::rejected(format!(
+            "{field} is longer than {NOTE_CHARS_MAX} characters"
+        )));
+    }
+    if required && t.is_empty() {
+        return Err(StoreError::rejected(format!("{field} is required")));
+    }
+    Ok(t.to_owned())
+}
+
+impl Store {
+    /// Submits a claim. Under an `auto` review policy it posts at once.
+    pub fn submit_claim(&self, c: NewClaim) -> Result<ClaimOutcome> {
+        self.write(move |b| submit_claim_in(b, c))
+    }
+
+    /// A reviewer approves or rejects a claim. The final approval posts the entry,
+    /// unless the indicator puts it on public notice first.
+    pub fn review_claim(
+        &self,
+        region: RegionCode,
+        claim: ClaimId,
+        reviewer: Reviewer,
+        approve: bool,
+    ) -> Result<ClaimOutcome> {
+        self.write(move |b| review_claim_in(b, &region, claim, reviewer, approve))
+    }
+
+    /// Posts every claim in the region whose public notice has ended.
+    pub fn end_notices(
+        &self,
+        region: RegionCode,
+        operator: OperatorId,
+    ) -> Result<Vec<ClaimOutcome>> {
+        self.write(move |b| {
+            let now = b.now();
+            let due: Vec<i64> = {
+                let mut st = b.conn().prepare_cached(
+                    "SELECT claim FROM claims WHERE region = ?1 AND status = 'in-notice' AND notice_until_ms <= ?2 ORDER BY claim",
+                )?;
+                let rows = st.query_map(params![region.as_str(), now.millis()], |r| r.get(0))?;
+                rows.collect::<std::result::Result<_, _>>()?
+            };
+            let mut out = Vec::new();
+            for id in due {
+                let claim = ClaimId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let c = load_claim(b.conn(), &region, claim)?;
+                c.status.next(ClaimEvent::NoticeEnded).map_err(|e| StoreError::Conflict(e.to_string()))?;
+                let entry = post_claim(b, &region, claim, &c, operator)?;
+                out.push(ClaimOutcome { region: region.clone(), claim, status: ClaimStatus::Posted, entry: Some(entry) });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Someone objects to a claim on public notice: it goes back to review.
+    pub fn object_to_claim(&self, region: RegionCode, claim: ClaimId) -> Result<ClaimStatus> {
+        self.write(move |b| {
+            let c = load_claim(b.conn(), &region, claim)?;
+            let to = c
+                .status
+                .next(ClaimEvent::Object)
+                .map_err(|e| StoreError::Conflict(e.to_string()))?;
+            set_status(b.conn(), &region, claim, to, b.now())?;
+            // Approvals given before the objection no longer count.
+            b.conn().execute(
+                "DELETE FROM claim_reviews WHERE region = ?1 AND claim = ?2",
+                params![region.as_str(), claim.get()],
+            )?;
+            Ok(to)
+        })
+    }
+
+    /// A member appeals an entry of theirs within the region's window.
+    pub fn file_appeal(
+        &self,
+        region: RegionCode,
+        seq: u64,
+        member: MemberId,
+        statement: &str,
+    ) -> Result<(AppealId, Timestamp)> {
+        let statement = check_text("the appeal statement", statement, true)?;
+        self.write(move |b| {
+            let tx = b.conn();
+            let entry = rows::load_entry(tx, &region, seq)?
+                .ok_or_else(|| StoreError::NotFound(format!("entry {region}:{seq}")))?;
+            if entry.member != member {
+                return Err(StoreError::rejected("a member can only appeal entries of their own"));
+            }
+            if !reversible(entry.kind) {
+                return Err(StoreError::rejected(format!("a {} cannot be appealed", entry.kind)));
+            }
+            let window: u32 = tx.query_row(
+                "SELECT appeal_window_days FROM regions WHERE region = ?1",
+                params![region.as_str()],
+                |r| r.get(0),
+            )?;
+            check_appeal_window(entry.time, b.now(), window).map_err(|e| StoreError::rejected(e.to_string()))?;
+            let open: Option<i64> = tx
+                .query_row(
+                    "SELECT appeal FROM appeals WHERE region = ?1 AND entry_seq = ?2 AND status = 'filed'",
+                    params![region.as_str(), sql_u64(seq)?],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(a) = open {
+                return Err(StoreError::Conflict(format!("appeal {a} on this entry is still open")));
+            }
+            let next: i64 = tx.query_row(
+                "SELECT COALESCE(MAX(appeal), 0) + 1 FROM appeals WHERE region = ?1",
+                params![region.as_str()],
+                |r| r.get(0),
+            )?;
+            let deadline = appeal_deadline(entry.time, window);
+            tx.execute(
+                "INSERT INTO appeals (region, appeal, entry_seq, member, statement, status, filed_ms, deadline_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'filed', ?6, ?7)",
+                params![region.as_str(), next, sql_u64(seq)?, member.get(), statement, b.now().millis(), deadline.millis()],
+            )?;
+            Ok((AppealId::new(next).map_err(|e| StoreError::Corrupt(e.to_string()))?, deadline))
+        })
+    }
+
+    /// Decides an appeal: someone other than the original reviewer; the outcome
+    /// is a new entry (a reversal, or a further award), never an edit.
+    pub fn decide_appeal(
+        &self,
+        region: RegionCode,
+        appeal: AppealId,
+        decider: OperatorId,
+        decision: AppealDecision,
+    ) -> Result<(AppealStatus, Option<Entry>)> {
+        self.write(move |b| {
+            let tx = b.conn();
+            let (seq, status): (i64, String) = tx
+                .query_row(
+                    "SELECT entry_seq, status FROM appeals WHERE region = ?1 AND appeal = ?2",
+                    params![region.as_str(), appeal.get()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound(format!("appeal {appeal} in region {region}")))?;
+            let seq = from_sql_u64(seq)?;
+            let status = AppealStatus::parse(&status).ok_or_else(|| StoreError::Corrupt("appeal status".into()))?;
+            let entry = rows::load_entry(tx, &region, seq)?
+                .ok_or_else(|| StoreError::Corrupt(format!("appeal {appeal} names missing entry {seq}")))?;
+            let mut reviewers = vec![entry.operator];
+            {
+                let mut st = tx.prepare_cached(
+                    "SELECT r.reviewer FROM claim_reviews r JOIN claims c ON c.region = r.region AND c.claim = r.claim \
+                     WHERE c.region = ?1 AND c.entry_seq = ?2",
+                )?;
+                for r in st.query_map(params![region.as_str(), sql_u64(seq)?], |r| r.get::<_, i64>(0))? {
+                    reviewers.push(OperatorId::new(r?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+                }
+            }
+            let left = entry
+                .amount
+                .checked_sub(rows::reversed_amount(tx, &region, seq)?)
+                .map_err(|_| StoreError::rejected("points overflow"))?;
+            let (to, outcome) = decide_appeal(status, decider, &reviewers, left, decision)
+                .map_err(|e| StoreError::rejected(e.to_string()))?;
+            let reason = Reason::new(Source::Appeal, u64::try_from(appeal.get()).unwrap_or(0));
+            let posted = match outcome {
+                AppealOutcome::Nothing => None,
+                AppealOutcome::Reverse(amount) => Some(b.append(Append {
+                    region: region.clone(),
+                    entry: NewEntry {
+                        kind: EntryKind::Reversal,
+                        member: entry.member,
+                        amount,
+                        indicator: entry.indicator.clone(),
+                        quantity: 1,
+                        reason,
+                        operator: decider,
+                        reverses: Some(seq),
+                        sponsor: None,
+                        counts_annual: false,
+                    },
+                    idempotency_key: None,
+                })?),
+                AppealOutcome::Add(amount) => Some(b.append(Append {
+                    region: region.clone(),
+                    entry: NewEntry {
+                        kind: entry.kind,
+                        member: entry.member,
+                        amount,
+                        indicator: entry.indicator.clone(),
+                        quantity: 1,
+                        reason,
+                        operator: decider,
+                        reverses: None,
+                        sponsor: None,
+                        counts_annual: entry.annual_delta != Points::ZERO,
+                    },
+                    idempotency_key: None,
+                })?),
+            };
+            b.conn().execute(
+                "UPDATE appeals SET status = ?3, decided_by = ?4, decided_ms = ?5, outcome_seq = ?6 WHERE region = ?1 AND appeal = ?2",
+                params![
+                    region.as_str(),
+                    appeal.get(),
+                    to.as_str(),
+                    decider.get(),
+                    b.now().millis(),
+                    posted.as_ref().map(|e| sql_u64(e.seq)).transpose()?
+                ],
+            )?;
+            Ok((to, posted))
+        })
+    }
+}
+
+pub fn submit_claim_in(b: &mut Batch<'_>, c: NewClaim) -> Result<ClaimOutcome> {
+    if c.quantity == 0 || c.quantity > QUANTITY_MAX {
+        return Err(StoreError::rejected(format!(
+            "quantity must be between 1 and {QUANTITY_MAX}"
+        )));
+    }
+    let now = b.now();
+    let tx = b.conn();
+    member_household(tx, &c.region, c.member)?;
+    let ind = current_indicator(tx, now, &c.region, &c.indicator)?;
+    if ind.claimants == Claimants::StaffOnly && !c.by_staff {
+        return Err(StoreError::rejected(format!(
+            "indicator {} is recorded by staff only",
+            ind.code
+        )));
+    }
+    let note = check_text("the note", &c.note, ind.evidence != Evidence::None)?;
+    let id: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(claim), 0) + 1 FROM claims WHERE region = ?1",
+        params![c.region.as_str()],
+        |r| r.get(0),
+    )?;
+    let claim = ClaimId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    tx.prepare_cached(
+        "INSERT INTO claims (region, claim, member, indicator, indicator_version, quantity, note, status, source, submitted_by, submitted_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'submitted', ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        c.region.as_str(),
+        id,
+        c.member.get(),
+        ind.code.as_str(),
+        ind.version,
+        c.quantity,
+        note,
+        c.source.as_str(),
+        c.submitted_by.get(),
+        now.millis()
+    ])?;
+    let amount = ind
+        .points
+        .abs()
+        .and_then(|p| p.checked_mul(i64::from(c.quantity)))
+        .unwrap_or(Points::ZERO);
+    if ind.review.approvals_needed(amount) == 0 {
+        let row = load_claim(b.conn(), &c.region, claim)?;
+        let entry = post_claim(b, &c.region, claim, &row, c.submitted_by)?;
+        return Ok(ClaimOutcome {
+            region: c.region.clone(),
+            claim,
+            status: ClaimStatus::Posted,
+            entry: Some(entry),
+        });
+    }
+    Ok(ClaimOutcome {
+        region: c.region.clone(),
+        claim,
+        status: ClaimStatus::Submitted,
+        entry: None,
+    })
+}
+
+pub fn review_claim_in(
+    b: &mut Batch<'_>,
+    region: &RegionCode,
+    claim: ClaimId,
+    reviewer: Reviewer,
+    approve: bool,
+) -> Result<ClaimOutcome> {
+    let now = b.now();
+    let tx = b.conn();
+    let c = load_claim(tx, region, claim)?;
+    let household = member_household(tx, region, c.member)?;
+    let earlier: Vec<OperatorId> = {
+        let mut st = tx.prepare_cached(
+            "SELECT reviewer FROM claim_reviews WHERE region = ?1 AND claim = ?2 AND decision = 'approve'",
+        )?;
+        let ids: Vec<i64> = st
+            .query_map(params![region.as_str(), claim.get()], |r| r.get(0))?
+            .collect::<std::result::Result<_, _>>()?;
+        ids.into_iter()
+            .filter_map(|i| OperatorId::new(i).ok())
+            .collect()
+    };
+    check_reviewer(&reviewer, c.member, household, &earlier)
+        .map_err(|e| StoreError::rejected(e.to_string()))?;
+    let ind = indicator_version(tx, region, &c.indicator)?;
+    let amount = ind
+        .points
+        .abs()
+        .and_then(|p| p.checked_mul(i64::from(c.quantity)))
+        .unwrap_or(Points::ZERO);
+    let event = if approve {
+        ClaimEvent::Approve {
+            approvals: u8::try_from(earlier.len() + 1).unwrap_or(u8::MAX),
+            needed: ind.review.approvals_needed(amount).max(1),
+            notice: ind.notice_days > 0 && !ind.is_deduction(),
+        }
+    } else {
+        ClaimEvent::Reject
+    };
+    let to = c
+        .status
+        .next(event)
+        .map_err(|e| StoreError::Conflict(e.to_string()))?;
+    tx.prepare_cached("INSERT INTO claim_reviews (region, claim, reviewer, decision, time_ms) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![
+            region.as_str(),
+            claim.get(),
+            reviewer.operator.get(),
+            if approve { "approve" } else { "reject" },
+            now.millis()
+        ])?;
+    match to {
+        ClaimStatus::Approved => {
+            let entry = post_claim(b, region, claim, &c, reviewer.operator)?;
+            Ok(ClaimOutcome {
+                region: region.clone(),
+                claim,
+                status: ClaimStatus::Posted,
+                entry: Some(entry),
+            })
+        }
+        ClaimStatus::InNotice => {
+            let until = now.plus_days(i64::from(ind.notice_days));
+            b.conn().execute(
+                "UPDATE claims SET status = 'in-notice', notice_until_ms = ?3 WHERE region = ?1 AND claim = ?2",
+                params![region.as_str(), claim.get(), until.millis()],
+            )?;
+            Ok(ClaimOutcome {
+                region: region.clone(),
+                claim,
+                status: to,
+                entry: None,
+            })
+        }
+        _ => {
+            set_status(b.conn(), region, claim, to, now)?;
+            Ok(ClaimOutcome {
+                region: region.clone(),
+                claim,
+                status: to,
+                entry: None,
+            })
+        }
+    }
+}
