@@ -1,16 +1,303 @@
-use std::path::Path;
+//! `jifen import` / `jifen export`: members and entries as CSV (UTF-8, header row).
+//! An import is one write: a bad row is reported by its line number and reason,
+//! and nothing of a failed import is kept.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, ValueEnum};
+use jifen_core::{
+    EntryKind, HouseholdId, IndicatorCode, IndicatorRef, MemberId, NewEntry, OperatorId, Points, Reason, RegionCode,
+    Source,
+};
+use jifen_store::admin::{NewMember, insert_household, insert_member};
+use jifen_store::{Append, StoreError};
+use rusqlite::{OptionalExtension, params};
 
-#[derive(clap::Args)]
-pub struct ImportArgs {}
-#[derive(clap::Args)]
-pub struct ExportArgs {}
+/// Most rows one import takes (it is one transaction).
+pub const IMPORT_ROWS_MAX: usize = 1_000_000;
 
-pub fn import(_data: &Path, _a: ImportArgs) -> Result<ExitCode> {
-    anyhow::bail!("not yet")
+#[derive(Clone, Copy, ValueEnum)]
+pub enum What {
+    /// member,household,name[,household_label]
+    Members,
+    /// member,kind,amount[,indicator,indicator_version,quantity]; kind: award, deduction or base-grant
+    Entries,
 }
-pub fn export(_data: &Path, _a: ExportArgs) -> Result<ExitCode> {
-    anyhow::bail!("not yet")
+
+#[derive(Args)]
+pub struct ImportArgs {
+    what: What,
+    #[arg(long)]
+    region: String,
+    /// The operator the imported entries name (default 1, the admin).
+    #[arg(long, default_value_t = 1)]
+    operator: i64,
+    /// The CSV file; - for standard input.
+    file: PathBuf,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    what: What,
+    #[arg(long)]
+    region: String,
+    /// Where to write; standard output if not given.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// A parsed CSV: its header's column positions and the rows with their line numbers.
+struct Table {
+    columns: HashMap<String, usize>,
+    rows: Vec<(u64, csv::StringRecord)>,
+}
+
+impl Table {
+    fn read(file: &Path, required: &[&str]) -> Result<Table> {
+        let mut input: Box<dyn Read> = if file.as_os_str() == "-" {
+            Box::new(std::io::stdin())
+        } else {
+            Box::new(std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?)
+        };
+        let mut text = String::new();
+        input
+            .read_to_string(&mut text)
+            .with_context(|| format!("{}: not UTF-8 text", file.display()))?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text); // a BOM from spreadsheet programs
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+        let header = reader.headers().context("line 1: cannot read the header row")?.clone();
+        let columns: HashMap<String, usize> =
+            header.iter().enumerate().map(|(i, h)| (h.trim().to_lowercase(), i)).collect();
+        for r in required {
+            if !columns.contains_key(*r) {
+                bail!("line 1: the header has no column {r:?} (it needs {})", required.join(","));
+            }
+        }
+        let mut rows = Vec::new();
+        for rec in reader.records() {
+            let rec = rec.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                anyhow!("line {line}: {e}")
+            })?;
+            let line = rec.position().map_or(0, |p| p.line());
+            if rows.len() >= IMPORT_ROWS_MAX {
+                bail!("line {line}: more than {IMPORT_ROWS_MAX} rows; split the file");
+            }
+            rows.push((line, rec));
+        }
+        if rows.is_empty() {
+            bail!("{}: no rows after the header", file.display());
+        }
+        Ok(Table { columns, rows })
+    }
+
+    fn get<'a>(&self, rec: &'a csv::StringRecord, column: &str) -> Option<&'a str> {
+        self.columns
+            .get(column)
+            .and_then(|i| rec.get(*i))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    }
+}
+
+fn line_err(line: u64, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Rejected(format!("line {line}: {e}"))
+}
+
+pub fn import(data: &Path, args: ImportArgs) -> Result<ExitCode> {
+    let region = crate::parse_region(&args.region)?;
+    let operator = OperatorId::new(args.operator).map_err(|e| anyhow!("--operator: {e}"))?;
+    let store = crate::open_existing(data)?;
+    store.region(&region)?;
+    let (what, n) = match args.what {
+        What::Members => {
+            let t = Table::read(&args.file, &["member", "household", "name"])?;
+            let n = t.rows.len();
+            let r = region.clone();
+            store.write(move |b| import_members(b, &r, &t))?;
+            ("members", n)
+        }
+        What::Entries => {
+            let t = Table::read(&args.file, &["member", "kind", "amount"])?;
+            let n = t.rows.len();
+            let r = region.clone();
+            store.write(move |b| import_entries(b, &r, &t, operator))?;
+            ("entries", n)
+        }
+    };
+    store.close();
+    println!("imported {n} {what} into {region}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import_members(b: &mut jifen_store::Batch<'_>, region: &RegionCode, t: &Table) -> jifen_store::Result<()> {
+    let now = b.now().millis();
+    for (line, rec) in &t.rows {
+        let line = *line;
+        let member = t.get(rec, "member").map(MemberId::parse).transpose().map_err(|e| line_err(line, e))?;
+        let household = HouseholdId::parse(t.get(rec, "household").unwrap_or(""))
+            .map_err(|e| line_err(line, e))?;
+        let name = t.get(rec, "name").ok_or_else(|| line_err(line, "name is empty"))?;
+        let exists: Option<i64> = b
+            .conn()
+            .prepare_cached("SELECT household FROM households WHERE region = ?1 AND household = ?2")?
+            .query_row(params![region.as_str(), household.get()], |r| r.get(0))
+            .optional()?;
+        if exists.is_none() {
+            let label = t.get(rec, "household_label").map_or_else(|| format!("户{household}"), str::to_owned);
+            insert_household(b.conn(), region, Some(household), &label).map_err(|e| line_err(line, e))?;
+        }
+        insert_member(b.conn(), &NewMember { region: region.clone(), id: member, household, name: name.to_owned() }, now)
+            .map_err(|e| line_err(line, e))?;
+    }
+    Ok(())
+}
+
+fn import_entries(
+    b: &mut jifen_store::Batch<'_>,
+    region: &RegionCode,
+    t: &Table,
+    operator: OperatorId,
+) -> jifen_store::Result<()> {
+    let mut latest: HashMap<String, u32> = HashMap::new();
+    for (line, rec) in &t.rows {
+        let line = *line;
+        let member = MemberId::parse(t.get(rec, "member").unwrap_or("")).map_err(|e| line_err(line, e))?;
+        let kind = EntryKind::parse(t.get(rec, "kind").unwrap_or("")).map_err(|e| line_err(line, e))?;
+        if !matches!(kind, EntryKind::Award | EntryKind::Deduction | EntryKind::BaseGrant) {
+            return Err(line_err(
+                line,
+                format!("a {kind} cannot be imported; only award, deduction and base-grant rows can"),
+            ));
+        }
+        let amount: i64 = t
+            .get(rec, "amount")
+            .unwrap_or("")
+            .parse()
+            .map_err(|_| line_err(line, "amount is not a whole number"))?;
+        let quantity: u32 = match t.get(rec, "quantity") {
+            Some(q) => q.parse().map_err(|_| line_err(line, "quantity is not a whole number"))?,
+            None => 1,
+        };
+        let indicator = match t.get(rec, "indicator") {
+            None => None,
+            Some(code) => {
+                let code = IndicatorCode::parse(code).map_err(|e| line_err(line, e))?;
+                let version = match t.get(rec, "indicator_version") {
+                    Some(v) => v.parse().map_err(|_| line_err(line, "indicator_version is not a whole number"))?,
+                    None => match latest.get(code.as_str()) {
+                        Some(v) => *v,
+                        None => {
+                            let now = b.now();
+                            let v = jifen_store::workflow::current_indicator(b.conn(), now, region, &code)
+                                .map_err(|e| line_err(line, e))?
+                                .version;
+                            latest.insert(code.as_str().to_owned(), v);
+                            v
+                        }
+                    },
+                };
+                Some(IndicatorRef { code, version })
+            }
+        };
+        let entry = NewEntry {
+            kind,
+            member,
+            amount: Points::new(amount.checked_abs().ok_or_else(|| line_err(line, "amount out of range"))?),
+            indicator,
+            quantity,
+            reason: Reason::new(Source::Import, line),
+            operator,
+            reverses: None,
+            sponsor: None,
+            counts_annual: false,
+        };
+        b.append(Append { region: region.clone(), entry, idempotency_key: None }).map_err(|e| line_err(line, e))?;
+    }
+    Ok(())
+}
+
+pub fn export(data: &Path, args: ExportArgs) -> Result<ExitCode> {
+    let region = crate::parse_region(&args.region)?;
+    let store = crate::open_existing(data)?;
+    let info = store.region(&region)?;
+    let out: Box<dyn Write> = match &args.out {
+        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut w = csv::Writer::from_writer(out);
+    let offset = info.region.utc_offset_minutes;
+    let rows = store.read(|c| {
+        let mut n = 0u64;
+        let fail = |e: csv::Error| StoreError::Io { path: "export".into(), source: std::io::Error::other(e.to_string()) };
+        match args.what {
+            What::Members => {
+                w.write_record(["member", "household", "household_label", "name", "commitment"]).map_err(fail)?;
+                let mut st = c.prepare(
+                    "SELECT m.member, m.household, h.label, m.name, m.commitment FROM members m \
+                     JOIN households h ON h.region = m.region AND h.household = m.household \
+                     WHERE m.region = ?1 ORDER BY m.member",
+                )?;
+                let mut q = st.query(params![region.as_str()])?;
+                while let Some(r) = q.next()? {
+                    let cm: Vec<u8> = r.get(4)?;
+                    let cm = <[u8; 32]>::try_from(cm.as_slice()).unwrap_or([0; 32]);
+                    let name: Option<String> = r.get(3)?;
+                    w.write_record([
+                        r.get::<_, i64>(0)?.to_string(),
+                        r.get::<_, i64>(1)?.to_string(),
+                        r.get::<_, String>(2)?,
+                        name.unwrap_or_default(),
+                        jifen_core::leaf::commitment_hex(&cm),
+                    ])
+                    .map_err(fail)?;
+                    n += 1;
+                }
+            }
+            What::Entries => {
+                w.write_record([
+                    "id", "seq", "time", "kind", "member", "amount", "debit", "credit", "indicator",
+                    "indicator_version", "quantity", "reason", "operator", "reverses", "annual_delta",
+                ])
+                .map_err(fail)?;
+                let mut st = c.prepare(&format!(
+                    "SELECT {} FROM entries WHERE region = ?1 ORDER BY seq",
+                    jifen_store::rows::ENTRY_COLUMNS
+                ))?;
+                let mut q = st.query(params![region.as_str()])?;
+                while let Some(r) = q.next()? {
+                    let e = jifen_store::rows::entry_from_row(r)?;
+                    w.write_record([
+                        format!("{}:{}", e.region, e.seq),
+                        e.seq.to_string(),
+                        e.time.to_rfc3339(offset),
+                        e.kind.as_str().to_owned(),
+                        e.member.to_string(),
+                        e.amount.to_string(),
+                        e.debit.to_key(),
+                        e.credit.to_key(),
+                        e.indicator.as_ref().map(|i| i.code.to_string()).unwrap_or_default(),
+                        e.indicator.as_ref().map(|i| i.version.to_string()).unwrap_or_default(),
+                        e.quantity.to_string(),
+                        e.reason.to_text(),
+                        e.operator.to_string(),
+                        e.reverses.map(|s| s.to_string()).unwrap_or_default(),
+                        e.annual_delta.to_string(),
+                    ])
+                    .map_err(fail)?;
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
+    })?;
+    w.flush().context("writing the CSV")?;
+    if let Some(p) = &args.out {
+        eprintln!("exported {rows} rows to {}", p.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }

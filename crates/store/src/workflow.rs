@@ -117,7 +117,7 @@ fn indicator_version(tx: &Connection, region: &RegionCode, r: &IndicatorRef) -> 
 }
 
 /// The latest version of an indicator visible in the region and valid on the date.
-fn current_indicator(
+pub fn current_indicator(
     tx: &Connection,
     b_now: Timestamp,
     region: &RegionCode,
