@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
 use jifen_core::{
-    EntryKind, HouseholdId, IndicatorCode, IndicatorRef, MemberId, NewEntry, OperatorId, Points, Reason, RegionCode,
-    Source,
+    EntryKind, HouseholdId, IndicatorCode, IndicatorRef, MemberId, NewEntry, OperatorId, Points,
+    Reason, RegionCode, Source,
 };
 use jifen_store::admin::{NewMember, insert_household, insert_member};
 use jifen_store::{Append, StoreError};
@@ -61,20 +61,33 @@ impl Table {
         let mut input: Box<dyn Read> = if file.as_os_str() == "-" {
             Box::new(std::io::stdin())
         } else {
-            Box::new(std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?)
+            Box::new(
+                std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
+            )
         };
         let mut text = String::new();
         input
             .read_to_string(&mut text)
             .with_context(|| format!("{}: not UTF-8 text", file.display()))?;
         let text = text.strip_prefix('\u{feff}').unwrap_or(&text); // a BOM from spreadsheet programs
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
-        let header = reader.headers().context("line 1: cannot read the header row")?.clone();
-        let columns: HashMap<String, usize> =
-            header.iter().enumerate().map(|(i, h)| (h.trim().to_lowercase(), i)).collect();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_reader(text.as_bytes());
+        let header = reader
+            .headers()
+            .context("line 1: cannot read the header row")?
+            .clone();
+        let columns: HashMap<String, usize> = header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.trim().to_lowercase(), i))
+            .collect();
         for r in required {
             if !columns.contains_key(*r) {
-                bail!("line 1: the header has no column {r:?} (it needs {})", required.join(","));
+                bail!(
+                    "line 1: the header has no column {r:?} (it needs {})",
+                    required.join(",")
+                );
             }
         }
         let mut rows = Vec::new();
@@ -134,25 +147,49 @@ pub fn import(data: &Path, args: ImportArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn import_members(b: &mut jifen_store::Batch<'_>, region: &RegionCode, t: &Table) -> jifen_store::Result<()> {
+fn import_members(
+    b: &mut jifen_store::Batch<'_>,
+    region: &RegionCode,
+    t: &Table,
+) -> jifen_store::Result<()> {
     let now = b.now().millis();
     for (line, rec) in &t.rows {
         let line = *line;
-        let member = t.get(rec, "member").map(MemberId::parse).transpose().map_err(|e| line_err(line, e))?;
+        let member = t
+            .get(rec, "member")
+            .map(MemberId::parse)
+            .transpose()
+            .map_err(|e| line_err(line, e))?;
         let household = HouseholdId::parse(t.get(rec, "household").unwrap_or(""))
             .map_err(|e| line_err(line, e))?;
-        let name = t.get(rec, "name").ok_or_else(|| line_err(line, "name is empty"))?;
+        let name = t
+            .get(rec, "name")
+            .ok_or_else(|| line_err(line, "name is empty"))?;
         let exists: Option<i64> = b
             .conn()
-            .prepare_cached("SELECT household FROM households WHERE region = ?1 AND household = ?2")?
+            .prepare_cached(
+                "SELECT household FROM households WHERE region = ?1 AND household = ?2",
+            )?
             .query_row(params![region.as_str(), household.get()], |r| r.get(0))
             .optional()?;
         if exists.is_none() {
-            let label = t.get(rec, "household_label").map_or_else(|| format!("户{household}"), str::to_owned);
-            insert_household(b.conn(), region, Some(household), &label).map_err(|e| line_err(line, e))?;
+            let label = t
+                .get(rec, "household_label")
+                .map_or_else(|| format!("户{household}"), str::to_owned);
+            insert_household(b.conn(), region, Some(household), &label)
+                .map_err(|e| line_err(line, e))?;
         }
-        insert_member(b.conn(), &NewMember { region: region.clone(), id: member, household, name: name.to_owned() }, now)
-            .map_err(|e| line_err(line, e))?;
+        insert_member(
+            b.conn(),
+            &NewMember {
+                region: region.clone(),
+                id: member,
+                household,
+                name: name.to_owned(),
+            },
+            now,
+        )
+        .map_err(|e| line_err(line, e))?;
     }
     Ok(())
 }
@@ -166,12 +203,19 @@ fn import_entries(
     let mut latest: HashMap<String, u32> = HashMap::new();
     for (line, rec) in &t.rows {
         let line = *line;
-        let member = MemberId::parse(t.get(rec, "member").unwrap_or("")).map_err(|e| line_err(line, e))?;
-        let kind = EntryKind::parse(t.get(rec, "kind").unwrap_or("")).map_err(|e| line_err(line, e))?;
-        if !matches!(kind, EntryKind::Award | EntryKind::Deduction | EntryKind::BaseGrant) {
+        let member =
+            MemberId::parse(t.get(rec, "member").unwrap_or("")).map_err(|e| line_err(line, e))?;
+        let kind =
+            EntryKind::parse(t.get(rec, "kind").unwrap_or("")).map_err(|e| line_err(line, e))?;
+        if !matches!(
+            kind,
+            EntryKind::Award | EntryKind::Deduction | EntryKind::BaseGrant
+        ) {
             return Err(line_err(
                 line,
-                format!("a {kind} cannot be imported; only award, deduction and base-grant rows can"),
+                format!(
+                    "a {kind} cannot be imported; only award, deduction and base-grant rows can"
+                ),
             ));
         }
         let amount: i64 = t
@@ -180,7 +224,9 @@ fn import_entries(
             .parse()
             .map_err(|_| line_err(line, "amount is not a whole number"))?;
         let quantity: u32 = match t.get(rec, "quantity") {
-            Some(q) => q.parse().map_err(|_| line_err(line, "quantity is not a whole number"))?,
+            Some(q) => q
+                .parse()
+                .map_err(|_| line_err(line, "quantity is not a whole number"))?,
             None => 1,
         };
         let indicator = match t.get(rec, "indicator") {
@@ -188,14 +234,21 @@ fn import_entries(
             Some(code) => {
                 let code = IndicatorCode::parse(code).map_err(|e| line_err(line, e))?;
                 let version = match t.get(rec, "indicator_version") {
-                    Some(v) => v.parse().map_err(|_| line_err(line, "indicator_version is not a whole number"))?,
+                    Some(v) => v
+                        .parse()
+                        .map_err(|_| line_err(line, "indicator_version is not a whole number"))?,
                     None => match latest.get(code.as_str()) {
                         Some(v) => *v,
                         None => {
                             let now = b.now();
-                            let v = jifen_store::workflow::current_indicator(b.conn(), now, region, &code)
-                                .map_err(|e| line_err(line, e))?
-                                .version;
+                            let v = jifen_store::workflow::current_indicator(
+                                b.conn(),
+                                now,
+                                region,
+                                &code,
+                            )
+                            .map_err(|e| line_err(line, e))?
+                            .version;
                             latest.insert(code.as_str().to_owned(), v);
                             v
                         }
@@ -207,7 +260,11 @@ fn import_entries(
         let entry = NewEntry {
             kind,
             member,
-            amount: Points::new(amount.checked_abs().ok_or_else(|| line_err(line, "amount out of range"))?),
+            amount: Points::new(
+                amount
+                    .checked_abs()
+                    .ok_or_else(|| line_err(line, "amount out of range"))?,
+            ),
             indicator,
             quantity,
             reason: Reason::new(Source::Import, line),
@@ -216,7 +273,12 @@ fn import_entries(
             sponsor: None,
             counts_annual: false,
         };
-        b.append(Append { region: region.clone(), entry, idempotency_key: None }).map_err(|e| line_err(line, e))?;
+        b.append(Append {
+            region: region.clone(),
+            entry,
+            idempotency_key: None,
+        })
+        .map_err(|e| line_err(line, e))?;
     }
     Ok(())
 }
@@ -226,17 +288,29 @@ pub fn export(data: &Path, args: ExportArgs) -> Result<ExitCode> {
     let store = crate::open_existing(data)?;
     let info = store.region(&region)?;
     let out: Box<dyn Write> = match &args.out {
-        Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
+        Some(p) => {
+            Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)
+        }
         None => Box::new(std::io::stdout().lock()),
     };
     let mut w = csv::Writer::from_writer(out);
     let offset = info.region.utc_offset_minutes;
     let rows = store.read(|c| {
         let mut n = 0u64;
-        let fail = |e: csv::Error| StoreError::Io { path: "export".into(), source: std::io::Error::other(e.to_string()) };
+        let fail = |e: csv::Error| StoreError::Io {
+            path: "export".into(),
+            source: std::io::Error::other(e.to_string()),
+        };
         match args.what {
             What::Members => {
-                w.write_record(["member", "household", "household_label", "name", "commitment"]).map_err(fail)?;
+                w.write_record([
+                    "member",
+                    "household",
+                    "household_label",
+                    "name",
+                    "commitment",
+                ])
+                .map_err(fail)?;
                 let mut st = c.prepare(
                     "SELECT m.member, m.household, h.label, m.name, m.commitment FROM members m \
                      JOIN households h ON h.region = m.region AND h.household = m.household \
@@ -260,8 +334,21 @@ pub fn export(data: &Path, args: ExportArgs) -> Result<ExitCode> {
             }
             What::Entries => {
                 w.write_record([
-                    "id", "seq", "time", "kind", "member", "amount", "debit", "credit", "indicator",
-                    "indicator_version", "quantity", "reason", "operator", "reverses", "annual_delta",
+                    "id",
+                    "seq",
+                    "time",
+                    "kind",
+                    "member",
+                    "amount",
+                    "debit",
+                    "credit",
+                    "indicator",
+                    "indicator_version",
+                    "quantity",
+                    "reason",
+                    "operator",
+                    "reverses",
+                    "annual_delta",
                 ])
                 .map_err(fail)?;
                 let mut st = c.prepare(&format!(
@@ -280,8 +367,14 @@ pub fn export(data: &Path, args: ExportArgs) -> Result<ExitCode> {
                         e.amount.to_string(),
                         e.debit.to_key(),
                         e.credit.to_key(),
-                        e.indicator.as_ref().map(|i| i.code.to_string()).unwrap_or_default(),
-                        e.indicator.as_ref().map(|i| i.version.to_string()).unwrap_or_default(),
+                        e.indicator
+                            .as_ref()
+                            .map(|i| i.code.to_string())
+                            .unwrap_or_default(),
+                        e.indicator
+                            .as_ref()
+                            .map(|i| i.version.to_string())
+                            .unwrap_or_default(),
                         e.quantity.to_string(),
                         e.reason.to_text(),
                         e.operator.to_string(),

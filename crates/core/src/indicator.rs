@@ -58,6 +58,16 @@ impl CapPeriod {
         }
     }
 
+    /// A number naming the period that contains `date` among periods of its kind
+    /// (the Julian day, the month count, or the year).
+    pub fn number(self, date: Date) -> i32 {
+        match self {
+            CapPeriod::Day => date.to_julian_day(),
+            CapPeriod::Month => date.year() * 12 + i32::from(u8::from(date.month())) - 1,
+            CapPeriod::Year => date.year(),
+        }
+    }
+
     /// A key naming the period that contains `date`, e.g. `d2026-11-29`, `m2026-11`, `y2026`.
     pub fn key(self, date: Date) -> String {
         match self {

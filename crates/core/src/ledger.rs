@@ -13,6 +13,8 @@ pub struct Ledger {
     pub balances: HashMap<Account, Points>,
     /// Annual score per (member, local year).
     pub annual: HashMap<(MemberId, i32), Points>,
+    /// Net flow into each member's account per local year; their sum is the balance.
+    pub flows: HashMap<(MemberId, i32), Points>,
 }
 
 impl Ledger {
@@ -34,6 +36,14 @@ impl Ledger {
             let a = self.annual.entry((entry.member, year)).or_default();
             *a = a.checked_add(entry.annual_delta)?;
         }
+        if let Some(m) = entry.debit.member() {
+            let f = self.flows.entry((m, year)).or_default();
+            *f = f.checked_sub(entry.amount)?;
+        }
+        if let Some(m) = entry.credit.member() {
+            let f = self.flows.entry((m, year)).or_default();
+            *f = f.checked_add(entry.amount)?;
+        }
         Ok(())
     }
 
@@ -54,6 +64,10 @@ impl Ledger {
             .get(&(member, year))
             .copied()
             .unwrap_or_default()
+    }
+
+    pub fn net_flow(&self, member: MemberId, year: i32) -> Points {
+        self.flows.get(&(member, year)).copied().unwrap_or_default()
     }
 
     /// Points the region owes its residents: the sum of member balances.

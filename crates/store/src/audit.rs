@@ -288,12 +288,13 @@ fn audit_region(
         })?;
     }
 
-    // Balances and annual scores: stored against re-derived, both ways.
+    // Balances: the system accounts' stored balances, and each member's stored
+    // annual score and net flow per year, against what the entries give; both ways.
     if ledger.total().map_err(|e| fail(region, e))? != Points::ZERO {
         return Err(fail(region, "the entries do not sum to zero"));
     }
     let mut stored_sum = Points::ZERO;
-    let mut seen = 0usize;
+    let mut system_rows = 0usize;
     {
         let mut st =
             c.prepare("SELECT account, balance FROM balances WHERE region = ?1 ORDER BY account")?;
@@ -303,6 +304,12 @@ fn audit_region(
             let stored = Points::new(row.get(1)?);
             let account = Account::parse_key(&key)
                 .map_err(|e| fail(region, format!("balance row {key}: {e}")))?;
+            if account.member().is_some() {
+                return Err(fail(
+                    region,
+                    format!("balance row {key}: member balances are kept per year, not here"),
+                ));
+            }
             let derived = ledger.balance(&account);
             if stored != derived {
                 return Err(fail(
@@ -313,67 +320,62 @@ fn audit_region(
             stored_sum = stored_sum
                 .checked_add(stored)
                 .map_err(|e| fail(region, e))?;
-            seen += 1;
+            system_rows += 1;
         }
     }
-    let nonzero = ledger
+    let mut member_rows = 0usize;
+    {
+        let mut st = c.prepare(
+            "SELECT member, year, annual_score, net_flow FROM member_years WHERE region = ?1 ORDER BY member, year",
+        )?;
+        let mut q = st.query(params![region.as_str()])?;
+        while let Some(row) = q.next()? {
+            let m = MemberId::new(row.get(0)?).map_err(|e| fail(region, e))?;
+            let year: i32 = row.get(1)?;
+            let annual = Points::new(row.get(2)?);
+            let flow = Points::new(row.get(3)?);
+            let (want_annual, want_flow) = (ledger.annual_score(m, year), ledger.net_flow(m, year));
+            if annual != want_annual {
+                return Err(fail(
+                    region,
+                    format!(
+                        "annual score of member {m} in {year} is {annual} but the entries give {want_annual}"
+                    ),
+                ));
+            }
+            if flow != want_flow {
+                return Err(fail(
+                    region,
+                    format!(
+                        "balance of member:{m}: its {year} net flow is {flow} but the entries give {want_flow}"
+                    ),
+                ));
+            }
+            stored_sum = stored_sum.checked_add(flow).map_err(|e| fail(region, e))?;
+            member_rows += 1;
+        }
+    }
+    let derived_system = ledger
         .balances
         .iter()
-        .filter(|(_, p)| **p != Points::ZERO)
+        .filter(|(a, p)| a.member().is_none() && **p != Points::ZERO)
         .count();
-    if seen < nonzero {
-        let missing = ledger
-            .balances
-            .iter()
-            .filter(|(_, p)| **p != Points::ZERO)
-            .find(|(a, _)| {
-                rows::balance(c, region, a)
-                    .map(|b| b == Points::ZERO)
-                    .unwrap_or(true)
-            })
-            .map(|(a, _)| a.to_key())
-            .unwrap_or_default();
+    if system_rows < derived_system {
         return Err(fail(
             region,
-            format!("no stored balance for account {missing}, which the entries give one"),
+            "a system account the entries move has no stored balance",
+        ));
+    }
+    if member_rows < ledger.flows.len() {
+        return Err(fail(
+            region,
+            "a member's year that the entries touch has no stored row",
         ));
     }
     if stored_sum != Points::ZERO {
         return Err(fail(
             region,
             format!("stored balances sum to {stored_sum}, not zero"),
-        ));
-    }
-    let mut annual_rows = 0usize;
-    {
-        let mut st =
-            c.prepare("SELECT member, year, score FROM annual_scores WHERE region = ?1")?;
-        let mut q = st.query(params![region.as_str()])?;
-        while let Some(row) = q.next()? {
-            let m = MemberId::new(row.get(0)?).map_err(|e| fail(region, e))?;
-            let year: i32 = row.get(1)?;
-            let stored = Points::new(row.get(2)?);
-            let derived = ledger.annual_score(m, year);
-            if stored != derived {
-                return Err(fail(
-                    region,
-                    format!(
-                        "annual score of member {m} in {year} is {stored} but the entries give {derived}"
-                    ),
-                ));
-            }
-            annual_rows += 1;
-        }
-    }
-    let derived_rows = ledger
-        .annual
-        .values()
-        .filter(|p| **p != Points::ZERO)
-        .count();
-    if annual_rows < derived_rows {
-        return Err(fail(
-            region,
-            "some annual scores the entries give are not stored",
         ));
     }
     Ok(RegionAudit {

@@ -153,7 +153,7 @@ impl Store {
             let spendable = rows::balance(c, region, &jifen_core::Account::Member(member))?;
             let annual: Option<i64> = c
                 .query_row(
-                    "SELECT score FROM annual_scores WHERE region = ?1 AND member = ?2 AND year = ?3",
+                    "SELECT annual_score FROM member_years WHERE region = ?1 AND member = ?2 AND year = ?3",
                     params![region.as_str(), member.get(), year],
                     |r| r.get(0),
                 )

@@ -84,39 +84,72 @@ pub fn entry_from_row(row: &Row<'_>) -> Result<Entry> {
     })
 }
 
-pub fn insert_entry(conn: &Connection, e: &Entry) -> Result<()> {
+/// Rows per multi-row INSERT: one statement per row costs more than the row.
+pub const ROWS_PER_STATEMENT: usize = 64;
+
+/// The signed amount (as the member's account sees it) and the other account.
+fn member_view(e: &Entry) -> Result<(i64, String)> {
     let member = Account::Member(e.member);
-    let (amount, counter) = if e.credit == member && e.debit.member().is_none() {
-        (e.amount.get(), &e.debit)
+    if e.credit == member && e.debit.member().is_none() {
+        Ok((e.amount.get(), e.debit.to_key()))
     } else if e.debit == member && e.credit.member().is_none() {
-        (-e.amount.get(), &e.credit)
+        Ok((-e.amount.get(), e.credit.to_key()))
     } else {
-        return Err(corrupt(format!(
+        Err(corrupt(format!(
             "entry {}: a transfer must be between its member and a system account",
             e.seq
-        )));
+        )))
+    }
+}
+
+/// Inserts entries, many rows a statement.
+pub fn insert_entries(conn: &Connection, entries: &[&Entry]) -> Result<()> {
+    const COLUMNS: usize = 14;
+    let sql = |n: usize| {
+        let one = format!("({})", vec!["?"; COLUMNS].join(", "));
+        format!(
+            "INSERT INTO entries (region, seq, time_ms, kind, member, amount, counter, indicator, \
+             indicator_version, quantity, reason, operator, reverses, annual_delta) VALUES {}",
+            vec![one.as_str(); n].join(", ")
+        )
     };
-    let mut st = conn.prepare_cached(
-        "INSERT INTO entries (region, seq, time_ms, kind, member, amount, counter, indicator, \
-         indicator_version, quantity, reason, operator, reverses, annual_delta) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?;
-    st.execute(params![
-        e.region.as_str(),
-        sql_u64(e.seq)?,
-        e.time.millis(),
-        e.kind.as_str(),
-        e.member.get(),
-        amount,
-        counter.to_key(),
-        e.indicator.as_ref().map(|i| i.code.as_str()),
-        e.indicator.as_ref().map(|i| i.version),
-        e.quantity,
-        e.reason.to_text(),
-        e.operator.get(),
-        e.reverses.map(sql_u64).transpose()?,
-        e.annual_delta.get(),
-    ])?;
+    let full = sql(ROWS_PER_STATEMENT);
+    for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+        let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * COLUMNS);
+        for e in chunk {
+            use rusqlite::types::Value as V;
+            let (amount, counter) = member_view(e)?;
+            values.extend([
+                V::Text(e.region.as_str().to_owned()),
+                V::Integer(sql_u64(e.seq)?),
+                V::Integer(e.time.millis()),
+                V::Text(e.kind.as_str().to_owned()),
+                V::Integer(e.member.get()),
+                V::Integer(amount),
+                V::Text(counter),
+                e.indicator
+                    .as_ref()
+                    .map_or(V::Null, |i| V::Text(i.code.as_str().to_owned())),
+                e.indicator
+                    .as_ref()
+                    .map_or(V::Null, |i| V::Integer(i64::from(i.version))),
+                V::Integer(i64::from(e.quantity)),
+                V::Text(e.reason.to_text()),
+                V::Integer(e.operator.get()),
+                match e.reverses {
+                    Some(r) => V::Integer(sql_u64(r)?),
+                    None => V::Null,
+                },
+                V::Integer(e.annual_delta.get()),
+            ]);
+        }
+        let mut st = if chunk.len() == ROWS_PER_STATEMENT {
+            conn.prepare_cached(&full)?
+        } else {
+            conn.prepare_cached(&sql(chunk.len()))?
+        };
+        st.execute(rusqlite::params_from_iter(values))?;
+    }
     Ok(())
 }
 
@@ -282,12 +315,19 @@ pub fn reversed_amount(conn: &Connection, region: &RegionCode, seq: u64) -> Resu
     )?))
 }
 
+/// An account's balance: a member's is the sum of their yearly net flows.
 pub fn balance(conn: &Connection, region: &RegionCode, account: &Account) -> Result<Points> {
-    let mut st =
-        conn.prepare_cached("SELECT balance FROM balances WHERE region = ?1 AND account = ?2")?;
-    let b: Option<i64> = st
-        .query_row(params![region.as_str(), account.to_key()], |r| r.get(0))
-        .optional()?;
+    let b: Option<i64> = match account {
+        Account::Member(m) => conn
+            .prepare_cached(
+                "SELECT SUM(net_flow) FROM member_years WHERE region = ?1 AND member = ?2",
+            )?
+            .query_row(params![region.as_str(), m.get()], |r| r.get(0))?,
+        _ => conn
+            .prepare_cached("SELECT balance FROM balances WHERE region = ?1 AND account = ?2")?
+            .query_row(params![region.as_str(), account.to_key()], |r| r.get(0))
+            .optional()?,
+    };
     Ok(Points::new(b.unwrap_or(0)))
 }
 

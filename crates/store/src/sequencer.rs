@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 
 use jifen_core::{
-    Account, Caps, Clock, Entry, EntryKind, Indicator, MemberId, NewEntry, Points, PublicLeaf,
-    RegionCode, RegionTree, Source, Timestamp, indicator::visible_indicators,
+    Account, CapPeriod, Caps, Clock, Entry, EntryKind, Indicator, MemberId, NewEntry, Points,
+    PublicLeaf, RegionCode, RegionTree, Source, Timestamp, indicator::visible_indicators,
 };
 use jifen_log::{Appender, Checkpoint, NoteSigner, NoteVerifier};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -31,9 +31,13 @@ pub const BATCH_JOBS_MAX: usize = 8_192;
 pub const QUEUE_JOBS_MAX: usize = 65_536;
 /// Most members whose commitments a region's sequencer keeps in memory.
 pub const MEMBER_CACHE_MAX: usize = 1_000_000;
-/// A cap counter: (member, indicator code, period key) and units used.
-type CapCount = ((MemberId, String, String), u64);
+/// A cap counter: member, indicator code, period kind and the period's number.
+type CapKey = (MemberId, Arc<str>, CapPeriod, i32);
 
+/// Rows per multi-row INSERT.
+const ROWS_PER_STATEMENT: usize = 64;
+/// Batches with at least this many entries of a region hash their leaves on a second thread.
+const PARALLEL_HASH_ENTRIES_MIN: usize = 256;
 /// Most cap counters a region's sequencer keeps in memory.
 pub const CAP_CACHE_MAX: usize = 2_000_000;
 /// Longest idempotency key, in bytes.
@@ -61,13 +65,14 @@ struct RegionState {
     last: Checkpoint,
     signer: NoteSigner,
     /// Every version of every indicator the region sees (its own and inherited core ones),
-    /// by code, then version.
-    indicators: HashMap<String, HashMap<u32, Indicator>>,
+    /// by code (kept once, shared by the cap counters), then version.
+    indicators: HashMap<String, (Arc<str>, HashMap<u32, Indicator>)>,
     /// Commitments of members known to exist.
     members: HashMap<MemberId, [u8; 32]>,
-    /// Units counted against caps, by (member, indicator code, period key): derived from
-    /// the entries on a miss, then kept up to date by the appends.
-    cap_used: HashMap<(MemberId, String, String), u64>,
+    /// Units counted against caps: derived from the committed entries on a miss, then
+    /// kept up to date by the appends, pending ones included. Never cleared inside a
+    /// batch, so a miss means no pending entry counts towards that key.
+    cap_used: HashMap<CapKey, u64>,
     /// Next sequence number: tree size plus entries pending in the current batch.
     next_seq: u64,
 }
@@ -191,21 +196,33 @@ impl RegionState {
         }) {
             self.indicators
                 .entry(i.code.as_str().to_owned())
-                .or_default()
+                .or_insert_with(|| (Arc::from(i.code.as_str()), HashMap::new()))
+                .1
                 .insert(i.version, i);
         }
-        self.cap_used.clear();
         Ok(())
     }
 }
 
+/// An entry accepted in the current batch, not yet written.
+struct Pending {
+    entry: Entry,
+    /// The cap counters it added to.
+    caps: Vec<CapKey>,
+    idempotency_key: Option<String>,
+}
+
 /// The writer's side of one batch: a transaction and the sequencers' states.
+/// Appends are checked and sequenced as they come; their rows are written
+/// together when the batch finishes.
 pub struct Batch<'c> {
     tx: &'c Connection,
     states: &'c mut HashMap<RegionCode, RegionState>,
     keys: &'c KeyDir,
     now: Timestamp,
-    pending: Vec<Entry>,
+    pending: Vec<Pending>,
+    /// Idempotency keys of pending entries, to their index in `pending`.
+    pending_keys: HashMap<(RegionCode, String), usize>,
     /// Set when a write inside the batch failed half-way: the batch must not commit.
     poisoned: Option<String>,
     savepoint_depth: u32,
@@ -245,6 +262,51 @@ impl<'c> Batch<'c> {
         Ok(())
     }
 
+    /// An entry of this batch not yet written, or a committed one.
+    pub fn entry(&self, region: &RegionCode, seq: u64) -> Result<Option<Entry>> {
+        if let Some(p) = self
+            .pending
+            .iter()
+            .find(|p| p.entry.region == *region && p.entry.seq == seq)
+        {
+            return Ok(Some(p.entry.clone()));
+        }
+        rows::load_entry(self.tx, region, seq)
+    }
+
+    /// How much of an entry has been reversed, this batch's reversals included.
+    pub fn reversed_amount(&self, region: &RegionCode, seq: u64) -> Result<Points> {
+        let mut done = rows::reversed_amount(self.tx, region, seq)?;
+        for p in self
+            .pending
+            .iter()
+            .filter(|p| p.entry.region == *region && p.entry.reverses == Some(seq))
+        {
+            done = done
+                .checked_add(p.entry.amount)
+                .map_err(StoreError::from_overflow)?;
+        }
+        Ok(done)
+    }
+
+    /// An account's balance, this batch's entries included.
+    pub fn balance(&self, region: &RegionCode, account: &Account) -> Result<Points> {
+        let mut b = rows::balance(self.tx, region, account)?;
+        for p in self.pending.iter().filter(|p| p.entry.region == *region) {
+            if &p.entry.credit == account {
+                b = b
+                    .checked_add(p.entry.amount)
+                    .map_err(StoreError::from_overflow)?;
+            }
+            if &p.entry.debit == account {
+                b = b
+                    .checked_sub(p.entry.amount)
+                    .map_err(StoreError::from_overflow)?;
+            }
+        }
+        Ok(b)
+    }
+
     /// Runs `f` so that, if it fails, none of its writes or appends remain.
     pub fn savepoint<T>(&mut self, f: impl FnOnce(&mut Batch<'c>) -> Result<T>) -> Result<T> {
         let mark = self.pending.len();
@@ -265,15 +327,23 @@ impl<'c> Batch<'c> {
                 {
                     self.poisoned = Some(format!("rollback failed: {re}"));
                 }
-                for e in self.pending.drain(mark..) {
-                    if let Some(s) = self.states.get_mut(&e.region) {
-                        s.next_seq = s.next_seq.min(e.seq);
+                for p in self.pending.drain(mark..) {
+                    if let Some(key) = &p.idempotency_key {
+                        self.pending_keys
+                            .remove(&(p.entry.region.clone(), key.clone()));
+                    }
+                    if let Some(s) = self.states.get_mut(&p.entry.region) {
+                        s.next_seq = s.next_seq.min(p.entry.seq);
+                        for k in &p.caps {
+                            if let Some(u) = s.cap_used.get_mut(k) {
+                                *u = u.saturating_sub(u64::from(p.entry.quantity));
+                            }
+                        }
                     }
                 }
-                // Members created, and units counted, inside the failed job are gone again.
+                // Members created inside the failed job are gone again.
                 for s in self.states.values_mut() {
                     s.members.clear();
-                    s.cap_used.clear();
                 }
                 Err(e)
             }
@@ -283,7 +353,8 @@ impl<'c> Batch<'c> {
     /// Appends one entry to its region's log after checking it against the rules:
     /// the member exists, the indicator is visible and valid, amounts match the
     /// indicator, caps hold, reversals reverse no more than is left, redemptions
-    /// are covered. Errors before any write leave the batch untouched.
+    /// are covered. It writes nothing until the batch finishes, so a refused
+    /// append leaves the batch as it was.
     pub fn append(&mut self, req: Append) -> Result<Entry> {
         let Append {
             region,
@@ -296,6 +367,9 @@ impl<'c> Batch<'c> {
                     "an idempotency key must be 1 to {IDEMPOTENCY_KEY_BYTES_MAX} bytes"
                 )));
             }
+            if let Some(i) = self.pending_keys.get(&(region.clone(), key.clone())) {
+                return Ok(self.pending[*i].entry.clone());
+            }
             let seen: Option<i64> = self
                 .tx
                 .prepare_cached("SELECT seq FROM idempotency WHERE region = ?1 AND key = ?2")?
@@ -307,126 +381,110 @@ impl<'c> Batch<'c> {
                 });
             }
         }
+        let reversed = match ne.reverses {
+            Some(seq) => {
+                let orig = self
+                    .entry(&region, seq)?
+                    .ok_or_else(|| StoreError::NotFound(format!("entry {region}:{seq}")))?;
+                Some((orig, self.reversed_amount(&region, seq)?))
+            }
+            None => None,
+        };
         let now = self.now;
         let tx = self.tx;
-        let pending_balance = |account: &Account, pending: &[Entry]| -> Result<Points> {
-            let mut b = rows::balance(tx, &region, account)?;
-            for e in pending.iter().filter(|e| e.region == region) {
-                if &e.credit == account {
-                    b = b.checked_add(e.amount).map_err(StoreError::from_overflow)?;
-                }
-                if &e.debit == account {
-                    b = b.checked_sub(e.amount).map_err(StoreError::from_overflow)?;
-                }
+        let state = self.state(&region)?;
+        if !state.members.contains_key(&ne.member) {
+            let c = rows::member_commitment(tx, &region, ne.member)?.ok_or_else(|| {
+                StoreError::NotFound(format!("member {} in region {region}", ne.member))
+            })?;
+            if state.members.len() >= MEMBER_CACHE_MAX {
+                state.members.clear();
             }
-            Ok(b)
-        };
-        let result = (|| -> Result<(Entry, Vec<CapCount>)> {
-            let state = self.state(&region)?;
-            if !state.members.contains_key(&ne.member) {
-                let c = rows::member_commitment(tx, &region, ne.member)?.ok_or_else(|| {
-                    StoreError::NotFound(format!("member {} in region {region}", ne.member))
+            state.members.insert(ne.member, c);
+        }
+        let date = now
+            .local_date(state.offset_minutes)
+            .map_err(|e| StoreError::rejected(e.to_string()))?;
+        let mut caps: Vec<(CapKey, u64)> = Vec::new();
+        if let Some(ir) = &ne.indicator {
+            let (code, ind) = state
+                .indicators
+                .get(ir.code.as_str())
+                .and_then(|(code, v)| v.get(&ir.version).map(|i| (code, i)))
+                .ok_or_else(|| {
+                    StoreError::NotFound(format!(
+                        "indicator {} version {} in region {region} (its own or inherited)",
+                        ir.code, ir.version
+                    ))
                 })?;
-                if state.members.len() >= MEMBER_CACHE_MAX {
-                    state.members.clear();
-                }
-                state.members.insert(ne.member, c);
+            let by_rule = matches!(ne.kind, EntryKind::Award | EntryKind::Deduction)
+                && !matches!(ne.reason.source, Source::Appeal);
+            if ne.kind == EntryKind::Award && ind.points.is_negative()
+                || ne.kind == EntryKind::Deduction && ind.points.is_positive()
+            {
+                return Err(StoreError::rejected(format!(
+                    "indicator {} {} points per {}; it cannot be used for a {}",
+                    ind.code,
+                    if ind.points.is_negative() {
+                        "deducts"
+                    } else {
+                        "awards"
+                    },
+                    ind.unit,
+                    ne.kind
+                )));
             }
-            let date = now
-                .local_date(state.offset_minutes)
-                .map_err(|e| StoreError::rejected(e.to_string()))?;
-            let mut cap_rows = Vec::new();
-            if let Some(ir) = &ne.indicator {
-                let ind = state
-                    .indicators
-                    .get(ir.code.as_str())
-                    .and_then(|v| v.get(&ir.version))
-                    .ok_or_else(|| {
-                        StoreError::NotFound(format!(
-                            "indicator {} version {} in region {region} (its own or inherited)",
-                            ir.code, ir.version
-                        ))
-                    })?;
-                let by_rule = matches!(ne.kind, EntryKind::Award | EntryKind::Deduction)
-                    && !matches!(ne.reason.source, Source::Appeal);
-                if ne.kind == EntryKind::Award && ind.points.is_negative()
-                    || ne.kind == EntryKind::Deduction && ind.points.is_positive()
-                {
+            if by_rule {
+                if !ind.valid_on(date) {
                     return Err(StoreError::rejected(format!(
-                        "indicator {} {} points per {}; it cannot be used for a {}",
-                        ind.code,
-                        if ind.points.is_negative() {
-                            "deducts"
-                        } else {
-                            "awards"
-                        },
-                        ind.unit,
-                        ne.kind
+                        "indicator {} version {} is not valid on {date}",
+                        ind.code, ind.version
                     )));
                 }
-                if by_rule {
-                    if !ind.valid_on(date) {
-                        return Err(StoreError::rejected(format!(
-                            "indicator {} version {} is not valid on {date}",
-                            ind.code, ind.version
-                        )));
-                    }
-                    let expect = ind
-                        .points
-                        .abs()
-                        .and_then(|p| p.checked_mul(i64::from(ne.quantity)))
-                        .map_err(StoreError::from_overflow)?;
-                    if ne.amount != expect {
-                        return Err(StoreError::rejected(format!(
-                            "amount {} does not match indicator {}: {} × {} {}",
-                            ne.amount,
-                            ind.code,
-                            ind.points.abs().unwrap_or_default(),
-                            ne.quantity,
-                            ind.unit
-                        )));
-                    }
-                }
-                if ne.kind == EntryKind::Award && by_rule {
-                    for (period, limit) in ind.caps.limits() {
-                        let key = (ne.member, ir.code.as_str().to_owned(), period.key(date));
-                        let used = match state.cap_used.get(&key) {
-                            Some(u) => *u,
-                            None => {
-                                let (from, to) = period.bounds(date);
-                                let start = Timestamp::start_of(from, state.offset_minutes);
-                                let end = Timestamp::start_of(to, state.offset_minutes);
-                                let (start, end) = start
-                                    .and_then(|s| end.map(|e| (s, e)))
-                                    .map_err(|e| StoreError::rejected(e.to_string()))?;
-                                rows::cap_units_used(tx, &region, ne.member, &ir.code, start, end)?
-                            }
-                        };
-                        Caps::check(period, limit, used, ne.quantity)
-                            .map_err(|e| StoreError::rejected(format!("{}: {e}", ind.code)))?;
-                        cap_rows.push((key, used + u64::from(ne.quantity)));
-                    }
+                let expect = ind
+                    .points
+                    .abs()
+                    .and_then(|p| p.checked_mul(i64::from(ne.quantity)))
+                    .map_err(StoreError::from_overflow)?;
+                if ne.amount != expect {
+                    return Err(StoreError::rejected(format!(
+                        "amount {} does not match indicator {}: {} × {} {}",
+                        ne.amount,
+                        ind.code,
+                        ind.points.abs().unwrap_or_default(),
+                        ne.quantity,
+                        ind.unit
+                    )));
                 }
             }
-            let reversed = match ne.reverses {
-                Some(seq) => {
-                    let orig = rows::load_entry(tx, &region, seq)?
-                        .ok_or_else(|| StoreError::NotFound(format!("entry {region}:{seq}")))?;
-                    let done = rows::reversed_amount(tx, &region, seq)?;
-                    Some((orig, done))
+            if ne.kind == EntryKind::Award && by_rule {
+                for (period, limit) in ind.caps.limits() {
+                    let key: CapKey = (ne.member, code.clone(), period, period.number(date));
+                    let used = match state.cap_used.get(&key) {
+                        Some(u) => *u,
+                        None => {
+                            let (from, to) = period.bounds(date);
+                            let start = Timestamp::start_of(from, state.offset_minutes);
+                            let end = Timestamp::start_of(to, state.offset_minutes);
+                            let (start, end) = start
+                                .and_then(|s| end.map(|e| (s, e)))
+                                .map_err(|e| StoreError::rejected(e.to_string()))?;
+                            rows::cap_units_used(tx, &region, ne.member, &ir.code, start, end)?
+                        }
+                    };
+                    Caps::check(period, limit, used, ne.quantity)
+                        .map_err(|e| StoreError::rejected(format!("{}: {e}", ind.code)))?;
+                    caps.push((key, used + u64::from(ne.quantity)));
                 }
-                None => None,
-            };
-            let seq = state.next_seq;
-            let entry = ne.post(&region, seq, now, reversed.as_ref().map(|(o, d)| (o, *d)))?;
-            Ok((entry, cap_rows))
-        })();
-        let (entry, cap_rows) = result?;
+            }
+        }
+        let seq = state.next_seq;
+        let entry = ne.post(&region, seq, now, reversed.as_ref().map(|(o, d)| (o, *d)))?;
         if matches!(
             entry.kind,
             EntryKind::Redemption | EntryKind::Expiry | EntryKind::RecognitionOut
         ) {
-            let have = pending_balance(&entry.debit, &self.pending)?;
+            let have = self.balance(&region, &entry.debit)?;
             if have < entry.amount {
                 return Err(StoreError::rejected(format!(
                     "spendable balance {have} is less than {} needed",
@@ -434,28 +492,22 @@ impl<'c> Batch<'c> {
                 )));
             }
         }
-        // Writes from here on: a failure poisons the batch rather than leave half an entry.
-        let write = (|| -> Result<()> {
-            rows::insert_entry(tx, &entry)?;
-            if let Some(key) = &idempotency_key {
-                tx.prepare_cached(
-                    "INSERT INTO idempotency (region, key, seq) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![region.as_str(), key, sql_u64(entry.seq)?])?;
-            }
-            Ok(())
-        })();
-        if let Err(e) = write {
-            self.poisoned = Some(e.to_string());
-            return Err(e);
-        }
         let state = self.states.get_mut(&region).expect("loaded above");
-        if state.cap_used.len() >= CAP_CACHE_MAX {
-            state.cap_used.clear();
+        let mut keys = Vec::with_capacity(caps.len());
+        for (k, used) in caps {
+            state.cap_used.insert(k.clone(), used);
+            keys.push(k);
         }
-        state.cap_used.extend(cap_rows);
         state.next_seq += 1;
-        self.pending.push(entry.clone());
+        if let Some(key) = &idempotency_key {
+            self.pending_keys
+                .insert((region.clone(), key.clone()), self.pending.len());
+        }
+        self.pending.push(Pending {
+            entry: entry.clone(),
+            caps: keys,
+            idempotency_key,
+        });
         Ok(entry)
     }
 
@@ -465,7 +517,11 @@ impl<'c> Batch<'c> {
         if let Some(p) = &self.poisoned {
             return Err(StoreError::Commit(p.clone()));
         }
-        let regions: BTreeSet<RegionCode> = self.pending.iter().map(|e| e.region.clone()).collect();
+        let regions: BTreeSet<RegionCode> = self
+            .pending
+            .iter()
+            .map(|p| p.entry.region.clone())
+            .collect();
         let mut signed = Vec::new();
         let tx = self.tx;
         for region in regions {
@@ -473,31 +529,129 @@ impl<'c> Batch<'c> {
                 .states
                 .get_mut(&region)
                 .expect("state loaded by append");
-            let mut balances: HashMap<String, i64> = HashMap::new();
-            let mut annual: HashMap<(i64, i32), i64> = HashMap::new();
-            for e in self.pending.iter().filter(|e| e.region == region) {
+            let entries: Vec<&Entry> = self
+                .pending
+                .iter()
+                .map(|p| &p.entry)
+                .filter(|e| e.region == region)
+                .collect();
+            // Check before writing: the rows about to go in continue the tree in order.
+            for (i, e) in entries.iter().enumerate() {
                 assert_eq!(
                     e.seq,
-                    state.appender.size(),
+                    state.appender.size() + i as u64,
                     "entries reach the tree in sequence order"
                 );
-                let commitment = match state.members.get(&e.member) {
+            }
+            rows::insert_entries(tx, &entries)?;
+            let mut idem = tx
+                .prepare_cached("INSERT INTO idempotency (region, key, seq) VALUES (?1, ?2, ?3)")?;
+            for p in self.pending.iter().filter(|p| p.entry.region == region) {
+                if let Some(key) = &p.idempotency_key {
+                    idem.execute(params![region.as_str(), key, sql_u64(p.entry.seq)?])?;
+                }
+            }
+            let mut commitments = Vec::with_capacity(entries.len());
+            // System accounts, and per (member, year): (annual score, net flow).
+            let mut balances: HashMap<&Account, i64> = HashMap::new();
+            let mut years: HashMap<(i64, i32), (i64, i64)> = HashMap::new();
+            for e in &entries {
+                commitments.push(match state.members.get(&e.member) {
                     Some(c) => *c,
                     None => rows::member_commitment(tx, &region, e.member)?.ok_or_else(|| {
                         StoreError::Corrupt(format!("member {} vanished", e.member))
                     })?,
+                });
+                let year = e
+                    .time
+                    .local_year(state.offset_minutes)
+                    .map_err(|err| StoreError::rejected(err.to_string()))?;
+                let flow = if e.credit.member().is_some() {
+                    e.amount.get()
+                } else {
+                    -e.amount.get()
                 };
-                let leaf = PublicLeaf::of_entry(e, &commitment).encode();
-                state.appender.append(jifen_log::leaf_hash(&leaf));
-                *balances.entry(e.debit.to_key()).or_default() -= e.amount.get();
-                *balances.entry(e.credit.to_key()).or_default() += e.amount.get();
-                if e.annual_delta != Points::ZERO {
-                    let year = e
-                        .time
-                        .local_year(state.offset_minutes)
-                        .map_err(|err| StoreError::rejected(err.to_string()))?;
-                    *annual.entry((e.member.get(), year)).or_default() += e.annual_delta.get();
+                let system = if e.credit.member().is_some() {
+                    &e.debit
+                } else {
+                    &e.credit
+                };
+                debug_assert!(
+                    system.member().is_none(),
+                    "a transfer is between a member and a system account"
+                );
+                *balances.entry(system).or_default() -= flow;
+                let y = years.entry((e.member.get(), year)).or_default();
+                y.0 += e.annual_delta.get();
+                y.1 += flow;
+            }
+            let hash_all = || -> Vec<jifen_log::Hash> {
+                entries
+                    .iter()
+                    .zip(&commitments)
+                    .map(|(e, c)| jifen_log::leaf_hash(&PublicLeaf::of_entry(e, c).encode()))
+                    .collect()
+            };
+            let region_str = region.as_str();
+            let write_balances = || -> Result<()> {
+                let mut up = tx.prepare_cached(
+                    "INSERT INTO balances (region, account, balance) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (region, account) DO UPDATE SET balance = balance + excluded.balance",
+                )?;
+                let mut accounts: Vec<_> = balances.iter().collect();
+                accounts.sort();
+                for (account, delta) in accounts {
+                    up.execute(params![region.as_str(), account.to_key(), delta])?;
                 }
+                let mut rows: Vec<_> = years.iter().collect();
+                rows.sort_unstable();
+                // Many rows a statement: one statement per row costs more than the row.
+                let sql = |n: usize| {
+                    let values = vec!["(?, ?, ?, ?, ?)"; n].join(", ");
+                    format!(
+                        "INSERT INTO member_years (region, member, year, annual_score, net_flow) VALUES {values} \
+                         ON CONFLICT (region, member, year) DO UPDATE SET \
+                         annual_score = annual_score + excluded.annual_score, net_flow = net_flow + excluded.net_flow"
+                    )
+                };
+                let full = sql(ROWS_PER_STATEMENT);
+                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+                    let text = if chunk.len() == ROWS_PER_STATEMENT {
+                        full.clone()
+                    } else {
+                        sql(chunk.len())
+                    };
+                    let mut up = tx.prepare_cached(&text)?;
+                    let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 5);
+                    for ((member, year), (annual, flow)) in chunk {
+                        params.extend([
+                            &region_str as &dyn rusqlite::ToSql,
+                            member,
+                            year,
+                            annual,
+                            flow,
+                        ]);
+                    }
+                    up.execute(params.as_slice())?;
+                }
+                Ok(())
+            };
+            // Leaf hashing runs on a second core while this one writes the balances.
+            let hashes = if entries.len() >= PARALLEL_HASH_ENTRIES_MIN {
+                std::thread::scope(|s| {
+                    let h = s.spawn(hash_all);
+                    let written = write_balances();
+                    let hashes = h
+                        .join()
+                        .map_err(|_| StoreError::Corrupt("leaf hashing failed".into()));
+                    written.and(hashes)
+                })?
+            } else {
+                write_balances()?;
+                hash_all()
+            };
+            for h in hashes {
+                state.appender.append(h);
             }
             let mut put = tx.prepare_cached(
                 "INSERT INTO tiles (region, level, idx, hashes) VALUES (?1, ?2, ?3, ?4) \
@@ -510,24 +664,6 @@ impl<'c> Batch<'c> {
                     sql_u64(t.index)?,
                     t.hashes
                 ])?;
-            }
-            let mut up = tx.prepare_cached(
-                "INSERT INTO balances (region, account, balance) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (region, account) DO UPDATE SET balance = balance + excluded.balance",
-            )?;
-            let mut accounts: Vec<_> = balances.into_iter().collect();
-            accounts.sort();
-            for (account, delta) in accounts {
-                up.execute(params![region.as_str(), account, delta])?;
-            }
-            let mut up = tx.prepare_cached(
-                "INSERT INTO annual_scores (region, member, year, score) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (region, member, year) DO UPDATE SET score = score + excluded.score",
-            )?;
-            let mut scores: Vec<_> = annual.into_iter().collect();
-            scores.sort();
-            for ((member, year), delta) in scores {
-                up.execute(params![region.as_str(), member, year, delta])?;
             }
             let next = Checkpoint {
                 origin: state.origin.clone(),
@@ -662,6 +798,7 @@ impl Writer {
                 keys,
                 now,
                 pending: Vec::new(),
+                pending_keys: HashMap::new(),
                 poisoned: None,
                 savepoint_depth: 0,
             };
@@ -690,6 +827,12 @@ impl Writer {
                 }
                 for c in completions {
                     c(Ok(()));
+                }
+                // Caches are bounded between batches, never inside one (see `cap_used`).
+                for s in states.values_mut() {
+                    if s.cap_used.len() > CAP_CACHE_MAX {
+                        s.cap_used.clear();
+                    }
                 }
             }
             Err(e) => {

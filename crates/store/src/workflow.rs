@@ -293,7 +293,7 @@ impl Store {
         let statement = check_text("the appeal statement", statement, true)?;
         self.write(move |b| {
             let tx = b.conn();
-            let entry = rows::load_entry(tx, &region, seq)?
+            let entry = b.entry(&region, seq)?
                 .ok_or_else(|| StoreError::NotFound(format!("entry {region}:{seq}")))?;
             if entry.member != member {
                 return Err(StoreError::rejected("a member can only appeal entries of their own"));
@@ -353,7 +353,7 @@ impl Store {
                 .ok_or_else(|| StoreError::NotFound(format!("appeal {appeal} in region {region}")))?;
             let seq = from_sql_u64(seq)?;
             let status = AppealStatus::parse(&status).ok_or_else(|| StoreError::Corrupt("appeal status".into()))?;
-            let entry = rows::load_entry(tx, &region, seq)?
+            let entry = b.entry(&region, seq)?
                 .ok_or_else(|| StoreError::Corrupt(format!("appeal {appeal} names missing entry {seq}")))?;
             let mut reviewers = vec![entry.operator];
             {
@@ -367,7 +367,7 @@ impl Store {
             }
             let left = entry
                 .amount
-                .checked_sub(rows::reversed_amount(tx, &region, seq)?)
+                .checked_sub(b.reversed_amount(&region, seq)?)
                 .map_err(|_| StoreError::rejected("points overflow"))?;
             let (to, outcome) = decide_appeal(status, decider, &reviewers, left, decision)
                 .map_err(|e| StoreError::rejected(e.to_string()))?;

@@ -100,7 +100,8 @@ CREATE TABLE entries (
 CREATE INDEX entries_by_member ON entries (region, member, seq);
 CREATE INDEX entries_by_reversed ON entries (region, reverses) WHERE reverses IS NOT NULL;
 
--- Balances kept by the sequencer in the same transaction as the entries.
+-- Balances of the region's system accounts (issuance, penalty, redemption:<sponsor>,
+-- expiry, recognition), kept by the sequencer in the same transaction as the entries.
 CREATE TABLE balances (
     region   TEXT NOT NULL,
     account  TEXT NOT NULL,
@@ -108,11 +109,15 @@ CREATE TABLE balances (
     PRIMARY KEY (region, account)
 ) WITHOUT ROWID;
 
-CREATE TABLE annual_scores (
-    region  TEXT NOT NULL,
-    member  INTEGER NOT NULL,
-    year    INTEGER NOT NULL,
-    score   INTEGER NOT NULL,
+-- Per member and local year: the annual score (年度积分) and the net flow of
+-- spendable points. A member's spendable balance (可用积分) is the sum of the
+-- flows of all years, so each batch updates one row per member.
+CREATE TABLE member_years (
+    region        TEXT NOT NULL,
+    member        INTEGER NOT NULL,
+    year          INTEGER NOT NULL,
+    annual_score  INTEGER NOT NULL,
+    net_flow      INTEGER NOT NULL,
     PRIMARY KEY (region, member, year)
 ) WITHOUT ROWID;
 
