@@ -115,32 +115,60 @@ pub fn insert_entries(conn: &Connection, entries: &[&Entry]) -> Result<()> {
     };
     let full = sql(ROWS_PER_STATEMENT);
     for chunk in entries.chunks(ROWS_PER_STATEMENT) {
-        let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(chunk.len() * COLUMNS);
+        // The row's values, borrowed from the entry where they are stored as they are.
+        struct Row<'a> {
+            region: &'a str,
+            seq: i64,
+            time: i64,
+            kind: &'static str,
+            member: i64,
+            amount: i64,
+            counter: String,
+            indicator: Option<&'a str>,
+            version: Option<u32>,
+            quantity: u32,
+            reason: String,
+            operator: i64,
+            reverses: Option<i64>,
+            annual: i64,
+        }
+        let mut rows: Vec<Row<'_>> = Vec::with_capacity(chunk.len());
         for e in chunk {
-            use rusqlite::types::Value as V;
             let (amount, counter) = member_view(e)?;
+            rows.push(Row {
+                region: e.region.as_str(),
+                seq: sql_u64(e.seq)?,
+                time: e.time.millis(),
+                kind: e.kind.as_str(),
+                member: e.member.get(),
+                amount,
+                counter,
+                indicator: e.indicator.as_ref().map(|i| i.code.as_str()),
+                version: e.indicator.as_ref().map(|i| i.version),
+                quantity: e.quantity,
+                reason: e.reason.to_text(),
+                operator: e.operator.get(),
+                reverses: e.reverses.map(sql_u64).transpose()?,
+                annual: e.annual_delta.get(),
+            });
+        }
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * COLUMNS);
+        for r in &rows {
             values.extend([
-                V::Text(e.region.as_str().to_owned()),
-                V::Integer(sql_u64(e.seq)?),
-                V::Integer(e.time.millis()),
-                V::Text(e.kind.as_str().to_owned()),
-                V::Integer(e.member.get()),
-                V::Integer(amount),
-                V::Text(counter),
-                e.indicator
-                    .as_ref()
-                    .map_or(V::Null, |i| V::Text(i.code.as_str().to_owned())),
-                e.indicator
-                    .as_ref()
-                    .map_or(V::Null, |i| V::Integer(i64::from(i.version))),
-                V::Integer(i64::from(e.quantity)),
-                V::Text(e.reason.to_text()),
-                V::Integer(e.operator.get()),
-                match e.reverses {
-                    Some(r) => V::Integer(sql_u64(r)?),
-                    None => V::Null,
-                },
-                V::Integer(e.annual_delta.get()),
+                &r.region as &dyn rusqlite::ToSql,
+                &r.seq,
+                &r.time,
+                &r.kind,
+                &r.member,
+                &r.amount,
+                &r.counter,
+                &r.indicator,
+                &r.version,
+                &r.quantity,
+                &r.reason,
+                &r.operator,
+                &r.reverses,
+                &r.annual,
             ]);
         }
         let mut st = if chunk.len() == ROWS_PER_STATEMENT {
@@ -148,7 +176,7 @@ pub fn insert_entries(conn: &Connection, entries: &[&Entry]) -> Result<()> {
         } else {
             conn.prepare_cached(&sql(chunk.len()))?
         };
-        st.execute(rusqlite::params_from_iter(values))?;
+        st.execute(values.as_slice())?;
     }
     Ok(())
 }

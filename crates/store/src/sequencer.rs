@@ -73,6 +73,8 @@ struct RegionState {
     /// kept up to date by the appends, pending ones included. Never cleared inside a
     /// batch, so a miss means no pending entry counts towards that key.
     cap_used: HashMap<CapKey, u64>,
+    /// The local date at the batch time it was last computed for.
+    today: Option<(Timestamp, time::Date)>,
     /// Next sequence number: tree size plus entries pending in the current batch.
     next_seq: u64,
 }
@@ -167,6 +169,7 @@ impl RegionState {
             indicators: HashMap::new(),
             members: HashMap::new(),
             cap_used: HashMap::new(),
+            today: None,
         };
         state.load_indicators(conn, region)?;
         Ok(state)
@@ -402,9 +405,16 @@ impl<'c> Batch<'c> {
             }
             state.members.insert(ne.member, c);
         }
-        let date = now
-            .local_date(state.offset_minutes)
-            .map_err(|e| StoreError::rejected(e.to_string()))?;
+        let date = match state.today {
+            Some((at, d)) if at == now => d,
+            _ => {
+                let d = now
+                    .local_date(state.offset_minutes)
+                    .map_err(|e| StoreError::rejected(e.to_string()))?;
+                state.today = Some((now, d));
+                d
+            }
+        };
         let mut caps: Vec<(CapKey, u64)> = Vec::new();
         if let Some(ir) = &ne.indicator {
             let (code, ind) = state
@@ -735,7 +745,7 @@ impl Writer {
         }
         let mut batches: u64 = 0;
         while let Ok(first) = rx.recv() {
-            let mut jobs = Vec::with_capacity(64);
+            let mut jobs = Vec::with_capacity(rx_len_hint());
             jobs.push(first);
             while jobs.len() < BATCH_JOBS_MAX {
                 match rx.try_recv() {
@@ -797,7 +807,7 @@ impl Writer {
                 states,
                 keys,
                 now,
-                pending: Vec::new(),
+                pending: Vec::with_capacity(jobs.len()),
                 pending_keys: HashMap::new(),
                 poisoned: None,
                 savepoint_depth: 0,
@@ -846,6 +856,11 @@ impl Writer {
             }
         }
     }
+}
+
+/// A first guess at a batch's size; the vector grows if the queue holds more.
+fn rx_len_hint() -> usize {
+    1024
 }
 
 /// How often the background checkpointer runs, in milliseconds.
