@@ -1,0 +1,272 @@
+//! End-to-end tests of the `jifen` binary: init, regions, import/export, verify.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct TempDir(PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp(tag: &str) -> TempDir {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let p = std::env::temp_dir().join(format!("jifen-cli-{tag}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&p).expect("temp dir");
+    TempDir(p)
+}
+
+fn jifen(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jifen"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("run jifen")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Runs jifen and expects success (`true`) or failure with a message containing `expect`.
+fn check(data: &Path, args: &[&str], ok: bool, expect: &str) -> String {
+    let o = jifen(data, args);
+    let t = text(&o);
+    assert_eq!(o.status.success(), ok, "jifen {args:?}: {t}");
+    assert!(
+        t.contains(expect),
+        "jifen {args:?}: expected {expect:?} in:\n{t}"
+    );
+    t
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, body).expect("write file");
+    p.display().to_string()
+}
+
+#[test]
+fn init_regions_import_export_verify() {
+    let tmp = temp("flow");
+    let data = tmp.0.join("data");
+    let d = data.as_path();
+    check(d, &["regions"], false, "holds no jifen data");
+    check(
+        d,
+        &["init", "--region", "Bad Code", "--name", "x"],
+        false,
+        "region code",
+    );
+    check(
+        d,
+        &[
+            "init",
+            "--region",
+            "tx-city",
+            "--name",
+            "桐乡市",
+            "--kind",
+            "city",
+        ],
+        true,
+        "verifier key: jifen.local/log/tx-city+",
+    );
+    check(
+        d,
+        &[
+            "init",
+            "--region",
+            "tx-vil",
+            "--name",
+            "越丰村",
+            "--parent",
+            "tx-city",
+        ],
+        true,
+        "created region tx-vil",
+    );
+    check(
+        d,
+        &["init", "--region", "tx-vil", "--name", "again"],
+        false,
+        "exists already",
+    );
+    check(
+        d,
+        &[
+            "init", "--region", "orphan", "--name", "x", "--parent", "nowhere",
+        ],
+        false,
+        "parent region nowhere not found",
+    );
+    let listed = check(d, &["regions"], true, "tx-city\t桐乡市\tcity");
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("tx-vil\t越丰村\tvillage\tparent=tx-city")),
+        "{listed}"
+    );
+
+    // A bad row anywhere: the import reports its line and keeps nothing.
+    let bad = write(
+        &tmp.0,
+        "bad.csv",
+        "member,household,name\n1,1,张三\n2,1,李四\n3,x,王五\n",
+    );
+    check(
+        d,
+        &["import", "members", "--region", "tx-vil", &bad],
+        false,
+        "line 4: household id",
+    );
+    let none = check(
+        d,
+        &["export", "members", "--region", "tx-vil"],
+        true,
+        "member,household",
+    );
+    assert_eq!(
+        none.lines().count(),
+        1,
+        "nothing of the failed import is kept:\n{none}"
+    );
+    let dup = write(
+        &tmp.0,
+        "dup.csv",
+        "member,household,name\n1,1,张三\n1,1,张三\n",
+    );
+    check(
+        d,
+        &["import", "members", "--region", "tx-vil", &dup],
+        false,
+        "line 3: member 1 exists already",
+    );
+    let missing = write(&tmp.0, "missing.csv", "member,name\n1,张三\n");
+    check(
+        d,
+        &["import", "members", "--region", "tx-vil", &missing],
+        false,
+        "line 1: the header has no column \"household\"",
+    );
+
+    let good = write(
+        &tmp.0,
+        "good.csv",
+        "\u{feff}member,household,name,household_label\n1,1,张三,1号\n2,1,李四,1号\n3,2,王五,2号\n",
+    );
+    check(
+        d,
+        &["import", "members", "--region", "tx-vil", &good],
+        true,
+        "imported 3 members",
+    );
+    let members = check(
+        d,
+        &["export", "members", "--region", "tx-vil"],
+        true,
+        "2,1,1号,李四,",
+    );
+    assert_eq!(members.lines().count(), 4, "{members}");
+
+    // Entries: all or nothing, by line, with the ledger's rules.
+    let e_bad = write(
+        &tmp.0,
+        "e-bad.csv",
+        "member,kind,amount\n1,base-grant,100\n2,base-grant,100\n9,base-grant,100\n",
+    );
+    check(
+        d,
+        &["import", "entries", "--region", "tx-vil", &e_bad],
+        false,
+        "line 4: member 9 in region tx-vil not found",
+    );
+    let e_kind = write(&tmp.0, "e-kind.csv", "member,kind,amount\n1,refund,5\n");
+    check(
+        d,
+        &["import", "entries", "--region", "tx-vil", &e_kind],
+        false,
+        "line 2: a refund cannot be imported",
+    );
+    let e_good = write(
+        &tmp.0,
+        "e-good.csv",
+        "member,kind,amount\n1,base-grant,100\n2,base-grant,100\n3,base-grant,100\n",
+    );
+    check(
+        d,
+        &["import", "entries", "--region", "tx-vil", &e_good],
+        true,
+        "imported 3 entries",
+    );
+    let entries = check(
+        d,
+        &["export", "entries", "--region", "tx-vil"],
+        true,
+        "tx-vil:2,2,",
+    );
+    assert_eq!(
+        entries.lines().count(),
+        4,
+        "only the good import's entries exist:\n{entries}"
+    );
+    assert!(
+        entries.contains(",base-grant,1,100,issuance,member:1,"),
+        "{entries}"
+    );
+
+    let v = check(d, &["verify"], true, "ok tx-vil: 3 entries");
+    assert!(v.contains("outstanding 300 points"), "{v}");
+    let proof = check(
+        d,
+        &["log", "proof", "--entry", "tx-vil:1"],
+        true,
+        "c2sp.org/tlog-proof@v1\n",
+    );
+    let receipt = write(&tmp.0, "receipt.txt", &proof);
+    let vkey = check(
+        d,
+        &["log", "vkey", "--region", "tx-vil"],
+        true,
+        "jifen.local/log/tx-vil+",
+    );
+    check(
+        d,
+        &["log", "check", "--vkey", vkey.trim(), &receipt],
+        true,
+        "ok: entry 1 of tx-vil",
+    );
+    check(
+        d,
+        &["log", "proof", "--entry", "tx-vil:3"],
+        false,
+        "entry tx-vil:3 not found",
+    );
+    check(
+        d,
+        &["log", "proof", "--entry", "tx-vil"],
+        false,
+        "must be <region>:<sequence number>",
+    );
+}
+
+#[test]
+fn demo_refuses_a_folder_with_data() {
+    let tmp = temp("demo");
+    let d = tmp.0.join("data");
+    check(
+        &d,
+        &["init", "--region", "x", "--name", "x"],
+        true,
+        "created region x",
+    );
+    check(&d, &["demo"], false, "already holds 1 regions");
+}
