@@ -1,6 +1,7 @@
 //! Identifiers that parse at the edge, so invalid values cannot exist past it.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Why an identifier or code was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,12 +60,13 @@ fn parse_lower_code(what: &'static str, s: &str, max: usize) -> Result<String, I
 
 /// A region's code, e.g. `tongxiang-gaoqiao`. Lowercase ASCII, digits and '-'.
 /// It appears in log origins and URLs, so it is deliberately narrow.
+/// Shared (`Arc`): every entry names its region, and clones must not allocate.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RegionCode(String);
+pub struct RegionCode(Arc<str>);
 
 impl RegionCode {
     pub fn parse(s: &str) -> Result<Self, IdError> {
-        parse_lower_code("region code", s, REGION_CODE_CHARS_MAX).map(RegionCode)
+        parse_lower_code("region code", s, REGION_CODE_CHARS_MAX).map(|s| RegionCode(s.into()))
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -85,8 +87,9 @@ impl SponsorCode {
 }
 
 /// An indicator's code, e.g. `TX-MEETING`. Letters, digits, '-', '_' and '.'.
+/// Shared (`Arc`), like [`RegionCode`].
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct IndicatorCode(String);
+pub struct IndicatorCode(Arc<str>);
 
 impl IndicatorCode {
     pub fn parse(s: &str) -> Result<Self, IdError> {
@@ -111,7 +114,7 @@ impl IndicatorCode {
                 value: s.to_owned(),
             });
         }
-        Ok(IndicatorCode(s.to_owned()))
+        Ok(IndicatorCode(s.into()))
     }
     pub fn as_str(&self) -> &str {
         &self.0
