@@ -139,6 +139,7 @@ fn ingest(n: u64, members: u64, dir: Option<PathBuf>) -> Result<ExitCode> {
             .expect("valid template"),
     );
     let started = Instant::now();
+    let mut reported = 0u64;
     for i in 0..n {
         let member = MemberId::new(i64::try_from(i % members + 1).unwrap_or(1)).expect("positive");
         let req = Append {
@@ -171,11 +172,15 @@ fn ingest(n: u64, members: u64, dir: Option<PathBuf>) -> Result<ExitCode> {
             d.fetch_add(1, Ordering::Release);
         })?;
         if i % 4096 == 0 {
-            bar.set_position(done.load(Ordering::Acquire));
+            let acked = done.load(Ordering::Acquire);
+            bar.set_position(acked);
+            report_acked(acked, &mut reported);
         }
     }
     while done.load(Ordering::Acquire) < n {
-        bar.set_position(done.load(Ordering::Acquire));
+        let acked = done.load(Ordering::Acquire);
+        bar.set_position(acked);
+        report_acked(acked, &mut reported);
         std::thread::sleep(Duration::from_millis(2));
     }
     let secs = started.elapsed().as_secs_f64();
@@ -209,6 +214,19 @@ fn ingest(n: u64, members: u64, dir: Option<PathBuf>) -> Result<ExitCode> {
     println!("ingest: {n} entries in {secs:.2} s = {rate:.0} entries/s");
     Ok(ExitCode::SUCCESS)
 }
+
+/// When standard error is not a terminal (no progress bar), says every so often how
+/// many appends were acknowledged as durable, so a crash test can hold the store to it.
+fn report_acked(acked: u64, reported: &mut u64) {
+    use std::io::IsTerminal;
+    if acked >= *reported + ACK_REPORT_EVERY_ENTRIES && !std::io::stderr().is_terminal() {
+        eprintln!("acknowledged {acked} entries");
+        *reported = acked;
+    }
+}
+
+/// How often (in entries) the bench reports acknowledged appends.
+const ACK_REPORT_EVERY_ENTRIES: u64 = 50_000;
 
 fn raw_insert(path: &std::path::Path, n: u64, members: u64) -> Result<f64> {
     let mut conn = jifen_store::db::open(path)?;
