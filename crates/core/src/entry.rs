@@ -451,7 +451,7 @@ impl Entry {
         let (d, c) = accounts_for(self.kind, self.member, sponsor.as_ref(), reversed)?;
         if d != self.debit || c != self.credit {
             return Err(fail(format!(
-                "moves {} -> {}, but a {} must move {} -> {}",
+                "moves {} -> {}, but {} entries move {} -> {}",
                 self.debit.to_key(),
                 self.credit.to_key(),
                 self.kind,
@@ -463,7 +463,7 @@ impl Entry {
         let expect = annual_delta(self.kind, self.amount, counts, reversed)?;
         if expect != self.annual_delta {
             return Err(fail(format!(
-                "annual effect {} but a {} of {} has {}",
+                "annual effect {}, but {} entries of {} have {}",
                 self.annual_delta, self.kind, self.amount, expect
             )));
         }
