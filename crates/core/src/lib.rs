@@ -28,6 +28,7 @@ pub mod level;
 pub mod member;
 pub mod points;
 pub mod region;
+pub mod role;
 
 pub use claim::{AppealDecision, AppealOutcome, AppealStatus, ClaimEvent, ClaimStatus, Reviewer};
 pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
@@ -43,3 +44,4 @@ pub use level::{Level, Levels};
 pub use member::{Household, Member};
 pub use points::Points;
 pub use region::{Region, RegionError, RegionKind, RegionTree};
+pub use role::Role;

@@ -119,6 +119,23 @@ impl Store {
             let refs: Vec<&RegionCode> = lineage.iter().collect();
             let all = rows::load_indicators(tx, &refs)?;
             check_new_local(&tree, &ind.region, &ind.code, &all).map_err(|e| StoreError::rejected(e.to_string()))?;
+            if ind.core {
+                // A core indicator reaches every descendant: none may define the code already.
+                let mut st = tx.prepare_cached("SELECT region FROM indicators WHERE code = ?1 AND region <> ?2")?;
+                let holders: Vec<String> = st
+                    .query_map(params![ind.code.as_str(), ind.region.as_str()], |r| r.get(0))?
+                    .collect::<std::result::Result<_, _>>()?;
+                for h in holders {
+                    let h = RegionCode::parse(&h).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let below = tree.lineage(&h).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    if below.iter().skip(1).any(|r| r.code == ind.region) {
+                        return Err(StoreError::rejected(format!(
+                            "region {h} below {} defines {} already; a core indicator cannot take a code a descendant uses",
+                            ind.region, ind.code
+                        )));
+                    }
+                }
+            }
             let latest: Option<u32> = tx.query_row(
                 "SELECT MAX(version) FROM indicators WHERE region = ?1 AND code = ?2",
                 params![ind.region.as_str(), ind.code.as_str()],
@@ -211,6 +228,15 @@ impl Store {
             }
             tx.execute(
                 "DELETE FROM member_keys WHERE region = ?1 AND member = ?2",
+                params![region.as_str(), member.get()],
+            )?;
+            // Their own words go too: claim notes and appeal statements are personal data.
+            tx.execute(
+                "UPDATE claims SET note = '' WHERE region = ?1 AND member = ?2",
+                params![region.as_str(), member.get()],
+            )?;
+            tx.execute(
+                "UPDATE appeals SET statement = '' WHERE region = ?1 AND member = ?2",
                 params![region.as_str(), member.get()],
             )?;
             Ok(())

@@ -11,7 +11,10 @@ use rusqlite::{Connection, OpenFlags};
 use crate::error::{Result, StoreError};
 
 /// The migrations, in order. Index + 1 is the schema version after applying it.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_init.sql"),
+    include_str!("../migrations/sqlite/0002_accounts_events.sql"),
+];
 
 /// How long a connection waits for another writer's lock, in milliseconds.
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;

@@ -13,6 +13,7 @@
 //!
 //! A data folder holds `jifen.db` (SQLite, WAL) and `keys/`.
 
+pub mod accounts;
 pub mod admin;
 pub mod audit;
 pub mod db;

@@ -185,8 +185,19 @@ impl RegionState {
             .collect();
         let refs: Vec<&RegionCode> = lineage.iter().collect();
         let all = rows::load_indicators(conn, &refs)?;
-        // Visibility is decided on codes; every version of a visible code may be named.
-        let visible: Vec<(RegionCode, String)> = visible_indicators(&tree, region, &all)
+        // Visibility is decided on the latest version of each (region, code), as the
+        // region sees it; then every version of a visible code may be named.
+        let mut latest: Vec<&Indicator> = Vec::new();
+        for i in all.iter().rev() {
+            if !latest
+                .iter()
+                .any(|l| l.region == i.region && l.code == i.code)
+            {
+                latest.push(i);
+            }
+        }
+        let latest: Vec<Indicator> = latest.into_iter().cloned().collect();
+        let visible: Vec<(RegionCode, String)> = visible_indicators(&tree, region, &latest)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?
             .iter()
             .map(|i| (i.region.clone(), i.code.as_str().to_owned()))

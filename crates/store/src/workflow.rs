@@ -255,10 +255,24 @@ impl Store {
             let mut out = Vec::new();
             for id in due {
                 let claim = ClaimId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let c = load_claim(b.conn(), &region, claim)?;
-                c.status.next(ClaimEvent::NoticeEnded).map_err(|e| StoreError::Conflict(e.to_string()))?;
-                let entry = post_claim(b, &region, claim, &c, operator)?;
-                out.push(ClaimOutcome { region: region.clone(), claim, status: ClaimStatus::Posted, entry: Some(entry) });
+                // Each claim on its own: one that cannot post (a cap, say) must not hold up the rest.
+                let posted = b.savepoint(|b| {
+                    let c = load_claim(b.conn(), &region, claim)?;
+                    c.status.next(ClaimEvent::NoticeEnded).map_err(|e| StoreError::Conflict(e.to_string()))?;
+                    post_claim(b, &region, claim, &c, operator)
+                });
+                match posted {
+                    Ok(entry) => out.push(ClaimOutcome {
+                        region: region.clone(),
+                        claim,
+                        status: ClaimStatus::Posted,
+                        entry: Some(entry),
+                    }),
+                    Err(StoreError::Rejected(why)) => {
+                        tracing::warn!(region = %region, claim = %claim, reason = %why, "claim could not post after its notice");
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             Ok(out)
         })
@@ -272,6 +286,7 @@ impl Store {
                 .status
                 .next(ClaimEvent::Object)
                 .map_err(|e| StoreError::Conflict(e.to_string()))?;
+            check_notice_open(b, &region, claim)?;
             set_status(b.conn(), &region, claim, to, b.now())?;
             // Approvals given before the objection no longer count.
             b.conn().execute(
@@ -569,4 +584,201 @@ pub fn review_claim_in(
             })
         }
     }
+}
+
+/// An event (活动) with a check-in window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub region: RegionCode,
+    pub id: i64,
+    pub name: String,
+    pub indicator: IndicatorCode,
+    pub starts: Timestamp,
+    pub ends: Timestamp,
+    pub created_by: OperatorId,
+}
+
+/// Longest event name, in characters.
+pub const EVENT_NAME_CHARS_MAX: usize = 100;
+
+/// Creates an event under a visible indicator, open from `starts` to `ends`.
+pub fn create_event_in(
+    b: &mut Batch<'_>,
+    region: &RegionCode,
+    name: &str,
+    indicator: &IndicatorCode,
+    starts: Timestamp,
+    ends: Timestamp,
+    by: OperatorId,
+) -> Result<Event> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > EVENT_NAME_CHARS_MAX || name.contains('\n') {
+        return Err(StoreError::rejected(format!(
+            "event name must be 1 to {EVENT_NAME_CHARS_MAX} characters on one line"
+        )));
+    }
+    if ends <= starts {
+        return Err(StoreError::rejected("an event must end after it starts"));
+    }
+    let now = b.now();
+    let tx = b.conn();
+    let ind = current_indicator(tx, now, region, indicator)?;
+    if ind.is_deduction() {
+        return Err(StoreError::rejected(format!(
+            "indicator {indicator} deducts points; an event awards them"
+        )));
+    }
+    let id: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(event), 0) + 1 FROM events WHERE region = ?1",
+        params![region.as_str()],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        "INSERT INTO events (region, event, name, indicator, starts_ms, ends_ms, created_by, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![region.as_str(), id, name, indicator.as_str(), starts.millis(), ends.millis(), by.get(), now.millis()],
+    )?;
+    Ok(Event {
+        region: region.clone(),
+        id,
+        name: name.to_owned(),
+        indicator: indicator.clone(),
+        starts,
+        ends,
+        created_by: by,
+    })
+}
+
+pub fn load_event(c: &Connection, region: &RegionCode, id: i64) -> Result<Event> {
+    let row: Option<(String, String, i64, i64, i64)> = c
+        .query_row(
+            "SELECT name, indicator, starts_ms, ends_ms, created_by FROM events WHERE region = ?1 AND event = ?2",
+            params![region.as_str(), id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    let (name, indicator, starts, ends, by) =
+        row.ok_or_else(|| StoreError::NotFound(format!("event {id} in region {region}")))?;
+    Ok(Event {
+        region: region.clone(),
+        id,
+        name,
+        indicator: IndicatorCode::parse(&indicator)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        starts: Timestamp::from_millis(starts),
+        ends: Timestamp::from_millis(ends),
+        created_by: OperatorId::new(by).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+    })
+}
+
+/// Checks a member in to an event, once, inside its window; the check-in makes a
+/// claim under the event's indicator and its review policy.
+pub fn check_in_in(
+    b: &mut Batch<'_>,
+    region: &RegionCode,
+    event: i64,
+    member: MemberId,
+    by: OperatorId,
+) -> Result<ClaimOutcome> {
+    let now = b.now();
+    let ev = load_event(b.conn(), region, event)?;
+    if now < ev.starts {
+        return Err(StoreError::rejected(format!(
+            "check-in for event {event} has not opened yet"
+        )));
+    }
+    if now > ev.ends {
+        return Err(StoreError::rejected(format!(
+            "check-in for event {event} has closed"
+        )));
+    }
+    let done: Option<i64> = b
+        .conn()
+        .query_row(
+            "SELECT claim FROM checkins WHERE region = ?1 AND event = ?2 AND member = ?3",
+            params![region.as_str(), event, member.get()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(c) = done {
+        return Err(StoreError::Conflict(format!(
+            "already checked in to event {event} (claim {c})"
+        )));
+    }
+    let outcome = submit_claim_in(
+        b,
+        NewClaim {
+            region: region.clone(),
+            member,
+            indicator: ev.indicator.clone(),
+            quantity: 1,
+            note: format!("签到: {}", ev.name),
+            source: Source::Event,
+            submitted_by: by,
+            by_staff: false,
+        },
+    )?;
+    b.conn().execute(
+        "INSERT INTO checkins (region, event, member, claim, time_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            region.as_str(),
+            event,
+            member.get(),
+            outcome.claim.get(),
+            now.millis()
+        ],
+    )?;
+    Ok(outcome)
+}
+
+/// Records an objection to a claim on public notice and sends it back to review.
+pub fn object_in(
+    b: &mut Batch<'_>,
+    region: &RegionCode,
+    claim: ClaimId,
+    account: OperatorId,
+    reason: &str,
+) -> Result<i64> {
+    let reason = check_text("the objection", reason, true)?;
+    let c = load_claim(b.conn(), region, claim)?;
+    let to = c
+        .status
+        .next(ClaimEvent::Object)
+        .map_err(|e| StoreError::Conflict(e.to_string()))?;
+    check_notice_open(b, region, claim)?;
+    set_status(b.conn(), region, claim, to, b.now())?;
+    b.conn().execute(
+        "DELETE FROM claim_reviews WHERE region = ?1 AND claim = ?2",
+        params![region.as_str(), claim.get()],
+    )?;
+    let id: i64 = b.conn().query_row(
+        "SELECT COALESCE(MAX(objection), 0) + 1 FROM objections WHERE region = ?1",
+        params![region.as_str()],
+        |r| r.get(0),
+    )?;
+    b.conn().execute(
+        "INSERT INTO objections (region, objection, claim, account, reason, time_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![region.as_str(), id, claim.get(), account.get(), reason, b.now().millis()],
+    )?;
+    Ok(id)
+}
+
+/// Objections are heard while the notice runs, not after it ended.
+fn check_notice_open(b: &Batch<'_>, region: &RegionCode, claim: ClaimId) -> Result<()> {
+    let until: Option<i64> = b
+        .conn()
+        .query_row(
+            "SELECT notice_until_ms FROM claims WHERE region = ?1 AND claim = ?2",
+            params![region.as_str(), claim.get()],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    if let Some(until) = until
+        && b.now().millis() >= until
+    {
+        return Err(StoreError::Conflict(format!(
+            "the public notice of claim {claim} has ended; objections are closed"
+        )));
+    }
+    Ok(())
 }

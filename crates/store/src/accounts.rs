@@ -1,0 +1,366 @@
+//! Accounts, their roles per region, bearer tokens, and stored HTTP responses
+//! for idempotent retries. Password hashing is the caller's (the server's): the
+//! store keeps the PHC string it is given.
+
+use jifen_core::{MemberId, OperatorId, RegionCode, Role, SponsorCode, Timestamp};
+use rusqlite::{OptionalExtension, params};
+
+use crate::error::{Result, StoreError};
+use crate::{Store, admin::region_must_exist};
+
+/// An earlier write's answer: (method, path, status, body).
+pub type StoredResponse = (String, String, u16, Vec<u8>);
+
+/// A token row: account, kind, region, role, expiry.
+type TokenRow = (i64, String, Option<String>, Option<String>, i64);
+
+/// Longest username, in bytes.
+pub const USERNAME_BYTES_MAX: usize = 64;
+
+/// A role an account holds in one region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub region: RegionCode,
+    pub role: Role,
+    pub member: Option<MemberId>,
+    pub sponsor: Option<SponsorCode>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: OperatorId,
+    pub username: String,
+    pub display_name: String,
+    pub disabled: bool,
+    pub grants: Vec<Grant>,
+}
+
+/// A stored bearer token's facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub account: OperatorId,
+    pub kind: TokenKind,
+    /// For API tokens: the only region and role they act in.
+    pub scope: Option<(RegionCode, Role)>,
+    pub expires: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Session,
+    Api,
+}
+
+impl TokenKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Session => "session",
+            TokenKind::Api => "api",
+        }
+    }
+}
+
+fn check_username(u: &str) -> Result<()> {
+    if u.is_empty()
+        || u.len() > USERNAME_BYTES_MAX
+        || !u
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err(StoreError::rejected(format!(
+            "username {u:?} must be 1 to {USERNAME_BYTES_MAX} ASCII letters, digits, '-', '_' or '.'"
+        )));
+    }
+    Ok(())
+}
+
+fn grants(c: &rusqlite::Connection, account: i64) -> Result<Vec<Grant>> {
+    let mut st = c.prepare_cached(
+        "SELECT region, role, member, sponsor FROM account_roles WHERE account = ?1 ORDER BY region, role",
+    )?;
+    let mut q = st.query(params![account])?;
+    let mut out = Vec::new();
+    while let Some(r) = q.next()? {
+        let region: String = r.get(0)?;
+        let role: String = r.get(1)?;
+        let member: Option<i64> = r.get(2)?;
+        let sponsor: Option<String> = r.get(3)?;
+        let bad = |w: &str| StoreError::Corrupt(format!("account {account}: bad {w} in a role"));
+        out.push(Grant {
+            region: RegionCode::parse(&region).map_err(|_| bad("region"))?,
+            role: Role::parse(&role).ok_or_else(|| bad("role"))?,
+            member: member
+                .map(MemberId::new)
+                .transpose()
+                .map_err(|_| bad("member"))?,
+            sponsor: sponsor
+                .map(|s| SponsorCode::parse(&s))
+                .transpose()
+                .map_err(|_| bad("sponsor"))?,
+        });
+    }
+    Ok(out)
+}
+
+fn account_row(
+    c: &rusqlite::Connection,
+    where_sql: &str,
+    p: &dyn rusqlite::ToSql,
+) -> Result<Option<(Account, Option<String>)>> {
+    let row: Option<(i64, String, String, Option<String>, bool)> = c
+        .query_row(
+            &format!("SELECT account, username, display_name, password_hash, disabled FROM accounts WHERE {where_sql}"),
+            [p],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    let Some((id, username, display_name, hash, disabled)) = row else {
+        return Ok(None);
+    };
+    let grants = grants(c, id)?;
+    let id = OperatorId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(Some((
+        Account {
+            id,
+            username,
+            display_name,
+            disabled,
+            grants,
+        },
+        hash,
+    )))
+}
+
+impl Store {
+    /// Creates an account; `id` None takes the next free number. Returns its id.
+    pub fn create_account(
+        &self,
+        id: Option<OperatorId>,
+        username: &str,
+        display_name: &str,
+        password_hash: Option<String>,
+    ) -> Result<OperatorId> {
+        check_username(username)?;
+        let (username, display_name) = (username.to_owned(), display_name.trim().to_owned());
+        if display_name.is_empty() || display_name.chars().count() > 64 {
+            return Err(StoreError::rejected(
+                "display name must be 1 to 64 characters",
+            ));
+        }
+        self.write(move |b| {
+            let c = b.conn();
+            let taken: Option<i64> = c
+                .query_row("SELECT account FROM accounts WHERE username = ?1", params![username], |r| r.get(0))
+                .optional()?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict(format!("username {username} is taken")));
+            }
+            let id = match id {
+                Some(id) => id.get(),
+                None => c.query_row("SELECT COALESCE(MAX(account), 0) + 1 FROM accounts", [], |r| r.get(0))?,
+            };
+            c.execute(
+                "INSERT INTO accounts (account, username, display_name, password_hash, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, username, display_name, password_hash, b.now().millis()],
+            )?;
+            OperatorId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
+    }
+
+    /// Gives an account a role in a region (replacing that role's member/sponsor if held).
+    pub fn grant_role(&self, account: OperatorId, grant: Grant) -> Result<()> {
+        if grant.role == Role::Resident && grant.member.is_none() {
+            return Err(StoreError::rejected("a resident role must name the member"));
+        }
+        if grant.role == Role::Merchant && grant.sponsor.is_none() {
+            return Err(StoreError::rejected(
+                "a merchant role must name the sponsor",
+            ));
+        }
+        self.write(move |b| {
+            let c = b.conn();
+            region_must_exist(c, &grant.region)?;
+            if let Some(m) = grant.member {
+                let found: Option<i64> = c
+                    .query_row(
+                        "SELECT member FROM members WHERE region = ?1 AND member = ?2",
+                        params![grant.region.as_str(), m.get()],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if found.is_none() {
+                    return Err(StoreError::NotFound(format!("member {m} in region {}", grant.region)));
+                }
+            }
+            c.execute(
+                "INSERT INTO account_roles (region, account, role, member, sponsor) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (region, account, role) DO UPDATE SET member = excluded.member, sponsor = excluded.sponsor",
+                params![
+                    grant.region.as_str(),
+                    account.get(),
+                    grant.role.as_str(),
+                    grant.member.map(MemberId::get),
+                    grant.sponsor.as_ref().map(SponsorCode::as_str)
+                ],
+            )
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Db(e) if e.to_string().contains("FOREIGN KEY") => {
+                    StoreError::NotFound(format!("account {account}"))
+                }
+                e => e,
+            })?;
+            Ok(())
+        })
+    }
+
+    /// Takes a role away.
+    pub fn revoke_role(&self, account: OperatorId, region: RegionCode, role: Role) -> Result<()> {
+        self.write(move |b| {
+            let n = b.conn().execute(
+                "DELETE FROM account_roles WHERE region = ?1 AND account = ?2 AND role = ?3",
+                params![region.as_str(), account.get(), role.as_str()],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "role {} of account {account} in {region}",
+                    role.as_str()
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    /// An account and its password hash, by username.
+    pub fn account_by_username(&self, username: &str) -> Result<Option<(Account, Option<String>)>> {
+        self.read(|c| account_row(c, "username = ?1", &username))
+    }
+
+    pub fn account(&self, id: OperatorId) -> Result<Account> {
+        self.read(|c| account_row(c, "account = ?1", &id.get()))?
+            .map(|(a, _)| a)
+            .ok_or_else(|| StoreError::NotFound(format!("account {id}")))
+    }
+
+    /// Accounts holding any role in the region, by id, at most `limit` from `after`.
+    pub fn region_accounts(
+        &self,
+        region: &RegionCode,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Account>> {
+        self.read(|c| {
+            let ids: Vec<i64> = c
+                .prepare_cached(
+                    "SELECT DISTINCT account FROM account_roles WHERE region = ?1 AND account > ?2 ORDER BY account LIMIT ?3",
+                )?
+                .query_map(params![region.as_str(), after, limit], |r| r.get(0))?
+                .collect::<std::result::Result<_, _>>()?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some((a, _)) = account_row(c, "account = ?1", &id)? {
+                    out.push(a);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    pub fn put_token(&self, token_hash: [u8; 32], t: Token) -> Result<()> {
+        self.write(move |b| {
+            b.conn().execute(
+                "INSERT INTO tokens (token_hash, account, kind, region, role, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    token_hash.as_slice(),
+                    t.account.get(),
+                    t.kind.as_str(),
+                    t.scope.as_ref().map(|(r, _)| r.as_str()),
+                    t.scope.as_ref().map(|(_, role)| role.as_str()),
+                    b.now().millis(),
+                    t.expires.millis()
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn token(&self, token_hash: &[u8; 32]) -> Result<Option<Token>> {
+        self.read(|c| {
+            let row: Option<TokenRow> = c
+                .prepare_cached("SELECT account, kind, region, role, expires_ms FROM tokens WHERE token_hash = ?1")?
+                .query_row(params![token_hash.as_slice()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .optional()?;
+            let Some((account, kind, region, role, expires)) = row else { return Ok(None) };
+            let bad = || StoreError::Corrupt("a stored token is malformed".into());
+            let scope = match (region, role) {
+                (Some(r), Some(role)) => {
+                    Some((RegionCode::parse(&r).map_err(|_| bad())?, Role::parse(&role).ok_or_else(bad)?))
+                }
+                _ => None,
+            };
+            Ok(Some(Token {
+                account: OperatorId::new(account).map_err(|_| bad())?,
+                kind: if kind == "api" { TokenKind::Api } else { TokenKind::Session },
+                scope,
+                expires: Timestamp::from_millis(expires),
+            }))
+        })
+    }
+
+    pub fn delete_token(&self, token_hash: [u8; 32]) -> Result<()> {
+        self.write(move |b| {
+            b.conn().execute(
+                "DELETE FROM tokens WHERE token_hash = ?1",
+                params![token_hash.as_slice()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The stored answer to an earlier write with this idempotency key, if any:
+    /// (method, path, status, body).
+    pub fn idempotent_response(
+        &self,
+        account: OperatorId,
+        key: &str,
+    ) -> Result<Option<StoredResponse>> {
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT method, path, status, body FROM http_idempotency WHERE account = ?1 AND key = ?2")?
+                .query_row(params![account.get(), key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+                .optional()?)
+        })
+    }
+}
+
+/// Records a write's answer under its idempotency key, inside the write's own batch.
+pub fn record_response(
+    b: &crate::Batch<'_>,
+    account: OperatorId,
+    key: &str,
+    method: &str,
+    path: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<()> {
+    b.conn()
+        .prepare_cached(
+            "INSERT INTO http_idempotency (account, key, method, path, status, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![account.get(), key, method, path, status, body, b.now().millis()])
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("idempotency key {key:?} was used for another request at the same time")),
+            e => e,
+        })?;
+    Ok(())
+}
+
+/// The stored answer under (account, key), read inside a write's batch.
+pub fn lookup_response_in(
+    b: &crate::Batch<'_>,
+    account: OperatorId,
+    key: &str,
+) -> Result<Option<StoredResponse>> {
+    Ok(b.conn()
+        .prepare_cached("SELECT method, path, status, body FROM http_idempotency WHERE account = ?1 AND key = ?2")?
+        .query_row(params![account.get(), key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?)
+}
