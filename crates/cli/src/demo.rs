@@ -17,8 +17,8 @@ use anyhow::{Context, Result, bail};
 use jifen_core::{
     AppealDecision, AppealId, Caps, ClaimId, Claimants, EntryKind, Evidence, FixedClock, Indicator,
     IndicatorCode, Level, Levels, MemberId, NewEntry, OperatorId, Points, Reason, Region,
-    RegionCode, RegionKind, ReviewPolicy, Reviewer, Source, SystemClock, Timestamp,
-    clock::parse_date,
+    RegionCode, RegionKind, ReviewPolicy, Reviewer, Role, Source, SponsorCode, SystemClock,
+    Timestamp, clock::parse_date,
 };
 use jifen_store::admin::{NewMember, NewRegion, insert_household, insert_member};
 use jifen_store::workflow::{ClaimOutcome, NewClaim, review_claim_in, submit_claim_in};
@@ -30,7 +30,7 @@ pub const ADMIN: i64 = 1;
 pub const REVIEWER: i64 = 2;
 pub const REVIEWER2: i64 = 3;
 pub const STATION: i64 = 4;
-/// Claims residents make themselves, through the resident app.
+/// Claims residents make themselves at the self-service kiosk (自助终端).
 pub const SELF_SERVICE: i64 = 9;
 
 #[derive(clap::Args)]
@@ -41,7 +41,31 @@ pub struct DemoArgs {
     /// Seed of the activity generator: the same seed gives the same people and history.
     #[arg(long, default_value_t = 2014)]
     seed: u64,
+    /// Then serve the demo over HTTP (as `jifen serve`).
+    #[arg(long)]
+    serve: bool,
+    /// Address to listen on with --serve.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
 }
+
+/// The demo's password for every demo account.
+pub const DEMO_PASSWORD: &str = "demo";
+
+/// Demo accounts: (id, username, display name, role). Each holds its role in every
+/// demo region; residents where they have a member record.
+const DEMO_ACCOUNTS: &[(i64, &str, &str, Role)] = &[
+    (ADMIN, "admin", "管理员", Role::Admin),
+    (REVIEWER, "reviewer", "审核员 王", Role::Reviewer),
+    (REVIEWER2, "reviewer2", "审核员 李", Role::Reviewer),
+    (STATION, "station", "线下积分点", Role::Station),
+    (5, "merchant", "合作商家 供销社", Role::Merchant),
+    (6, "auditor", "第三方评估", Role::Auditor),
+    (7, "resident", "居民一", Role::Resident),
+    (8, "resident2", "居民二", Role::Resident),
+    (SELF_SERVICE, "kiosk", "自助终端", Role::Station),
+    (10, "resident3", "居民三", Role::Resident),
+];
 
 /// splitmix64: a small deterministic generator for demo data only.
 struct Rng(u64);
@@ -698,6 +722,7 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
     }
     store.close();
     let store = Store::open(data, Arc::new(SystemClock))?;
+    create_accounts(&store, &regions.map(|r| code(r.0)))?;
     for r in store.regions()? {
         println!(
             "{}\t{}\tmembers={}\tentries={}",
@@ -709,6 +734,19 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
         data.display(),
         data.display()
     );
+    if args.serve {
+        return crate::serve::serve(data, store, args.listen, |url| {
+            println!("\njifen demo serving on {url}  (API docs: {url}/api/docs; Ctrl-C stops)");
+            println!("demo accounts, password \"{DEMO_PASSWORD}\":");
+            for (id, user, name, role) in DEMO_ACCOUNTS {
+                println!("  {user:<10} {:<9} #{id} {name}", role.as_str());
+            }
+            println!(
+                "sign in: curl -s {url}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"username\":\"reviewer\",\"password\":\"demo\"}}'"
+            );
+        });
+    }
+    store.close();
     Ok(ExitCode::SUCCESS)
 }
 
@@ -733,4 +771,41 @@ fn at(date: Date, hour: u8) -> Result<Timestamp> {
     Ok(Timestamp::from_millis(
         t.millis() + i64::from(hour) * 3_600_000,
     ))
+}
+
+/// Demo accounts with the password `demo`, each holding its role in every demo
+/// region (residents in the regions where they have a member record).
+fn create_accounts(store: &Store, regions: &[RegionCode]) -> Result<()> {
+    let hash = jifen_server::auth::hash_password(DEMO_PASSWORD)
+        .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    let mut resident_no = 0i64;
+    for (id, user, name, role) in DEMO_ACCOUNTS {
+        let id = store.create_account(Some(op(*id)), user, name, Some(hash.clone()))?;
+        if *role == Role::Resident {
+            resident_no += 1;
+        }
+        for r in regions {
+            let member = if *role == Role::Resident {
+                // The n-th resident account is the region's member n, if the region has members.
+                match store.members(r, resident_no - 1, 1)?.into_iter().next() {
+                    Some(m) if m.id.get() == resident_no => Some(m.id),
+                    _ => continue,
+                }
+            } else {
+                None
+            };
+            let sponsor =
+                (*role == Role::Merchant).then(|| SponsorCode::parse("coop").expect("valid code"));
+            store.grant_role(
+                id,
+                jifen_store::accounts::Grant {
+                    region: r.clone(),
+                    role: *role,
+                    member,
+                    sponsor,
+                },
+            )?;
+        }
+    }
+    Ok(())
 }

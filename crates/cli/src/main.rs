@@ -5,6 +5,7 @@ mod bench;
 mod csvio;
 mod demo;
 mod logcmd;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +61,12 @@ enum Command {
     },
     /// Seed demo regions modelled on the Tongxiang and Shenzhen pilots, with a year of activity.
     Demo(demo::DemoArgs),
+    /// Serve the HTTP API (and the live log) on the data folder.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+    },
     /// List regions, one a line, code first.
     Regions,
     /// Offline audit: rebuild every tree, check every signature, balance and sum.
@@ -137,6 +144,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => demo::run(&cli.data, args),
+        Command::Serve { listen } => {
+            let store = open_existing(&cli.data)?;
+            serve::serve(&cli.data, store, listen, |url| {
+                println!(
+                    "jifen serving {} on {url} (API docs: {url}/api/docs); Ctrl-C stops",
+                    cli.data.display()
+                );
+            })
+        }
         Command::Regions => {
             let store = open_existing(&cli.data)?;
             for r in store.regions()? {

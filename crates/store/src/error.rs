@@ -13,6 +13,9 @@ pub enum StoreError {
     /// A rule of the domain refuses the request; the message says which.
     #[error("{0}")]
     Rejected(String),
+    /// The rules forbid this person doing this (separation of duties).
+    #[error("{0}")]
+    Forbidden(String),
     /// The log will not sign: the store does not extend what it signed before.
     #[error("the log refuses to sign a new checkpoint: {0}")]
     Fork(String),

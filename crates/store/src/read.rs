@@ -201,6 +201,29 @@ impl Store {
         })
     }
 
+    /// Entries of a member older than `before` (a seq; all when None), newest first.
+    pub fn member_entries_before(
+        &self,
+        region: &RegionCode,
+        member: MemberId,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<Entry>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM entries INDEXED BY entries_by_member WHERE region = ?1 AND member = ?2 \
+                 AND seq < ?3 ORDER BY seq DESC LIMIT ?4"
+            ))?;
+            let before = before.map(sql_u64).transpose()?.unwrap_or(i64::MAX);
+            let mut rows = st.query(params![region.as_str(), member.get(), before, limit])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(rows::entry_from_row(r)?);
+            }
+            Ok(out)
+        })
+    }
+
     /// Entries of a member, newest first, at most `limit`.
     pub fn member_entries(
         &self,
@@ -219,5 +242,157 @@ impl Store {
             }
             Ok(out)
         })
+    }
+}
+
+/// A claim as reviewers and claimants see it.
+#[derive(Debug, Clone)]
+pub struct ClaimView {
+    pub region: RegionCode,
+    pub id: jifen_core::ClaimId,
+    pub member: MemberId,
+    /// None once the member is erased.
+    pub member_name: Option<String>,
+    pub household: jifen_core::HouseholdId,
+    pub indicator: jifen_core::IndicatorRef,
+    pub quantity: u32,
+    pub note: String,
+    pub status: jifen_core::ClaimStatus,
+    pub source: jifen_core::Source,
+    pub submitted_by: jifen_core::OperatorId,
+    pub submitted: jifen_core::Timestamp,
+    pub notice_until: Option<jifen_core::Timestamp>,
+    pub entry_seq: Option<u64>,
+    pub approvals: Vec<jifen_core::OperatorId>,
+}
+
+const CLAIM_COLUMNS: &str = "c.region, c.claim, c.member, m.name, m.household, c.indicator, c.indicator_version, \
+     c.quantity, c.note, c.status, c.source, c.submitted_by, c.submitted_ms, c.notice_until_ms, c.entry_seq";
+
+fn claim_from_row(c: &Connection, row: &rusqlite::Row<'_>) -> Result<ClaimView> {
+    let region: String = row.get(0)?;
+    let id: i64 = row.get(1)?;
+    let bad = |w: &str| StoreError::Corrupt(format!("claim {region}:{id}: bad {w}"));
+    let region = RegionCode::parse(&region).map_err(|_| bad("region"))?;
+    let code: String = row.get(5)?;
+    let status: String = row.get(9)?;
+    let source: String = row.get(10)?;
+    let entry_seq: Option<i64> = row.get(14)?;
+    let approvals: Vec<jifen_core::OperatorId> = c
+        .prepare_cached("SELECT reviewer FROM claim_reviews WHERE region = ?1 AND claim = ?2 AND decision = 'approve' ORDER BY time_ms")?
+        .query_map(params![region.as_str(), id], |r| r.get::<_, i64>(0))?
+        .filter_map(|r| r.ok().and_then(|v| jifen_core::OperatorId::new(v).ok()))
+        .collect();
+    Ok(ClaimView {
+        id: jifen_core::ClaimId::new(id).map_err(|_| bad("id"))?,
+        member: MemberId::new(row.get(2)?).map_err(|_| bad("member"))?,
+        member_name: row.get(3)?,
+        household: jifen_core::HouseholdId::new(row.get(4)?).map_err(|_| bad("household"))?,
+        indicator: jifen_core::IndicatorRef {
+            code: jifen_core::IndicatorCode::parse(&code).map_err(|_| bad("indicator"))?,
+            version: row.get(6)?,
+        },
+        quantity: row.get(7)?,
+        note: row.get(8)?,
+        status: jifen_core::ClaimStatus::parse(&status).ok_or_else(|| bad("status"))?,
+        source: jifen_core::Source::parse(&source).map_err(|_| bad("source"))?,
+        submitted_by: jifen_core::OperatorId::new(row.get(11)?).map_err(|_| bad("submitter"))?,
+        submitted: jifen_core::Timestamp::from_millis(row.get(12)?),
+        notice_until: row
+            .get::<_, Option<i64>>(13)?
+            .map(jifen_core::Timestamp::from_millis),
+        entry_seq: entry_seq.map(from_sql_u64).transpose()?,
+        approvals,
+        region,
+    })
+}
+
+/// A member with their household, as staff see them.
+#[derive(Debug, Clone)]
+pub struct MemberView {
+    pub id: MemberId,
+    pub household: jifen_core::HouseholdId,
+    pub household_label: String,
+    /// None once erased.
+    pub name: Option<String>,
+}
+
+impl Store {
+    /// Claims of a region, optionally of one status and/or one member, by id after `after`.
+    pub fn claims(
+        &self,
+        region: &RegionCode,
+        status: Option<jifen_core::ClaimStatus>,
+        member: Option<MemberId>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ClaimView>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {CLAIM_COLUMNS} FROM claims c JOIN members m ON m.region = c.region AND m.member = c.member \
+                 WHERE c.region = ?1 AND (?2 IS NULL OR c.status = ?2) AND (?3 IS NULL OR c.member = ?3) AND c.claim > ?4 \
+                 ORDER BY c.claim LIMIT ?5"
+            ))?;
+            let mut q = st.query(params![
+                region.as_str(),
+                status.map(|s| s.as_str()),
+                member.map(MemberId::get),
+                after,
+                limit
+            ])?;
+            let mut out = Vec::new();
+            while let Some(row) = q.next()? {
+                out.push(claim_from_row(c, row)?);
+            }
+            Ok(out)
+        })
+    }
+
+    pub fn claim(&self, region: &RegionCode, id: jifen_core::ClaimId) -> Result<ClaimView> {
+        self.read(|c| claim_in(c, region, id))
+    }
+
+    pub fn members(&self, region: &RegionCode, after: i64, limit: u32) -> Result<Vec<MemberView>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT m.member, m.household, h.label, m.name FROM members m JOIN households h \
+                 ON h.region = m.region AND h.household = m.household WHERE m.region = ?1 AND m.member > ?2 \
+                 ORDER BY m.member LIMIT ?3",
+            )?;
+            let rows = st.query_map(params![region.as_str(), after, limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
+            })?;
+            let mut out = Vec::new();
+            for r in rows {
+                let (id, h, label, name) = r?;
+                out.push(MemberView {
+                    id: MemberId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    household: jifen_core::HouseholdId::new(h).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    household_label: label,
+                    name,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    pub fn member(&self, region: &RegionCode, id: MemberId) -> Result<MemberView> {
+        self.members(region, id.get() - 1, 1)?
+            .into_iter()
+            .find(|m| m.id == id)
+            .ok_or_else(|| StoreError::NotFound(format!("member {id} in region {region}")))
+    }
+}
+
+/// One claim, on any connection (a write's transaction included).
+pub fn claim_in(c: &Connection, region: &RegionCode, id: jifen_core::ClaimId) -> Result<ClaimView> {
+    let mut st = c.prepare_cached(&format!(
+        "SELECT {CLAIM_COLUMNS} FROM claims c JOIN members m ON m.region = c.region AND m.member = c.member \
+         WHERE c.region = ?1 AND c.claim = ?2"
+    ))?;
+    let mut q = st.query(params![region.as_str(), id.get()])?;
+    match q.next()? {
+        Some(row) => claim_from_row(c, row),
+        None => Err(StoreError::NotFound(format!("claim {region}:{id}"))),
     }
 }

@@ -384,8 +384,11 @@ impl Store {
                 .amount
                 .checked_sub(b.reversed_amount(&region, seq)?)
                 .map_err(|_| StoreError::rejected("points overflow"))?;
-            let (to, outcome) = decide_appeal(status, decider, &reviewers, left, decision)
-                .map_err(|e| StoreError::rejected(e.to_string()))?;
+            let (to, outcome) = decide_appeal(status, decider, &reviewers, left, decision).map_err(|e| match e {
+                jifen_core::claim::AppealError::Claim(c) => StoreError::Forbidden(c.to_string()),
+                jifen_core::claim::AppealError::Decided(_) => StoreError::Conflict(e.to_string()),
+                e => StoreError::rejected(e.to_string()),
+            })?;
             let reason = Reason::new(Source::Appeal, u64::try_from(appeal.get()).unwrap_or(0));
             let posted = match outcome {
                 AppealOutcome::Nothing => None,
@@ -523,7 +526,7 @@ pub fn review_claim_in(
             .collect()
     };
     check_reviewer(&reviewer, c.member, household, &earlier)
-        .map_err(|e| StoreError::rejected(e.to_string()))?;
+        .map_err(|e| StoreError::Forbidden(e.to_string()))?;
     let ind = indicator_version(tx, region, &c.indicator)?;
     let amount = ind
         .points

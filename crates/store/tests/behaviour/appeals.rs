@@ -108,13 +108,13 @@ fn the_original_reviewer_cannot_decide() {
     check(
         "the claim's reviewer",
         &by_reviewer,
-        Expect::Rejected("original reviewer"),
+        Expect::Forbidden("original reviewer"),
     );
     let by_recorder = ts.decide_appeal(rc(VIL), a2, op(7), AppealDecision::Overturn);
     check(
         "whoever recorded the entry",
         &by_recorder,
-        Expect::Rejected("original reviewer"),
+        Expect::Forbidden("original reviewer"),
     );
     assert_eq!(ts.entry_count(VIL), 2, "nothing posted");
     // Someone else may.
@@ -153,7 +153,7 @@ fn overturn_reverses_the_whole_entry() {
     check(
         "a second decision",
         &again,
-        Expect::Rejected("already overturned"),
+        Expect::Conflict("already overturned"),
     );
     assert_eq!(ts.entry_count(VIL), 2);
     // Nothing is left to reverse: a new appeal cannot take more.
@@ -237,7 +237,7 @@ fn uphold_posts_nothing() {
     check(
         "a second decision",
         &again,
-        Expect::Rejected("already upheld"),
+        Expect::Conflict("already upheld"),
     );
     assert_eq!(ts.entry_count(VIL), 1);
     check(

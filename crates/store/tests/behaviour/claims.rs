@@ -202,7 +202,7 @@ fn awards_at_the_threshold_need_two_different_reviewers() {
     check(
         "the same reviewer again",
         &twice,
-        Expect::Rejected("second, different reviewer"),
+        Expect::Forbidden("second, different reviewer"),
     );
     assert_eq!(stored(&ts, big.claim), ("partly-approved".into(), 1, None));
     assert_eq!(ts.entry_count(VIL), 1);
@@ -224,7 +224,7 @@ fn reviewers_with_a_stake_are_refused() {
                 member: Some(mid(1)),
                 household: Some(hid(1)),
             },
-            Expect::Rejected("your own"),
+            Expect::Forbidden("your own"),
         ),
         (
             "the claimant's household",
@@ -233,7 +233,7 @@ fn reviewers_with_a_stake_are_refused() {
                 member: Some(mid(2)),
                 household: Some(hid(1)),
             },
-            Expect::Rejected("own household"),
+            Expect::Forbidden("own household"),
         ),
         (
             "a resident of another household",

@@ -255,6 +255,8 @@ pub enum Expect {
     Rejected(&'static str),
     NotFound(&'static str),
     Conflict(&'static str),
+    /// `StoreError::Forbidden`: separation of duties.
+    Forbidden(&'static str),
 }
 
 /// Checks one outcome against what a case expects; `label` names the case in failures.
@@ -271,6 +273,7 @@ pub fn check<T: std::fmt::Debug>(label: &str, got: &Result<T, StoreError>, expec
         (Expect::Rejected(w), Err(e @ StoreError::Rejected(_))) => fits(e, w),
         (Expect::NotFound(w), Err(e @ StoreError::NotFound(_))) => fits(e, w),
         (Expect::Conflict(w), Err(e @ StoreError::Conflict(_))) => fits(e, w),
+        (Expect::Forbidden(w), Err(e @ StoreError::Forbidden(_))) => fits(e, w),
         (want, got) => panic!("{label}: expected {want:?}, got {got:?}"),
     }
 }

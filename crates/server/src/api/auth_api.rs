@@ -1,0 +1,119 @@
+//! Sign in and out.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::wire::{AccountOut, LoginIn, LoginOut, rfc3339};
+use crate::AppState;
+use crate::auth::{Principal, SESSION_COOKIE, issue_session, token_hash, verify_password};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::json::ApiJson;
+
+/// Signs in with a username and password; returns a bearer token (and sets the session cookie).
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginIn,
+    responses((status = 200, body = LoginOut), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginIn>,
+) -> ApiResult<Response> {
+    if body.username.is_empty() || body.username.len() > 64 || body.password.len() > 1024 {
+        return Err(ApiError::unauthorized("wrong username or password"));
+    }
+    let store = state.store().clone();
+    let found = tokio::task::spawn_blocking(
+        move || -> ApiResult<Option<jifen_store::accounts::Account>> {
+            let Some((account, hash)) = store.account_by_username(&body.username)? else {
+                // Spend the same time as a real check, so timing does not tell which usernames exist.
+                let _ = verify_password(&body.password, dummy_hash());
+                return Ok(None);
+            };
+            let ok = hash.is_some_and(|h| verify_password(&body.password, &h));
+            Ok((ok && !account.disabled).then_some(account))
+        },
+    )
+    .await
+    .map_err(ApiError::internal)??;
+    let account = found.ok_or_else(|| ApiError::unauthorized("wrong username or password"))?;
+    let (token, expires) = issue_session(&state, account.id).await?;
+    let out = LoginOut {
+        token: token.clone(),
+        expires_at: rfc3339(expires, 480),
+        account: AccountOut::from(&account),
+    };
+    let mut res = axum::Json(out).into_response();
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        crate::auth::SESSION_HOURS * 3600
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+/// A real Argon2id hash of a random password, made once, so refusing an unknown
+/// username costs what checking a known one does.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let pw = crate::auth::new_token().unwrap_or_else(|_| "x".repeat(43));
+        crate::auth::hash_password(&pw).unwrap_or_default()
+    })
+}
+
+/// Ends the session whose token is sent.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = Problem)))]
+async fn logout(
+    State(state): State<AppState>,
+    _who: Principal,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' ').map(|(_, t)| t.trim().to_owned()))
+        .or_else(|| {
+            headers
+                .get(header::COOKIE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| {
+                    v.split(';').find_map(|c| {
+                        c.trim()
+                            .strip_prefix(SESSION_COOKIE)
+                            .and_then(|r| r.strip_prefix('='))
+                            .map(str::to_owned)
+                    })
+                })
+        })
+        .ok_or_else(|| ApiError::unauthorized("no token"))?;
+    let hash = token_hash(&token);
+    state.tokens().forget(&hash);
+    let store = state.store().clone();
+    tokio::task::spawn_blocking(move || store.delete_token(hash))
+        .await
+        .map_err(ApiError::internal)??;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("jifen_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    Ok(res)
+}
+
+/// The signed-in account and its roles.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = AccountOut), (status = 401, body = Problem)))]
+async fn me(who: Principal) -> axum::Json<AccountOut> {
+    axum::Json(AccountOut::from(&who.account))
+}
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+}

@@ -1,0 +1,116 @@
+//! One error type for every handler: RFC 9457 problem details
+//! (`application/problem+json`) with a human message and, where a field was
+//! wrong, which field. Internal causes are logged here, once, and never sent.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use jifen_store::StoreError;
+use serde::Serialize;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub detail: String,
+    pub field: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// Always "about:blank": the status and title say what kind of problem it is.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: String,
+    pub status: u16,
+    /// What was wrong, for a person to read.
+    pub detail: String,
+    /// The request field that was wrong, when one was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            detail: detail.into(),
+            field: None,
+        }
+    }
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, detail)
+    }
+    pub fn field(field: &str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            detail: detail.into(),
+            field: Some(field.to_owned()),
+        }
+    }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, detail)
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, detail)
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, detail)
+    }
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "an internal error occurred; it has been logged",
+        )
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
+            StoreError::Rejected(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m),
+            StoreError::Forbidden(m) => ApiError::forbidden(m),
+            StoreError::Commit(m) => {
+                tracing::error!(error = %m, "write did not commit");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the write did not commit; nothing was kept, try again",
+                )
+            }
+            StoreError::Closed => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is shutting down",
+            ),
+            e @ (StoreError::Fork(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Db(_)
+            | StoreError::Io { .. }) => ApiError::internal(e),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let title = self.status.canonical_reason().unwrap_or("Error").to_owned();
+        let body = Problem {
+            kind: "about:blank",
+            title,
+            status: self.status.as_u16(),
+            detail: self.detail,
+            field: self.field,
+        };
+        let mut res = (self.status, axum::Json(body)).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,115 @@
+//! jifen's HTTP service: the JSON API under `/api/v1` with its OpenAPI document
+//! (generated from the handlers), accounts and roles, the claim → review → post
+//! workflow, events and QR check-in, public notice, appeals, and the live
+//! transparency log under `/log/` in the C2SP tlog-tiles layout.
+//!
+//! # Layout
+//! - [`error`]: `ApiError`, problem details.
+//! - [`json`]: the JSON extractor whose refusals say which field was wrong.
+//! - [`auth`]: tokens, sessions, Argon2id, the `Principal` extractor.
+//! - [`write`]: idempotent writes (`Idempotency-Key`) and blocking reads.
+//! - [`api`]: the handlers, one module per area, and the wire types they speak.
+//! - [`logs`]: `/log/{region}/checkpoint` and tiles, served live.
+//! - [`metrics`]: `/metrics` in the Prometheus text format.
+//!
+//! Only this crate serialises: domain types have no serde; wire types here are
+//! converted by hand, because a wire format is a compatibility promise.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod json;
+pub mod logs;
+pub mod metrics;
+pub mod write;
+
+use std::sync::Arc;
+
+use axum::Router;
+use jifen_core::Clock;
+use jifen_store::Store;
+
+/// Largest request body, in bytes.
+pub const BODY_BYTES_MAX: usize = 64 * 1024;
+/// Largest page of a list.
+pub const PAGE_ITEMS_MAX: u32 = 200;
+/// Page size when the client gives none.
+pub const PAGE_ITEMS_DEFAULT: u32 = 50;
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    tokens: auth::TokenCache,
+    metrics: metrics::Metrics,
+    /// Signs check-in links (HMAC-SHA256); kept in the data folder.
+    link_key: [u8; 32],
+    /// Where the server is reached, for links in QR codes, e.g. `http://127.0.0.1:8080`.
+    public_url: String,
+}
+
+/// What every handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+impl AppState {
+    pub fn new(store: Store, link_key: [u8; 32], public_url: String) -> Self {
+        let clock = store.clock().clone();
+        AppState {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                tokens: auth::TokenCache::default(),
+                metrics: metrics::Metrics::default(),
+                link_key,
+                public_url,
+            }),
+        }
+    }
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+    pub fn tokens(&self) -> &auth::TokenCache {
+        &self.inner.tokens
+    }
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+    pub fn link_key(&self) -> &[u8; 32] {
+        &self.inner.link_key
+    }
+    pub fn public_url(&self) -> &str {
+        &self.inner.public_url
+    }
+}
+
+/// The whole service: API, OpenAPI document and docs page, live log, health, metrics.
+pub fn router(state: AppState) -> Router {
+    let (api_router, openapi) = api::routes().split_for_parts();
+    let openapi = Arc::new(openapi);
+    api_router
+        .merge(logs::routes())
+        .merge(metrics::routes())
+        .merge(api::docs::routes(openapi))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves; in-flight requests finish first.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
