@@ -2,10 +2,14 @@
 //! `#[utoipa::path]`, and routes are registered only through `routes!`, so the
 //! OpenAPI document lists exactly the routes that exist.
 
+pub mod admin;
+pub mod appeals;
 pub mod auth_api;
 pub mod claims;
 pub mod docs;
 pub mod entries;
+pub mod events;
+pub mod notice;
 pub mod regions;
 pub mod wire;
 
@@ -48,6 +52,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(regions::routes())
         .merge(claims::routes())
         .merge(entries::routes())
+        .merge(events::routes())
+        .merge(notice::routes())
+        .merge(appeals::routes())
+        .merge(admin::routes())
 }
 
 /// A region code from a path; an invalid one is simply not found.
