@@ -201,6 +201,12 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
     if Store::exists(data) {
         let store = Store::open(data, Arc::new(SystemClock))?;
         let n = store.regions()?.len();
+        let seeded = store.account_by_username("admin")?.is_some();
+        if n > 0 && seeded && args.serve {
+            // Seeded before: serve what is there rather than refuse.
+            println!("{} holds the demo already; serving it", data.display());
+            return crate::serve::serve(data, store, args.listen, banner);
+        }
         store.close();
         if n > 0 {
             bail!(
@@ -735,16 +741,7 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
         data.display()
     );
     if args.serve {
-        return crate::serve::serve(data, store, args.listen, |url| {
-            println!("\njifen demo serving on {url}  (API docs: {url}/api/docs; Ctrl-C stops)");
-            println!("demo accounts, password \"{DEMO_PASSWORD}\":");
-            for (id, user, name, role) in DEMO_ACCOUNTS {
-                println!("  {user:<10} {:<9} #{id} {name}", role.as_str());
-            }
-            println!(
-                "sign in: curl -s {url}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"username\":\"reviewer\",\"password\":\"demo\"}}'"
-            );
-        });
+        return crate::serve::serve(data, store, args.listen, banner);
     }
     store.close();
     Ok(ExitCode::SUCCESS)
@@ -808,4 +805,16 @@ fn create_accounts(store: &Store, regions: &[RegionCode]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What `demo --serve` prints once listening: the URL and the demo accounts.
+fn banner(url: &str) {
+    println!("\njifen demo serving on {url}  (API docs: {url}/api/docs; Ctrl-C stops)");
+    println!("demo accounts, password \"{DEMO_PASSWORD}\":");
+    for (id, user, name, role) in DEMO_ACCOUNTS {
+        println!("  {user:<10} {:<9} #{id} {name}", role.as_str());
+    }
+    println!(
+        "sign in: curl -s {url}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"username\":\"reviewer\",\"password\":\"demo\"}}'"
+    );
 }

@@ -270,3 +270,77 @@ fn demo_refuses_a_folder_with_data() {
     );
     check(&d, &["demo"], false, "already holds 1 regions");
 }
+
+/// The README's first command: the demo seeds and serves, and its accounts sign in.
+#[test]
+fn demo_serves_with_its_accounts() {
+    use std::io::{BufRead, BufReader, Read as _, Write as _};
+    let tmp = temp("serve");
+    let data = tmp.0.join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_jifen"))
+        .arg("--data")
+        .arg(&data)
+        .args([
+            "demo",
+            "--households",
+            "4",
+            "--serve",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the demo");
+    let stdout = child.stdout.take().expect("piped");
+    let mut url = None;
+    let mut accounts = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("line");
+        if let Some(rest) = line.split("serving on ").nth(1) {
+            url = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if line.starts_with("  ") {
+            accounts.push(
+                line.split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+        }
+        if line.starts_with("sign in:") {
+            break;
+        }
+    }
+    let url = url.expect("the demo prints its URL");
+    for want in [
+        "admin",
+        "reviewer",
+        "reviewer2",
+        "station",
+        "merchant",
+        "auditor",
+        "resident",
+    ] {
+        assert!(
+            accounts.iter().any(|a| a == want),
+            "demo account {want} listed: {accounts:?}"
+        );
+    }
+    let addr = url.trim_start_matches("http://");
+    let body = r#"{"username":"reviewer","password":"demo"}"#;
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "POST /api/v1/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut res = String::new();
+    s.read_to_string(&mut res).expect("read");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(res.starts_with("HTTP/1.1 200"), "{res}");
+    assert!(res.contains("\"token\""), "{res}");
+    assert!(res.contains("\"role\":\"reviewer\""), "{res}");
+}
