@@ -1,0 +1,545 @@
+//! The role matrix: every route of the API × every role (and no one), with the
+//! outcome each should get. One table, checked two ways:
+//! - every (method, path) the OpenAPI document lists has a row, and every row is
+//!   in the document, so a route added without deciding who may call it fails here;
+//! - each cell is sent to a running server: "allowed" must answer the row's
+//!   success status, "refused" exactly 401 (no one signed in) or 403 (signed in,
+//!   wrong role), as problem details.
+//!
+//! Each role gets its own fresh app with the same seed (an entry, two claims
+//! awaiting review, an open event), so a cell never depends on what another
+//! role's cells wrote. Within one app the rows run in table order; rows that end
+//! something (logout) come last.
+
+mod common;
+use common::*;
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Admin,
+    Reviewer,
+    Station,
+    Merchant,
+    Auditor,
+    Resident,
+    Anonymous,
+}
+
+use Who::*;
+
+const EVERY: &[Who] = &[
+    Admin, Reviewer, Station, Merchant, Auditor, Resident, Anonymous,
+];
+/// Everyone signed in: every fixture account holds a role in the village.
+const SIGNED_IN: &[Who] = &[Admin, Reviewer, Station, Merchant, Auditor, Resident];
+/// Staff who see and record for residents.
+const STAFF: &[Who] = &[Admin, Reviewer, Station];
+/// Staff, and member 1 (the fixture resident) for their own records.
+const STAFF_AND_OWNER: &[Who] = &[Admin, Reviewer, Station, Resident];
+const ADMIN_ONLY: &[Who] = &[Admin];
+const REVIEWER_ONLY: &[Who] = &[Reviewer];
+const REVIEWER_OR_ADMIN: &[Who] = &[Reviewer, Admin];
+const RESIDENT_ONLY: &[Who] = &[Resident];
+
+impl Who {
+    fn username(self) -> Option<&'static str> {
+        match self {
+            Admin => Some("admin"),
+            Reviewer => Some("reviewer"),
+            Station => Some("station"),
+            Merchant => Some("merchant"),
+            Auditor => Some("auditor"),
+            Resident => Some("resident"),
+            Anonymous => None,
+        }
+    }
+}
+
+/// One route: how to call it, who may, and what "allowed" answers.
+struct Row {
+    method: &'static str,
+    /// The path as the OpenAPI document writes it.
+    template: &'static str,
+    /// The same with concrete ids from the seed.
+    path: String,
+    body: Option<Value>,
+    allowed: &'static [Who],
+    /// The status an allowed caller gets.
+    ok: u16,
+}
+
+fn row(
+    method: &'static str,
+    template: &'static str,
+    path: &str,
+    body: Option<Value>,
+    allowed: &'static [Who],
+    ok: u16,
+) -> Row {
+    Row {
+        method,
+        template,
+        path: path.to_owned(),
+        body,
+        allowed,
+        ok,
+    }
+}
+
+/// What the seed made, for the rows to name.
+struct Seed {
+    /// Member 1's posted entry.
+    entry: String,
+    /// Two claims of member 3 awaiting review: one to approve, one to reject.
+    to_approve: String,
+    to_reject: String,
+    /// An open event's number and what its check-in link carries.
+    event: i64,
+    checkin: Value,
+}
+
+/// The same seed in every app: an entry for member 1, two claims for member 3
+/// awaiting review, and an event open now.
+fn seed(app: &App) -> Seed {
+    let resident = app.login("resident");
+    let resident2 = app.login("resident2");
+    let reviewer = app.login("reviewer");
+    let claims = format!("/api/v1/regions/{VIL}/claims");
+    let claim = |token: &str, member: i64| -> String {
+        let r = app.post(
+            &claims,
+            Some(token),
+            &json!({"member": member, "indicator": "TREE", "note": "seed"}),
+            None,
+        );
+        assert_eq!(r.status, 201, "seed claim: {}", r.text());
+        r.json()["id"].as_str().expect("claim id").to_owned()
+    };
+    let first = claim(&resident, 1);
+    let r = app.post(
+        &format!("/api/v1/claims/{first}/approve"),
+        Some(&reviewer),
+        &json!({}),
+        None,
+    );
+    assert_eq!(r.status, 200, "seed approval: {}", r.text());
+    let entry = r.json()["entry"].as_str().expect("entry id").to_owned();
+    let to_approve = claim(&resident2, 3);
+    let to_reject = claim(&resident2, 3);
+    let r = app.post(
+        &format!("/api/v1/regions/{VIL}/events"),
+        Some(&reviewer),
+        &json!({"name": "议事会", "indicator": "MEET",
+                "starts_at": "2026-03-10T09:00:00+08:00", "ends_at": "2026-03-10T12:00:00+08:00"}),
+        None,
+    );
+    assert_eq!(r.status, 201, "seed event: {}", r.text());
+    let ev = r.json();
+    let event: i64 = ev["id"]
+        .as_str()
+        .and_then(|id| id.rsplit_once(':'))
+        .and_then(|(_, n)| n.parse().ok())
+        .expect("event id <region>:<number>");
+    let url = ev["checkin_url"].as_str().expect("checkin_url").to_owned();
+    let query = url.split_once('?').expect("a query").1;
+    let mut exp = None;
+    let mut sig = None;
+    for kv in query.split('&') {
+        match kv.split_once('=') {
+            Some(("exp", v)) => exp = v.parse::<i64>().ok(),
+            Some(("sig", v)) => sig = Some(v.to_owned()),
+            _ => {}
+        }
+    }
+    Seed {
+        entry,
+        to_approve,
+        to_reject,
+        event,
+        checkin: json!({"region": VIL, "event": event,
+                        "exp": exp.expect("exp"), "sig": sig.expect("sig")}),
+    }
+}
+
+/// Every route, in the order the cells run.
+fn table(s: &Seed) -> Vec<Row> {
+    let v = VIL;
+    let ev = s.event;
+    vec![
+        // Public.
+        row(
+            "GET",
+            "/api/v1/regions",
+            "/api/v1/regions",
+            None,
+            EVERY,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}",
+            &format!("/api/v1/regions/{v}"),
+            None,
+            EVERY,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/indicators",
+            &format!("/api/v1/regions/{v}/indicators"),
+            None,
+            EVERY,
+            200,
+        ),
+        // Signing in needs no token; a caller who has one may sign in again.
+        row(
+            "POST",
+            "/api/v1/auth/login",
+            "/api/v1/auth/login",
+            Some(json!({"username": "auditor", "password": PASSWORD})),
+            EVERY,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/auth/me",
+            "/api/v1/auth/me",
+            None,
+            SIGNED_IN,
+            200,
+        ),
+        // Claims.
+        row(
+            "POST",
+            "/api/v1/regions/{region}/claims",
+            &format!("/api/v1/regions/{v}/claims"),
+            // Staff record it for member 1 (a station with them present); the resident, member 1, claims it.
+            Some(json!({"member": 1, "indicator": "TREE", "note": "matrix", "present": true})),
+            STAFF_AND_OWNER,
+            201,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/claims",
+            &format!("/api/v1/regions/{v}/claims"),
+            None,
+            STAFF_AND_OWNER,
+            200,
+        ),
+        // Member 3's claim: member 1 may not see it.
+        row(
+            "GET",
+            "/api/v1/claims/{id}",
+            &format!("/api/v1/claims/{}", s.to_approve),
+            None,
+            STAFF,
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/claims/{id}/approve",
+            &format!("/api/v1/claims/{}/approve", s.to_approve),
+            Some(json!({})),
+            REVIEWER_ONLY,
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/claims/{id}/reject",
+            &format!("/api/v1/claims/{}/reject", s.to_reject),
+            Some(json!({})),
+            REVIEWER_ONLY,
+            200,
+        ),
+        // Entries and balances of member 1.
+        row(
+            "GET",
+            "/api/v1/entries/{id}",
+            &format!("/api/v1/entries/{}", s.entry),
+            None,
+            STAFF_AND_OWNER,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/members/{member}/balance",
+            &format!("/api/v1/regions/{v}/members/1/balance"),
+            None,
+            STAFF_AND_OWNER,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/members/{member}/entries",
+            &format!("/api/v1/regions/{v}/members/1/entries"),
+            None,
+            STAFF_AND_OWNER,
+            200,
+        ),
+        // Events and check-in.
+        row(
+            "POST",
+            "/api/v1/regions/{region}/events",
+            &format!("/api/v1/regions/{v}/events"),
+            Some(json!({"name": "植树日", "indicator": "TREE",
+                        "starts_at": "2026-03-10T08:00:00+08:00", "ends_at": "2026-03-10T18:00:00+08:00"})),
+            REVIEWER_OR_ADMIN,
+            201,
+        ),
+        // Anyone with a role in the region (every fixture account has one in the village).
+        row(
+            "GET",
+            "/api/v1/regions/{region}/events/{event}",
+            &format!("/api/v1/regions/{v}/events/{ev}"),
+            None,
+            SIGNED_IN,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/events/{event}/qr.svg",
+            &format!("/api/v1/regions/{v}/events/{ev}/qr.svg"),
+            None,
+            REVIEWER_OR_ADMIN,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/events/{event}/qr.png",
+            &format!("/api/v1/regions/{v}/events/{ev}/qr.png"),
+            None,
+            REVIEWER_OR_ADMIN,
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/checkin",
+            "/api/v1/checkin",
+            Some(s.checkin.clone()),
+            RESIDENT_ONLY,
+            201,
+        ),
+        // Admin.
+        row(
+            "POST",
+            "/api/v1/regions/{region}/households",
+            &format!("/api/v1/regions/{v}/households"),
+            Some(json!({"label": "9号"})),
+            ADMIN_ONLY,
+            201,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/members",
+            &format!("/api/v1/regions/{v}/members"),
+            None,
+            STAFF,
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/regions/{region}/members",
+            &format!("/api/v1/regions/{v}/members"),
+            Some(json!({"household": 1, "name": "新人"})),
+            ADMIN_ONLY,
+            201,
+        ),
+        row(
+            "POST",
+            "/api/v1/regions/{region}/members/{member}/erase",
+            &format!("/api/v1/regions/{v}/members/4/erase"),
+            Some(json!({})),
+            ADMIN_ONLY,
+            204,
+        ),
+        row(
+            "POST",
+            "/api/v1/regions/{region}/indicators",
+            &format!("/api/v1/regions/{v}/indicators"),
+            Some(
+                json!({"code": "BLOOD", "name": "献血", "category": "德治", "points": 20, "unit": "次",
+                        "evidence": "note", "review": "one", "claimants": "residents",
+                        "valid_from": "2026-01-01", "core": false, "notice_days": 0}),
+            ),
+            ADMIN_ONLY,
+            201,
+        ),
+        row(
+            "PUT",
+            "/api/v1/regions/{region}/levels",
+            &format!("/api/v1/regions/{v}/levels"),
+            Some(json!([{"code": "voucher", "name": "购物券", "min_score": 800}])),
+            ADMIN_ONLY,
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/accounts",
+            "/api/v1/accounts",
+            Some(json!({"username": "newcomer", "display_name": "新来的"})),
+            ADMIN_ONLY,
+            201,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/accounts",
+            &format!("/api/v1/regions/{v}/accounts"),
+            None,
+            ADMIN_ONLY,
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/regions/{region}/roles",
+            &format!("/api/v1/regions/{v}/roles"),
+            Some(json!({"account": 6, "role": "reviewer"})),
+            ADMIN_ONLY,
+            204,
+        ),
+        row(
+            "DELETE",
+            "/api/v1/regions/{region}/roles/{account}/{role}",
+            &format!("/api/v1/regions/{v}/roles/3/reviewer"),
+            None,
+            ADMIN_ONLY,
+            204,
+        ),
+        row(
+            "POST",
+            "/api/v1/regions/{region}/tokens",
+            &format!("/api/v1/regions/{v}/tokens"),
+            Some(json!({"account": 4, "role": "station", "days": 30})),
+            ADMIN_ONLY,
+            201,
+        ),
+        // Last: it ends the caller's session.
+        row(
+            "POST",
+            "/api/v1/auth/logout",
+            "/api/v1/auth/logout",
+            Some(json!({})),
+            SIGNED_IN,
+            204,
+        ),
+    ]
+}
+
+/// (method, path) of every operation the OpenAPI document lists.
+fn documented(app: &App) -> BTreeSet<(String, String)> {
+    let r = app.get("/api/openapi.json", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let doc = r.json();
+    let mut out = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in [
+            "get", "put", "post", "delete", "patch", "head", "options", "trace",
+        ] {
+            if item.get(method).is_some() {
+                out.insert((method.to_ascii_uppercase(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Sends every row as `who` to a fresh app; returns what did not match.
+fn run(who: Who) -> Vec<String> {
+    let app = spawn_app();
+    let s = seed(&app);
+    let token = who.username().map(|u| app.login(u));
+    let auth = token.as_ref().map(|t| format!("Bearer {t}"));
+    let mut wrong = Vec::new();
+    for r in table(&s) {
+        let mut headers: Vec<(&str, &str)> = Vec::new();
+        if let Some(a) = &auth {
+            headers.push(("Authorization", a));
+        }
+        let bytes = r
+            .body
+            .as_ref()
+            .map(|b| serde_json::to_vec(b).expect("json"));
+        if bytes.is_some() {
+            headers.push(("Content-Type", "application/json"));
+        }
+        let res = app.request(r.method, &r.path, &headers, bytes.as_deref());
+        let allowed = r.allowed.contains(&who);
+        let expected = match (allowed, who) {
+            (true, _) => r.ok,
+            (false, Anonymous) => 401,
+            (false, _) => 403,
+        };
+        let problem = res.header("content-type") == Some("application/problem+json");
+        if res.status != expected || (!allowed && !problem) {
+            wrong.push(format!(
+                "{who:?} {} {}: expected {expected} ({}), got {}: {}",
+                r.method,
+                r.path,
+                if allowed { "allowed" } else { "refused" },
+                res.status,
+                res.text().chars().take(200).collect::<String>()
+            ));
+        }
+    }
+    wrong
+}
+
+#[test]
+fn every_route_has_a_row_and_every_row_a_route() {
+    let app = spawn_app();
+    let s = seed(&app);
+    let rows: BTreeSet<(String, String)> = table(&s)
+        .iter()
+        .map(|r| (r.method.to_owned(), r.template.to_owned()))
+        .collect();
+    assert_eq!(rows.len(), table(&s).len(), "each route has one row");
+    let doc = documented(&app);
+    let missing: Vec<_> = doc.difference(&rows).collect();
+    let stale: Vec<_> = rows.difference(&doc).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a row in the role matrix (decide who may call them, add a row): {missing:?}"
+    );
+    assert!(
+        stale.is_empty(),
+        "rows for routes the OpenAPI document does not list: {stale:?}"
+    );
+    // Every row's concrete path fits its template.
+    for r in table(&s) {
+        let t: Vec<&str> = r.template.split('/').collect();
+        let p: Vec<&str> = r.path.split('/').collect();
+        assert_eq!(t.len(), p.len(), "{} vs {}", r.template, r.path);
+        for (a, b) in t.iter().zip(&p) {
+            assert!(
+                a.starts_with('{') || a == b,
+                "{} does not fit {}",
+                r.path,
+                r.template
+            );
+        }
+    }
+}
+
+#[test]
+fn every_role_gets_what_the_matrix_says() {
+    // One app per role, in parallel: each is its own server over its own store.
+    let wrong: Vec<String> = std::thread::scope(|sc| {
+        let handles: Vec<_> = EVERY
+            .iter()
+            .map(|who| sc.spawn(move || run(*who)))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a role's cells ran"))
+            .collect()
+    });
+    assert!(
+        wrong.is_empty(),
+        "{} cell(s) of the role matrix are wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
