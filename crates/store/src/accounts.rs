@@ -60,7 +60,7 @@ impl TokenKind {
     }
 }
 
-fn check_username(u: &str) -> Result<()> {
+pub fn check_username(u: &str) -> Result<()> {
     if u.is_empty()
         || u.len() > USERNAME_BYTES_MAX
         || !u
@@ -140,94 +140,18 @@ impl Store {
         display_name: &str,
         password_hash: Option<String>,
     ) -> Result<OperatorId> {
-        check_username(username)?;
-        let (username, display_name) = (username.to_owned(), display_name.trim().to_owned());
-        if display_name.is_empty() || display_name.chars().count() > 64 {
-            return Err(StoreError::rejected(
-                "display name must be 1 to 64 characters",
-            ));
-        }
-        self.write(move |b| {
-            let c = b.conn();
-            let taken: Option<i64> = c
-                .query_row("SELECT account FROM accounts WHERE username = ?1", params![username], |r| r.get(0))
-                .optional()?;
-            if taken.is_some() {
-                return Err(StoreError::Conflict(format!("username {username} is taken")));
-            }
-            let id = match id {
-                Some(id) => id.get(),
-                None => c.query_row("SELECT COALESCE(MAX(account), 0) + 1 FROM accounts", [], |r| r.get(0))?,
-            };
-            c.execute(
-                "INSERT INTO accounts (account, username, display_name, password_hash, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![id, username, display_name, password_hash, b.now().millis()],
-            )?;
-            OperatorId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))
-        })
+        let (username, display_name) = (username.to_owned(), display_name.to_owned());
+        self.write(move |b| create_account_in(b, id, username, display_name, password_hash))
     }
 
     /// Gives an account a role in a region (replacing that role's member/sponsor if held).
     pub fn grant_role(&self, account: OperatorId, grant: Grant) -> Result<()> {
-        if grant.role == Role::Resident && grant.member.is_none() {
-            return Err(StoreError::rejected("a resident role must name the member"));
-        }
-        if grant.role == Role::Merchant && grant.sponsor.is_none() {
-            return Err(StoreError::rejected(
-                "a merchant role must name the sponsor",
-            ));
-        }
-        self.write(move |b| {
-            let c = b.conn();
-            region_must_exist(c, &grant.region)?;
-            if let Some(m) = grant.member {
-                let found: Option<i64> = c
-                    .query_row(
-                        "SELECT member FROM members WHERE region = ?1 AND member = ?2",
-                        params![grant.region.as_str(), m.get()],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                if found.is_none() {
-                    return Err(StoreError::NotFound(format!("member {m} in region {}", grant.region)));
-                }
-            }
-            c.execute(
-                "INSERT INTO account_roles (region, account, role, member, sponsor) VALUES (?1, ?2, ?3, ?4, ?5) \
-                 ON CONFLICT (region, account, role) DO UPDATE SET member = excluded.member, sponsor = excluded.sponsor",
-                params![
-                    grant.region.as_str(),
-                    account.get(),
-                    grant.role.as_str(),
-                    grant.member.map(MemberId::get),
-                    grant.sponsor.as_ref().map(SponsorCode::as_str)
-                ],
-            )
-            .map_err(|e| match StoreError::from(e) {
-                StoreError::Db(e) if e.to_string().contains("FOREIGN KEY") => {
-                    StoreError::NotFound(format!("account {account}"))
-                }
-                e => e,
-            })?;
-            Ok(())
-        })
+        self.write(move |b| grant_role_in(b, account, grant))
     }
 
     /// Takes a role away.
     pub fn revoke_role(&self, account: OperatorId, region: RegionCode, role: Role) -> Result<()> {
-        self.write(move |b| {
-            let n = b.conn().execute(
-                "DELETE FROM account_roles WHERE region = ?1 AND account = ?2 AND role = ?3",
-                params![region.as_str(), account.get(), role.as_str()],
-            )?;
-            if n == 0 {
-                return Err(StoreError::NotFound(format!(
-                    "role {} of account {account} in {region}",
-                    role.as_str()
-                )));
-            }
-            Ok(())
-        })
+        self.write(move |b| revoke_role_in(b, account, region, role))
     }
 
     /// An account and its password hash, by username.
@@ -266,21 +190,7 @@ impl Store {
     }
 
     pub fn put_token(&self, token_hash: [u8; 32], t: Token) -> Result<()> {
-        self.write(move |b| {
-            b.conn().execute(
-                "INSERT INTO tokens (token_hash, account, kind, region, role, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![
-                    token_hash.as_slice(),
-                    t.account.get(),
-                    t.kind.as_str(),
-                    t.scope.as_ref().map(|(r, _)| r.as_str()),
-                    t.scope.as_ref().map(|(_, role)| role.as_str()),
-                    b.now().millis(),
-                    t.expires.millis()
-                ],
-            )?;
-            Ok(())
-        })
+        self.write(move |b| put_token_in(b, token_hash, t))
     }
 
     pub fn token(&self, token_hash: &[u8; 32]) -> Result<Option<Token>> {
@@ -363,4 +273,131 @@ pub fn lookup_response_in(
         .prepare_cached("SELECT method, path, status, body FROM http_idempotency WHERE account = ?1 AND key = ?2")?
         .query_row(params![account.get(), key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?)
+}
+
+/// [`Store::grant_role`] inside a write's batch, so it commits with the rest of the write.
+pub fn grant_role_in(b: &mut crate::Batch<'_>, account: OperatorId, grant: Grant) -> Result<()> {
+    if grant.role == Role::Resident && grant.member.is_none() {
+        return Err(StoreError::rejected("a resident role must name the member"));
+    }
+    if grant.role == Role::Merchant && grant.sponsor.is_none() {
+        return Err(StoreError::rejected(
+            "a merchant role must name the sponsor",
+        ));
+    }
+    let c = b.conn();
+    region_must_exist(c, &grant.region)?;
+    if let Some(m) = grant.member {
+        let found: Option<i64> = c
+            .query_row(
+                "SELECT member FROM members WHERE region = ?1 AND member = ?2",
+                params![grant.region.as_str(), m.get()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if found.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "member {m} in region {}",
+                grant.region
+            )));
+        }
+    }
+    c.execute(
+            "INSERT INTO account_roles (region, account, role, member, sponsor) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (region, account, role) DO UPDATE SET member = excluded.member, sponsor = excluded.sponsor",
+            params![
+                grant.region.as_str(),
+                account.get(),
+                grant.role.as_str(),
+                grant.member.map(MemberId::get),
+                grant.sponsor.as_ref().map(SponsorCode::as_str)
+            ],
+        )
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Db(e) if e.to_string().contains("FOREIGN KEY") => {
+                StoreError::NotFound(format!("account {account}"))
+            }
+            e => e,
+        })?;
+    Ok(())
+}
+
+/// [`Store::revoke_role`] inside a write's batch, so it commits with the rest of the write.
+pub fn revoke_role_in(
+    b: &mut crate::Batch<'_>,
+    account: OperatorId,
+    region: RegionCode,
+    role: Role,
+) -> Result<()> {
+    let n = b.conn().execute(
+        "DELETE FROM account_roles WHERE region = ?1 AND account = ?2 AND role = ?3",
+        params![region.as_str(), account.get(), role.as_str()],
+    )?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!(
+            "role {} of account {account} in {region}",
+            role.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// [`Store::put_token`] inside a write's batch, so it commits with the rest of the write.
+pub fn put_token_in(b: &mut crate::Batch<'_>, token_hash: [u8; 32], t: Token) -> Result<()> {
+    b.conn().execute(
+            "INSERT INTO tokens (token_hash, account, kind, region, role, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                token_hash.as_slice(),
+                t.account.get(),
+                t.kind.as_str(),
+                t.scope.as_ref().map(|(r, _)| r.as_str()),
+                t.scope.as_ref().map(|(_, role)| role.as_str()),
+                b.now().millis(),
+                t.expires.millis()
+            ],
+        )?;
+    Ok(())
+}
+
+/// [`Store::create_account`] inside a write's batch, so it commits with the rest of the write.
+pub fn create_account_in(
+    b: &mut crate::Batch<'_>,
+    id: Option<OperatorId>,
+    username: String,
+    display_name: String,
+    password_hash: Option<String>,
+) -> Result<OperatorId> {
+    check_username(&username)?;
+    let display_name = display_name.trim().to_owned();
+    if display_name.is_empty() || display_name.chars().count() > 64 {
+        return Err(StoreError::rejected(
+            "display name must be 1 to 64 characters",
+        ));
+    }
+    let c = b.conn();
+    let taken: Option<i64> = c
+        .query_row(
+            "SELECT account FROM accounts WHERE username = ?1",
+            params![username],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if taken.is_some() {
+        return Err(StoreError::Conflict(format!(
+            "username {username} is taken"
+        )));
+    }
+    let id = match id {
+        Some(id) => id.get(),
+        None => c.query_row(
+            "SELECT COALESCE(MAX(account), 0) + 1 FROM accounts",
+            [],
+            |r| r.get(0),
+        )?,
+    };
+    c.execute(
+            "INSERT INTO accounts (account, username, display_name, password_hash, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, username, display_name, password_hash, b.now().millis()],
+        )?;
+    OperatorId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))
 }

@@ -106,92 +106,13 @@ impl Store {
 
     /// Adds an indicator, or a new version of one; returns the version written.
     /// Old versions stay: entries name the version they were granted under.
-    pub fn put_indicator(&self, mut ind: Indicator) -> Result<u32> {
-        self.write(move |b| {
-            let tx = b.conn();
-            let tree = RegionTree::new(rows::load_regions(tx)?);
-            let lineage: Vec<RegionCode> = tree
-                .lineage(&ind.region)
-                .map_err(|e| StoreError::NotFound(e.to_string()))?
-                .iter()
-                .map(|r| r.code.clone())
-                .collect();
-            let refs: Vec<&RegionCode> = lineage.iter().collect();
-            let all = rows::load_indicators(tx, &refs)?;
-            check_new_local(&tree, &ind.region, &ind.code, &all).map_err(|e| StoreError::rejected(e.to_string()))?;
-            if ind.core {
-                // A core indicator reaches every descendant: none may define the code already.
-                let mut st = tx.prepare_cached("SELECT region FROM indicators WHERE code = ?1 AND region <> ?2")?;
-                let holders: Vec<String> = st
-                    .query_map(params![ind.code.as_str(), ind.region.as_str()], |r| r.get(0))?
-                    .collect::<std::result::Result<_, _>>()?;
-                for h in holders {
-                    let h = RegionCode::parse(&h).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    let below = tree.lineage(&h).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    if below.iter().skip(1).any(|r| r.code == ind.region) {
-                        return Err(StoreError::rejected(format!(
-                            "region {h} below {} defines {} already; a core indicator cannot take a code a descendant uses",
-                            ind.region, ind.code
-                        )));
-                    }
-                }
-            }
-            let latest: Option<u32> = tx.query_row(
-                "SELECT MAX(version) FROM indicators WHERE region = ?1 AND code = ?2",
-                params![ind.region.as_str(), ind.code.as_str()],
-                |r| r.get(0),
-            )?;
-            ind.version = latest.map_or(1, |v| v + 1);
-            ind.validate().map_err(|e| StoreError::rejected(e.to_string()))?;
-            let (review, threshold) = rows::review_text(ind.review);
-            tx.execute(
-                "INSERT INTO indicators (region, code, version, name, category, points, unit, cap_day, cap_month, cap_year, \
-                 evidence, review, review_threshold, claimants, valid_from, valid_to, core, notice_days, created_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
-                params![
-                    ind.region.as_str(),
-                    ind.code.as_str(),
-                    ind.version,
-                    ind.name,
-                    ind.category,
-                    ind.points.get(),
-                    ind.unit,
-                    ind.caps.per_day,
-                    ind.caps.per_month,
-                    ind.caps.per_year,
-                    ind.evidence.as_str(),
-                    review,
-                    threshold,
-                    rows::claimants_text(ind.claimants),
-                    ind.valid_from.to_string(),
-                    ind.valid_to.map(|d| d.to_string()),
-                    ind.core,
-                    ind.notice_days,
-                    b.now().millis()
-                ],
-            )?;
-            b.indicators_changed()?;
-            Ok(ind.version)
-        })
+    pub fn put_indicator(&self, ind: Indicator) -> Result<u32> {
+        self.write(move |b| put_indicator_in(b, ind))
     }
 
     /// Replaces a region's levels.
     pub fn set_levels(&self, region: RegionCode, levels: Levels) -> Result<()> {
-        self.write(move |b| {
-            let tx = b.conn();
-            region_must_exist(tx, &region)?;
-            tx.execute(
-                "DELETE FROM levels WHERE region = ?1",
-                params![region.as_str()],
-            )?;
-            for l in levels.all() {
-                tx.execute(
-                    "INSERT INTO levels (region, code, name, min_score) VALUES (?1, ?2, ?3, ?4)",
-                    params![region.as_str(), l.code, l.name, l.min_score.get()],
-                )?;
-            }
-            Ok(())
-        })
+        self.write(move |b| set_levels_in(b, region, levels))
     }
 
     /// Adds a household; `id` None takes the next free number.
@@ -351,4 +272,96 @@ pub fn insert_member(tx: &rusqlite::Connection, m: &NewMember, now_ms: i64) -> R
     tx.prepare_cached("INSERT INTO member_keys (region, member, key) VALUES (?1, ?2, ?3)")?
         .execute(params![m.region.as_str(), id.get(), key.as_slice()])?;
     Ok(id)
+}
+
+/// [`Store::put_indicator`] inside a write's batch, so it commits with the rest of the write.
+pub fn put_indicator_in(b: &mut crate::Batch<'_>, mut ind: Indicator) -> Result<u32> {
+    let tx = b.conn();
+    let tree = RegionTree::new(rows::load_regions(tx)?);
+    let lineage: Vec<RegionCode> = tree
+        .lineage(&ind.region)
+        .map_err(|e| StoreError::NotFound(e.to_string()))?
+        .iter()
+        .map(|r| r.code.clone())
+        .collect();
+    let refs: Vec<&RegionCode> = lineage.iter().collect();
+    let all = rows::load_indicators(tx, &refs)?;
+    check_new_local(&tree, &ind.region, &ind.code, &all)
+        .map_err(|e| StoreError::rejected(e.to_string()))?;
+    if ind.core {
+        // A core indicator reaches every descendant: none may define the code already.
+        let mut st =
+            tx.prepare_cached("SELECT region FROM indicators WHERE code = ?1 AND region <> ?2")?;
+        let holders: Vec<String> = st
+            .query_map(params![ind.code.as_str(), ind.region.as_str()], |r| {
+                r.get(0)
+            })?
+            .collect::<std::result::Result<_, _>>()?;
+        for h in holders {
+            let h = RegionCode::parse(&h).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let below = tree
+                .lineage(&h)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if below.iter().skip(1).any(|r| r.code == ind.region) {
+                return Err(StoreError::rejected(format!(
+                    "region {h} below {} defines {} already; a core indicator cannot take a code a descendant uses",
+                    ind.region, ind.code
+                )));
+            }
+        }
+    }
+    let latest: Option<u32> = tx.query_row(
+        "SELECT MAX(version) FROM indicators WHERE region = ?1 AND code = ?2",
+        params![ind.region.as_str(), ind.code.as_str()],
+        |r| r.get(0),
+    )?;
+    ind.version = latest.map_or(1, |v| v + 1);
+    ind.validate()
+        .map_err(|e| StoreError::rejected(e.to_string()))?;
+    let (review, threshold) = rows::review_text(ind.review);
+    tx.execute(
+            "INSERT INTO indicators (region, code, version, name, category, points, unit, cap_day, cap_month, cap_year, \
+             evidence, review, review_threshold, claimants, valid_from, valid_to, core, notice_days, created_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            params![
+                ind.region.as_str(),
+                ind.code.as_str(),
+                ind.version,
+                ind.name,
+                ind.category,
+                ind.points.get(),
+                ind.unit,
+                ind.caps.per_day,
+                ind.caps.per_month,
+                ind.caps.per_year,
+                ind.evidence.as_str(),
+                review,
+                threshold,
+                rows::claimants_text(ind.claimants),
+                ind.valid_from.to_string(),
+                ind.valid_to.map(|d| d.to_string()),
+                ind.core,
+                ind.notice_days,
+                b.now().millis()
+            ],
+        )?;
+    b.indicators_changed()?;
+    Ok(ind.version)
+}
+
+/// [`Store::set_levels`] inside a write's batch, so it commits with the rest of the write.
+pub fn set_levels_in(b: &mut crate::Batch<'_>, region: RegionCode, levels: Levels) -> Result<()> {
+    let tx = b.conn();
+    region_must_exist(tx, &region)?;
+    tx.execute(
+        "DELETE FROM levels WHERE region = ?1",
+        params![region.as_str()],
+    )?;
+    for l in levels.all() {
+        tx.execute(
+            "INSERT INTO levels (region, code, name, min_score) VALUES (?1, ?2, ?3, ?4)",
+            params![region.as_str(), l.code, l.name, l.min_score.get()],
+        )?;
+    }
+    Ok(())
 }

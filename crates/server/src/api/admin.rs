@@ -535,29 +535,35 @@ async fn put_indicator(
     State(state): State<AppState>,
     who: Principal,
     Path(r): Path<String>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<IndicatorIn>,
 ) -> ApiResult<Response> {
     let code = region(&r)?;
     who.require(&code, ADMIN)?;
+    let key = idempotency_key(&headers)?;
     let ind = parse_indicator(&code, body)?;
     let ind_code = ind.code.to_string();
-    let version = blocking(&state, move |s| {
-        s.put_indicator(ind).map_err(|e| match e {
-            // Checked above on its own; what the store still refuses is about the code
-            // (it would shadow an ancestor's core indicator, or a descendant's).
-            StoreError::Rejected(m) => ApiError::field("code", m),
-            e => ApiError::from(e),
-        })
-    })
-    .await?;
-    Ok((
+    idempotent(
+        &state,
+        who.id(),
+        key,
+        "POST",
+        format!("/api/v1/regions/{code}/indicators"),
         StatusCode::CREATED,
-        Json(IndicatorVersionOut {
-            code: ind_code,
-            version,
-        }),
+        move |b| {
+            let version = jifen_store::admin::put_indicator_in(b, ind).map_err(|e| match e {
+                // Checked above on its own; what the store still refuses is about the code
+                // (it would shadow an ancestor's core indicator, or a descendant's).
+                StoreError::Rejected(m) => ApiError::field("code", m),
+                e => ApiError::from(e),
+            })?;
+            Ok(IndicatorVersionOut {
+                code: ind_code,
+                version,
+            })
+        },
     )
-        .into_response())
+    .await
 }
 
 /// Replaces the region's levels (thresholds on the annual score). Idempotent by nature.
@@ -598,6 +604,7 @@ async fn set_levels(
 async fn create_account(
     State(state): State<AppState>,
     who: Principal,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<AccountIn>,
 ) -> ApiResult<Response> {
     if !who
@@ -626,17 +633,30 @@ async fn create_account(
             format!("password must be {PASSWORD_BYTES_MIN} to {PASSWORD_BYTES_MAX} bytes"),
         ));
     }
-    let id = blocking(&state, move |s| {
-        // Argon2id is slow on purpose: hash off the runtime too.
-        let hash = body
-            .password
+    let key = idempotency_key(&headers)?;
+    // Argon2id is slow on purpose: hash on the blocking pool, not in the writer.
+    let password = body.password.clone();
+    let hash = blocking(&state, move |_| {
+        password
             .as_deref()
             .map(crate::auth::hash_password)
-            .transpose()?;
-        Ok(s.create_account(None, &body.username, &display, hash)?)
+            .transpose()
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(IdOut { id: id.get() })).into_response())
+    let username = body.username;
+    idempotent(
+        &state,
+        who.id(),
+        key,
+        "POST",
+        "/api/v1/accounts".to_owned(),
+        StatusCode::CREATED,
+        move |b| {
+            let id = jifen_store::accounts::create_account_in(b, None, username, display, hash)?;
+            Ok(IdOut { id: id.get() })
+        },
+    )
+    .await
 }
 
 /// Accounts holding a role in the region, with their roles there (only there).
