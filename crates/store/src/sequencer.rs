@@ -564,14 +564,6 @@ impl<'c> Batch<'c> {
                     "entries reach the tree in sequence order"
                 );
             }
-            rows::insert_entries(tx, &entries)?;
-            let mut idem = tx
-                .prepare_cached("INSERT INTO idempotency (region, key, seq) VALUES (?1, ?2, ?3)")?;
-            for p in self.pending.iter().filter(|p| p.entry.region == region) {
-                if let Some(key) = &p.idempotency_key {
-                    idem.execute(params![region.as_str(), key, sql_u64(p.entry.seq)?])?;
-                }
-            }
             let mut commitments = Vec::with_capacity(entries.len());
             // System accounts, and per (member, year): (annual score, net flow).
             let mut balances: HashMap<&Account, i64> = HashMap::new();
@@ -657,18 +649,31 @@ impl<'c> Batch<'c> {
                 }
                 Ok(())
             };
-            // Leaf hashing runs on a second core while this one writes the balances.
+            let pending = &self.pending;
+            let write_rows = || -> Result<()> {
+                rows::insert_entries(tx, &entries)?;
+                let mut idem = tx.prepare_cached(
+                    "INSERT INTO idempotency (region, key, seq) VALUES (?1, ?2, ?3)",
+                )?;
+                for p in pending.iter().filter(|p| p.entry.region == region) {
+                    if let Some(key) = &p.idempotency_key {
+                        idem.execute(params![region.as_str(), key, sql_u64(p.entry.seq)?])?;
+                    }
+                }
+                write_balances()
+            };
+            // Leaf hashing runs on a second core while this one writes the rows.
             let hashes = if entries.len() >= PARALLEL_HASH_ENTRIES_MIN {
                 std::thread::scope(|s| {
                     let h = s.spawn(hash_all);
-                    let written = write_balances();
+                    let written = write_rows();
                     let hashes = h
                         .join()
                         .map_err(|_| StoreError::Corrupt("leaf hashing failed".into()));
                     written.and(hashes)
                 })?
             } else {
-                write_balances()?;
+                write_rows()?;
                 hash_all()
             };
             for h in hashes {
