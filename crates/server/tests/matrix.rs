@@ -100,6 +100,10 @@ struct Seed {
     /// An open event's number and what its check-in link carries.
     event: i64,
     checkin: Value,
+    /// A claim of member 3 on public notice, to object to.
+    in_notice: String,
+    /// A filed appeal of member 3 against an entry reviewer2 approved.
+    appeal: String,
 }
 
 /// The same seed in every app: an entry for member 1, two claims for member 3
@@ -155,11 +159,47 @@ fn seed(app: &App) -> Seed {
             _ => {}
         }
     }
+    // A claim on public notice, and an appeal waiting for a decision.
+    let reviewer2 = app.login("reviewer2");
+    let proposal = app.post(
+        &claims,
+        Some(&resident2),
+        &json!({"member": 3, "indicator": "PROPOSAL", "note": "seed"}),
+        None,
+    );
+    assert_eq!(proposal.status, 201, "seed proposal: {}", proposal.text());
+    let in_notice = proposal.json()["id"].as_str().expect("claim id").to_owned();
+    let r = app.post(
+        &format!("/api/v1/claims/{in_notice}/approve"),
+        Some(&reviewer),
+        &json!({}),
+        None,
+    );
+    assert_eq!(r.json()["status"], "in-notice", "seed notice: {}", r.text());
+    let tree = claim(&resident2, 3);
+    let r = app.post(
+        &format!("/api/v1/claims/{tree}/approve"),
+        Some(&reviewer2),
+        &json!({}),
+        None,
+    );
+    assert_eq!(r.status, 200, "seed approval: {}", r.text());
+    let appealed = r.json()["entry"].as_str().expect("entry id").to_owned();
+    let r = app.post(
+        &format!("/api/v1/entries/{appealed}/appeal"),
+        Some(&resident2),
+        &json!({"statement": "seed"}),
+        None,
+    );
+    assert_eq!(r.status, 201, "seed appeal: {}", r.text());
+    let appeal = r.json()["id"].as_str().expect("appeal id").to_owned();
     Seed {
         entry,
         to_approve,
         to_reject,
         event,
+        in_notice,
+        appeal,
         checkin: json!({"region": VIL, "event": event,
                         "exp": exp.expect("exp"), "sig": sig.expect("sig")}),
     }
@@ -415,6 +455,55 @@ fn table(s: &Seed) -> Vec<Row> {
             Some(json!({"account": 4, "role": "station", "days": 30})),
             ADMIN_ONLY,
             201,
+        ),
+        // Public notice (公示) and appeals.
+        row(
+            "GET",
+            "/api/v1/regions/{region}/notice",
+            &format!("/api/v1/regions/{v}/notice"),
+            None,
+            EVERY,
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/claims/{id}/object",
+            &format!("/api/v1/claims/{}/object", s.in_notice),
+            Some(json!({"reason": "并非本人"})),
+            SIGNED_IN,
+            201,
+        ),
+        row(
+            "POST",
+            "/api/v1/regions/{region}/notice/close",
+            &format!("/api/v1/regions/{v}/notice/close"),
+            Some(json!({})),
+            REVIEWER_OR_ADMIN,
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/entries/{id}/appeal",
+            &format!("/api/v1/entries/{}/appeal", s.entry),
+            Some(json!({"statement": "当时不在场"})),
+            RESIDENT_ONLY,
+            201,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/appeals",
+            &format!("/api/v1/regions/{v}/appeals"),
+            None,
+            &[Admin, Reviewer, Resident],
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/appeals/{id}/decide",
+            &format!("/api/v1/appeals/{}/decide", s.appeal),
+            Some(json!({"decision": "uphold"})),
+            REVIEWER_OR_ADMIN,
+            200,
         ),
         // Last: it ends the caller's session.
         row(

@@ -396,3 +396,97 @@ pub fn claim_in(c: &Connection, region: &RegionCode, id: jifen_core::ClaimId) ->
         None => Err(StoreError::NotFound(format!("claim {region}:{id}"))),
     }
 }
+
+/// An appeal (申诉) as the member and the region's staff see it (without the statement).
+#[derive(Debug, Clone)]
+pub struct AppealView {
+    pub region: RegionCode,
+    pub id: jifen_core::AppealId,
+    /// The entry appealed against.
+    pub entry_seq: u64,
+    pub member: MemberId,
+    pub status: jifen_core::AppealStatus,
+    pub filed: jifen_core::Timestamp,
+    pub deadline: jifen_core::Timestamp,
+    pub decided_by: Option<jifen_core::OperatorId>,
+    pub decided: Option<jifen_core::Timestamp>,
+    /// The reversal or further entry the decision posted, if any.
+    pub outcome_seq: Option<u64>,
+}
+
+impl Store {
+    /// Appeals of a region, optionally of one status and/or one member, by id after `after`.
+    pub fn appeals(
+        &self,
+        region: &RegionCode,
+        status: Option<jifen_core::AppealStatus>,
+        member: Option<MemberId>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<AppealView>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT appeal, entry_seq, member, status, filed_ms, deadline_ms, decided_by, decided_ms, outcome_seq \
+                 FROM appeals WHERE region = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR member = ?3) \
+                 AND appeal > ?4 ORDER BY appeal LIMIT ?5",
+            )?;
+            let mut q = st.query(params![
+                region.as_str(),
+                status.map(|s| s.as_str()),
+                member.map(MemberId::get),
+                after,
+                limit
+            ])?;
+            let mut out = Vec::new();
+            while let Some(row) = q.next()? {
+                let id: i64 = row.get(0)?;
+                let bad = |w: &str| StoreError::Corrupt(format!("appeal {region}:{id}: bad {w}"));
+                let status: String = row.get(3)?;
+                out.push(AppealView {
+                    region: region.clone(),
+                    id: jifen_core::AppealId::new(id).map_err(|_| bad("id"))?,
+                    entry_seq: from_sql_u64(row.get(1)?)?,
+                    member: MemberId::new(row.get(2)?).map_err(|_| bad("member"))?,
+                    status: jifen_core::AppealStatus::parse(&status).ok_or_else(|| bad("status"))?,
+                    filed: jifen_core::Timestamp::from_millis(row.get(4)?),
+                    deadline: jifen_core::Timestamp::from_millis(row.get(5)?),
+                    decided_by: row
+                        .get::<_, Option<i64>>(6)?
+                        .map(|v| jifen_core::OperatorId::new(v).map_err(|_| bad("decider")))
+                        .transpose()?,
+                    decided: row.get::<_, Option<i64>>(7)?.map(jifen_core::Timestamp::from_millis),
+                    outcome_seq: row.get::<_, Option<i64>>(8)?.map(from_sql_u64).transpose()?,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// One version of an indicator as the region sees it: its own, or an ancestor's.
+    pub fn indicator_at(
+        &self,
+        region: &RegionCode,
+        r: &jifen_core::IndicatorRef,
+    ) -> Result<jifen_core::Indicator> {
+        self.read(|c| {
+            let tree = jifen_core::RegionTree::new(rows::load_regions(c)?);
+            let lineage = tree
+                .lineage(region)
+                .map_err(|e| StoreError::NotFound(e.to_string()))?;
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {} FROM indicators WHERE region = ?1 AND code = ?2 AND version = ?3",
+                rows::INDICATOR_COLUMNS
+            ))?;
+            for reg in lineage {
+                let mut q = st.query(params![reg.code.as_str(), r.code.as_str(), r.version])?;
+                if let Some(row) = q.next()? {
+                    return rows::indicator_from_row(row);
+                }
+            }
+            Err(StoreError::NotFound(format!(
+                "indicator {} version {} for region {region}",
+                r.code, r.version
+            )))
+        })
+    }
+}

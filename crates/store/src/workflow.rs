@@ -311,7 +311,7 @@ impl Store {
             let entry = b.entry(&region, seq)?
                 .ok_or_else(|| StoreError::NotFound(format!("entry {region}:{seq}")))?;
             if entry.member != member {
-                return Err(StoreError::rejected("a member can only appeal entries of their own"));
+                return Err(StoreError::Forbidden("a member can only appeal entries of their own".into()));
             }
             if !reversible(entry.kind) {
                 return Err(StoreError::rejected(format!("a {} cannot be appealed", entry.kind)));
@@ -324,13 +324,15 @@ impl Store {
             check_appeal_window(entry.time, b.now(), window).map_err(|e| StoreError::rejected(e.to_string()))?;
             let open: Option<i64> = tx
                 .query_row(
-                    "SELECT appeal FROM appeals WHERE region = ?1 AND entry_seq = ?2 AND status = 'filed'",
+                    "SELECT appeal FROM appeals WHERE region = ?1 AND entry_seq = ?2 AND status <> 'withdrawn'",
                     params![region.as_str(), sql_u64(seq)?],
                     |r| r.get(0),
                 )
                 .optional()?;
             if let Some(a) = open {
-                return Err(StoreError::Conflict(format!("appeal {a} on this entry is still open")));
+                return Err(StoreError::Conflict(format!(
+                    "this entry was appealed already (appeal {a}); an entry is appealed once"
+                )));
             }
             let next: i64 = tx.query_row(
                 "SELECT COALESCE(MAX(appeal), 0) + 1 FROM appeals WHERE region = ?1",
@@ -376,6 +378,12 @@ impl Store {
                     "SELECT r.reviewer FROM claim_reviews r JOIN claims c ON c.region = r.region AND c.claim = r.claim \
                      WHERE c.region = ?1 AND c.entry_seq = ?2",
                 )?;
+                for r in st.query_map(params![region.as_str(), sql_u64(seq)?], |r| r.get::<_, i64>(0))? {
+                    reviewers.push(OperatorId::new(r?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+                }
+                // Whoever recorded the entry (a reviewer recording directly, a station) is
+                // as much its author as whoever approved it.
+                let mut st = tx.prepare_cached("SELECT submitted_by FROM claims WHERE region = ?1 AND entry_seq = ?2")?;
                 for r in st.query_map(params![region.as_str(), sql_u64(seq)?], |r| r.get::<_, i64>(0))? {
                     reviewers.push(OperatorId::new(r?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
                 }

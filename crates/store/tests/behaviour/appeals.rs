@@ -51,7 +51,7 @@ fn who_may_appeal_and_until_when() {
             "another member's entry",
             award.seq,
             3,
-            Expect::Rejected("of their own"),
+            Expect::Forbidden("of their own"),
         ),
         ("a missing entry", 99, 1, Expect::NotFound("99")),
         (
@@ -65,7 +65,7 @@ fn who_may_appeal_and_until_when() {
             "the same entry while the first is open",
             award.seq,
             1,
-            Expect::Conflict("still open"),
+            Expect::Conflict("appealed once"),
         ),
     ];
     for (label, seq, member, expect) in cases {
@@ -156,12 +156,13 @@ fn overturn_reverses_the_whole_entry() {
         Expect::Conflict("already overturned"),
     );
     assert_eq!(ts.entry_count(VIL), 2);
-    // Nothing is left to reverse: a new appeal cannot take more.
-    let (second, _) = ts
-        .file_appeal(rc(VIL), award.seq, mid(1), "再议")
-        .expect("filed");
-    let more = ts.decide_appeal(rc(VIL), second, op(REVIEWER_B), AppealDecision::Overturn);
-    assert!(more.is_err(), "nothing left to reverse: {more:?}");
+    // An entry is appealed once: a decided appeal cannot be filed again.
+    let second = ts.file_appeal(rc(VIL), award.seq, mid(1), "再议");
+    check(
+        "a second appeal",
+        &second,
+        Expect::Conflict("appealed once"),
+    );
     assert_eq!(score(&ts, 1), (0, 0));
     ts.audit(|_, _| {}).expect("audit passes");
 }
@@ -205,19 +206,22 @@ fn adjust_down_reverses_part_and_adjust_up_adds() {
     );
     assert_eq!(score(&ts, 1), (12, 12));
 
-    // Up again to 15: a further award of 3 under the same indicator.
+    ts.audit(|_, _| {}).expect("audit passes");
+
+    // Up, on another award of 20 to 25: a further award of 5 under the same indicator.
+    let (ts, award) = with_reviewed_award(10);
     let (up, _) = ts
         .file_appeal(rc(VIL), award.seq, mid(1), "少给了")
         .expect("filed");
     let (_, posted) = ts
-        .decide_appeal(rc(VIL), up, op(REVIEWER_B), AppealDecision::Adjust(pts(15)))
+        .decide_appeal(rc(VIL), up, op(REVIEWER_B), AppealDecision::Adjust(pts(25)))
         .expect("decided");
     let add = posted.expect("a further award");
     assert_eq!(
         (add.kind, add.amount, add.reverses),
-        (EntryKind::Award, pts(3), None)
+        (EntryKind::Award, pts(5), None)
     );
-    assert_eq!(score(&ts, 1), (15, 15));
+    assert_eq!(score(&ts, 1), (25, 25));
     ts.audit(|_, _| {}).expect("audit passes");
 }
 
