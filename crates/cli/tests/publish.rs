@@ -952,3 +952,107 @@ fn verify_names_what_was_tampered_in_the_store() {
         "checkpoint {cp_size}: {said}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// The live log: `jifen serve` answers /log/<region>/... with the same bytes.
+
+/// GET over plain HTTP/1.1; returns (status, body).
+fn http_get(addr: &str, path: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers end");
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    assert!(
+        !head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "tiles are sent whole: {head}"
+    );
+    (status, raw[split + 4..].to_vec())
+}
+
+#[test]
+fn live_log_verifies_with_cloudflare_tlog_tiles() {
+    use std::io::BufRead;
+    let scratch = Scratch::new("live");
+    let data = scratch.join("data");
+    let regions = seed(&data, true);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_jifen"))
+        .arg("--data")
+        .arg(&data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start jifen serve");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .expect("the banner");
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    // Mirror each region's log from the server exactly as a tlog-tiles client fetches
+    // it (the checkpoint, then the tiles its size calls for), then check the mirror.
+    let result = std::panic::catch_unwind(|| {
+        for (region, entries) in &regions {
+            let dir = scratch.join(&format!("live-{region}"));
+            let (status, note) = http_get(&addr, &format!("/log/{region}/checkpoint"));
+            assert_eq!(status, 200, "{region}: checkpoint");
+            std::fs::create_dir_all(&dir).expect("mirror dir");
+            std::fs::write(dir.join("checkpoint"), &note).expect("write");
+            let size = open_checkpoint(&note, &vkey(&data, region))
+                .expect("signed")
+                .size();
+            assert_eq!(size, *entries, "{region}");
+            let mut wanted = Tile::new_tiles(TILE_HEIGHT, 0, size);
+            let data_tiles: Vec<Tile> = wanted
+                .iter()
+                .filter(|t| t.level() == 0)
+                .map(|t| {
+                    let mut d = *t;
+                    d.set_is_data();
+                    d
+                })
+                .collect();
+            wanted.extend(data_tiles);
+            for t in &wanted {
+                let path = c2sp_path(t);
+                let (status, body) = http_get(&addr, &format!("/log/{region}/{path}"));
+                assert_eq!(status, 200, "{region}: {path}");
+                let file = dir.join(&path);
+                std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+                std::fs::write(file, body).expect("write");
+            }
+            let verified = check_published(&dir, &vkey(&data, region))
+                .unwrap_or_else(|e| panic!("{region}: {e}"));
+            assert_eq!(verified.size, *entries);
+            // A tile beyond the tree is not there.
+            let (status, _) = http_get(&addr, &format!("/log/{region}/tile/0/999"));
+            assert_eq!(status, 404, "{region}");
+        }
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
