@@ -30,6 +30,29 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Serve a fresh store in-process on loopback and post awards to it over HTTP
+    /// (`POST /api/v1/regions/{region}/claims` as a reviewer, auto-posted), from many
+    /// keep-alive connections at once; prints throughput and latency.
+    Api {
+        /// Concurrent keep-alive connections, each with one request in flight.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// How long to run, in seconds (unless --requests is given).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Send exactly this many requests instead of running for --seconds.
+        #[arg(long)]
+        requests: Option<u64>,
+        /// Members the awards are spread over, round-robin.
+        #[arg(long, default_value_t = 1_000)]
+        members: u64,
+        /// Threads of the client's runtime (the server's runtime has one per core).
+        #[arg(long, default_value_t = 1)]
+        client_threads: usize,
+        /// Where the fresh store goes (a new temporary folder if not given; removed afterwards).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
@@ -39,6 +62,21 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             members,
             dir,
         } => ingest(entries, members, dir),
+        BenchCommand::Api {
+            clients,
+            seconds,
+            requests,
+            members,
+            client_threads,
+            dir,
+        } => api::run(api::Args {
+            clients,
+            seconds,
+            requests,
+            members,
+            client_threads,
+            dir,
+        }),
     }
 }
 
@@ -59,12 +97,8 @@ fn temp_dir(tag: &str) -> Result<TempDir> {
     Ok(TempDir(p))
 }
 
-fn ingest(n: u64, members: u64, dir: Option<PathBuf>) -> Result<ExitCode> {
-    if n == 0 || members == 0 {
-        bail!("--entries and --members must be at least 1");
-    }
-    let tmp = temp_dir("ingest")?;
-    let base = dir.unwrap_or_else(|| tmp.0.clone());
+/// Opens a new store in `<base>/store` (which must not exist yet) with one region, `bench`.
+fn fresh_store(base: &std::path::Path) -> Result<(PathBuf, Store, RegionCode)> {
     let store_dir = base.join("store");
     if store_dir.exists() {
         bail!("{} exists; bench needs a fresh folder", store_dir.display());
@@ -75,30 +109,11 @@ fn ingest(n: u64, members: u64, dir: Option<PathBuf>) -> Result<ExitCode> {
         region: Region::new(region.clone(), "bench", RegionKind::Village, None)?,
         origin_prefix: crate::ORIGIN_PREFIX_DEFAULT.into(),
     })?;
-    // A realistic award: 2 points a tree, at most 100 trees a year per member,
-    // so every award goes through the cap check as well.
-    let code = IndicatorCode::parse("TREE").expect("valid code");
-    store.put_indicator(Indicator {
-        region: region.clone(),
-        code: code.clone(),
-        version: 1,
-        name: "植树".into(),
-        category: "德治".into(),
-        points: Points::new(2),
-        unit: "棵".into(),
-        caps: Caps {
-            per_day: None,
-            per_month: None,
-            per_year: Some(100),
-        },
-        evidence: Evidence::None,
-        review: ReviewPolicy::One,
-        claimants: Claimants::Residents,
-        valid_from: parse_date("2000-01-01")?,
-        valid_to: None,
-        core: false,
-        notice_days: 0,
-    })?;
+    Ok((store_dir, store, region))
+}
+
+/// Members 1..=`members` in households of four, in one write.
+fn seed_members(store: &Store, region: &RegionCode, members: u64) -> Result<()> {
     let r2 = region.clone();
     store.write(move |b| {
         let now = b.now().millis();
@@ -125,6 +140,41 @@ fn ingest(n: u64, members: u64, dir: Option<PathBuf>) -> Result<ExitCode> {
         }
         Ok(())
     })?;
+    Ok(())
+}
+
+fn ingest(n: u64, members: u64, dir: Option<PathBuf>) -> Result<ExitCode> {
+    if n == 0 || members == 0 {
+        bail!("--entries and --members must be at least 1");
+    }
+    let tmp = temp_dir("ingest")?;
+    let base = dir.unwrap_or_else(|| tmp.0.clone());
+    let (store_dir, store, region) = fresh_store(&base)?;
+    // A realistic award: 2 points a tree, at most 100 trees a year per member,
+    // so every award goes through the cap check as well.
+    let code = IndicatorCode::parse("TREE").expect("valid code");
+    store.put_indicator(Indicator {
+        region: region.clone(),
+        code: code.clone(),
+        version: 1,
+        name: "植树".into(),
+        category: "德治".into(),
+        points: Points::new(2),
+        unit: "棵".into(),
+        caps: Caps {
+            per_day: None,
+            per_month: None,
+            per_year: Some(100),
+        },
+        evidence: Evidence::None,
+        review: ReviewPolicy::One,
+        claimants: Claimants::Residents,
+        valid_from: parse_date("2000-01-01")?,
+        valid_to: None,
+        core: false,
+        notice_days: 0,
+    })?;
+    seed_members(&store, &region, members)?;
     eprintln!(
         "store ready in {}: {members} members; posting {n} awards",
         store_dir.display()
@@ -269,4 +319,459 @@ fn raw_insert(path: &std::path::Path, n: u64, members: u64) -> Result<f64> {
         tx.commit()?;
     }
     Ok(started.elapsed().as_secs_f64())
+}
+
+/// `jifen bench api`: the HTTP API end to end on loopback.
+///
+/// The server is the real one (`jifen_server::serve` on its own multi-threaded
+/// runtime, one worker per core, as `jifen serve` runs it) on a fresh store. The
+/// client is hyper's HTTP/1.1 connection API on a second runtime: one task per
+/// connection, each with one request in flight, sending the next as soon as the
+/// previous answer is read (a closed loop, like wrk). Both share the machine's cores.
+mod api {
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
+    use std::process::ExitCode;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+
+    use anyhow::{Context, Result, anyhow, bail};
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper::client::conn::http1::{self, SendRequest};
+    use hyper::{Method, Request, StatusCode, header};
+    use hyper_util::rt::TokioIo;
+    use jifen_core::{
+        Caps, Claimants, Evidence, Indicator, IndicatorCode, Points, RegionCode, ReviewPolicy,
+        Role, clock::parse_date,
+    };
+    use jifen_store::Store;
+    use jifen_store::accounts::Grant;
+
+    /// The indicator every award names: 2 points an hour, posted without review.
+    const INDICATOR: &str = "VOLUNTEER";
+    const USERNAME: &str = "bench-reviewer";
+    /// Longest wait for any one answer, in seconds; past it the request is an error.
+    const REQUEST_TIMEOUT_S: u64 = 30;
+    /// Most connections the bench opens.
+    const CLIENTS_MAX: usize = 4_096;
+
+    pub struct Args {
+        pub clients: usize,
+        pub seconds: u64,
+        pub requests: Option<u64>,
+        pub members: u64,
+        pub client_threads: usize,
+        pub dir: Option<PathBuf>,
+    }
+
+    /// What one connection did.
+    #[derive(Default)]
+    struct Tally {
+        /// Every answered or failed request's latency, in nanoseconds.
+        latencies_ns: Vec<u64>,
+        ok: u64,
+        errors: u64,
+        first_error: Option<String>,
+    }
+
+    impl Tally {
+        fn error(&mut self, message: String) {
+            self.errors += 1;
+            self.first_error.get_or_insert(message);
+        }
+    }
+
+    pub fn run(a: Args) -> Result<ExitCode> {
+        if a.clients == 0 || a.clients > CLIENTS_MAX {
+            bail!("--clients must be between 1 and {CLIENTS_MAX}");
+        }
+        if a.members == 0 || a.client_threads == 0 {
+            bail!("--members and --client-threads must be at least 1");
+        }
+        if a.requests == Some(0) || (a.requests.is_none() && a.seconds == 0) {
+            bail!("--requests and --seconds must be at least 1");
+        }
+        let tmp = super::temp_dir("api")?;
+        let base = a.dir.clone().unwrap_or_else(|| tmp.0.clone());
+        let (store_dir, store, region) = super::fresh_store(&base)?;
+        seed(&store, &region, a.members)?;
+        let password = jifen_server::auth::new_token().map_err(|e| anyhow!("{}", e.detail))?;
+        let hash =
+            jifen_server::auth::hash_password(&password).map_err(|e| anyhow!("{}", e.detail))?;
+        let reviewer = store.create_account(None, USERNAME, "bench reviewer", Some(hash))?;
+        store.grant_role(
+            reviewer,
+            Grant {
+                region: region.clone(),
+                role: Role::Reviewer,
+                member: None,
+                sponsor: None,
+            },
+        )?;
+        let size_before = store.region(&region)?.size;
+        let batches_before = checkpoints(&store, &region)?;
+
+        let server_rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("jifen-server")
+            .build()
+            .context("starting the server's runtime")?;
+        let listener = server_rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .context("listening on 127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let state = jifen_server::AppState::new(
+            store.clone(),
+            jifen_store::keys::random_secret()?,
+            format!("http://{addr}"),
+        );
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = server_rt.spawn(jifen_server::serve(listener, state, async {
+            let _ = stop_rx.await;
+        }));
+
+        let client_rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(a.client_threads)
+            .enable_all()
+            .thread_name("jifen-bench-client")
+            .build()
+            .context("starting the client's runtime")?;
+        let outcome = client_rt.block_on(drive(&a, addr, &region, &password));
+
+        // Stop the server whatever the load did: the connections are closed by now.
+        let _ = stop_tx.send(());
+        let served = server_rt.block_on(server);
+        drop(server_rt);
+        let (tallies, secs) = outcome?;
+        served
+            .context("the server task failed")?
+            .context("serving")?;
+
+        let mut latencies: Vec<u64> = Vec::new();
+        let (mut ok, mut errors, mut first_error) = (0u64, 0u64, None::<String>);
+        for t in tallies {
+            latencies.extend_from_slice(&t.latencies_ns);
+            ok += t.ok;
+            errors += t.errors;
+            if first_error.is_none() {
+                first_error = t.first_error;
+            }
+        }
+        latencies.sort_unstable();
+        // Every request sent is counted once: either it came back 201 "posted" (ok)
+        // or it is an error (another status or body, a timeout, a broken connection).
+        let sent = ok + errors;
+        let size_after = store.region(&region)?.size;
+        let batches = checkpoints(&store, &region)? - batches_before;
+        store.close();
+        let logged = size_after - size_before;
+        // The writer signs one checkpoint per region per batch that appended to it,
+        // so the checkpoints the load added count the group commits it took.
+        println!(
+            "writer: {batches} group commits, {:.1} awards each on average",
+            logged as f64 / batches.max(1) as f64
+        );
+        if let Some(e) = &first_error {
+            println!("first error: {e}");
+        }
+        let consistent = logged == ok;
+        println!(
+            "check: the region's log grew by {logged} entries for {ok} successful requests: {}",
+            if consistent { "equal" } else { "MISMATCH" }
+        );
+        if a.dir.is_some() {
+            println!("store kept in {}", store_dir.display());
+        }
+        let rate = sent as f64 / secs;
+        println!(
+            "api: {sent} requests in {secs:.2} s = {rate:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, errors {errors}",
+            percentile_ms(&latencies, 500),
+            percentile_ms(&latencies, 990),
+        );
+        Ok(if errors == 0 && consistent {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        })
+    }
+
+    /// How many checkpoints the region's log has.
+    fn checkpoints(store: &Store, region: &RegionCode) -> Result<u64> {
+        let n: i64 = store.read(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM checkpoints WHERE region = ?1",
+                [region.as_str()],
+                |r| r.get(0),
+            )?)
+        })?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Members, and the one indicator: +2 an hour, no cap, posted at once (auto review).
+    fn seed(store: &Store, region: &RegionCode, members: u64) -> Result<()> {
+        store.put_indicator(Indicator {
+            region: region.clone(),
+            code: IndicatorCode::parse(INDICATOR).expect("valid code"),
+            version: 1,
+            name: "志愿服务".into(),
+            category: "德治".into(),
+            points: Points::new(2),
+            unit: "小时".into(),
+            caps: Caps::default(),
+            evidence: Evidence::None,
+            review: ReviewPolicy::Auto,
+            claimants: Claimants::Residents,
+            valid_from: parse_date("2000-01-01")?,
+            valid_to: None,
+            core: false,
+            notice_days: 0,
+        })?;
+        super::seed_members(store, region, members)
+    }
+
+    /// Signs in, checks the server answers, then runs the load. Returns each
+    /// connection's tally and the load's wall time in seconds.
+    async fn drive(
+        a: &Args,
+        addr: SocketAddr,
+        region: &RegionCode,
+        password: &str,
+    ) -> Result<(Vec<Tally>, f64)> {
+        let host = addr.to_string();
+        let mut setup = connect(addr).await?;
+        let login = serde_json::json!({ "username": USERNAME, "password": password });
+        let (status, body) = call(
+            &mut setup,
+            &host,
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(serde_json::to_vec(&login)?),
+        )
+        .await?;
+        if status != StatusCode::OK {
+            bail!(
+                "login answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        let token: serde_json::Value = serde_json::from_slice(&body).context("login answer")?;
+        let token = token["token"]
+            .as_str()
+            .ok_or_else(|| anyhow!("login answer has no token"))?
+            .to_owned();
+        let bearer = format!("Bearer {token}");
+        // The server answers, knows the token (and has it cached from here on).
+        let (status, body) = call(
+            &mut setup,
+            &host,
+            Method::GET,
+            "/api/v1/auth/me",
+            Some(&bearer),
+            None,
+        )
+        .await?;
+        if status != StatusCode::OK {
+            bail!(
+                "GET /api/v1/auth/me answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        drop(setup);
+
+        let mut senders = Vec::with_capacity(a.clients);
+        for _ in 0..a.clients {
+            senders.push(connect(addr).await?);
+        }
+        println!(
+            "setup: server in-process on http://{addr} ({} tokio workers, store in a fresh temp folder, \
+             region {region}, {} members, indicator {INDICATOR} +2 auto-posted); client: {} keep-alive \
+             HTTP/1.1 connections (hyper) on {} thread(s), one request in flight each, {}",
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            a.members,
+            a.clients,
+            a.client_threads,
+            match a.requests {
+                Some(n) => format!("{n} requests"),
+                None => format!("{} s", a.seconds),
+            }
+        );
+
+        let path: Arc<str> = format!("/api/v1/regions/{region}/claims").into();
+        let host: Arc<str> = host.into();
+        let bearer: Arc<str> = bearer.into();
+        // Numbers the requests: the n-th names member n mod members + 1.
+        let next = Arc::new(AtomicU64::new(0));
+        let started = Instant::now();
+        let deadline = started + Duration::from_secs(a.seconds);
+        let mut tasks = Vec::with_capacity(a.clients);
+        for sender in senders {
+            let load = Load {
+                addr,
+                host: host.clone(),
+                path: path.clone(),
+                bearer: bearer.clone(),
+                next: next.clone(),
+                limit: a.requests,
+                deadline,
+                members: a.members,
+            };
+            tasks.push(tokio::spawn(load.run(sender)));
+        }
+        let mut tallies = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            tallies.push(t.await.context("a client task failed")?);
+        }
+        Ok((tallies, started.elapsed().as_secs_f64()))
+    }
+
+    /// One connection's share of the load.
+    struct Load {
+        addr: SocketAddr,
+        host: Arc<str>,
+        path: Arc<str>,
+        bearer: Arc<str>,
+        next: Arc<AtomicU64>,
+        /// With --requests: how many in all; otherwise run until `deadline`.
+        limit: Option<u64>,
+        deadline: Instant,
+        members: u64,
+    }
+
+    impl Load {
+        async fn run(self, mut sender: SendRequest<Full<Bytes>>) -> Tally {
+            let mut t = Tally::default();
+            loop {
+                if self.limit.is_none() && Instant::now() >= self.deadline {
+                    break;
+                }
+                let n = self.next.fetch_add(1, Ordering::Relaxed);
+                if self.limit.is_some_and(|limit| n >= limit) {
+                    break;
+                }
+                let member = n % self.members + 1;
+                let body =
+                    format!(r#"{{"member":{member},"indicator":"{INDICATOR}","quantity":1}}"#);
+                let sent_at = Instant::now();
+                let answer = tokio::time::timeout(
+                    Duration::from_secs(REQUEST_TIMEOUT_S),
+                    call(
+                        &mut sender,
+                        &self.host,
+                        Method::POST,
+                        &self.path,
+                        Some(&self.bearer),
+                        Some(body.into_bytes()),
+                    ),
+                )
+                .await;
+                let elapsed = u64::try_from(sent_at.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                t.latencies_ns.push(elapsed);
+                match answer {
+                    Ok(Ok((status, body))) => match posted(status, &body) {
+                        Ok(()) => t.ok += 1,
+                        Err(e) => t.error(e),
+                    },
+                    Ok(Err(e)) => {
+                        t.error(format!("request failed: {e:#}"));
+                        if !self.reconnect(&mut sender, &mut t).await {
+                            break;
+                        }
+                    }
+                    Err(_) => {
+                        t.error(format!("no answer within {REQUEST_TIMEOUT_S} s"));
+                        if !self.reconnect(&mut sender, &mut t).await {
+                            break;
+                        }
+                    }
+                }
+            }
+            t
+        }
+
+        /// A broken or stuck connection is replaced; false if that fails too.
+        async fn reconnect(&self, sender: &mut SendRequest<Full<Bytes>>, t: &mut Tally) -> bool {
+            match connect(self.addr).await {
+                Ok(s) => {
+                    *sender = s;
+                    true
+                }
+                Err(e) => {
+                    t.first_error
+                        .get_or_insert_with(|| format!("reconnecting: {e:#}"));
+                    false
+                }
+            }
+        }
+    }
+
+    /// Ok when the answer is a 201 whose claim says it was posted.
+    fn posted(status: StatusCode, body: &[u8]) -> Result<(), String> {
+        let text = || String::from_utf8_lossy(body).into_owned();
+        if status != StatusCode::CREATED {
+            return Err(format!("{status}: {}", text()));
+        }
+        let v: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| format!("201 with a body that is not JSON ({e}): {}", text()))?;
+        if v["status"] != "posted" {
+            return Err(format!("201 but the claim was not posted: {}", text()));
+        }
+        Ok(())
+    }
+
+    /// A new keep-alive HTTP/1.1 connection; its driver runs as its own task.
+    async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>> {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .with_context(|| format!("connecting to {addr}"))?;
+        // Requests are small and answered one at a time: do not wait to coalesce.
+        stream.set_nodelay(true)?;
+        let (sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "bench connection closed");
+            }
+        });
+        Ok(sender)
+    }
+
+    /// Sends one request on the connection and reads the whole answer.
+    async fn call(
+        sender: &mut SendRequest<Full<Bytes>>,
+        host: &str,
+        method: Method,
+        path: &str,
+        bearer: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, Bytes)> {
+        sender.ready().await?;
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, host);
+        if let Some(b) = bearer {
+            req = req.header(header::AUTHORIZATION, b);
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Full::new(Bytes::from(b)))?,
+            None => req.body(Full::new(Bytes::new()))?,
+        };
+        let res = sender.send_request(req).await?;
+        let status = res.status();
+        let body = res.into_body().collect().await?.to_bytes();
+        Ok((status, body))
+    }
+
+    /// The latency below which `permille`/1000 of the requests fell (nearest rank), in ms.
+    fn percentile_ms(sorted_ns: &[u64], permille: usize) -> f64 {
+        if sorted_ns.is_empty() {
+            return 0.0;
+        }
+        let rank = (sorted_ns.len() * permille).div_ceil(1000).max(1);
+        sorted_ns[rank - 1] as f64 / 1e6
+    }
 }
