@@ -45,6 +45,8 @@ struct Inner {
     link_key: [u8; 32],
     /// Where the server is reached, for links in QR codes, e.g. `http://127.0.0.1:8080`.
     public_url: String,
+    /// Regions' UTC offsets (they never change once a region exists).
+    offsets: std::sync::RwLock<std::collections::HashMap<jifen_core::RegionCode, i32>>,
 }
 
 /// What every handler shares. Cheap to clone.
@@ -64,6 +66,7 @@ impl AppState {
                 metrics: metrics::Metrics::default(),
                 link_key,
                 public_url,
+                offsets: Default::default(),
             }),
         }
     }
@@ -84,6 +87,24 @@ impl AppState {
     }
     pub fn public_url(&self) -> &str {
         &self.inner.public_url
+    }
+    /// A region's UTC offset in minutes, cached after the first read; 404 for an unknown region.
+    pub async fn offset(&self, code: &jifen_core::RegionCode) -> Result<i32, error::ApiError> {
+        if let Some(o) = self
+            .inner
+            .offsets
+            .read()
+            .ok()
+            .and_then(|m| m.get(code).copied())
+        {
+            return Ok(o);
+        }
+        let c = code.clone();
+        let o = write::read(self, move |s| Ok(s.region_offset(&c)?)).await?;
+        if let Ok(mut m) = self.inner.offsets.write() {
+            m.insert(code.clone(), o);
+        }
+        Ok(o)
     }
 }
 

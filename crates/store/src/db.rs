@@ -35,6 +35,13 @@ pub fn open(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -65_536)?; // 64 MiB
     conn.set_prepared_statement_cache_capacity(64);
+    // The query planner stability guarantee: a cached statement keeps its plan when
+    // its bound values change. Without it SQLite re-plans (re-parses) statements with
+    // joins or ORDER BY on every use, because rusqlite clears bindings between uses.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     Ok(conn)
 }
 

@@ -490,3 +490,15 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// A region's UTC offset, in minutes: one row, for the many answers that format times.
+    pub fn region_offset(&self, code: &RegionCode) -> Result<i32> {
+        self.read(|c| {
+            c.prepare_cached("SELECT utc_offset_minutes FROM regions WHERE region = ?1")?
+                .query_row(params![code.as_str()], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound(format!("region {code}")))
+        })
+    }
+}

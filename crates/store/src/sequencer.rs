@@ -325,13 +325,17 @@ impl<'c> Batch<'c> {
     pub fn savepoint<T>(&mut self, f: impl FnOnce(&mut Batch<'c>) -> Result<T>) -> Result<T> {
         let mark = self.pending.len();
         let name = format!("job{}", self.savepoint_depth);
-        self.tx.execute_batch(&format!("SAVEPOINT {name}"))?;
+        self.tx
+            .prepare_cached(&format!("SAVEPOINT {name}"))?
+            .execute([])?;
         self.savepoint_depth += 1;
         let r = f(self);
         self.savepoint_depth -= 1;
         match r {
             Ok(v) => {
-                self.tx.execute_batch(&format!("RELEASE {name}"))?;
+                self.tx
+                    .prepare_cached(&format!("RELEASE {name}"))?
+                    .execute([])?;
                 Ok(v)
             }
             Err(e) => {

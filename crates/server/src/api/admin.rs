@@ -188,12 +188,8 @@ async fn blocking<T: Send + 'static>(
     read(state, f).await
 }
 
-fn offset_of(state: &AppState, code: &RegionCode) -> i32 {
-    state
-        .store()
-        .region(code)
-        .map(|r| r.region.utc_offset_minutes)
-        .unwrap_or(jifen_core::clock::CHINA_OFFSET_MINUTES)
+async fn offset_of(state: &AppState, code: &RegionCode) -> Result<i32, ApiError> {
+    state.offset(code).await
 }
 
 fn role_field(field: &str, s: &str) -> Result<Role, ApiError> {
@@ -850,7 +846,7 @@ async fn issue_token(
         )?)
     })
     .await?;
-    let offset = offset_of(&state, &code);
+    let offset = offset_of(&state, &code).await?;
     Ok((
         StatusCode::CREATED,
         Json(TokenOut {

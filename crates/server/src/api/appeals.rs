@@ -162,7 +162,7 @@ async fn file(
     }
     let path = format!("/api/v1/entries/{code}:{seq}/appeal");
     idempotent_store_write(&state, who.id(), key, path, StatusCode::CREATED, move |s| {
-        let offset = s.region(&code)?.region.utc_offset_minutes;
+        let offset = s.region_offset(&code)?;
         let (appeal, _deadline) = s.file_appeal(code.clone(), seq, member, &body.statement)?;
         Ok(AppealOut::from_view(&one_appeal(s, &code, appeal)?, offset))
     })
@@ -224,7 +224,7 @@ async fn list(
         Some(own)
     };
     let (views, offset) = read(&state, move |s| {
-        let offset = s.region(&code)?.region.utc_offset_minutes;
+        let offset = s.region_offset(&code)?;
         Ok((
             s.appeals(&code, status, member, page.after(), limit)?,
             offset,

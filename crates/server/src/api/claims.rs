@@ -85,11 +85,7 @@ async fn submit(
         submitted_by: account,
         by_staff: source != Source::Claim,
     };
-    let offset = state
-        .store()
-        .region(&code)
-        .map(|r| r.region.utc_offset_minutes)
-        .unwrap_or(480);
+    let offset = state.offset(&code).await?;
     idempotent(
         &state,
         account,
@@ -170,7 +166,7 @@ async fn list(
     };
     let c2 = code.clone();
     let (views, offset) = read(&state, move |s| {
-        let offset = s.region(&c2)?.region.utc_offset_minutes;
+        let offset = s.region_offset(&c2)?;
         Ok((s.claims(&c2, status, member, page.after(), limit)?, offset))
     })
     .await?;
@@ -198,10 +194,7 @@ async fn one(
     let (code, claim) = claim_id(&id)?;
     let c2 = code.clone();
     let (view, offset) = read(&state, move |s| {
-        Ok((
-            s.claim(&c2, claim)?,
-            s.region(&c2)?.region.utc_offset_minutes,
-        ))
+        Ok((s.claim(&c2, claim)?, s.region_offset(&c2)?))
     })
     .await?;
     let staff = [Role::Reviewer, Role::Station, Role::Admin]
@@ -236,11 +229,7 @@ async fn decide(
         member,
         household,
     };
-    let offset = state
-        .store()
-        .region(&code)
-        .map(|r| r.region.utc_offset_minutes)
-        .unwrap_or(480);
+    let offset = state.offset(&code).await?;
     let verb = if approve { "approve" } else { "reject" };
     idempotent(
         &state,

@@ -43,7 +43,7 @@ async fn entry(
     let c2 = code.clone();
     let (entry, leaf, receipt, offset) = read(&state, move |s| {
         let (e, l, r) = s.receipt(&c2, seq)?;
-        Ok((e, l, r, s.region(&c2)?.region.utc_offset_minutes))
+        Ok((e, l, r, s.region_offset(&c2)?))
     })
     .await?;
     may_see_member(&who, &code, entry.member)?;
@@ -93,7 +93,7 @@ async fn balance(
     let now = state.clock().now();
     let c2 = code.clone();
     let (b, next) = read(&state, move |s| {
-        let offset = s.region(&c2)?.region.utc_offset_minutes;
+        let offset = s.region_offset(&c2)?;
         let year = now.local_year(offset).map_err(ApiError::internal)?;
         let b = s.balance(&c2, member, year)?;
         let levels = s.read(|c| jifen_store::read::load_levels(c, &c2))?;
@@ -142,7 +142,7 @@ async fn history(
         s.member(&c2, member)?;
         Ok((
             s.member_entries_before(&c2, member, before, limit)?,
-            s.region(&c2)?.region.utc_offset_minutes,
+            s.region_offset(&c2)?,
         ))
     })
     .await?;

@@ -181,10 +181,7 @@ fn event_out(ev: &Event, offset: i32, key: &[u8; 32], public_url: &str) -> Event
 
 async fn offset_of(state: &AppState, code: &RegionCode) -> ApiResult<i32> {
     let code = code.clone();
-    read(state, move |s| {
-        Ok(s.region(&code)?.region.utc_offset_minutes)
-    })
-    .await
+    read(state, move |s| Ok(s.region_offset(&code)?)).await
 }
 
 async fn event_of(state: &AppState, code: &RegionCode, event: i64) -> ApiResult<Event> {

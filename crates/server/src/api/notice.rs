@@ -75,7 +75,7 @@ async fn board(
     let code = region(&r)?;
     let limit = page.limit()?;
     let (items, full, last) = read(&state, move |s| {
-        let offset = s.region(&code)?.region.utc_offset_minutes;
+        let offset = s.region_offset(&code)?;
         let views = s.claims(
             &code,
             Some(ClaimStatus::InNotice),
@@ -188,7 +188,7 @@ async fn close(
     let operator = who.id();
     let path = format!("/api/v1/regions/{code}/notice/close");
     idempotent_store_write(&state, operator, key, path, StatusCode::OK, move |s| {
-        let offset = s.region(&code)?.region.utc_offset_minutes;
+        let offset = s.region_offset(&code)?;
         let posted = s.end_notices(code.clone(), operator)?;
         posted
             .iter()
