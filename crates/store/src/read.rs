@@ -468,26 +468,7 @@ impl Store {
         region: &RegionCode,
         r: &jifen_core::IndicatorRef,
     ) -> Result<jifen_core::Indicator> {
-        self.read(|c| {
-            let tree = jifen_core::RegionTree::new(rows::load_regions(c)?);
-            let lineage = tree
-                .lineage(region)
-                .map_err(|e| StoreError::NotFound(e.to_string()))?;
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {} FROM indicators WHERE region = ?1 AND code = ?2 AND version = ?3",
-                rows::INDICATOR_COLUMNS
-            ))?;
-            for reg in lineage {
-                let mut q = st.query(params![reg.code.as_str(), r.code.as_str(), r.version])?;
-                if let Some(row) = q.next()? {
-                    return rows::indicator_from_row(row);
-                }
-            }
-            Err(StoreError::NotFound(format!(
-                "indicator {} version {} for region {region}",
-                r.code, r.version
-            )))
-        })
+        self.read(|c| crate::workflow::indicator_version(c, region, r))
     }
 }
 

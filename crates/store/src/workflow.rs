@@ -93,7 +93,12 @@ fn set_status(
     Ok(())
 }
 
-fn indicator_version(tx: &Connection, region: &RegionCode, r: &IndicatorRef) -> Result<Indicator> {
+/// One version of an indicator as the region sees it: its own, or an ancestor's.
+pub fn indicator_version(
+    tx: &Connection,
+    region: &RegionCode,
+    r: &IndicatorRef,
+) -> Result<Indicator> {
     // The indicator may be the region's own or an ancestor's core one; the sequencer
     // checks visibility again when it posts.
     let tree = jifen_core::RegionTree::new(rows::load_regions(tx)?);
