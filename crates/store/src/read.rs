@@ -424,42 +424,7 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<AppealView>> {
-        self.read(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT appeal, entry_seq, member, status, filed_ms, deadline_ms, decided_by, decided_ms, outcome_seq \
-                 FROM appeals WHERE region = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR member = ?3) \
-                 AND appeal > ?4 ORDER BY appeal LIMIT ?5",
-            )?;
-            let mut q = st.query(params![
-                region.as_str(),
-                status.map(|s| s.as_str()),
-                member.map(MemberId::get),
-                after,
-                limit
-            ])?;
-            let mut out = Vec::new();
-            while let Some(row) = q.next()? {
-                let id: i64 = row.get(0)?;
-                let bad = |w: &str| StoreError::Corrupt(format!("appeal {region}:{id}: bad {w}"));
-                let status: String = row.get(3)?;
-                out.push(AppealView {
-                    region: region.clone(),
-                    id: jifen_core::AppealId::new(id).map_err(|_| bad("id"))?,
-                    entry_seq: from_sql_u64(row.get(1)?)?,
-                    member: MemberId::new(row.get(2)?).map_err(|_| bad("member"))?,
-                    status: jifen_core::AppealStatus::parse(&status).ok_or_else(|| bad("status"))?,
-                    filed: jifen_core::Timestamp::from_millis(row.get(4)?),
-                    deadline: jifen_core::Timestamp::from_millis(row.get(5)?),
-                    decided_by: row
-                        .get::<_, Option<i64>>(6)?
-                        .map(|v| jifen_core::OperatorId::new(v).map_err(|_| bad("decider")))
-                        .transpose()?,
-                    decided: row.get::<_, Option<i64>>(7)?.map(jifen_core::Timestamp::from_millis),
-                    outcome_seq: row.get::<_, Option<i64>>(8)?.map(from_sql_u64).transpose()?,
-                });
-            }
-            Ok(out)
-        })
+        self.read(|c| appeals_in(c, region, status, member, after, limit))
     }
 
     /// One version of an indicator as the region sees it: its own, or an ancestor's.
@@ -482,4 +447,54 @@ impl Store {
                 .ok_or_else(|| StoreError::NotFound(format!("region {code}")))
         })
     }
+}
+
+/// [`Store::appeals`] on a given connection or batch, so it can be part of a larger write.
+pub fn appeals_in(
+    c: &Connection,
+    region: &RegionCode,
+    status: Option<jifen_core::AppealStatus>,
+    member: Option<MemberId>,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<AppealView>> {
+    let mut st = c.prepare_cached(
+            "SELECT appeal, entry_seq, member, status, filed_ms, deadline_ms, decided_by, decided_ms, outcome_seq \
+             FROM appeals WHERE region = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR member = ?3) \
+             AND appeal > ?4 ORDER BY appeal LIMIT ?5",
+        )?;
+    let mut q = st.query(params![
+        region.as_str(),
+        status.map(|s| s.as_str()),
+        member.map(MemberId::get),
+        after,
+        limit
+    ])?;
+    let mut out = Vec::new();
+    while let Some(row) = q.next()? {
+        let id: i64 = row.get(0)?;
+        let bad = |w: &str| StoreError::Corrupt(format!("appeal {region}:{id}: bad {w}"));
+        let status: String = row.get(3)?;
+        out.push(AppealView {
+            region: region.clone(),
+            id: jifen_core::AppealId::new(id).map_err(|_| bad("id"))?,
+            entry_seq: from_sql_u64(row.get(1)?)?,
+            member: MemberId::new(row.get(2)?).map_err(|_| bad("member"))?,
+            status: jifen_core::AppealStatus::parse(&status).ok_or_else(|| bad("status"))?,
+            filed: jifen_core::Timestamp::from_millis(row.get(4)?),
+            deadline: jifen_core::Timestamp::from_millis(row.get(5)?),
+            decided_by: row
+                .get::<_, Option<i64>>(6)?
+                .map(|v| jifen_core::OperatorId::new(v).map_err(|_| bad("decider")))
+                .transpose()?,
+            decided: row
+                .get::<_, Option<i64>>(7)?
+                .map(jifen_core::Timestamp::from_millis),
+            outcome_seq: row
+                .get::<_, Option<i64>>(8)?
+                .map(from_sql_u64)
+                .transpose()?,
+        });
+    }
+    Ok(out)
 }

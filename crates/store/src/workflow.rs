@@ -248,39 +248,7 @@ impl Store {
         region: RegionCode,
         operator: OperatorId,
     ) -> Result<Vec<ClaimOutcome>> {
-        self.write(move |b| {
-            let now = b.now();
-            let due: Vec<i64> = {
-                let mut st = b.conn().prepare_cached(
-                    "SELECT claim FROM claims WHERE region = ?1 AND status = 'in-notice' AND notice_until_ms <= ?2 ORDER BY claim",
-                )?;
-                let rows = st.query_map(params![region.as_str(), now.millis()], |r| r.get(0))?;
-                rows.collect::<std::result::Result<_, _>>()?
-            };
-            let mut out = Vec::new();
-            for id in due {
-                let claim = ClaimId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                // Each claim on its own: one that cannot post (a cap, say) must not hold up the rest.
-                let posted = b.savepoint(|b| {
-                    let c = load_claim(b.conn(), &region, claim)?;
-                    c.status.next(ClaimEvent::NoticeEnded).map_err(|e| StoreError::Conflict(e.to_string()))?;
-                    post_claim(b, &region, claim, &c, operator)
-                });
-                match posted {
-                    Ok(entry) => out.push(ClaimOutcome {
-                        region: region.clone(),
-                        claim,
-                        status: ClaimStatus::Posted,
-                        entry: Some(entry),
-                    }),
-                    Err(StoreError::Rejected(why)) => {
-                        tracing::warn!(region = %region, claim = %claim, reason = %why, "claim could not post after its notice");
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(out)
-        })
+        self.write(move |b| end_notices_in(b, region, operator))
     }
 
     /// Someone objects to a claim on public notice: it goes back to review.
@@ -310,48 +278,8 @@ impl Store {
         member: MemberId,
         statement: &str,
     ) -> Result<(AppealId, Timestamp)> {
-        let statement = check_text("the appeal statement", statement, true)?;
-        self.write(move |b| {
-            let tx = b.conn();
-            let entry = b.entry(&region, seq)?
-                .ok_or_else(|| StoreError::NotFound(format!("entry {region}:{seq}")))?;
-            if entry.member != member {
-                return Err(StoreError::Forbidden("a member can only appeal entries of their own".into()));
-            }
-            if !reversible(entry.kind) {
-                return Err(StoreError::rejected(format!("a {} cannot be appealed", entry.kind)));
-            }
-            let window: u32 = tx.query_row(
-                "SELECT appeal_window_days FROM regions WHERE region = ?1",
-                params![region.as_str()],
-                |r| r.get(0),
-            )?;
-            check_appeal_window(entry.time, b.now(), window).map_err(|e| StoreError::rejected(e.to_string()))?;
-            let open: Option<i64> = tx
-                .query_row(
-                    "SELECT appeal FROM appeals WHERE region = ?1 AND entry_seq = ?2 AND status <> 'withdrawn'",
-                    params![region.as_str(), sql_u64(seq)?],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(a) = open {
-                return Err(StoreError::Conflict(format!(
-                    "this entry was appealed already (appeal {a}); an entry is appealed once"
-                )));
-            }
-            let next: i64 = tx.query_row(
-                "SELECT COALESCE(MAX(appeal), 0) + 1 FROM appeals WHERE region = ?1",
-                params![region.as_str()],
-                |r| r.get(0),
-            )?;
-            let deadline = appeal_deadline(entry.time, window);
-            tx.execute(
-                "INSERT INTO appeals (region, appeal, entry_seq, member, statement, status, filed_ms, deadline_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'filed', ?6, ?7)",
-                params![region.as_str(), next, sql_u64(seq)?, member.get(), statement, b.now().millis(), deadline.millis()],
-            )?;
-            Ok((AppealId::new(next).map_err(|e| StoreError::Corrupt(e.to_string()))?, deadline))
-        })
+        let statement = statement.to_owned();
+        self.write(move |b| file_appeal_in(b, region, seq, member, statement))
     }
 
     /// Decides an appeal: someone other than the original reviewer; the outcome
@@ -363,94 +291,7 @@ impl Store {
         decider: OperatorId,
         decision: AppealDecision,
     ) -> Result<(AppealStatus, Option<Entry>)> {
-        self.write(move |b| {
-            let tx = b.conn();
-            let (seq, status): (i64, String) = tx
-                .query_row(
-                    "SELECT entry_seq, status FROM appeals WHERE region = ?1 AND appeal = ?2",
-                    params![region.as_str(), appeal.get()],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?
-                .ok_or_else(|| StoreError::NotFound(format!("appeal {appeal} in region {region}")))?;
-            let seq = from_sql_u64(seq)?;
-            let status = AppealStatus::parse(&status).ok_or_else(|| StoreError::Corrupt("appeal status".into()))?;
-            let entry = b.entry(&region, seq)?
-                .ok_or_else(|| StoreError::Corrupt(format!("appeal {appeal} names missing entry {seq}")))?;
-            let mut reviewers = vec![entry.operator];
-            {
-                let mut st = tx.prepare_cached(
-                    "SELECT r.reviewer FROM claim_reviews r JOIN claims c ON c.region = r.region AND c.claim = r.claim \
-                     WHERE c.region = ?1 AND c.entry_seq = ?2",
-                )?;
-                for r in st.query_map(params![region.as_str(), sql_u64(seq)?], |r| r.get::<_, i64>(0))? {
-                    reviewers.push(OperatorId::new(r?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
-                }
-                // Whoever recorded the entry (a reviewer recording directly, a station) is
-                // as much its author as whoever approved it.
-                let mut st = tx.prepare_cached("SELECT submitted_by FROM claims WHERE region = ?1 AND entry_seq = ?2")?;
-                for r in st.query_map(params![region.as_str(), sql_u64(seq)?], |r| r.get::<_, i64>(0))? {
-                    reviewers.push(OperatorId::new(r?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
-                }
-            }
-            let left = entry
-                .amount
-                .checked_sub(b.reversed_amount(&region, seq)?)
-                .map_err(|_| StoreError::rejected("points overflow"))?;
-            let (to, outcome) = decide_appeal(status, decider, &reviewers, left, decision).map_err(|e| match e {
-                jifen_core::claim::AppealError::Claim(c) => StoreError::Forbidden(c.to_string()),
-                jifen_core::claim::AppealError::Decided(_) => StoreError::Conflict(e.to_string()),
-                e => StoreError::rejected(e.to_string()),
-            })?;
-            let reason = Reason::new(Source::Appeal, u64::try_from(appeal.get()).unwrap_or(0));
-            let posted = match outcome {
-                AppealOutcome::Nothing => None,
-                AppealOutcome::Reverse(amount) => Some(b.append(Append {
-                    region: region.clone(),
-                    entry: NewEntry {
-                        kind: EntryKind::Reversal,
-                        member: entry.member,
-                        amount,
-                        indicator: entry.indicator.clone(),
-                        quantity: 1,
-                        reason,
-                        operator: decider,
-                        reverses: Some(seq),
-                        sponsor: None,
-                        counts_annual: false,
-                    },
-                    idempotency_key: None,
-                })?),
-                AppealOutcome::Add(amount) => Some(b.append(Append {
-                    region: region.clone(),
-                    entry: NewEntry {
-                        kind: entry.kind,
-                        member: entry.member,
-                        amount,
-                        indicator: entry.indicator.clone(),
-                        quantity: 1,
-                        reason,
-                        operator: decider,
-                        reverses: None,
-                        sponsor: None,
-                        counts_annual: entry.annual_delta != Points::ZERO,
-                    },
-                    idempotency_key: None,
-                })?),
-            };
-            b.conn().execute(
-                "UPDATE appeals SET status = ?3, decided_by = ?4, decided_ms = ?5, outcome_seq = ?6 WHERE region = ?1 AND appeal = ?2",
-                params![
-                    region.as_str(),
-                    appeal.get(),
-                    to.as_str(),
-                    decider.get(),
-                    b.now().millis(),
-                    posted.as_ref().map(|e| sql_u64(e.seq)).transpose()?
-                ],
-            )?;
-            Ok((to, posted))
-        })
+        self.write(move |b| decide_appeal_in(b, region, appeal, decider, decision))
     }
 }
 
@@ -797,4 +638,210 @@ fn check_notice_open(b: &Batch<'_>, region: &RegionCode, claim: ClaimId) -> Resu
         )));
     }
     Ok(())
+}
+
+/// [`Store::file_appeal`] on a given connection or batch, so it can be part of a larger write.
+pub fn file_appeal_in(
+    b: &mut crate::Batch<'_>,
+    region: RegionCode,
+    seq: u64,
+    member: MemberId,
+    statement: String,
+) -> Result<(AppealId, Timestamp)> {
+    let statement = check_text("the appeal statement", &statement, true)?;
+    let tx = b.conn();
+    let entry = b
+        .entry(&region, seq)?
+        .ok_or_else(|| StoreError::NotFound(format!("entry {region}:{seq}")))?;
+    if entry.member != member {
+        return Err(StoreError::Forbidden(
+            "a member can only appeal entries of their own".into(),
+        ));
+    }
+    if !reversible(entry.kind) {
+        return Err(StoreError::rejected(format!(
+            "a {} cannot be appealed",
+            entry.kind
+        )));
+    }
+    let window: u32 = tx.query_row(
+        "SELECT appeal_window_days FROM regions WHERE region = ?1",
+        params![region.as_str()],
+        |r| r.get(0),
+    )?;
+    check_appeal_window(entry.time, b.now(), window)
+        .map_err(|e| StoreError::rejected(e.to_string()))?;
+    let open: Option<i64> = tx
+            .query_row(
+                "SELECT appeal FROM appeals WHERE region = ?1 AND entry_seq = ?2 AND status <> 'withdrawn'",
+                params![region.as_str(), sql_u64(seq)?],
+                |r| r.get(0),
+            )
+            .optional()?;
+    if let Some(a) = open {
+        return Err(StoreError::Conflict(format!(
+            "this entry was appealed already (appeal {a}); an entry is appealed once"
+        )));
+    }
+    let next: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(appeal), 0) + 1 FROM appeals WHERE region = ?1",
+        params![region.as_str()],
+        |r| r.get(0),
+    )?;
+    let deadline = appeal_deadline(entry.time, window);
+    tx.execute(
+            "INSERT INTO appeals (region, appeal, entry_seq, member, statement, status, filed_ms, deadline_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, 'filed', ?6, ?7)",
+            params![region.as_str(), next, sql_u64(seq)?, member.get(), statement, b.now().millis(), deadline.millis()],
+        )?;
+    Ok((
+        AppealId::new(next).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        deadline,
+    ))
+}
+
+/// [`Store::decide_appeal`] on a given connection or batch, so it can be part of a larger write.
+pub fn decide_appeal_in(
+    b: &mut crate::Batch<'_>,
+    region: RegionCode,
+    appeal: AppealId,
+    decider: OperatorId,
+    decision: AppealDecision,
+) -> Result<(AppealStatus, Option<Entry>)> {
+    let tx = b.conn();
+    let (seq, status): (i64, String) = tx
+        .query_row(
+            "SELECT entry_seq, status FROM appeals WHERE region = ?1 AND appeal = ?2",
+            params![region.as_str(), appeal.get()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("appeal {appeal} in region {region}")))?;
+    let seq = from_sql_u64(seq)?;
+    let status =
+        AppealStatus::parse(&status).ok_or_else(|| StoreError::Corrupt("appeal status".into()))?;
+    let entry = b
+        .entry(&region, seq)?
+        .ok_or_else(|| StoreError::Corrupt(format!("appeal {appeal} names missing entry {seq}")))?;
+    let mut reviewers = vec![entry.operator];
+    {
+        let mut st = tx.prepare_cached(
+                "SELECT r.reviewer FROM claim_reviews r JOIN claims c ON c.region = r.region AND c.claim = r.claim \
+                 WHERE c.region = ?1 AND c.entry_seq = ?2",
+            )?;
+        for r in st.query_map(params![region.as_str(), sql_u64(seq)?], |r| {
+            r.get::<_, i64>(0)
+        })? {
+            reviewers.push(OperatorId::new(r?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        }
+        // Whoever recorded the entry (a reviewer recording directly, a station) is
+        // as much its author as whoever approved it.
+        let mut st = tx.prepare_cached(
+            "SELECT submitted_by FROM claims WHERE region = ?1 AND entry_seq = ?2",
+        )?;
+        for r in st.query_map(params![region.as_str(), sql_u64(seq)?], |r| {
+            r.get::<_, i64>(0)
+        })? {
+            reviewers.push(OperatorId::new(r?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+        }
+    }
+    let left = entry
+        .amount
+        .checked_sub(b.reversed_amount(&region, seq)?)
+        .map_err(|_| StoreError::rejected("points overflow"))?;
+    let (to, outcome) =
+        decide_appeal(status, decider, &reviewers, left, decision).map_err(|e| match e {
+            jifen_core::claim::AppealError::Claim(c) => StoreError::Forbidden(c.to_string()),
+            jifen_core::claim::AppealError::Decided(_) => StoreError::Conflict(e.to_string()),
+            e => StoreError::rejected(e.to_string()),
+        })?;
+    let reason = Reason::new(Source::Appeal, u64::try_from(appeal.get()).unwrap_or(0));
+    let posted = match outcome {
+        AppealOutcome::Nothing => None,
+        AppealOutcome::Reverse(amount) => Some(b.append(Append {
+            region: region.clone(),
+            entry: NewEntry {
+                kind: EntryKind::Reversal,
+                member: entry.member,
+                amount,
+                indicator: entry.indicator.clone(),
+                quantity: 1,
+                reason,
+                operator: decider,
+                reverses: Some(seq),
+                sponsor: None,
+                counts_annual: false,
+            },
+            idempotency_key: None,
+        })?),
+        AppealOutcome::Add(amount) => Some(b.append(Append {
+            region: region.clone(),
+            entry: NewEntry {
+                kind: entry.kind,
+                member: entry.member,
+                amount,
+                indicator: entry.indicator.clone(),
+                quantity: 1,
+                reason,
+                operator: decider,
+                reverses: None,
+                sponsor: None,
+                counts_annual: entry.annual_delta != Points::ZERO,
+            },
+            idempotency_key: None,
+        })?),
+    };
+    b.conn().execute(
+            "UPDATE appeals SET status = ?3, decided_by = ?4, decided_ms = ?5, outcome_seq = ?6 WHERE region = ?1 AND appeal = ?2",
+            params![
+                region.as_str(),
+                appeal.get(),
+                to.as_str(),
+                decider.get(),
+                b.now().millis(),
+                posted.as_ref().map(|e| sql_u64(e.seq)).transpose()?
+            ],
+        )?;
+    Ok((to, posted))
+}
+
+/// [`Store::end_notices`] on a given connection or batch, so it can be part of a larger write.
+pub fn end_notices_in(
+    b: &mut crate::Batch<'_>,
+    region: RegionCode,
+    operator: OperatorId,
+) -> Result<Vec<ClaimOutcome>> {
+    let now = b.now();
+    let due: Vec<i64> = {
+        let mut st = b.conn().prepare_cached(
+                "SELECT claim FROM claims WHERE region = ?1 AND status = 'in-notice' AND notice_until_ms <= ?2 ORDER BY claim",
+            )?;
+        let rows = st.query_map(params![region.as_str(), now.millis()], |r| r.get(0))?;
+        rows.collect::<std::result::Result<_, _>>()?
+    };
+    let mut out = Vec::new();
+    for id in due {
+        let claim = ClaimId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        // Each claim on its own: one that cannot post (a cap, say) must not hold up the rest.
+        let posted = b.savepoint(|b| {
+            let c = load_claim(b.conn(), &region, claim)?;
+            c.status
+                .next(ClaimEvent::NoticeEnded)
+                .map_err(|e| StoreError::Conflict(e.to_string()))?;
+            post_claim(b, &region, claim, &c, operator)
+        });
+        match posted {
+            Ok(entry) => out.push(ClaimOutcome {
+                region: region.clone(),
+                claim,
+                status: ClaimStatus::Posted,
+                entry: Some(entry),
+            }),
+            Err(StoreError::Rejected(why)) => {
+                tracing::warn!(region = %region, claim = %claim, reason = %why, "claim could not post after its notice");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
 }
