@@ -14,14 +14,13 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::notice::idempotent_store_write;
 use super::wire::{Paged, rfc3339};
 use super::{Page, region, scoped_id};
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::json::ApiJson;
-use crate::write::{idempotency_key, read};
+use crate::write::{idempotency_key, idempotent, read};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -128,6 +127,18 @@ fn one_appeal(s: &Store, code: &RegionCode, id: AppealId) -> Result<AppealView, 
         .ok_or_else(|| ApiError::not_found(format!("appeal {code}:{id}")))
 }
 
+/// One appeal, read inside a write (so the answer shows what the write did).
+fn one_appeal_in(
+    b: &jifen_store::Batch<'_>,
+    code: &RegionCode,
+    id: AppealId,
+) -> Result<AppealView, ApiError> {
+    jifen_store::read::appeals_in(b.conn(), code, None, None, id.get() - 1, 1)?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("appeal {code}:{id}")))
+}
+
 /// Appeals an entry of one's own, within the region's appeal window (after it: 422).
 #[utoipa::path(post, path = "/api/v1/entries/{id}/appeal", tag = "appeals", security(("bearer" = [])),
     params(("id" = String, Path, description = "entry id, <region>:<seq>"),
@@ -161,11 +172,28 @@ async fn file(
         ));
     }
     let path = format!("/api/v1/entries/{code}:{seq}/appeal");
-    idempotent_store_write(&state, who.id(), key, path, StatusCode::CREATED, move |s| {
-        let offset = s.region_offset(&code)?;
-        let (appeal, _deadline) = s.file_appeal(code.clone(), seq, member, &body.statement)?;
-        Ok(AppealOut::from_view(&one_appeal(s, &code, appeal)?, offset))
-    })
+    let offset = state.offset(&code).await?;
+    idempotent(
+        &state,
+        who.id(),
+        key,
+        "POST",
+        path,
+        StatusCode::CREATED,
+        move |b| {
+            let (appeal, _deadline) = jifen_store::workflow::file_appeal_in(
+                b,
+                code.clone(),
+                seq,
+                member,
+                body.statement,
+            )?;
+            Ok(AppealOut::from_view(
+                &one_appeal_in(b, &code, appeal)?,
+                offset,
+            ))
+        },
+    )
     .await
 }
 
@@ -282,14 +310,28 @@ async fn decide(
     }
     let decider = who.id();
     let path = format!("/api/v1/appeals/{code}:{appeal}/decide");
-    idempotent_store_write(&state, decider, key, path, StatusCode::OK, move |s| {
-        let (status, entry) = s.decide_appeal(code.clone(), appeal, decider, decision)?;
-        Ok(DecisionOut {
-            id: format!("{code}:{appeal}"),
-            status: status.as_str().to_owned(),
-            entry: entry.map(|e| format!("{code}:{}", e.seq)),
-        })
-    })
+    idempotent(
+        &state,
+        decider,
+        key,
+        "POST",
+        path,
+        StatusCode::OK,
+        move |b| {
+            let (status, entry) = jifen_store::workflow::decide_appeal_in(
+                b,
+                code.clone(),
+                appeal,
+                decider,
+                decision,
+            )?;
+            Ok(DecisionOut {
+                id: format!("{code}:{appeal}"),
+                status: status.as_str().to_owned(),
+                entry: entry.map(|e| format!("{code}:{}", e.seq)),
+            })
+        },
+    )
     .await
 }
 

@@ -10,7 +10,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use jifen_core::{ClaimStatus, IndicatorRef, Role, member::mask_name};
-use jifen_store::Store;
 use jifen_store::workflow::object_in;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -187,50 +186,27 @@ async fn close(
     let key = idempotency_key(&headers)?;
     let operator = who.id();
     let path = format!("/api/v1/regions/{code}/notice/close");
-    idempotent_store_write(&state, operator, key, path, StatusCode::OK, move |s| {
-        let offset = s.region_offset(&code)?;
-        let posted = s.end_notices(code.clone(), operator)?;
-        posted
-            .iter()
-            .map(|o| Ok(ClaimOut::from_view(&s.claim(&o.region, o.claim)?, offset)))
-            .collect::<Result<Vec<_>, ApiError>>()
-    })
-    .await
-}
-
-/// An idempotent POST for the store writes that run as their own job
-/// (`Store::end_notices`, `file_appeal`, `decide_appeal` have no form that runs
-/// inside another write, so [`idempotent`] cannot wrap them). A retry with the
-/// same key gets the first answer. The answer is recorded right after the write
-/// commits rather than with it, so if the process dies in between, a retry runs
-/// the write again and meets the store's own refusal (an appeal already open or
-/// decided: 409; notices already closed: an empty list).
-pub(super) async fn idempotent_store_write<T: Serialize + Send + 'static>(
-    state: &AppState,
-    account: jifen_core::OperatorId,
-    key: Option<String>,
-    path: String,
-    status: StatusCode,
-    f: impl FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
-) -> ApiResult<Response> {
-    if let Some(k) = key.clone() {
-        let earlier = read(state, move |s| Ok(s.idempotent_response(account, &k)?)).await?;
-        if earlier.is_some() {
-            // Answers with the stored response (or a 409 if the key named another request);
-            // the closure runs only if the answer vanished meanwhile, which it cannot.
-            return idempotent(state, account, key, "POST", path, status, |_| {
-                Err::<(), _>(ApiError::new(
-                    StatusCode::CONFLICT,
-                    "a request with this Idempotency-Key is already being answered; try again",
-                ))
-            })
-            .await;
-        }
-    }
-    let value = read(state, f).await?;
-    idempotent(state, account, key, "POST", path, status, move |_| {
-        Ok(value)
-    })
+    let offset = state.offset(&code).await?;
+    idempotent(
+        &state,
+        operator,
+        key,
+        "POST",
+        path,
+        StatusCode::OK,
+        move |b| {
+            let posted = jifen_store::workflow::end_notices_in(b, code.clone(), operator)?;
+            posted
+                .iter()
+                .map(|o| {
+                    Ok(ClaimOut::from_view(
+                        &jifen_store::read::claim_in(b.conn(), &o.region, o.claim)?,
+                        offset,
+                    ))
+                })
+                .collect::<Result<Vec<_>, ApiError>>()
+        },
+    )
     .await
 }
 
