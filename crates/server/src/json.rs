@@ -57,10 +57,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     serde_json::error::Category::Data => {
                         let msg = inner.to_string();
                         let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
-                        let field = if path == "." {
-                            unknown_field(&msg).unwrap_or_default()
-                        } else {
-                            path
+                        // The path ends at an unknown field, but at the object that lacks a
+                        // missing one: serde names that field in the message.
+                        let missing = msg
+                            .starts_with("missing field")
+                            .then(|| unknown_field(&msg))
+                            .flatten();
+                        let field = match (path.as_str(), missing) {
+                            (".", Some(f)) => f,
+                            (".", None) => unknown_field(&msg).unwrap_or_default(),
+                            (p, Some(f)) => format!("{p}.{f}"),
+                            (p, None) => p.to_owned(),
                         };
                         if field.is_empty() {
                             Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, msg))

@@ -370,8 +370,7 @@ fn indicators_versions_and_levels() {
     refused(
         &put(&app, &levels, &admin, &json!([{"code": "a", "name": "A"}])),
         422,
-        // json.rs names the element, not the missing field inside it.
-        Some("[0]"),
+        Some("[0].min_score"),
     );
     refused(&put(&app, &levels, &reviewer, &body), 403, None);
     let b = app
