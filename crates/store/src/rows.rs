@@ -226,6 +226,15 @@ pub fn load_regions(conn: &Connection) -> Result<Vec<Region>> {
     Ok(out)
 }
 
+/// A region and its ancestors, nearest first; an unknown region is not found.
+pub fn lineage(conn: &Connection, region: &RegionCode) -> Result<Vec<Region>> {
+    let tree = jifen_core::RegionTree::new(load_regions(conn)?);
+    let chain = tree
+        .lineage(region)
+        .map_err(|e| StoreError::NotFound(e.to_string()))?;
+    Ok(chain.into_iter().cloned().collect())
+}
+
 pub const INDICATOR_COLUMNS: &str = "region, code, version, name, category, points, unit, cap_day, cap_month, \
      cap_year, evidence, review, review_threshold, claimants, valid_from, valid_to, core, notice_days";
 

@@ -101,10 +101,7 @@ pub fn indicator_version(
 ) -> Result<Indicator> {
     // The indicator may be the region's own or an ancestor's core one; the sequencer
     // checks visibility again when it posts.
-    let tree = jifen_core::RegionTree::new(rows::load_regions(tx)?);
-    let lineage = tree
-        .lineage(region)
-        .map_err(|e| StoreError::NotFound(e.to_string()))?;
+    let lineage = rows::lineage(tx, region)?;
     let mut st = tx.prepare_cached(&format!(
         "SELECT {} FROM indicators WHERE region = ?1 AND code = ?2 AND version = ?3",
         rows::INDICATOR_COLUMNS
@@ -128,10 +125,7 @@ pub fn current_indicator(
     region: &RegionCode,
     code: &IndicatorCode,
 ) -> Result<Indicator> {
-    let tree = jifen_core::RegionTree::new(rows::load_regions(tx)?);
-    let lineage = tree
-        .lineage(region)
-        .map_err(|e| StoreError::NotFound(e.to_string()))?;
+    let lineage = rows::lineage(tx, region)?;
     let offset = lineage.first().map_or(0, |r| r.utc_offset_minutes);
     let today = b_now
         .local_date(offset)
