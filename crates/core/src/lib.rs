@@ -14,6 +14,7 @@
 //! - [`level`]: levels on the annual score.
 //! - [`claim`]: claim and appeal state machines, separation of duties.
 //! - [`leaf`]: the canonical public leaf and member commitments.
+//! - [`market`]: rewards, sponsors, redemption codes, a region's policy, expiry.
 //!
 //! This crate knows nothing of SQL, HTTP, files or async, and does not serialise.
 
@@ -25,6 +26,7 @@ pub mod indicator;
 pub mod leaf;
 pub mod ledger;
 pub mod level;
+pub mod market;
 pub mod member;
 pub mod points;
 pub mod region;
