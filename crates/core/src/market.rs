@@ -416,12 +416,19 @@ mod tests {
         assert_eq!(c.as_str().len(), 8);
         let printed = c.to_string();
         assert_eq!(printed.len(), 9);
-        assert_eq!(RedemptionCode::parse(&printed).unwrap(), c);
+        assert_eq!(RedemptionCode::parse(&printed).expect("parses"), c);
         assert_eq!(
-            RedemptionCode::parse(&format!(" {} ", printed.to_lowercase())).unwrap(),
+            RedemptionCode::parse(&format!(" {} ", printed.to_lowercase())).expect("parses"),
             c
         );
-        for bad in ["", "ABCD-234", "ABCD-23456", "ABCD-0000", "ABCD-IIII", "码码码码码码码码"] {
+        for bad in [
+            "",
+            "ABCD-234",
+            "ABCD-23456",
+            "ABCD-0000",
+            "ABCD-IIII",
+            "码码码码码码码码",
+        ] {
             assert!(RedemptionCode::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -430,7 +437,7 @@ mod tests {
         #[test]
         fn every_random_code_parses_back(bytes in any::<[u8; 8]>()) {
             let c = RedemptionCode::from_random(bytes);
-            prop_assert_eq!(RedemptionCode::parse(&c.to_string()).unwrap(), c);
+            prop_assert_eq!(RedemptionCode::parse(&c.to_string()).expect("parses"), c);
         }
 
         #[test]
@@ -447,8 +454,14 @@ mod tests {
         assert_eq!(Reserved.close(Fulfilled), Ok(Fulfilled));
         assert_eq!(Reserved.close(Expired), Ok(Expired));
         assert!(Reserved.close(Reserved).is_err());
-        assert_eq!(Fulfilled.close(Cancelled), Err(MarketError::Closed(Fulfilled)));
-        assert_eq!(Cancelled.close(Fulfilled), Err(MarketError::Closed(Cancelled)));
+        assert_eq!(
+            Fulfilled.close(Cancelled),
+            Err(MarketError::Closed(Fulfilled))
+        );
+        assert_eq!(
+            Cancelled.close(Fulfilled),
+            Err(MarketError::Closed(Cancelled))
+        );
         assert!(Cancelled.refunds() && Expired.refunds() && !Fulfilled.refunds());
     }
 
@@ -456,7 +469,10 @@ mod tests {
     fn expiry_spends_oldest_first() {
         // 300 earned long ago, 100 this year, 150 spent: 250 left. Oldest first,
         // the 150 came out of the old 300, so 150 old + 100 new remain; 150 expire.
-        assert_eq!(expiry_due(Points::new(250), Points::new(100)), Points::new(150));
+        assert_eq!(
+            expiry_due(Points::new(250), Points::new(100)),
+            Points::new(150)
+        );
         // Spent more than the old earnings: only new points left, nothing expires.
         assert_eq!(expiry_due(Points::new(80), Points::new(100)), Points::ZERO);
         assert_eq!(expiry_due(Points::new(-5), Points::ZERO), Points::ZERO);
@@ -482,7 +498,7 @@ mod tests {
 
     #[test]
     fn reward_checks() {
-        let d = |s| crate::clock::parse_date(s).unwrap();
+        let d = |s| crate::clock::parse_date(s).expect("date");
         let mut r = Reward {
             name: "大米 5kg".into(),
             description: String::new(),
@@ -491,7 +507,7 @@ mod tests {
             stock: 10,
             min_level: None,
             limit: Some((1, CapPeriod::Month)),
-            sponsor: SponsorCode::parse("coop").unwrap(),
+            sponsor: SponsorCode::parse("coop").expect("code"),
             active_from: d("2026-01-01"),
             active_to: Some(d("2026-12-31")),
         };
