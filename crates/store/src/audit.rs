@@ -42,6 +42,8 @@ impl Store {
             let mut out = Vec::new();
             for r in regions {
                 out.push(audit_region(c, &r.code, &mut progress)?);
+                crate::market::audit_region(c, &r.code)?;
+                crate::year::audit_region(c, &r.code)?;
             }
             Ok(out)
         })

@@ -14,6 +14,7 @@ use crate::error::{Result, StoreError};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_accounts_events.sql"),
+    include_str!("../migrations/sqlite/0003_market_year.sql"),
 ];
 
 /// How long a connection waits for another writer's lock, in milliseconds.

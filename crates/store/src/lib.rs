@@ -19,10 +19,12 @@ pub mod audit;
 pub mod db;
 pub mod error;
 pub mod keys;
+pub mod market;
 pub mod read;
 pub mod rows;
 pub mod sequencer;
 pub mod workflow;
+pub mod year;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;

@@ -240,6 +240,11 @@ pub struct Batch<'c> {
     /// Set when a write inside the batch failed half-way: the batch must not commit.
     poisoned: Option<String>,
     savepoint_depth: u32,
+    /// What the first `moved_upto` pending entries move per account, built only when
+    /// [`Batch::balance`] is asked (a batch of awards never pays for it), so a job
+    /// that redeems or expires thousands of times does not rescan the batch each time.
+    moved: HashMap<(RegionCode, Account), i64>,
+    moved_upto: usize,
 }
 
 impl<'c> Batch<'c> {
@@ -251,6 +256,12 @@ impl<'c> Batch<'c> {
     /// The batch's time: every entry of a batch carries it.
     pub fn now(&self) -> Timestamp {
         self.now
+    }
+
+    /// Entries this batch accepted and has not written yet (the transaction's
+    /// tables do not show them until the batch finishes).
+    pub fn pending_entries(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.pending.iter().map(|p| &p.entry)
     }
 
     pub fn keys(&self) -> &KeyDir {
@@ -304,21 +315,29 @@ impl<'c> Batch<'c> {
     }
 
     /// An account's balance, this batch's entries included.
-    pub fn balance(&self, region: &RegionCode, account: &Account) -> Result<Points> {
-        let mut b = rows::balance(self.tx, region, account)?;
-        for p in self.pending.iter().filter(|p| p.entry.region == *region) {
-            if &p.entry.credit == account {
-                b = b
-                    .checked_add(p.entry.amount)
-                    .map_err(StoreError::from_overflow)?;
-            }
-            if &p.entry.debit == account {
-                b = b
-                    .checked_sub(p.entry.amount)
-                    .map_err(StoreError::from_overflow)?;
+    pub fn balance(&mut self, region: &RegionCode, account: &Account) -> Result<Points> {
+        let b = rows::balance(self.tx, region, account)?;
+        for p in &self.pending[self.moved_upto..] {
+            let e = &p.entry;
+            let amount = e.amount.get();
+            for (acct, delta) in [(&e.credit, amount), (&e.debit, -amount)] {
+                let v = self
+                    .moved
+                    .entry((e.region.clone(), acct.clone()))
+                    .or_insert(0);
+                *v = v.checked_add(delta).ok_or(StoreError::Commit(
+                    "points overflow in a batch's balances".into(),
+                ))?;
             }
         }
-        Ok(b)
+        self.moved_upto = self.pending.len();
+        let delta = self
+            .moved
+            .get(&(region.clone(), account.clone()))
+            .copied()
+            .unwrap_or(0);
+        b.checked_add(Points::new(delta))
+            .map_err(StoreError::from_overflow)
     }
 
     /// Runs `f` so that, if it fails, none of its writes or appends remain.
@@ -339,6 +358,10 @@ impl<'c> Batch<'c> {
                 Ok(v)
             }
             Err(e) => {
+                if mark < self.moved_upto {
+                    self.moved.clear();
+                    self.moved_upto = 0;
+                }
                 if let Err(re) = self
                     .tx
                     .execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"))
@@ -831,6 +854,8 @@ impl Writer {
                 pending_keys: HashMap::new(),
                 poisoned: None,
                 savepoint_depth: 0,
+                moved: HashMap::new(),
+                moved_upto: 0,
             };
             for job in jobs {
                 completions.push(job(&mut batch));
