@@ -279,7 +279,10 @@ fn report_acked(acked: u64, reported: &mut u64) {
 const ACK_REPORT_EVERY_ENTRIES: u64 = 50_000;
 
 fn raw_insert(path: &std::path::Path, n: u64, members: u64) -> Result<f64> {
-    let mut conn = jifen_store::db::open(path)?;
+    let conn = jifen_store::db::open(path)?;
+    let conn = conn
+        .as_sqlite()
+        .expect("jifen_store::db::open opens SQLite");
     conn.execute_batch(
         "CREATE TABLE raw (region TEXT NOT NULL, seq INTEGER NOT NULL, time_ms INTEGER NOT NULL, kind TEXT NOT NULL, \
          debit TEXT NOT NULL, credit TEXT NOT NULL, amount INTEGER NOT NULL, member INTEGER NOT NULL, indicator TEXT, \
@@ -290,7 +293,8 @@ fn raw_insert(path: &std::path::Path, n: u64, members: u64) -> Result<f64> {
     let now = jifen_core::Clock::now(&SystemClock).millis();
     let mut i: u64 = 0;
     while i < n {
-        let tx = conn.transaction()?;
+        let tx =
+            rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
         {
             let mut st = tx.prepare_cached("INSERT INTO raw VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")?;
             let end = (i + jifen_store::sequencer::BATCH_JOBS_MAX as u64).min(n);
@@ -500,11 +504,11 @@ mod api {
     /// How many checkpoints the region's log has.
     fn checkpoints(store: &Store, region: &RegionCode) -> Result<u64> {
         let n: i64 = store.read(|c| {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT COUNT(*) FROM checkpoints WHERE region = ?1",
-                [region.as_str()],
+                jifen_store::params![region.as_str()],
                 |r| r.get(0),
-            )?)
+            )
         })?;
         Ok(u64::try_from(n).unwrap_or(0))
     }

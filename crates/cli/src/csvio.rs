@@ -14,8 +14,8 @@ use jifen_core::{
     Reason, RegionCode, Source,
 };
 use jifen_store::admin::{NewMember, insert_household, insert_member};
+use jifen_store::params;
 use jifen_store::{Append, StoreError};
-use rusqlite::{OptionalExtension, params};
 
 /// Most rows one import takes (it is one transaction).
 pub const IMPORT_ROWS_MAX: usize = 1_000_000;
@@ -165,13 +165,11 @@ fn import_members(
         let name = t
             .get(rec, "name")
             .ok_or_else(|| line_err(line, "name is empty"))?;
-        let exists: Option<i64> = b
-            .conn()
-            .prepare_cached(
-                "SELECT household FROM households WHERE region = ?1 AND household = ?2",
-            )?
-            .query_row(params![region.as_str(), household.get()], |r| r.get(0))
-            .optional()?;
+        let exists: Option<i64> = b.conn().query_opt(
+            "SELECT household FROM households WHERE region = ?1 AND household = ?2",
+            params![region.as_str(), household.get()],
+            |r| r.get(0),
+        )?;
         if exists.is_none() {
             let label = t
                 .get(rec, "household_label")
@@ -311,26 +309,27 @@ pub fn export(data: &Path, args: ExportArgs) -> Result<ExitCode> {
                     "commitment",
                 ])
                 .map_err(fail)?;
-                let mut st = c.prepare(
+                c.query_each(
                     "SELECT m.member, m.household, h.label, m.name, m.commitment FROM members m \
                      JOIN households h ON h.region = m.region AND h.household = m.household \
                      WHERE m.region = ?1 ORDER BY m.member",
+                    params![region.as_str()],
+                    |r| {
+                        let cm: Vec<u8> = r.get(4)?;
+                        let cm = <[u8; 32]>::try_from(cm.as_slice()).unwrap_or([0; 32]);
+                        let name: Option<String> = r.get(3)?;
+                        w.write_record([
+                            r.get::<i64>(0)?.to_string(),
+                            r.get::<i64>(1)?.to_string(),
+                            r.get::<String>(2)?,
+                            name.unwrap_or_default(),
+                            jifen_core::leaf::commitment_hex(&cm),
+                        ])
+                        .map_err(fail)?;
+                        n += 1;
+                        Ok(())
+                    },
                 )?;
-                let mut q = st.query(params![region.as_str()])?;
-                while let Some(r) = q.next()? {
-                    let cm: Vec<u8> = r.get(4)?;
-                    let cm = <[u8; 32]>::try_from(cm.as_slice()).unwrap_or([0; 32]);
-                    let name: Option<String> = r.get(3)?;
-                    w.write_record([
-                        r.get::<_, i64>(0)?.to_string(),
-                        r.get::<_, i64>(1)?.to_string(),
-                        r.get::<_, String>(2)?,
-                        name.unwrap_or_default(),
-                        jifen_core::leaf::commitment_hex(&cm),
-                    ])
-                    .map_err(fail)?;
-                    n += 1;
-                }
             }
             What::Entries => {
                 w.write_record([
@@ -351,39 +350,42 @@ pub fn export(data: &Path, args: ExportArgs) -> Result<ExitCode> {
                     "annual_delta",
                 ])
                 .map_err(fail)?;
-                let mut st = c.prepare(&format!(
-                    "SELECT {} FROM entries WHERE region = ?1 ORDER BY seq",
-                    jifen_store::rows::ENTRY_COLUMNS
-                ))?;
-                let mut q = st.query(params![region.as_str()])?;
-                while let Some(r) = q.next()? {
-                    let e = jifen_store::rows::entry_from_row(r)?;
-                    w.write_record([
-                        format!("{}:{}", e.region, e.seq),
-                        e.seq.to_string(),
-                        e.time.to_rfc3339(offset),
-                        e.kind.as_str().to_owned(),
-                        e.member.to_string(),
-                        e.amount.to_string(),
-                        e.debit.to_key(),
-                        e.credit.to_key(),
-                        e.indicator
-                            .as_ref()
-                            .map(|i| i.code.to_string())
-                            .unwrap_or_default(),
-                        e.indicator
-                            .as_ref()
-                            .map(|i| i.version.to_string())
-                            .unwrap_or_default(),
-                        e.quantity.to_string(),
-                        e.reason.to_text(),
-                        e.operator.to_string(),
-                        e.reverses.map(|s| s.to_string()).unwrap_or_default(),
-                        e.annual_delta.to_string(),
-                    ])
-                    .map_err(fail)?;
-                    n += 1;
-                }
+                c.query_each(
+                    &format!(
+                        "SELECT {} FROM entries WHERE region = ?1 ORDER BY seq",
+                        jifen_store::rows::ENTRY_COLUMNS
+                    ),
+                    params![region.as_str()],
+                    |r| {
+                        let e = jifen_store::rows::entry_from_row(r)?;
+                        w.write_record([
+                            format!("{}:{}", e.region, e.seq),
+                            e.seq.to_string(),
+                            e.time.to_rfc3339(offset),
+                            e.kind.as_str().to_owned(),
+                            e.member.to_string(),
+                            e.amount.to_string(),
+                            e.debit.to_key(),
+                            e.credit.to_key(),
+                            e.indicator
+                                .as_ref()
+                                .map(|i| i.code.to_string())
+                                .unwrap_or_default(),
+                            e.indicator
+                                .as_ref()
+                                .map(|i| i.version.to_string())
+                                .unwrap_or_default(),
+                            e.quantity.to_string(),
+                            e.reason.to_text(),
+                            e.operator.to_string(),
+                            e.reverses.map(|s| s.to_string()).unwrap_or_default(),
+                            e.annual_delta.to_string(),
+                        ])
+                        .map_err(fail)?;
+                        n += 1;
+                        Ok(())
+                    },
+                )?;
             }
         }
         Ok(n)

@@ -3,9 +3,10 @@
 //! store keeps the PHC string it is given.
 
 use jifen_core::{MemberId, OperatorId, RegionCode, Role, SponsorCode, Timestamp};
-use rusqlite::{OptionalExtension, params};
 
 use crate::error::{Result, StoreError};
+use crate::params;
+use crate::sql::{Conn, ToParam};
 use crate::{Store, admin::region_must_exist};
 
 /// An earlier write's answer: (method, path, status, body).
@@ -74,13 +75,9 @@ pub fn check_username(u: &str) -> Result<()> {
     Ok(())
 }
 
-fn grants(c: &rusqlite::Connection, account: i64) -> Result<Vec<Grant>> {
-    let mut st = c.prepare_cached(
-        "SELECT region, role, member, sponsor FROM account_roles WHERE account = ?1 ORDER BY region, role",
-    )?;
-    let mut q = st.query(params![account])?;
+fn grants(c: &Conn, account: i64) -> Result<Vec<Grant>> {
     let mut out = Vec::new();
-    while let Some(r) = q.next()? {
+    c.query_each("SELECT region, role, member, sponsor FROM account_roles WHERE account = ?1 ORDER BY region, role", params![account], |r| {
         let region: String = r.get(0)?;
         let role: String = r.get(1)?;
         let member: Option<i64> = r.get(2)?;
@@ -98,22 +95,22 @@ fn grants(c: &rusqlite::Connection, account: i64) -> Result<Vec<Grant>> {
                 .transpose()
                 .map_err(|_| bad("sponsor"))?,
         });
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
 fn account_row(
-    c: &rusqlite::Connection,
+    c: &Conn,
     where_sql: &str,
-    p: &dyn rusqlite::ToSql,
+    p: &dyn ToParam,
 ) -> Result<Option<(Account, Option<String>)>> {
     let row: Option<(i64, String, String, Option<String>, bool)> = c
-        .query_row(
+        .query_opt(
             &format!("SELECT account, username, display_name, password_hash, disabled FROM accounts WHERE {where_sql}"),
-            [p],
+            &[p],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .optional()?;
+        )?;
     let Some((id, username, display_name, hash, disabled)) = row else {
         return Ok(None);
     };
@@ -174,11 +171,7 @@ impl Store {
     ) -> Result<Vec<Account>> {
         self.read(|c| {
             let ids: Vec<i64> = c
-                .prepare_cached(
-                    "SELECT DISTINCT account FROM account_roles WHERE region = ?1 AND account > ?2 ORDER BY account LIMIT ?3",
-                )?
-                .query_map(params![region.as_str(), after, limit], |r| r.get(0))?
-                .collect::<std::result::Result<_, _>>()?;
+                .query_map("SELECT DISTINCT account FROM account_roles WHERE region = ?1 AND account > ?2 ORDER BY account LIMIT ?3", params![region.as_str(), after, limit], |r| r.get(0))?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
                 if let Some((a, _)) = account_row(c, "account = ?1", &id)? {
@@ -195,21 +188,29 @@ impl Store {
 
     pub fn token(&self, token_hash: &[u8; 32]) -> Result<Option<Token>> {
         self.read(|c| {
-            let row: Option<TokenRow> = c
-                .prepare_cached("SELECT account, kind, region, role, expires_ms FROM tokens WHERE token_hash = ?1")?
-                .query_row(params![token_hash.as_slice()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-                .optional()?;
-            let Some((account, kind, region, role, expires)) = row else { return Ok(None) };
+            let row: Option<TokenRow> = c.query_opt(
+                "SELECT account, kind, region, role, expires_ms FROM tokens WHERE token_hash = ?1",
+                params![token_hash.as_slice()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )?;
+            let Some((account, kind, region, role, expires)) = row else {
+                return Ok(None);
+            };
             let bad = || StoreError::Corrupt("a stored token is malformed".into());
             let scope = match (region, role) {
-                (Some(r), Some(role)) => {
-                    Some((RegionCode::parse(&r).map_err(|_| bad())?, Role::parse(&role).ok_or_else(bad)?))
-                }
+                (Some(r), Some(role)) => Some((
+                    RegionCode::parse(&r).map_err(|_| bad())?,
+                    Role::parse(&role).ok_or_else(bad)?,
+                )),
                 _ => None,
             };
             Ok(Some(Token {
                 account: OperatorId::new(account).map_err(|_| bad())?,
-                kind: if kind == "api" { TokenKind::Api } else { TokenKind::Session },
+                kind: if kind == "api" {
+                    TokenKind::Api
+                } else {
+                    TokenKind::Session
+                },
                 scope,
                 expires: Timestamp::from_millis(expires),
             }))
@@ -234,9 +235,7 @@ impl Store {
         key: &str,
     ) -> Result<Option<StoredResponse>> {
         self.read(|c| {
-            Ok(c.prepare_cached("SELECT method, path, status, body FROM http_idempotency WHERE account = ?1 AND key = ?2")?
-                .query_row(params![account.get(), key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                .optional()?)
+            c.query_opt("SELECT method, path, status, body FROM http_idempotency WHERE account = ?1 AND key = ?2", params![account.get(), key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         })
     }
 }
@@ -252,11 +251,8 @@ pub fn record_response(
     body: &[u8],
 ) -> Result<()> {
     b.conn()
-        .prepare_cached(
-            "INSERT INTO http_idempotency (account, key, method, path, status, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![account.get(), key, method, path, status, body, b.now().millis()])
-        .map_err(|e| match StoreError::from(e) {
+        .execute("INSERT INTO http_idempotency (account, key, method, path, status, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", params![account.get(), key, method, path, status, body, b.now().millis()])
+        .map_err(|e| match e {
             StoreError::Conflict(_) => StoreError::Conflict(format!("idempotency key {key:?} was used for another request at the same time")),
             e => e,
         })?;
@@ -269,10 +265,11 @@ pub fn lookup_response_in(
     account: OperatorId,
     key: &str,
 ) -> Result<Option<StoredResponse>> {
-    Ok(b.conn()
-        .prepare_cached("SELECT method, path, status, body FROM http_idempotency WHERE account = ?1 AND key = ?2")?
-        .query_row(params![account.get(), key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .optional()?)
+    b.conn().query_opt(
+        "SELECT method, path, status, body FROM http_idempotency WHERE account = ?1 AND key = ?2",
+        params![account.get(), key],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
 }
 
 /// [`Store::grant_role`] inside a write's batch, so it commits with the rest of the write.
@@ -288,13 +285,11 @@ pub fn grant_role_in(b: &mut crate::Batch<'_>, account: OperatorId, grant: Grant
     let c = b.conn();
     region_must_exist(c, &grant.region)?;
     if let Some(m) = grant.member {
-        let found: Option<i64> = c
-            .query_row(
-                "SELECT member FROM members WHERE region = ?1 AND member = ?2",
-                params![grant.region.as_str(), m.get()],
-                |r| r.get(0),
-            )
-            .optional()?;
+        let found: Option<i64> = c.query_opt(
+            "SELECT member FROM members WHERE region = ?1 AND member = ?2",
+            params![grant.region.as_str(), m.get()],
+            |r| r.get(0),
+        )?;
         if found.is_none() {
             return Err(StoreError::NotFound(format!(
                 "member {m} in region {}",
@@ -313,8 +308,8 @@ pub fn grant_role_in(b: &mut crate::Batch<'_>, account: OperatorId, grant: Grant
                 grant.sponsor.as_ref().map(SponsorCode::as_str)
             ],
         )
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::Db(e) if e.to_string().contains("FOREIGN KEY") => {
+        .map_err(|e| match e {
+            StoreError::Db(e) if e.contains("FOREIGN KEY") => {
                 StoreError::NotFound(format!("account {account}"))
             }
             e => e,
@@ -375,13 +370,11 @@ pub fn create_account_in(
         ));
     }
     let c = b.conn();
-    let taken: Option<i64> = c
-        .query_row(
-            "SELECT account FROM accounts WHERE username = ?1",
-            params![username],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let taken: Option<i64> = c.query_opt(
+        "SELECT account FROM accounts WHERE username = ?1",
+        params![username],
+        |r| r.get(0),
+    )?;
     if taken.is_some() {
         return Err(StoreError::Conflict(format!(
             "username {username} is taken"
@@ -391,7 +384,7 @@ pub fn create_account_in(
         Some(id) => id.get(),
         None => c.query_row(
             "SELECT COALESCE(MAX(account), 0) + 1 FROM accounts",
-            [],
+            params![],
             |r| r.get(0),
         )?,
     };

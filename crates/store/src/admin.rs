@@ -7,10 +7,11 @@ use jifen_core::{
     member_commitment,
 };
 use jifen_log::{Checkpoint, NoteSigner};
-use rusqlite::{OptionalExtension, params};
 
 use crate::error::{Result, StoreError};
 use crate::keys::random_secret;
+use crate::params;
+use crate::sql::Conn;
 use crate::{Store, rows};
 
 /// Longest log origin prefix, in bytes.
@@ -58,8 +59,7 @@ impl Store {
         self.write(move |b| {
             let tx = b.conn();
             let exists: Option<String> = tx
-                .query_row("SELECT region FROM regions WHERE region = ?1", params![region.code.as_str()], |r| r.get(0))
-                .optional()?;
+                .query_opt("SELECT region FROM regions WHERE region = ?1", params![region.code.as_str()], |r| r.get(0))?;
             if exists.is_some() {
                 return Err(StoreError::Conflict(format!("region {} exists already", region.code)));
             }
@@ -194,21 +194,19 @@ impl Store {
     }
 }
 
-pub(crate) fn region_must_exist(tx: &rusqlite::Connection, region: &RegionCode) -> Result<()> {
-    let found: Option<String> = tx
-        .query_row(
-            "SELECT region FROM regions WHERE region = ?1",
-            params![region.as_str()],
-            |r| r.get(0),
-        )
-        .optional()?;
+pub(crate) fn region_must_exist(tx: &Conn, region: &RegionCode) -> Result<()> {
+    let found: Option<String> = tx.query_opt(
+        "SELECT region FROM regions WHERE region = ?1",
+        params![region.as_str()],
+        |r| r.get(0),
+    )?;
     found
         .map(|_| ())
         .ok_or_else(|| StoreError::NotFound(format!("region {region}")))
 }
 
 pub fn insert_household(
-    tx: &rusqlite::Connection,
+    tx: &Conn,
     region: &RegionCode,
     id: Option<HouseholdId>,
     label: &str,
@@ -226,24 +224,27 @@ pub fn insert_household(
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?
         }
     };
-    tx.prepare_cached("INSERT INTO households (region, household, label) VALUES (?1, ?2, ?3)")?
-        .execute(params![region.as_str(), id.get(), label])
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::Conflict(_) => {
-                StoreError::Conflict(format!("household {id} exists already in {region}"))
-            }
-            e => e,
-        })?;
+    tx.execute(
+        "INSERT INTO households (region, household, label) VALUES (?1, ?2, ?3)",
+        params![region.as_str(), id.get(), label],
+    )
+    .map_err(|e| match e {
+        StoreError::Conflict(_) => {
+            StoreError::Conflict(format!("household {id} exists already in {region}"))
+        }
+        e => e,
+    })?;
     Ok(id)
 }
 
-pub fn insert_member(tx: &rusqlite::Connection, m: &NewMember, now_ms: i64) -> Result<MemberId> {
+pub fn insert_member(tx: &Conn, m: &NewMember, now_ms: i64) -> Result<MemberId> {
     let name =
         check_name("member name", &m.name).map_err(|e| StoreError::rejected(e.to_string()))?;
-    let household: Option<i64> = tx
-        .prepare_cached("SELECT household FROM households WHERE region = ?1 AND household = ?2")?
-        .query_row(params![m.region.as_str(), m.household.get()], |r| r.get(0))
-        .optional()?;
+    let household: Option<i64> = tx.query_opt(
+        "SELECT household FROM households WHERE region = ?1 AND household = ?2",
+        params![m.region.as_str(), m.household.get()],
+        |r| r.get(0),
+    )?;
     if household.is_none() {
         return Err(StoreError::NotFound(format!(
             "household {} in region {}",
@@ -253,24 +254,25 @@ pub fn insert_member(tx: &rusqlite::Connection, m: &NewMember, now_ms: i64) -> R
     let id = match m.id {
         Some(id) => id,
         None => {
-            let max: Option<i64> = tx
-                .prepare_cached("SELECT MAX(member) FROM members WHERE region = ?1")?
-                .query_row(params![m.region.as_str()], |r| r.get(0))?;
+            let max: Option<i64> = tx.query_row(
+                "SELECT MAX(member) FROM members WHERE region = ?1",
+                params![m.region.as_str()],
+                |r| r.get(0),
+            )?;
             MemberId::new(max.unwrap_or(0) + 1).map_err(|e| StoreError::Corrupt(e.to_string()))?
         }
     };
     let key = random_secret()?;
     let commitment = member_commitment(&key, &m.region, id);
-    tx.prepare_cached(
-        "INSERT INTO members (region, member, household, name, commitment, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![m.region.as_str(), id.get(), m.household.get(), name, commitment.as_slice(), now_ms])
-    .map_err(|e| match StoreError::from(e) {
+    tx.execute("INSERT INTO members (region, member, household, name, commitment, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", params![m.region.as_str(), id.get(), m.household.get(), name, commitment.as_slice(), now_ms])
+    .map_err(|e| match e {
         StoreError::Conflict(_) => StoreError::Conflict(format!("member {id} exists already in {}", m.region)),
         e => e,
     })?;
-    tx.prepare_cached("INSERT INTO member_keys (region, member, key) VALUES (?1, ?2, ?3)")?
-        .execute(params![m.region.as_str(), id.get(), key.as_slice()])?;
+    tx.execute(
+        "INSERT INTO member_keys (region, member, key) VALUES (?1, ?2, ?3)",
+        params![m.region.as_str(), id.get(), key.as_slice()],
+    )?;
     Ok(id)
 }
 
@@ -290,13 +292,11 @@ pub fn put_indicator_in(b: &mut crate::Batch<'_>, mut ind: Indicator) -> Result<
         .map_err(|e| StoreError::rejected(e.to_string()))?;
     if ind.core {
         // A core indicator reaches every descendant: none may define the code already.
-        let mut st =
-            tx.prepare_cached("SELECT region FROM indicators WHERE code = ?1 AND region <> ?2")?;
-        let holders: Vec<String> = st
-            .query_map(params![ind.code.as_str(), ind.region.as_str()], |r| {
-                r.get(0)
-            })?
-            .collect::<std::result::Result<_, _>>()?;
+        let holders: Vec<String> = tx.query_map(
+            "SELECT region FROM indicators WHERE code = ?1 AND region <> ?2",
+            params![ind.code.as_str(), ind.region.as_str()],
+            |r| r.get(0),
+        )?;
         for h in holders {
             let h = RegionCode::parse(&h).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let below = tree

@@ -9,12 +9,12 @@ use std::collections::HashMap;
 
 use jifen_core::{Account, Ledger, MemberId, Points, PublicLeaf, RegionCode, member_commitment};
 use jifen_log::{Appender, Checkpoint, NoteVerifier, TileReader};
-use rusqlite::{Connection, params};
 
-use crate::Store;
 use crate::db::from_sql_u64;
 use crate::error::{Result, StoreError};
 use crate::rows::{self, ENTRY_COLUMNS, SqlTiles};
+use crate::sql::Conn;
+use crate::{Store, params};
 
 /// How often (in entries) the audit compares the tiles it rebuilt with the stored ones.
 const TILE_CHECK_EVERY_ENTRIES: u64 = 65_536;
@@ -51,7 +51,7 @@ impl Store {
 }
 
 fn compare_tiles(
-    c: &Connection,
+    c: &Conn,
     region: &RegionCode,
     tiles: Vec<jifen_log::Tile>,
     exact: bool,
@@ -81,7 +81,7 @@ fn compare_tiles(
 }
 
 fn audit_region(
-    c: &Connection,
+    c: &Conn,
     region: &RegionCode,
     progress: &mut impl FnMut(&RegionCode, u64),
 ) -> Result<RegionAudit> {
@@ -96,59 +96,63 @@ fn audit_region(
     // Members: every commitment whose key is still held must match it.
     let mut commitments: HashMap<i64, [u8; 32]> = HashMap::new();
     {
-        let mut st = c.prepare(
+        c.query_each(
             "SELECT m.member, m.commitment, k.key FROM members m LEFT JOIN member_keys k \
              ON k.region = m.region AND k.member = m.member WHERE m.region = ?1",
-        )?;
-        let mut q = st.query(params![region.as_str()])?;
-        while let Some(row) = q.next()? {
-            let id: i64 = row.get(0)?;
-            let cm: Vec<u8> = row.get(1)?;
-            let key: Option<Vec<u8>> = row.get(2)?;
-            let cm = <[u8; 32]>::try_from(cm.as_slice())
-                .map_err(|_| fail(region, format!("member {id}: commitment is not 32 bytes")))?;
-            if let Some(key) = key {
-                let key = <[u8; 32]>::try_from(key.as_slice())
-                    .map_err(|_| fail(region, format!("member {id}: key is not 32 bytes")))?;
-                let m = MemberId::new(id).map_err(|e| fail(region, e))?;
-                if member_commitment(&key, region, m) != cm {
-                    return Err(fail(
-                        region,
-                        format!("member {id}: commitment does not match the member's key"),
-                    ));
+            params![region.as_str()],
+            |row| {
+                let id: i64 = row.get(0)?;
+                let cm: Vec<u8> = row.get(1)?;
+                let key: Option<Vec<u8>> = row.get(2)?;
+                let cm = <[u8; 32]>::try_from(cm.as_slice()).map_err(|_| {
+                    fail(region, format!("member {id}: commitment is not 32 bytes"))
+                })?;
+                if let Some(key) = key {
+                    let key = <[u8; 32]>::try_from(key.as_slice())
+                        .map_err(|_| fail(region, format!("member {id}: key is not 32 bytes")))?;
+                    let m = MemberId::new(id).map_err(|e| fail(region, e))?;
+                    if member_commitment(&key, region, m) != cm {
+                        return Err(fail(
+                            region,
+                            format!("member {id}: commitment does not match the member's key"),
+                        ));
+                    }
                 }
-            }
-            commitments.insert(id, cm);
-        }
+                commitments.insert(id, cm);
+                Ok(())
+            },
+        )?;
     }
 
     // Checkpoints: signatures, and that each note says what its row says.
     let mut checkpoints: Vec<Checkpoint> = Vec::new();
     {
-        let mut st =
-            c.prepare("SELECT size, root, note FROM checkpoints WHERE region = ?1 ORDER BY size")?;
-        let mut q = st.query(params![region.as_str()])?;
-        while let Some(row) = q.next()? {
-            let size = from_sql_u64(row.get(0)?)?;
-            let root: Vec<u8> = row.get(1)?;
-            let note: String = row.get(2)?;
-            let text =
-                jifen_log::open_note(&note, std::slice::from_ref(&verifier)).map_err(|e| {
-                    fail(
+        c.query_each(
+            "SELECT size, root, note FROM checkpoints WHERE region = ?1 ORDER BY size",
+            params![region.as_str()],
+            |row| {
+                let size = from_sql_u64(row.get(0)?)?;
+                let root: Vec<u8> = row.get(1)?;
+                let note: String = row.get(2)?;
+                let text =
+                    jifen_log::open_note(&note, std::slice::from_ref(&verifier)).map_err(|e| {
+                        fail(
+                            region,
+                            format!("checkpoint {size}: signature does not verify: {e}"),
+                        )
+                    })?;
+                let cp = Checkpoint::parse(text)
+                    .map_err(|e| fail(region, format!("checkpoint {size}: {e}")))?;
+                if cp.size != size || cp.root.as_slice() != root.as_slice() || cp.origin != origin {
+                    return Err(fail(
                         region,
-                        format!("checkpoint {size}: signature does not verify: {e}"),
-                    )
-                })?;
-            let cp = Checkpoint::parse(text)
-                .map_err(|e| fail(region, format!("checkpoint {size}: {e}")))?;
-            if cp.size != size || cp.root.as_slice() != root.as_slice() || cp.origin != origin {
-                return Err(fail(
-                    region,
-                    format!("checkpoint {size}: the stored row differs from its signed note"),
-                ));
-            }
-            checkpoints.push(cp);
-        }
+                        format!("checkpoint {size}: the stored row differs from its signed note"),
+                    ));
+                }
+                checkpoints.push(cp);
+                Ok(())
+            },
+        )?;
     }
     if checkpoints.is_empty() {
         return Err(fail(region, "no signed checkpoint"));
@@ -165,12 +169,10 @@ fn audit_region(
         conn: c,
         region: region.as_str(),
     };
-    let mut st = c.prepare(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM entries WHERE region = ?1 ORDER BY seq"
-    ))?;
-    let mut q = st.query(params![region.as_str()])?;
     let mut count: u64 = 0;
-    while let Some(row) = q.next()? {
+    c.query_each(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM entries WHERE region = ?1 ORDER BY seq"
+    ), params![region.as_str()], |row| {
         let e = rows::entry_from_row(row)?;
         if e.seq != count {
             return Err(fail(
@@ -252,7 +254,8 @@ fn audit_region(
             compare_tiles(c, region, tree.take_dirty_tiles(), false)?;
             progress(region, count);
         }
-    }
+        Ok(())
+    })?;
     // The empty tree's checkpoint.
     if let Some(cp0) = checkpoints.first()
         && cp0.size == 0
@@ -298,40 +301,39 @@ fn audit_region(
     let mut stored_sum = Points::ZERO;
     let mut system_rows = 0usize;
     {
-        let mut st =
-            c.prepare("SELECT account, balance FROM balances WHERE region = ?1 ORDER BY account")?;
-        let mut q = st.query(params![region.as_str()])?;
-        while let Some(row) = q.next()? {
-            let key: String = row.get(0)?;
-            let stored = Points::new(row.get(1)?);
-            let account = Account::parse_key(&key)
-                .map_err(|e| fail(region, format!("balance row {key}: {e}")))?;
-            if account.member().is_some() {
-                return Err(fail(
-                    region,
-                    format!("balance row {key}: member balances are kept per year, not here"),
-                ));
-            }
-            let derived = ledger.balance(&account);
-            if stored != derived {
-                return Err(fail(
-                    region,
-                    format!("balance of {key} is {stored} but the entries give {derived}"),
-                ));
-            }
-            stored_sum = stored_sum
-                .checked_add(stored)
-                .map_err(|e| fail(region, e))?;
-            system_rows += 1;
-        }
+        c.query_each(
+            "SELECT account, balance FROM balances WHERE region = ?1 ORDER BY account",
+            params![region.as_str()],
+            |row| {
+                let key: String = row.get(0)?;
+                let stored = Points::new(row.get(1)?);
+                let account = Account::parse_key(&key)
+                    .map_err(|e| fail(region, format!("balance row {key}: {e}")))?;
+                if account.member().is_some() {
+                    return Err(fail(
+                        region,
+                        format!("balance row {key}: member balances are kept per year, not here"),
+                    ));
+                }
+                let derived = ledger.balance(&account);
+                if stored != derived {
+                    return Err(fail(
+                        region,
+                        format!("balance of {key} is {stored} but the entries give {derived}"),
+                    ));
+                }
+                stored_sum = stored_sum
+                    .checked_add(stored)
+                    .map_err(|e| fail(region, e))?;
+                system_rows += 1;
+                Ok(())
+            },
+        )?;
     }
     let mut member_rows = 0usize;
     {
-        let mut st = c.prepare(
-            "SELECT member, year, annual_score, net_flow FROM member_years WHERE region = ?1 ORDER BY member, year",
-        )?;
-        let mut q = st.query(params![region.as_str()])?;
-        while let Some(row) = q.next()? {
+        c.query_each(
+            "SELECT member, year, annual_score, net_flow FROM member_years WHERE region = ?1 ORDER BY member, year", params![region.as_str()], |row| {
             let m = MemberId::new(row.get(0)?).map_err(|e| fail(region, e))?;
             let year: i32 = row.get(1)?;
             let annual = Points::new(row.get(2)?);
@@ -355,7 +357,8 @@ fn audit_region(
             }
             stored_sum = stored_sum.checked_add(flow).map_err(|e| fail(region, e))?;
             member_rows += 1;
-        }
+            Ok(())
+        })?;
     }
     let derived_system = ledger
         .balances

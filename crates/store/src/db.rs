@@ -9,6 +9,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Result, StoreError};
+use crate::sql::Conn;
 
 /// The migrations, in order. Index + 1 is the schema version after applying it.
 const MIGRATIONS: &[&str] = &[
@@ -23,7 +24,7 @@ pub const BUSY_TIMEOUT_MS: u64 = 10_000;
 /// Opens a connection with the settings every jifen connection uses:
 /// WAL (readers never block the writer), `synchronous=FULL` (a commit is on
 /// disk before it returns: acknowledged means durable), foreign keys on.
-pub fn open(path: &Path) -> Result<Connection> {
+pub fn open(path: &Path) -> Result<Conn> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -43,11 +44,14 @@ pub fn open(path: &Path) -> Result<Connection> {
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
         true,
     )?;
-    Ok(conn)
+    Ok(Conn::from_sqlite(conn))
 }
 
 /// Brings the schema up to date; refuses a database newer than this program.
-pub fn migrate(conn: &mut Connection) -> Result<()> {
+pub fn migrate(conn: &Conn) -> Result<()> {
+    let conn = conn
+        .as_sqlite()
+        .expect("SQLite migrations run on a SQLite connection");
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     let known = i64::try_from(MIGRATIONS.len()).expect("few migrations");
     if version > known {
@@ -60,7 +64,8 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         .enumerate()
         .skip(usize::try_from(version).unwrap_or(0))
     {
-        let tx = conn.transaction()?;
+        let tx =
+            rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
         tx.pragma_update(
             None,

@@ -22,8 +22,9 @@ pub enum StoreError {
     /// Stored data breaks an invariant.
     #[error("the store is inconsistent: {0}")]
     Corrupt(String),
+    /// The database driver failed; the message is the driver's.
     #[error("database error: {0}")]
-    Db(rusqlite::Error),
+    Db(String),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -47,7 +48,7 @@ impl From<rusqlite::Error> for StoreError {
             {
                 StoreError::Conflict(msg.clone().unwrap_or_else(|| "already exists".into()))
             }
-            e => StoreError::Db(e),
+            e => StoreError::Db(e.to_string()),
         }
     }
 }

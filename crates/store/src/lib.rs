@@ -23,6 +23,7 @@ pub mod market;
 pub mod read;
 pub mod rows;
 pub mod sequencer;
+pub mod sql;
 pub mod workflow;
 pub mod year;
 
@@ -31,10 +32,10 @@ use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
 use jifen_core::{Clock, Entry};
-use rusqlite::Connection;
 
 pub use error::{Result, StoreError};
 pub use sequencer::{Append, Batch, Completion, Job};
+pub use sql::{Conn, FromCol, Row, ToParam, Value};
 
 /// Most idle read connections kept open.
 pub const READERS_IDLE_MAX: usize = 16;
@@ -47,7 +48,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     jobs: Mutex<Option<SyncSender<Job>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
-    readers: Mutex<Vec<Connection>>,
+    readers: Mutex<Vec<Conn>>,
 }
 
 /// A handle on a data folder. Cheap to clone; all clones share one writer.
@@ -61,8 +62,8 @@ impl Store {
     pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         let db_path = dir.join(DB_FILE);
-        let mut conn = db::open(&db_path)?;
-        db::migrate(&mut conn)?;
+        let conn = db::open(&db_path)?;
+        db::migrate(&conn)?;
         let keys = keys::KeyDir::new(dir)?;
         let writer = sequencer::Writer::new(conn, keys, clock.clone());
         let (jobs, handle) = sequencer::spawn(writer, db_path.clone())?;
@@ -161,7 +162,7 @@ impl Store {
     }
 
     /// Runs `f` on a read connection inside one read transaction (a consistent snapshot).
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    pub fn read<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
         let conn = match self
             .inner
             .readers
@@ -172,9 +173,9 @@ impl Store {
             Some(c) => c,
             None => db::open(&self.inner.db_path)?,
         };
-        conn.execute_batch("BEGIN")?;
+        conn.begin_read()?;
         let r = f(&conn);
-        let end = conn.execute_batch("COMMIT");
+        let end = conn.commit();
         if end.is_ok() {
             let mut pool = self.inner.readers.lock().map_err(|_| StoreError::Closed)?;
             if pool.len() < READERS_IDLE_MAX {

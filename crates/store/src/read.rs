@@ -3,12 +3,13 @@
 
 use jifen_core::{Entry, Level, Levels, MemberId, Points, PublicLeaf, Region, RegionCode};
 use jifen_log::{Checkpoint, NoteVerifier, Receipt};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::Store;
 use crate::db::{from_sql_u64, sql_u64};
 use crate::error::{Result, StoreError};
+use crate::params;
 use crate::rows::{self, ENTRY_COLUMNS, SqlTiles};
+use crate::sql::{Conn, Row};
 
 /// A region with its log's public facts.
 #[derive(Debug, Clone)]
@@ -29,15 +30,14 @@ pub struct Balance {
     pub level: Option<Level>,
 }
 
-pub fn latest_checkpoint(c: &Connection, region: &RegionCode) -> Result<(Checkpoint, String)> {
+pub fn latest_checkpoint(c: &Conn, region: &RegionCode) -> Result<(Checkpoint, String)> {
     let (note, vkey): (String, String) = c
-        .query_row(
+        .query_opt(
             "SELECT k.note, r.vkey FROM checkpoints k JOIN regions r ON r.region = k.region \
              WHERE k.region = ?1 ORDER BY k.size DESC LIMIT 1",
             params![region.as_str()],
             |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
+        )?
         .ok_or_else(|| StoreError::NotFound(format!("region {region}")))?;
     let verifier = NoteVerifier::from_vkey(&vkey)?;
     let cp = Checkpoint::parse(jifen_log::open_note(
@@ -47,41 +47,33 @@ pub fn latest_checkpoint(c: &Connection, region: &RegionCode) -> Result<(Checkpo
     Ok((cp, note))
 }
 
-pub fn load_levels(c: &Connection, region: &RegionCode) -> Result<Levels> {
-    let mut st = c.prepare_cached(
+pub fn load_levels(c: &Conn, region: &RegionCode) -> Result<Levels> {
+    let levels: Vec<Level> = c.query_map(
         "SELECT code, name, min_score FROM levels WHERE region = ?1 ORDER BY min_score",
-    )?;
-    let levels: Vec<Level> = st
-        .query_map(params![region.as_str()], |r| {
+        params![region.as_str()],
+        |r| {
             Ok(Level {
                 code: r.get(0)?,
                 name: r.get(1)?,
                 min_score: Points::new(r.get(2)?),
             })
-        })?
-        .collect::<std::result::Result<_, _>>()?;
+        },
+    )?;
     Levels::new(levels).map_err(|e| StoreError::Corrupt(format!("levels of {region}: {e}")))
 }
 
 /// The public leaf bytes of each entry in `[from, to)`, in order.
-pub fn leaves(
-    c: &Connection,
-    region: &RegionCode,
-    from: u64,
-    to: u64,
-) -> Result<Vec<(Entry, Vec<u8>)>> {
+pub fn leaves(c: &Conn, region: &RegionCode, from: u64, to: u64) -> Result<Vec<(Entry, Vec<u8>)>> {
     let cols: Vec<String> = ENTRY_COLUMNS
         .split(", ")
         .map(|s| format!("e.{s}"))
         .collect();
-    let mut st = c.prepare_cached(&format!(
+    let mut out = Vec::new();
+    c.query_each(&format!(
         "SELECT {}, m.commitment FROM entries e JOIN members m ON m.region = e.region AND m.member = e.member \
          WHERE e.region = ?1 AND e.seq >= ?2 AND e.seq < ?3 ORDER BY e.seq",
         cols.join(", ")
-    ))?;
-    let mut rows = st.query(params![region.as_str(), sql_u64(from)?, sql_u64(to)?])?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
+    ), params![region.as_str(), sql_u64(from)?, sql_u64(to)?], |row| {
         let e = rows::entry_from_row(row)?;
         let c: Vec<u8> = row.get(14)?;
         let c = <[u8; 32]>::try_from(c.as_slice()).map_err(|_| {
@@ -89,7 +81,8 @@ pub fn leaves(
         })?;
         let leaf = PublicLeaf::of_entry(&e, &c).encode();
         out.push((e, leaf));
-    }
+        Ok(())
+    })?;
     let expect = to.saturating_sub(from);
     if u64::try_from(out.len()).unwrap_or(0) != expect {
         return Err(StoreError::Corrupt(format!(
@@ -152,12 +145,11 @@ impl Store {
             }
             let spendable = rows::balance(c, region, &jifen_core::Account::Member(member))?;
             let annual: Option<i64> = c
-                .query_row(
+                .query_opt(
                     "SELECT annual_score FROM member_years WHERE region = ?1 AND member = ?2 AND year = ?3",
                     params![region.as_str(), member.get(), year],
                     |r| r.get(0),
-                )
-                .optional()?;
+                )?;
             let annual_score = Points::new(annual.unwrap_or(0));
             let levels = load_levels(c, region)?;
             Ok(Balance { spendable, annual_score, year, level: levels.level_for(annual_score).cloned() })
@@ -210,16 +202,15 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Entry>> {
         self.read(|c| {
-            let mut st = c.prepare_cached(&format!(
+            let before = before.map(sql_u64).transpose()?.unwrap_or(i64::MAX);
+            let mut out = Vec::new();
+            c.query_each(&format!(
                 "SELECT {ENTRY_COLUMNS} FROM entries INDEXED BY entries_by_member WHERE region = ?1 AND member = ?2 \
                  AND seq < ?3 ORDER BY seq DESC LIMIT ?4"
-            ))?;
-            let before = before.map(sql_u64).transpose()?.unwrap_or(i64::MAX);
-            let mut rows = st.query(params![region.as_str(), member.get(), before, limit])?;
-            let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
+            ), params![region.as_str(), member.get(), before, limit], |r| {
                 out.push(rows::entry_from_row(r)?);
-            }
+                Ok(())
+            })?;
             Ok(out)
         })
     }
@@ -232,14 +223,13 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Entry>> {
         self.read(|c| {
-            let mut st = c.prepare_cached(&format!(
-                "SELECT {ENTRY_COLUMNS} FROM entries WHERE region = ?1 AND member = ?2 ORDER BY seq DESC LIMIT ?3"
-            ))?;
-            let mut rows = st.query(params![region.as_str(), member.get(), limit])?;
             let mut out = Vec::new();
-            while let Some(r) = rows.next()? {
+            c.query_each(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM entries WHERE region = ?1 AND member = ?2 ORDER BY seq DESC LIMIT ?3"
+            ), params![region.as_str(), member.get(), limit], |r| {
                 out.push(rows::entry_from_row(r)?);
-            }
+                Ok(())
+            })?;
             Ok(out)
         })
     }
@@ -269,7 +259,7 @@ pub struct ClaimView {
 const CLAIM_COLUMNS: &str = "c.region, c.claim, c.member, m.name, m.household, c.indicator, c.indicator_version, \
      c.quantity, c.note, c.status, c.source, c.submitted_by, c.submitted_ms, c.notice_until_ms, c.entry_seq";
 
-fn claim_from_row(c: &Connection, row: &rusqlite::Row<'_>) -> Result<ClaimView> {
+fn claim_from_row(c: &Conn, row: &Row<'_>) -> Result<ClaimView> {
     let region: String = row.get(0)?;
     let id: i64 = row.get(1)?;
     let bad = |w: &str| StoreError::Corrupt(format!("claim {region}:{id}: bad {w}"));
@@ -279,9 +269,9 @@ fn claim_from_row(c: &Connection, row: &rusqlite::Row<'_>) -> Result<ClaimView> 
     let source: String = row.get(10)?;
     let entry_seq: Option<i64> = row.get(14)?;
     let approvals: Vec<jifen_core::OperatorId> = c
-        .prepare_cached("SELECT reviewer FROM claim_reviews WHERE region = ?1 AND claim = ?2 AND decision = 'approve' ORDER BY time_ms")?
-        .query_map(params![region.as_str(), id], |r| r.get::<_, i64>(0))?
-        .filter_map(|r| r.ok().and_then(|v| jifen_core::OperatorId::new(v).ok()))
+        .query_map("SELECT reviewer FROM claim_reviews WHERE region = ?1 AND claim = ?2 AND decision = 'approve' ORDER BY time_ms", params![region.as_str(), id], |r| r.get::<i64>(0))?
+        .into_iter()
+        .filter_map(|v| jifen_core::OperatorId::new(v).ok())
         .collect();
     Ok(ClaimView {
         id: jifen_core::ClaimId::new(id).map_err(|_| bad("id"))?,
@@ -299,7 +289,7 @@ fn claim_from_row(c: &Connection, row: &rusqlite::Row<'_>) -> Result<ClaimView> 
         submitted_by: jifen_core::OperatorId::new(row.get(11)?).map_err(|_| bad("submitter"))?,
         submitted: jifen_core::Timestamp::from_millis(row.get(12)?),
         notice_until: row
-            .get::<_, Option<i64>>(13)?
+            .get::<Option<i64>>(13)?
             .map(jifen_core::Timestamp::from_millis),
         entry_seq: entry_seq.map(from_sql_u64).transpose()?,
         approvals,
@@ -328,22 +318,21 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<ClaimView>> {
         self.read(|c| {
-            let mut st = c.prepare_cached(&format!(
+            let mut out = Vec::new();
+            c.query_each(&format!(
                 "SELECT {CLAIM_COLUMNS} FROM claims c JOIN members m ON m.region = c.region AND m.member = c.member \
                  WHERE c.region = ?1 AND (?2 IS NULL OR c.status = ?2) AND (?3 IS NULL OR c.member = ?3) AND c.claim > ?4 \
                  ORDER BY c.claim LIMIT ?5"
-            ))?;
-            let mut q = st.query(params![
+            ), params![
                 region.as_str(),
                 status.map(|s| s.as_str()),
                 member.map(MemberId::get),
                 after,
                 limit
-            ])?;
-            let mut out = Vec::new();
-            while let Some(row) = q.next()? {
+            ], |row| {
                 out.push(claim_from_row(c, row)?);
-            }
+                Ok(())
+            })?;
             Ok(out)
         })
     }
@@ -354,17 +343,13 @@ impl Store {
 
     pub fn members(&self, region: &RegionCode, after: i64, limit: u32) -> Result<Vec<MemberView>> {
         self.read(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT m.member, m.household, h.label, m.name FROM members m JOIN households h \
+            let rows = c.query_map("SELECT m.member, m.household, h.label, m.name FROM members m JOIN households h \
                  ON h.region = m.region AND h.household = m.household WHERE m.region = ?1 AND m.member > ?2 \
-                 ORDER BY m.member LIMIT ?3",
-            )?;
-            let rows = st.query_map(params![region.as_str(), after, limit], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
+                 ORDER BY m.member LIMIT ?3", params![region.as_str(), after, limit], |r| {
+                Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<String>(2)?, r.get::<Option<String>>(3)?))
             })?;
             let mut out = Vec::new();
-            for r in rows {
-                let (id, h, label, name) = r?;
+            for (id, h, label, name) in rows {
                 out.push(MemberView {
                     id: MemberId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
                     household: jifen_core::HouseholdId::new(h).map_err(|e| StoreError::Corrupt(e.to_string()))?,
@@ -385,14 +370,17 @@ impl Store {
 }
 
 /// One claim, on any connection (a write's transaction included).
-pub fn claim_in(c: &Connection, region: &RegionCode, id: jifen_core::ClaimId) -> Result<ClaimView> {
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {CLAIM_COLUMNS} FROM claims c JOIN members m ON m.region = c.region AND m.member = c.member \
-         WHERE c.region = ?1 AND c.claim = ?2"
-    ))?;
-    let mut q = st.query(params![region.as_str(), id.get()])?;
-    match q.next()? {
-        Some(row) => claim_from_row(c, row),
+pub fn claim_in(c: &Conn, region: &RegionCode, id: jifen_core::ClaimId) -> Result<ClaimView> {
+    let row = c.query_opt(
+        &format!(
+            "SELECT {CLAIM_COLUMNS} FROM claims c JOIN members m ON m.region = c.region AND m.member = c.member \
+             WHERE c.region = ?1 AND c.claim = ?2"
+        ),
+        params![region.as_str(), id.get()],
+        |row| claim_from_row(c, row),
+    )?;
+    match row {
+        Some(view) => Ok(view),
         None => Err(StoreError::NotFound(format!("claim {region}:{id}"))),
     }
 }
@@ -441,37 +429,35 @@ impl Store {
     /// A region's UTC offset, in minutes: one row, for the many answers that format times.
     pub fn region_offset(&self, code: &RegionCode) -> Result<i32> {
         self.read(|c| {
-            c.prepare_cached("SELECT utc_offset_minutes FROM regions WHERE region = ?1")?
-                .query_row(params![code.as_str()], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| StoreError::NotFound(format!("region {code}")))
+            c.query_opt(
+                "SELECT utc_offset_minutes FROM regions WHERE region = ?1",
+                params![code.as_str()],
+                |r| r.get(0),
+            )?
+            .ok_or_else(|| StoreError::NotFound(format!("region {code}")))
         })
     }
 }
 
 /// [`Store::appeals`] on a given connection or batch, so it can be part of a larger write.
 pub fn appeals_in(
-    c: &Connection,
+    c: &Conn,
     region: &RegionCode,
     status: Option<jifen_core::AppealStatus>,
     member: Option<MemberId>,
     after: i64,
     limit: u32,
 ) -> Result<Vec<AppealView>> {
-    let mut st = c.prepare_cached(
-            "SELECT appeal, entry_seq, member, status, filed_ms, deadline_ms, decided_by, decided_ms, outcome_seq \
+    let mut out = Vec::new();
+    c.query_each("SELECT appeal, entry_seq, member, status, filed_ms, deadline_ms, decided_by, decided_ms, outcome_seq \
              FROM appeals WHERE region = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR member = ?3) \
-             AND appeal > ?4 ORDER BY appeal LIMIT ?5",
-        )?;
-    let mut q = st.query(params![
+             AND appeal > ?4 ORDER BY appeal LIMIT ?5", params![
         region.as_str(),
         status.map(|s| s.as_str()),
         member.map(MemberId::get),
         after,
         limit
-    ])?;
-    let mut out = Vec::new();
-    while let Some(row) = q.next()? {
+    ], |row| {
         let id: i64 = row.get(0)?;
         let bad = |w: &str| StoreError::Corrupt(format!("appeal {region}:{id}: bad {w}"));
         let status: String = row.get(3)?;
@@ -484,17 +470,18 @@ pub fn appeals_in(
             filed: jifen_core::Timestamp::from_millis(row.get(4)?),
             deadline: jifen_core::Timestamp::from_millis(row.get(5)?),
             decided_by: row
-                .get::<_, Option<i64>>(6)?
+                .get::<Option<i64>>(6)?
                 .map(|v| jifen_core::OperatorId::new(v).map_err(|_| bad("decider")))
                 .transpose()?,
             decided: row
-                .get::<_, Option<i64>>(7)?
+                .get::<Option<i64>>(7)?
                 .map(jifen_core::Timestamp::from_millis),
             outcome_seq: row
-                .get::<_, Option<i64>>(8)?
+                .get::<Option<i64>>(8)?
                 .map(from_sql_u64)
                 .transpose()?,
         });
-    }
+        Ok(())
+    })?;
     Ok(out)
 }

@@ -5,10 +5,11 @@ use jifen_core::{
     MemberId, OperatorId, Points, Reason, Region, RegionCode, RegionKind, ReviewPolicy, Timestamp,
     clock::parse_date,
 };
-use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::db::{from_sql_u64, sql_u64};
 use crate::error::{Result, StoreError};
+use crate::params;
+use crate::sql::{Conn, Row, ToParam};
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
@@ -103,7 +104,7 @@ fn member_view(e: &Entry) -> Result<(i64, String)> {
 }
 
 /// Inserts entries, many rows a statement.
-pub fn insert_entries(conn: &Connection, entries: &[&Entry]) -> Result<()> {
+pub fn insert_entries(conn: &Conn, entries: &[&Entry]) -> Result<()> {
     const COLUMNS: usize = 14;
     let sql = |n: usize| {
         let one = format!("({})", vec!["?"; COLUMNS].join(", "));
@@ -152,10 +153,10 @@ pub fn insert_entries(conn: &Connection, entries: &[&Entry]) -> Result<()> {
                 annual: e.annual_delta.get(),
             });
         }
-        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * COLUMNS);
+        let mut values: Vec<&dyn ToParam> = Vec::with_capacity(chunk.len() * COLUMNS);
         for r in &rows {
             values.extend([
-                &r.region as &dyn rusqlite::ToSql,
+                &r.region as &dyn ToParam,
                 &r.seq,
                 &r.time,
                 &r.kind,
@@ -171,25 +172,21 @@ pub fn insert_entries(conn: &Connection, entries: &[&Entry]) -> Result<()> {
                 &r.annual,
             ]);
         }
-        let mut st = if chunk.len() == ROWS_PER_STATEMENT {
-            conn.prepare_cached(&full)?
+        if chunk.len() == ROWS_PER_STATEMENT {
+            conn.execute(&full, &values)?;
         } else {
-            conn.prepare_cached(&sql(chunk.len()))?
-        };
-        st.execute(values.as_slice())?;
+            conn.execute(&sql(chunk.len()), &values)?;
+        }
     }
     Ok(())
 }
 
-pub fn load_entry(conn: &Connection, region: &RegionCode, seq: u64) -> Result<Option<Entry>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM entries WHERE region = ?1 AND seq = ?2"
-    ))?;
-    let mut rows = st.query(params![region.as_str(), sql_u64(seq)?])?;
-    match rows.next()? {
-        Some(row) => Ok(Some(entry_from_row(row)?)),
-        None => Ok(None),
-    }
+pub fn load_entry(conn: &Conn, region: &RegionCode, seq: u64) -> Result<Option<Entry>> {
+    conn.query_opt(
+        &format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE region = ?1 AND seq = ?2"),
+        params![region.as_str(), sql_u64(seq)?],
+        entry_from_row,
+    )
 }
 
 pub const REGION_COLUMNS: &str =
@@ -214,20 +211,21 @@ pub fn region_from_row(row: &Row<'_>) -> Result<Region> {
     })
 }
 
-pub fn load_regions(conn: &Connection) -> Result<Vec<Region>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {REGION_COLUMNS} FROM regions ORDER BY region"
-    ))?;
-    let mut rows = st.query([])?;
+pub fn load_regions(conn: &Conn) -> Result<Vec<Region>> {
     let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(region_from_row(row)?);
-    }
+    conn.query_each(
+        &format!("SELECT {REGION_COLUMNS} FROM regions ORDER BY region"),
+        params![],
+        |row| {
+            out.push(region_from_row(row)?);
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
 /// A region and its ancestors, nearest first; an unknown region is not found.
-pub fn lineage(conn: &Connection, region: &RegionCode) -> Result<Vec<Region>> {
+pub fn lineage(conn: &Conn, region: &RegionCode) -> Result<Vec<Region>> {
     let tree = jifen_core::RegionTree::new(load_regions(conn)?);
     let chain = tree
         .lineage(region)
@@ -306,31 +304,30 @@ pub fn claimants_text(c: Claimants) -> &'static str {
 }
 
 /// Every version of every indicator of the given regions.
-pub fn load_indicators(conn: &Connection, regions: &[&RegionCode]) -> Result<Vec<Indicator>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {INDICATOR_COLUMNS} FROM indicators WHERE region = ?1 ORDER BY code, version"
-    ))?;
+pub fn load_indicators(conn: &Conn, regions: &[&RegionCode]) -> Result<Vec<Indicator>> {
     let mut out = Vec::new();
     for r in regions {
-        let mut rows = st.query(params![r.as_str()])?;
-        while let Some(row) = rows.next()? {
+        conn.query_each(&format!(
+        "SELECT {INDICATOR_COLUMNS} FROM indicators WHERE region = ?1 ORDER BY code, version"
+    ), params![r.as_str()], |row| {
             out.push(indicator_from_row(row)?);
-        }
+            Ok(())
+        })?;
     }
     Ok(out)
 }
 
 /// The member's public commitment, if the member exists in the region.
 pub fn member_commitment(
-    conn: &Connection,
+    conn: &Conn,
     region: &RegionCode,
     member: MemberId,
 ) -> Result<Option<[u8; 32]>> {
-    let mut st =
-        conn.prepare_cached("SELECT commitment FROM members WHERE region = ?1 AND member = ?2")?;
-    let c: Option<Vec<u8>> = st
-        .query_row(params![region.as_str(), member.get()], |r| r.get(0))
-        .optional()?;
+    let c: Option<Vec<u8>> = conn.query_opt(
+        "SELECT commitment FROM members WHERE region = ?1 AND member = ?2",
+        params![region.as_str(), member.get()],
+        |r| r.get(0),
+    )?;
     c.map(|c| {
         <[u8; 32]>::try_from(c.as_slice()).map_err(|_| {
             corrupt(format!(
@@ -342,74 +339,58 @@ pub fn member_commitment(
 }
 
 /// Total reversed so far of an entry.
-pub fn reversed_amount(conn: &Connection, region: &RegionCode, seq: u64) -> Result<Points> {
-    let mut st = conn.prepare_cached(
-        "SELECT COALESCE(SUM(ABS(amount)), 0) FROM entries WHERE region = ?1 AND reverses = ?2",
-    )?;
-    Ok(Points::new(st.query_row(
-        params![region.as_str(), sql_u64(seq)?],
-        |r| r.get(0),
-    )?))
+pub fn reversed_amount(conn: &Conn, region: &RegionCode, seq: u64) -> Result<Points> {
+    Ok(Points::new(conn.query_row("SELECT CAST(COALESCE(SUM(ABS(amount)), 0) AS BIGINT) FROM entries WHERE region = ?1 AND reverses = ?2", params![region.as_str(), sql_u64(seq)?],
+        |r| r.get(0))?))
 }
 
 /// An account's balance: a member's is the sum of their yearly net flows.
-pub fn balance(conn: &Connection, region: &RegionCode, account: &Account) -> Result<Points> {
+pub fn balance(conn: &Conn, region: &RegionCode, account: &Account) -> Result<Points> {
     let b: Option<i64> = match account {
         Account::Member(m) => conn
-            .prepare_cached(
-                "SELECT SUM(net_flow) FROM member_years WHERE region = ?1 AND member = ?2",
-            )?
-            .query_row(params![region.as_str(), m.get()], |r| r.get(0))?,
+            .query_row("SELECT CAST(SUM(net_flow) AS BIGINT) FROM member_years WHERE region = ?1 AND member = ?2", params![region.as_str(), m.get()], |r| r.get(0))?,
         _ => conn
-            .prepare_cached("SELECT balance FROM balances WHERE region = ?1 AND account = ?2")?
-            .query_row(params![region.as_str(), account.to_key()], |r| r.get(0))
-            .optional()?,
+            .query_opt("SELECT balance FROM balances WHERE region = ?1 AND account = ?2", params![region.as_str(), account.to_key()], |r| r.get(0))?,
     };
     Ok(Points::new(b.unwrap_or(0)))
 }
 
 /// The tiles of a region, read through a connection (inside a transaction for a consistent view).
 pub struct SqlTiles<'a> {
-    pub conn: &'a Connection,
+    pub conn: &'a Conn,
     pub region: &'a str,
 }
 
 impl jifen_log::TileReader for SqlTiles<'_> {
     type Error = StoreError;
     fn read_tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut st = self.conn.prepare_cached(
+        self.conn.query_opt(
             "SELECT hashes FROM tiles WHERE region = ?1 AND level = ?2 AND idx = ?3",
-        )?;
-        Ok(st
-            .query_row(params![self.region, level, sql_u64(index)?], |r| r.get(0))
-            .optional()?)
+            params![self.region, level, sql_u64(index)?],
+            |r| r.get(0),
+        )
     }
 }
 
 /// Units of an indicator awarded to a member by rule (not by an appeal) in `[start, end)`:
 /// what its caps count. Derived from the entries, so caps need no table of their own.
 pub fn cap_units_used(
-    conn: &Connection,
+    conn: &Conn,
     region: &RegionCode,
     member: MemberId,
     indicator: &IndicatorCode,
     start: Timestamp,
     end: Timestamp,
 ) -> Result<u64> {
-    let mut st = conn.prepare_cached(
-        "SELECT COALESCE(SUM(quantity), 0) FROM entries INDEXED BY entries_by_member \
+    let used: i64 = conn.query_row("SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM entries INDEXED BY entries_by_member \
          WHERE region = ?1 AND member = ?2 AND indicator = ?3 \
-         AND kind = 'award' AND reason NOT LIKE 'appeal:%' AND time_ms >= ?4 AND time_ms < ?5",
-    )?;
-    let used: i64 = st.query_row(
-        params![
+         AND kind = 'award' AND reason NOT LIKE 'appeal:%' AND time_ms >= ?4 AND time_ms < ?5", params![
             region.as_str(),
             member.get(),
             indicator.as_str(),
             start.millis(),
             end.millis()
         ],
-        |r| r.get(0),
-    )?;
+        |r| r.get(0))?;
     from_sql_u64(used)
 }

@@ -18,12 +18,13 @@ use jifen_core::{
     PublicLeaf, RegionCode, RegionTree, Source, Timestamp, indicator::visible_indicators,
 };
 use jifen_log::{Appender, Checkpoint, NoteSigner, NoteVerifier};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::db::{from_sql_u64, sql_u64};
 use crate::error::{Result, StoreError};
 use crate::keys::KeyDir;
+use crate::params;
 use crate::rows::{self, SqlTiles};
+use crate::sql::{Conn, ToParam};
 
 /// Most jobs one batch takes from the queue.
 pub const BATCH_JOBS_MAX: usize = 8_192;
@@ -80,14 +81,13 @@ struct RegionState {
 }
 
 impl RegionState {
-    fn load(conn: &Connection, keys: &KeyDir, region: &RegionCode) -> Result<Self> {
+    fn load(conn: &Conn, keys: &KeyDir, region: &RegionCode) -> Result<Self> {
         let (origin, offset_minutes, vkey): (String, i32, String) = conn
-            .query_row(
+            .query_opt(
                 "SELECT origin, utc_offset_minutes, vkey FROM regions WHERE region = ?1",
                 params![region.as_str()],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?
+            )?
             .ok_or_else(|| StoreError::NotFound(format!("region {region}")))?;
         let signer = NoteSigner::new(&origin, keys.load(region.as_str())?)?;
         if signer.vkey() != vkey {
@@ -97,12 +97,11 @@ impl RegionState {
         }
         let verifier = NoteVerifier::from_vkey(&vkey)?;
         let (size, note): (i64, String) = conn
-            .query_row(
+            .query_opt(
                 "SELECT size, note FROM checkpoints WHERE region = ?1 ORDER BY size DESC LIMIT 1",
                 params![region.as_str()],
                 |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?
+            )?
             .ok_or_else(|| StoreError::Corrupt(format!("region {region} has no checkpoint")))?;
         let last = Checkpoint::parse(jifen_log::open_note(
             &note,
@@ -175,7 +174,7 @@ impl RegionState {
         Ok(state)
     }
 
-    fn load_indicators(&mut self, conn: &Connection, region: &RegionCode) -> Result<()> {
+    fn load_indicators(&mut self, conn: &Conn, region: &RegionCode) -> Result<()> {
         let tree = RegionTree::new(rows::load_regions(conn)?);
         let lineage: Vec<RegionCode> = tree
             .lineage(region)
@@ -230,7 +229,7 @@ struct Pending {
 /// Appends are checked and sequenced as they come; their rows are written
 /// together when the batch finishes.
 pub struct Batch<'c> {
-    tx: &'c Connection,
+    tx: &'c Conn,
     states: &'c mut HashMap<RegionCode, RegionState>,
     keys: &'c KeyDir,
     now: Timestamp,
@@ -249,7 +248,7 @@ pub struct Batch<'c> {
 
 impl<'c> Batch<'c> {
     /// The transaction, for jobs that write their own rows.
-    pub fn conn(&self) -> &Connection {
+    pub fn conn(&self) -> &Conn {
         self.tx
     }
 
@@ -344,17 +343,13 @@ impl<'c> Batch<'c> {
     pub fn savepoint<T>(&mut self, f: impl FnOnce(&mut Batch<'c>) -> Result<T>) -> Result<T> {
         let mark = self.pending.len();
         let name = format!("job{}", self.savepoint_depth);
-        self.tx
-            .prepare_cached(&format!("SAVEPOINT {name}"))?
-            .execute([])?;
+        self.tx.execute(&format!("SAVEPOINT {name}"), params![])?;
         self.savepoint_depth += 1;
         let r = f(self);
         self.savepoint_depth -= 1;
         match r {
             Ok(v) => {
-                self.tx
-                    .prepare_cached(&format!("RELEASE {name}"))?
-                    .execute([])?;
+                self.tx.execute(&format!("RELEASE {name}"), params![])?;
                 Ok(v)
             }
             Err(e) => {
@@ -411,11 +406,11 @@ impl<'c> Batch<'c> {
             if let Some(i) = self.pending_keys.get(&(region.clone(), key.clone())) {
                 return Ok(self.pending[*i].entry.clone());
             }
-            let seen: Option<i64> = self
-                .tx
-                .prepare_cached("SELECT seq FROM idempotency WHERE region = ?1 AND key = ?2")?
-                .query_row(params![region.as_str(), key], |r| r.get(0))
-                .optional()?;
+            let seen: Option<i64> = self.tx.query_opt(
+                "SELECT seq FROM idempotency WHERE region = ?1 AND key = ?2",
+                params![region.as_str(), key],
+                |r| r.get(0),
+            )?;
             if let Some(seq) = seen {
                 return rows::load_entry(self.tx, &region, from_sql_u64(seq)?)?.ok_or_else(|| {
                     StoreError::Corrupt(format!("idempotency key names missing entry {seq}"))
@@ -634,14 +629,11 @@ impl<'c> Batch<'c> {
             };
             let region_str = region.as_str();
             let write_balances = || -> Result<()> {
-                let mut up = tx.prepare_cached(
-                    "INSERT INTO balances (region, account, balance) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (region, account) DO UPDATE SET balance = balance + excluded.balance",
-                )?;
                 let mut accounts: Vec<_> = balances.iter().collect();
                 accounts.sort();
                 for (account, delta) in accounts {
-                    up.execute(params![region.as_str(), account.to_key(), delta])?;
+                    tx.execute("INSERT INTO balances (region, account, balance) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (region, account) DO UPDATE SET balance = balances.balance + excluded.balance", params![region.as_str(), account.to_key(), delta])?;
                 }
                 let mut rows: Vec<_> = years.iter().collect();
                 rows.sort_unstable();
@@ -651,7 +643,7 @@ impl<'c> Batch<'c> {
                     format!(
                         "INSERT INTO member_years (region, member, year, annual_score, net_flow) VALUES {values} \
                          ON CONFLICT (region, member, year) DO UPDATE SET \
-                         annual_score = annual_score + excluded.annual_score, net_flow = net_flow + excluded.net_flow"
+                         annual_score = member_years.annual_score + excluded.annual_score, net_flow = member_years.net_flow + excluded.net_flow"
                     )
                 };
                 let full = sql(ROWS_PER_STATEMENT);
@@ -661,30 +653,23 @@ impl<'c> Batch<'c> {
                     } else {
                         sql(chunk.len())
                     };
-                    let mut up = tx.prepare_cached(&text)?;
-                    let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 5);
+                    let mut params: Vec<&dyn ToParam> = Vec::with_capacity(chunk.len() * 5);
                     for ((member, year), (annual, flow)) in chunk {
-                        params.extend([
-                            &region_str as &dyn rusqlite::ToSql,
-                            member,
-                            year,
-                            annual,
-                            flow,
-                        ]);
+                        params.extend([&region_str as &dyn ToParam, member, year, annual, flow]);
                     }
-                    up.execute(params.as_slice())?;
+                    tx.execute(&text, params.as_slice())?;
                 }
                 Ok(())
             };
             let pending = &self.pending;
             let write_rows = || -> Result<()> {
                 rows::insert_entries(tx, &entries)?;
-                let mut idem = tx.prepare_cached(
-                    "INSERT INTO idempotency (region, key, seq) VALUES (?1, ?2, ?3)",
-                )?;
                 for p in pending.iter().filter(|p| p.entry.region == region) {
                     if let Some(key) = &p.idempotency_key {
-                        idem.execute(params![region.as_str(), key, sql_u64(p.entry.seq)?])?;
+                        tx.execute(
+                            "INSERT INTO idempotency (region, key, seq) VALUES (?1, ?2, ?3)",
+                            params![region.as_str(), key, sql_u64(p.entry.seq)?],
+                        )?;
                     }
                 }
                 write_balances()
@@ -706,17 +691,12 @@ impl<'c> Batch<'c> {
             for h in hashes {
                 state.appender.append(h);
             }
-            let mut put = tx.prepare_cached(
-                "INSERT INTO tiles (region, level, idx, hashes) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (region, level, idx) DO UPDATE SET hashes = excluded.hashes",
-            )?;
             for t in state.appender.take_dirty_tiles() {
-                put.execute(params![
-                    region.as_str(),
-                    t.level,
-                    sql_u64(t.index)?,
-                    t.hashes
-                ])?;
+                tx.execute(
+                    "INSERT INTO tiles (region, level, idx, hashes) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (region, level, idx) DO UPDATE SET hashes = excluded.hashes",
+                    params![region.as_str(), t.level, sql_u64(t.index)?, t.hashes],
+                )?;
             }
             let next = Checkpoint {
                 origin: state.origin.clone(),
@@ -736,10 +716,7 @@ impl<'c> Batch<'c> {
             let note =
                 jifen_log::sign_checkpoint_after(&state.signer, Some(&state.last), &next, &proof)
                     .map_err(|e| StoreError::Fork(format!("region {region}: {e}")))?;
-            tx.prepare_cached(
-                "INSERT INTO checkpoints (region, size, root, note, time_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![region.as_str(), sql_u64(next.size)?, next.root.as_slice(), note, self.now.millis()])?;
+            tx.execute("INSERT INTO checkpoints (region, size, root, note, time_ms) VALUES (?1, ?2, ?3, ?4, ?5)", params![region.as_str(), sql_u64(next.size)?, next.root.as_slice(), note, self.now.millis()])?;
             signed.push((region, note, next));
         }
         Ok(signed)
@@ -754,14 +731,14 @@ impl StoreError {
 
 /// The writer thread's state.
 pub(crate) struct Writer {
-    conn: Connection,
+    conn: Conn,
     keys: KeyDir,
     clock: Arc<dyn Clock>,
     states: HashMap<RegionCode, RegionState>,
 }
 
 impl Writer {
-    pub(crate) fn new(conn: Connection, keys: KeyDir, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(conn: Conn, keys: KeyDir, clock: Arc<dyn Clock>) -> Self {
         Writer {
             conn,
             keys,
@@ -782,7 +759,8 @@ impl Writer {
                 .ok()
         };
         if checkpointer.is_some()
-            && let Err(e) = self.conn.pragma_update(None, "wal_autocheckpoint", 0)
+            && let Some(c) = self.conn.as_sqlite()
+            && let Err(e) = c.pragma_update(None, "wal_autocheckpoint", 0)
         {
             tracing::warn!(error = %e, "cannot turn off automatic checkpoints");
         }
@@ -806,7 +784,9 @@ impl Writer {
         if let Some(h) = checkpointer {
             let _ = h.join();
         }
-        if let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+        if let Some(c) = self.conn.as_sqlite()
+            && let Err(e) = c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        {
             tracing::warn!(error = %e, "final checkpoint failed");
         }
         tracing::debug!("writer stopped: all senders gone");
@@ -815,12 +795,14 @@ impl Writer {
     /// If the background checkpointer falls behind (it can only copy what no
     /// reader still needs), the writer waits for a full checkpoint itself.
     fn bound_wal(&mut self) {
-        let pages: i64 = self
-            .conn
+        let Some(conn) = self.conn.as_sqlite() else {
+            return;
+        };
+        let pages: i64 = conn
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
             .unwrap_or(0);
         if pages > WAL_PAGES_MAX
-            && let Err(e) = self.conn.execute_batch("PRAGMA wal_checkpoint(RESTART)")
+            && let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(RESTART)")
         {
             tracing::warn!(error = %e, "WAL restart checkpoint failed");
         }
@@ -831,10 +813,10 @@ impl Writer {
         let Writer {
             conn, keys, states, ..
         } = self;
-        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-            Ok(tx) => tx,
+        let tx = &*conn;
+        match tx.begin_write() {
+            Ok(()) => {}
             Err(e) => {
-                let e = StoreError::from(e);
                 tracing::error!(error = %e, "cannot begin a write transaction");
                 // Run each job against nothing: they must still get an answer.
                 for job in jobs {
@@ -842,11 +824,11 @@ impl Writer {
                 }
                 return;
             }
-        };
+        }
         let mut completions = Vec::with_capacity(jobs.len());
         let outcome = {
             let mut batch = Batch {
-                tx: &tx,
+                tx,
                 states,
                 keys,
                 now,
@@ -871,8 +853,12 @@ impl Writer {
             }
             r
         };
-        let outcome =
-            outcome.and_then(|signed| tx.commit().map(|()| signed).map_err(StoreError::from));
+        let outcome = outcome.and_then(|signed| tx.commit().map(|()| signed));
+        if outcome.is_err()
+            && let Err(e) = tx.rollback()
+        {
+            tracing::debug!(error = %e, "rollback after a failed batch");
+        }
         match outcome {
             Ok(signed) => {
                 for (region, note, _) in &signed {

@@ -9,11 +9,12 @@ use jifen_core::{
     entry::reversible,
     indicator::QUANTITY_MAX,
 };
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db::{from_sql_u64, sql_u64};
 use crate::error::{Result, StoreError};
+use crate::params;
 use crate::sequencer::{Append, Batch};
+use crate::sql::Conn;
 use crate::{Store, rows};
 
 /// Longest claim note or appeal statement, in characters.
@@ -51,14 +52,13 @@ struct ClaimRow {
     source: Source,
 }
 
-fn load_claim(tx: &Connection, region: &RegionCode, claim: ClaimId) -> Result<ClaimRow> {
+fn load_claim(tx: &Conn, region: &RegionCode, claim: ClaimId) -> Result<ClaimRow> {
     let row: Option<(i64, String, u32, u32, String, String)> = tx
-        .query_row(
+        .query_opt(
             "SELECT member, indicator, indicator_version, quantity, status, source FROM claims WHERE region = ?1 AND claim = ?2",
             params![region.as_str(), claim.get()],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-        )
-        .optional()?;
+        )?;
     let (member, code, version, quantity, status, source) =
         row.ok_or_else(|| StoreError::NotFound(format!("claim {claim} in region {region}")))?;
     let bad = |w: &str| StoreError::Corrupt(format!("claim {region}/{claim}: bad {w}"));
@@ -75,41 +75,34 @@ fn load_claim(tx: &Connection, region: &RegionCode, claim: ClaimId) -> Result<Cl
 }
 
 fn set_status(
-    tx: &Connection,
+    tx: &Conn,
     region: &RegionCode,
     claim: ClaimId,
     status: ClaimStatus,
     now: Timestamp,
 ) -> Result<()> {
-    tx.prepare_cached(
+    tx.execute(
         "UPDATE claims SET status = ?3, decided_ms = ?4 WHERE region = ?1 AND claim = ?2",
-    )?
-    .execute(params![
-        region.as_str(),
-        claim.get(),
-        status.as_str(),
-        now.millis()
-    ])?;
+        params![region.as_str(), claim.get(), status.as_str(), now.millis()],
+    )?;
     Ok(())
 }
 
 /// One version of an indicator as the region sees it: its own, or an ancestor's.
-pub fn indicator_version(
-    tx: &Connection,
-    region: &RegionCode,
-    r: &IndicatorRef,
-) -> Result<Indicator> {
+pub fn indicator_version(tx: &Conn, region: &RegionCode, r: &IndicatorRef) -> Result<Indicator> {
     // The indicator may be the region's own or an ancestor's core one; the sequencer
     // checks visibility again when it posts.
     let lineage = rows::lineage(tx, region)?;
-    let mut st = tx.prepare_cached(&format!(
-        "SELECT {} FROM indicators WHERE region = ?1 AND code = ?2 AND version = ?3",
-        rows::INDICATOR_COLUMNS
-    ))?;
     for reg in lineage {
-        let mut q = st.query(params![reg.code.as_str(), r.code.as_str(), r.version])?;
-        if let Some(row) = q.next()? {
-            return rows::indicator_from_row(row);
+        if let Some(ind) = tx.query_opt(
+            &format!(
+                "SELECT {} FROM indicators WHERE region = ?1 AND code = ?2 AND version = ?3",
+                rows::INDICATOR_COLUMNS
+            ),
+            params![reg.code.as_str(), r.code.as_str(), r.version],
+            rows::indicator_from_row,
+        )? {
+            return Ok(ind);
         }
     }
     Err(StoreError::NotFound(format!(
@@ -120,7 +113,7 @@ pub fn indicator_version(
 
 /// The latest version of an indicator visible in the region and valid on the date.
 pub fn current_indicator(
-    tx: &Connection,
+    tx: &Conn,
     b_now: Timestamp,
     region: &RegionCode,
     code: &IndicatorCode,
@@ -130,14 +123,15 @@ pub fn current_indicator(
     let today = b_now
         .local_date(offset)
         .map_err(|e| StoreError::rejected(e.to_string()))?;
-    let mut st = tx.prepare_cached(&format!(
-        "SELECT {} FROM indicators WHERE region = ?1 AND code = ?2 ORDER BY version DESC LIMIT 1",
-        rows::INDICATOR_COLUMNS
-    ))?;
     for (depth, reg) in lineage.iter().enumerate() {
-        let mut q = st.query(params![reg.code.as_str(), code.as_str()])?;
-        if let Some(row) = q.next()? {
-            let ind = rows::indicator_from_row(row)?;
+        if let Some(ind) = tx.query_opt(
+            &format!(
+                "SELECT {} FROM indicators WHERE region = ?1 AND code = ?2 ORDER BY version DESC LIMIT 1",
+                rows::INDICATOR_COLUMNS
+            ),
+            params![reg.code.as_str(), code.as_str()],
+            rows::indicator_from_row,
+        )? {
             if depth > 0 && !ind.core {
                 continue;
             }
@@ -154,11 +148,12 @@ pub fn current_indicator(
     )))
 }
 
-fn member_household(tx: &Connection, region: &RegionCode, member: MemberId) -> Result<HouseholdId> {
-    let h: Option<i64> = tx
-        .prepare_cached("SELECT household FROM members WHERE region = ?1 AND member = ?2")?
-        .query_row(params![region.as_str(), member.get()], |r| r.get(0))
-        .optional()?;
+fn member_household(tx: &Conn, region: &RegionCode, member: MemberId) -> Result<HouseholdId> {
+    let h: Option<i64> = tx.query_opt(
+        "SELECT household FROM members WHERE region = ?1 AND member = ?2",
+        params![region.as_str(), member.get()],
+        |r| r.get(0),
+    )?;
     let h = h.ok_or_else(|| StoreError::NotFound(format!("member {member} in region {region}")))?;
     HouseholdId::new(h).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
@@ -200,8 +195,7 @@ fn post_claim(
     })?;
     let now = b.now();
     let tx = b.conn();
-    tx.prepare_cached("UPDATE claims SET status = 'posted', entry_seq = ?3, decided_ms = ?4 WHERE region = ?1 AND claim = ?2")?
-        .execute(params![region.as_str(), claim.get(), sql_u64(entry.seq)?, now.millis()])?;
+    tx.execute("UPDATE claims SET status = 'posted', entry_seq = ?3, decided_ms = ?4 WHERE region = ?1 AND claim = ?2", params![region.as_str(), claim.get(), sql_u64(entry.seq)?, now.millis()])?;
     Ok(entry)
 }
 
@@ -312,11 +306,8 @@ pub fn submit_claim_in(b: &mut Batch<'_>, c: NewClaim) -> Result<ClaimOutcome> {
         |r| r.get(0),
     )?;
     let claim = ClaimId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    tx.prepare_cached(
-        "INSERT INTO claims (region, claim, member, indicator, indicator_version, quantity, note, status, source, submitted_by, submitted_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'submitted', ?8, ?9, ?10)",
-    )?
-    .execute(params![
+    tx.execute("INSERT INTO claims (region, claim, member, indicator, indicator_version, quantity, note, status, source, submitted_by, submitted_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'submitted', ?8, ?9, ?10)", params![
         c.region.as_str(),
         id,
         c.member.get(),
@@ -363,12 +354,7 @@ pub fn review_claim_in(
     let c = load_claim(tx, region, claim)?;
     let household = member_household(tx, region, c.member)?;
     let earlier: Vec<OperatorId> = {
-        let mut st = tx.prepare_cached(
-            "SELECT reviewer FROM claim_reviews WHERE region = ?1 AND claim = ?2 AND decision = 'approve'",
-        )?;
-        let ids: Vec<i64> = st
-            .query_map(params![region.as_str(), claim.get()], |r| r.get(0))?
-            .collect::<std::result::Result<_, _>>()?;
+        let ids: Vec<i64> = tx.query_map("SELECT reviewer FROM claim_reviews WHERE region = ?1 AND claim = ?2 AND decision = 'approve'", params![region.as_str(), claim.get()], |r| r.get(0))?;
         ids.into_iter()
             .filter_map(|i| OperatorId::new(i).ok())
             .collect()
@@ -394,8 +380,7 @@ pub fn review_claim_in(
         .status
         .next(event)
         .map_err(|e| StoreError::Conflict(e.to_string()))?;
-    tx.prepare_cached("INSERT INTO claim_reviews (region, claim, reviewer, decision, time_ms) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![
+    tx.execute("INSERT INTO claim_reviews (region, claim, reviewer, decision, time_ms) VALUES (?1, ?2, ?3, ?4, ?5)", params![
             region.as_str(),
             claim.get(),
             reviewer.operator.get(),
@@ -499,14 +484,13 @@ pub fn create_event_in(
     })
 }
 
-pub fn load_event(c: &Connection, region: &RegionCode, id: i64) -> Result<Event> {
+pub fn load_event(c: &Conn, region: &RegionCode, id: i64) -> Result<Event> {
     let row: Option<(String, String, i64, i64, i64)> = c
-        .query_row(
+        .query_opt(
             "SELECT name, indicator, starts_ms, ends_ms, created_by FROM events WHERE region = ?1 AND event = ?2",
             params![region.as_str(), id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
-        .optional()?;
+        )?;
     let (name, indicator, starts, ends, by) =
         row.ok_or_else(|| StoreError::NotFound(format!("event {id} in region {region}")))?;
     Ok(Event {
@@ -542,14 +526,11 @@ pub fn check_in_in(
             "check-in for event {event} has closed"
         )));
     }
-    let done: Option<i64> = b
-        .conn()
-        .query_row(
-            "SELECT claim FROM checkins WHERE region = ?1 AND event = ?2 AND member = ?3",
-            params![region.as_str(), event, member.get()],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let done: Option<i64> = b.conn().query_opt(
+        "SELECT claim FROM checkins WHERE region = ?1 AND event = ?2 AND member = ?3",
+        params![region.as_str(), event, member.get()],
+        |r| r.get(0),
+    )?;
     if let Some(c) = done {
         return Err(StoreError::Conflict(format!(
             "already checked in to event {event} (claim {c})"
@@ -617,12 +598,11 @@ pub fn object_in(
 fn check_notice_open(b: &Batch<'_>, region: &RegionCode, claim: ClaimId) -> Result<()> {
     let until: Option<i64> = b
         .conn()
-        .query_row(
+        .query_opt(
             "SELECT notice_until_ms FROM claims WHERE region = ?1 AND claim = ?2",
             params![region.as_str(), claim.get()],
             |r| r.get(0),
-        )
-        .optional()?
+        )?
         .flatten();
     if let Some(until) = until
         && b.now().millis() >= until
@@ -665,13 +645,11 @@ pub fn file_appeal_in(
     )?;
     check_appeal_window(entry.time, b.now(), window)
         .map_err(|e| StoreError::rejected(e.to_string()))?;
-    let open: Option<i64> = tx
-            .query_row(
-                "SELECT appeal FROM appeals WHERE region = ?1 AND entry_seq = ?2 AND status <> 'withdrawn'",
-                params![region.as_str(), sql_u64(seq)?],
-                |r| r.get(0),
-            )
-            .optional()?;
+    let open: Option<i64> = tx.query_opt(
+        "SELECT appeal FROM appeals WHERE region = ?1 AND entry_seq = ?2 AND status <> 'withdrawn'",
+        params![region.as_str(), sql_u64(seq)?],
+        |r| r.get(0),
+    )?;
     if let Some(a) = open {
         return Err(StoreError::Conflict(format!(
             "this entry was appealed already (appeal {a}); an entry is appealed once"
@@ -704,12 +682,11 @@ pub fn decide_appeal_in(
 ) -> Result<(AppealStatus, Option<Entry>)> {
     let tx = b.conn();
     let (seq, status): (i64, String) = tx
-        .query_row(
+        .query_opt(
             "SELECT entry_seq, status FROM appeals WHERE region = ?1 AND appeal = ?2",
             params![region.as_str(), appeal.get()],
             |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
+        )?
         .ok_or_else(|| StoreError::NotFound(format!("appeal {appeal} in region {region}")))?;
     let seq = from_sql_u64(seq)?;
     let status =
@@ -719,24 +696,20 @@ pub fn decide_appeal_in(
         .ok_or_else(|| StoreError::Corrupt(format!("appeal {appeal} names missing entry {seq}")))?;
     let mut reviewers = vec![entry.operator];
     {
-        let mut st = tx.prepare_cached(
-                "SELECT r.reviewer FROM claim_reviews r JOIN claims c ON c.region = r.region AND c.claim = r.claim \
-                 WHERE c.region = ?1 AND c.entry_seq = ?2",
-            )?;
-        for r in st.query_map(params![region.as_str(), sql_u64(seq)?], |r| {
-            r.get::<_, i64>(0)
+        for r in tx.query_map("SELECT r.reviewer FROM claim_reviews r JOIN claims c ON c.region = r.region AND c.claim = r.claim \
+                 WHERE c.region = ?1 AND c.entry_seq = ?2", params![region.as_str(), sql_u64(seq)?], |r| {
+            r.get::<i64>(0)
         })? {
-            reviewers.push(OperatorId::new(r?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+            reviewers.push(OperatorId::new(r).map_err(|e| StoreError::Corrupt(e.to_string()))?);
         }
         // Whoever recorded the entry (a reviewer recording directly, a station) is
         // as much its author as whoever approved it.
-        let mut st = tx.prepare_cached(
+        for r in tx.query_map(
             "SELECT submitted_by FROM claims WHERE region = ?1 AND entry_seq = ?2",
-        )?;
-        for r in st.query_map(params![region.as_str(), sql_u64(seq)?], |r| {
-            r.get::<_, i64>(0)
-        })? {
-            reviewers.push(OperatorId::new(r?).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+            params![region.as_str(), sql_u64(seq)?],
+            |r| r.get::<i64>(0),
+        )? {
+            reviewers.push(OperatorId::new(r).map_err(|e| StoreError::Corrupt(e.to_string()))?);
         }
     }
     let left = entry
@@ -806,13 +779,7 @@ pub fn end_notices_in(
     operator: OperatorId,
 ) -> Result<Vec<ClaimOutcome>> {
     let now = b.now();
-    let due: Vec<i64> = {
-        let mut st = b.conn().prepare_cached(
-                "SELECT claim FROM claims WHERE region = ?1 AND status = 'in-notice' AND notice_until_ms <= ?2 ORDER BY claim",
-            )?;
-        let rows = st.query_map(params![region.as_str(), now.millis()], |r| r.get(0))?;
-        rows.collect::<std::result::Result<_, _>>()?
-    };
+    let due: Vec<i64> = b.conn().query_map("SELECT claim FROM claims WHERE region = ?1 AND status = 'in-notice' AND notice_until_ms <= ?2 ORDER BY claim", params![region.as_str(), now.millis()], |r| r.get(0))?;
     let mut out = Vec::new();
     for id in due {
         let claim = ClaimId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;

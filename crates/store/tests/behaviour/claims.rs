@@ -75,12 +75,12 @@ fn stored(ts: &TestStore, id: ClaimId) -> (String, u64, Option<i64>) {
     ts.read(move |c| {
         let (status, seq): (String, Option<i64>) = c.query_row(
             "SELECT status, entry_seq FROM claims WHERE region = 'vil' AND claim = ?1",
-            [id.get()],
+            jifen_store::params![id.get()],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         let reviews: i64 = c.query_row(
             "SELECT COUNT(*) FROM claim_reviews WHERE region = 'vil' AND claim = ?1",
-            [id.get()],
+            jifen_store::params![id.get()],
             |r| r.get(0),
         )?;
         Ok((status, u64::try_from(reviews).unwrap_or(0), seq))

@@ -26,17 +26,17 @@ fn erasing_a_member_keeps_the_log_verifiable() {
             Ok((
                 c.query_row(
                     "SELECT name FROM members WHERE region = 'vil' AND member = 1",
-                    [],
+                    jifen_store::params![],
                     |r| r.get(0),
                 )?,
                 c.query_row(
                     "SELECT COUNT(*) FROM member_keys WHERE region = 'vil' AND member = 1",
-                    [],
+                    jifen_store::params![],
                     |r| r.get(0),
                 )?,
                 c.query_row(
                     "SELECT COUNT(*) FROM member_keys WHERE region = 'vil' AND member = 3",
-                    [],
+                    jifen_store::params![],
                     |r| r.get(0),
                 )?,
             ))
@@ -118,12 +118,12 @@ fn erasing_a_member_removes_their_notes_and_statements() {
             Ok((
                 c.query_row(
                     "SELECT COUNT(*) FROM claims WHERE region = 'vil' AND member = 1 AND note LIKE '%13800001111%'",
-                    [],
+                    jifen_store::params![],
                     |r| r.get(0),
                 )?,
                 c.query_row(
                     "SELECT COUNT(*) FROM appeals WHERE region = 'vil' AND member = 1 AND statement LIKE '%201%'",
-                    [],
+                    jifen_store::params![],
                     |r| r.get(0),
                 )?,
             ))

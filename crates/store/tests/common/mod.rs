@@ -332,7 +332,7 @@ impl TestStore {
     pub fn count(&self, sql: &str, param: String) -> u64 {
         let sql = sql.to_owned();
         self.store
-            .read(move |c| Ok(c.query_row(&sql, [param], |r| r.get::<_, i64>(0))?))
+            .read(move |c| c.query_row(&sql, jifen_store::params![param], |r| r.get::<i64>(0)))
             .map(|n| u64::try_from(n).expect("a count"))
             .expect("query runs")
     }
@@ -350,21 +350,17 @@ impl TestStore {
         let region = region.to_owned();
         self.store
             .read(move |c| {
-                let mut st = c.prepare(
+                let system: Vec<(String, i64)> = c.query_map(
                     "SELECT account, balance FROM balances WHERE region = ?1 ORDER BY account",
+                    jifen_store::params![region],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )?;
-                let system = st
-                    .query_map([&region], |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<Result<Vec<(String, i64)>, _>>()?;
-                let mut st = c.prepare(
+                let members: Vec<(i64, i32, i64, i64)> = c.query_map(
                     "SELECT member, year, annual_score, net_flow FROM member_years \
                      WHERE region = ?1 ORDER BY member, year",
+                    jifen_store::params![region],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )?;
-                let members = st
-                    .query_map([&region], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                    })?
-                    .collect::<Result<Vec<(i64, i32, i64, i64)>, _>>()?;
                 Ok(StoredBalances { system, members })
             })
             .expect("balances read")
