@@ -15,12 +15,13 @@ use jifen_core::{
     Account, CapPeriod, EntryKind, Level, MemberId, NewEntry, OperatorId, Points, Reason,
     RegionCode, Source, SponsorCode, Timestamp,
 };
-use rusqlite::{Connection, OptionalExtension, Row, params};
 use time::Date;
 
 use crate::db::{from_sql_u64, sql_u64};
 use crate::error::{Result, StoreError};
+use crate::params;
 use crate::sequencer::{Append, Batch};
+use crate::sql::{Conn, Row};
 use crate::{Store, rows};
 
 /// Most rewards a region may list.
@@ -88,11 +89,13 @@ fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
 }
 
-fn region_offset(c: &Connection, region: &RegionCode) -> Result<i32> {
-    c.prepare_cached("SELECT utc_offset_minutes FROM regions WHERE region = ?1")?
-        .query_row(params![region.as_str()], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound(format!("region {region}")))
+fn region_offset(c: &Conn, region: &RegionCode) -> Result<i32> {
+    c.query_opt(
+        "SELECT utc_offset_minutes FROM regions WHERE region = ?1",
+        params![region.as_str()],
+        |r| r.get(0),
+    )?
+    .ok_or_else(|| StoreError::NotFound(format!("region {region}")))
 }
 
 fn local_date(now: Timestamp, offset: i32) -> Result<Date> {
@@ -103,17 +106,14 @@ fn local_date(now: Timestamp, offset: i32) -> Result<Date> {
 // ---------------------------------------------------------------- policy
 
 /// A region's policy; the defaults when none was set.
-pub fn policy(c: &Connection, region: &RegionCode) -> Result<Policy> {
+pub fn policy(c: &Conn, region: &RegionCode) -> Result<Policy> {
     region_offset(c, region)?;
-    let row: Option<(i64, i64, Option<i64>, Option<i64>)> = c
-        .prepare_cached(
-            "SELECT reservation_hours, base_grant, expiry_years, model_household_score \
+    let row: Option<(i64, i64, Option<i64>, Option<i64>)> = c.query_opt(
+        "SELECT reservation_hours, base_grant, expiry_years, model_household_score \
              FROM region_policies WHERE region = ?1",
-        )?
-        .query_row(params![region.as_str()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
-        .optional()?;
+        params![region.as_str()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
     let Some((hours, base, expiry, model)) = row else {
         return Ok(Policy::default());
     };
@@ -168,31 +168,30 @@ fn sponsor_from_row(r: &Row<'_>) -> Result<Sponsor> {
 }
 
 /// A region's sponsors, by code, with what each has used.
-pub fn sponsors(c: &Connection, region: &RegionCode) -> Result<Vec<SponsorView>> {
+pub fn sponsors(c: &Conn, region: &RegionCode) -> Result<Vec<SponsorView>> {
     region_offset(c, region)?;
-    let mut st = c.prepare_cached(
-        "SELECT sponsor, name, kind, budget FROM sponsors WHERE region = ?1 ORDER BY sponsor",
-    )?;
-    let mut q = st.query(params![region.as_str()])?;
     let mut out = Vec::new();
-    while let Some(r) = q.next()? {
-        let sponsor = sponsor_from_row(r)?;
-        let used = rows::balance(c, region, &Account::Redemption(sponsor.code.clone()))?;
-        out.push(SponsorView { sponsor, used });
-    }
+    c.query_each(
+        "SELECT sponsor, name, kind, budget FROM sponsors WHERE region = ?1 ORDER BY sponsor",
+        params![region.as_str()],
+        |r| {
+            let sponsor = sponsor_from_row(r)?;
+            let used = rows::balance(c, region, &Account::Redemption(sponsor.code.clone()))?;
+            out.push(SponsorView { sponsor, used });
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
 /// One sponsor.
-pub fn sponsor(c: &Connection, region: &RegionCode, code: &SponsorCode) -> Result<SponsorView> {
+pub fn sponsor(c: &Conn, region: &RegionCode, code: &SponsorCode) -> Result<SponsorView> {
     let sponsor = c
-        .prepare_cached(
+        .query_opt(
             "SELECT sponsor, name, kind, budget FROM sponsors WHERE region = ?1 AND sponsor = ?2",
+            params![region.as_str(), code.as_str()],
+            |r| Ok(sponsor_from_row(r)),
         )?
-        .query_row(params![region.as_str(), code.as_str()], |r| {
-            Ok(sponsor_from_row(r))
-        })
-        .optional()?
         .transpose()?
         .ok_or_else(|| StoreError::NotFound(format!("sponsor {code} in region {region}")))?;
     let used = rows::balance(c, region, &Account::Redemption(code.clone()))?;
@@ -293,37 +292,38 @@ fn reward_from_row(r: &Row<'_>) -> Result<RewardView> {
 }
 
 /// The catalog: every reward, or only those on offer on `on` (stock aside), by id.
-pub fn rewards(c: &Connection, region: &RegionCode, on: Option<Date>) -> Result<Vec<RewardView>> {
+pub fn rewards(c: &Conn, region: &RegionCode, on: Option<Date>) -> Result<Vec<RewardView>> {
     region_offset(c, region)?;
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {REWARD_COLUMNS} FROM rewards WHERE region = ?1 ORDER BY reward"
-    ))?;
-    let mut q = st.query(params![region.as_str()])?;
     let mut out = Vec::new();
-    while let Some(r) = q.next()? {
-        let v = reward_from_row(r)?;
-        if on.is_none_or(|d| v.reward.active_on(d)) {
-            out.push(v);
-        }
-    }
+    c.query_each(
+        &format!("SELECT {REWARD_COLUMNS} FROM rewards WHERE region = ?1 ORDER BY reward"),
+        params![region.as_str()],
+        |r| {
+            let v = reward_from_row(r)?;
+            if on.is_none_or(|d| v.reward.active_on(d)) {
+                out.push(v);
+            }
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
 /// One reward.
-pub fn reward(c: &Connection, region: &RegionCode, id: u64) -> Result<RewardView> {
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {REWARD_COLUMNS} FROM rewards WHERE region = ?1 AND reward = ?2"
-    ))?;
-    let mut q = st.query(params![region.as_str(), sql_u64(id)?])?;
-    match q.next()? {
-        Some(r) => reward_from_row(r),
+pub fn reward(c: &Conn, region: &RegionCode, id: u64) -> Result<RewardView> {
+    match c.query_opt(
+        &format!("SELECT {REWARD_COLUMNS} FROM rewards WHERE region = ?1 AND reward = ?2"),
+        params![region.as_str(), sql_u64(id)?],
+        reward_from_row,
+    )? {
+        Some(r) => Ok(r),
         None => Err(StoreError::NotFound(format!(
             "reward {id} in region {region}"
         ))),
     }
 }
 
-fn check_reward_refs(c: &Connection, region: &RegionCode, r: &Reward) -> Result<()> {
+fn check_reward_refs(c: &Conn, region: &RegionCode, r: &Reward) -> Result<()> {
     r.validate()
         .map_err(|e| StoreError::rejected(e.to_string()))?;
     sponsor(c, region, &r.sponsor).map_err(|e| match e {
@@ -438,7 +438,7 @@ pub fn update_reward_in(b: &mut Batch<'_>, region: &RegionCode, id: u64, r: &Rew
 /// them and what this year's score so far reaches. Levels follow points earned,
 /// never the spendable balance.
 pub fn member_level(
-    c: &Connection,
+    c: &Conn,
     region: &RegionCode,
     member: MemberId,
     now: Timestamp,
@@ -447,20 +447,17 @@ pub fn member_level(
     let year = local_date(now, offset)?.year();
     let levels = crate::read::load_levels(c, region)?;
     let annual: i64 = c
-        .prepare_cached(
+        .query_opt(
             "SELECT annual_score FROM member_years WHERE region = ?1 AND member = ?2 AND year = ?3",
+            params![region.as_str(), member.get(), year],
+            |r| r.get(0),
         )?
-        .query_row(params![region.as_str(), member.get(), year], |r| r.get(0))
-        .optional()?
         .unwrap_or(0);
-    let frozen: Option<i64> = c
-        .prepare_cached(
-            "SELECT annual_score FROM year_scores WHERE region = ?1 AND member = ?2 AND year = ?3",
-        )?
-        .query_row(params![region.as_str(), member.get(), year - 1], |r| {
-            r.get(0)
-        })
-        .optional()?;
+    let frozen: Option<i64> = c.query_opt(
+        "SELECT annual_score FROM year_scores WHERE region = ?1 AND member = ?2 AND year = ?3",
+        params![region.as_str(), member.get(), year - 1],
+        |r| r.get(0),
+    )?;
     let score = Points::new(annual.max(frozen.unwrap_or(0)));
     Ok(levels.level_for(score).cloned())
 }
@@ -493,22 +490,24 @@ fn redemption_from_row(region: &RegionCode, r: &Row<'_>) -> Result<RedemptionVie
         reserved_by: op(r.get(9)?)?,
         reserved: Timestamp::from_millis(r.get(10)?),
         expires: Timestamp::from_millis(r.get(11)?),
-        closed_by: r.get::<_, Option<i64>>(12)?.map(op).transpose()?,
-        closed: r.get::<_, Option<i64>>(13)?.map(Timestamp::from_millis),
+        closed_by: r.get::<Option<i64>>(12)?.map(op).transpose()?,
+        closed: r.get::<Option<i64>>(13)?.map(Timestamp::from_millis),
         entry_seq: from_sql_u64(r.get(14)?)?,
-        refund_seq: r.get::<_, Option<i64>>(15)?.map(from_sql_u64).transpose()?,
+        refund_seq: r.get::<Option<i64>>(15)?.map(from_sql_u64).transpose()?,
     })
 }
 
 /// One redemption.
-pub fn redemption(c: &Connection, region: &RegionCode, id: u64) -> Result<RedemptionView> {
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {REDEMPTION_COLUMNS} FROM redemptions d JOIN rewards w \
-         ON w.region = d.region AND w.reward = d.reward WHERE d.region = ?1 AND d.redemption = ?2"
-    ))?;
-    let mut q = st.query(params![region.as_str(), sql_u64(id)?])?;
-    match q.next()? {
-        Some(r) => redemption_from_row(region, r),
+pub fn redemption(c: &Conn, region: &RegionCode, id: u64) -> Result<RedemptionView> {
+    match c.query_opt(
+        &format!(
+            "SELECT {REDEMPTION_COLUMNS} FROM redemptions d JOIN rewards w \
+             ON w.region = d.region AND w.reward = d.reward WHERE d.region = ?1 AND d.redemption = ?2"
+        ),
+        params![region.as_str(), sql_u64(id)?],
+        |r| redemption_from_row(region, r),
+    )? {
+        Some(r) => Ok(r),
         None => Err(StoreError::NotFound(format!(
             "redemption {id} in region {region}"
         ))),
@@ -516,48 +515,51 @@ pub fn redemption(c: &Connection, region: &RegionCode, id: u64) -> Result<Redemp
 }
 
 fn redemption_by_code(
-    c: &Connection,
+    c: &Conn,
     region: &RegionCode,
     code: &RedemptionCode,
 ) -> Result<Option<RedemptionView>> {
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {REDEMPTION_COLUMNS} FROM redemptions d JOIN rewards w \
-         ON w.region = d.region AND w.reward = d.reward WHERE d.region = ?1 AND d.code = ?2"
-    ))?;
-    let mut q = st.query(params![region.as_str(), code.as_str()])?;
-    q.next()?
-        .map(|r| redemption_from_row(region, r))
-        .transpose()
+    c.query_opt(
+        &format!(
+            "SELECT {REDEMPTION_COLUMNS} FROM redemptions d JOIN rewards w \
+             ON w.region = d.region AND w.reward = d.reward WHERE d.region = ?1 AND d.code = ?2"
+        ),
+        params![region.as_str(), code.as_str()],
+        |r| redemption_from_row(region, r),
+    )
 }
 
 /// Redemptions, newest first, with ids below `before` (0: from the newest).
 pub fn redemptions(
-    c: &Connection,
+    c: &Conn,
     region: &RegionCode,
     f: &RedemptionFilter,
     before: u64,
     limit: u32,
 ) -> Result<Vec<RedemptionView>> {
     region_offset(c, region)?;
-    let mut st = c.prepare_cached(&format!(
-        "SELECT {REDEMPTION_COLUMNS} FROM redemptions d JOIN rewards w \
+    let mut out = Vec::new();
+    c.query_each(
+        &format!(
+            "SELECT {REDEMPTION_COLUMNS} FROM redemptions d JOIN rewards w \
          ON w.region = d.region AND w.reward = d.reward \
          WHERE d.region = ?1 AND (?2 IS NULL OR d.member = ?2) AND (?3 IS NULL OR d.sponsor = ?3) \
          AND (?4 IS NULL OR d.status = ?4) AND (?5 = 0 OR d.redemption < ?5) \
          ORDER BY d.redemption DESC LIMIT ?6"
-    ))?;
-    let mut q = st.query(params![
-        region.as_str(),
-        f.member.map(MemberId::get),
-        f.sponsor.as_ref().map(SponsorCode::as_str),
-        f.status.map(RedemptionStatus::as_str),
-        sql_u64(before)?,
-        limit
-    ])?;
-    let mut out = Vec::new();
-    while let Some(r) = q.next()? {
-        out.push(redemption_from_row(region, r)?);
-    }
+        ),
+        params![
+            region.as_str(),
+            f.member.map(MemberId::get),
+            f.sponsor.as_ref().map(SponsorCode::as_str),
+            f.status.map(RedemptionStatus::as_str),
+            sql_u64(before)?,
+            limit
+        ],
+        |r| {
+            out.push(redemption_from_row(region, r)?);
+            Ok(())
+        },
+    )?;
     Ok(out)
 }
 
@@ -610,10 +612,11 @@ pub fn reserve_in(b: &mut Batch<'_>, req: Reserve) -> Result<RedemptionView> {
             r.name
         )));
     }
-    let erased: Option<Option<String>> = c
-        .prepare_cached("SELECT name FROM members WHERE region = ?1 AND member = ?2")?
-        .query_row(params![region.as_str(), member.get()], |row| row.get(0))
-        .optional()?;
+    let erased: Option<Option<String>> = c.query_opt(
+        "SELECT name FROM members WHERE region = ?1 AND member = ?2",
+        params![region.as_str(), member.get()],
+        |row| row.get(0),
+    )?;
     match erased {
         None => {
             return Err(StoreError::NotFound(format!(
@@ -658,14 +661,9 @@ pub fn reserve_in(b: &mut Batch<'_>, req: Reserve) -> Result<RedemptionView> {
         let end =
             Timestamp::start_of(to, offset).map_err(|e| StoreError::rejected(e.to_string()))?;
         let had: i64 = c
-            .prepare_cached(
-                "SELECT COUNT(*) FROM redemptions WHERE region = ?1 AND member = ?2 AND reward = ?3 \
-                 AND reserved_ms >= ?4 AND reserved_ms < ?5 AND status IN ('reserved', 'fulfilled')",
-            )?
-            .query_row(
-                params![region.as_str(), member.get(), sql_u64(reward_id)?, start.millis(), end.millis()],
-                |row| row.get(0),
-            )?;
+            .query_row("SELECT COUNT(*) FROM redemptions WHERE region = ?1 AND member = ?2 AND reward = ?3 \
+                 AND reserved_ms >= ?4 AND reserved_ms < ?5 AND status IN ('reserved', 'fulfilled')", params![region.as_str(), member.get(), sql_u64(reward_id)?, start.millis(), end.millis()],
+                |row| row.get(0))?;
         if had >= i64::from(limit) {
             return Err(StoreError::rejected(format!(
                 "reward {reward_id} allows {limit} per member per {}; member {member} has {had} this {}",
@@ -687,9 +685,11 @@ pub fn reserve_in(b: &mut Batch<'_>, req: Reserve) -> Result<RedemptionView> {
     }
     let hours = policy(c, &region)?.reservation_hours;
     let id = {
-        let max: Option<i64> = c
-            .prepare_cached("SELECT MAX(redemption) FROM redemptions WHERE region = ?1")?
-            .query_row(params![region.as_str()], |row| row.get(0))?;
+        let max: Option<i64> = c.query_row(
+            "SELECT MAX(redemption) FROM redemptions WHERE region = ?1",
+            params![region.as_str()],
+            |row| row.get(0),
+        )?;
         from_sql_u64(max.unwrap_or(0) + 1)?
     };
     let entry = b.append(Append {
@@ -709,11 +709,10 @@ pub fn reserve_in(b: &mut Batch<'_>, req: Reserve) -> Result<RedemptionView> {
         idempotency_key: None,
     })?;
     let c = b.conn();
-    let taken = c
-        .prepare_cached(
-            "UPDATE rewards SET stock = stock - 1 WHERE region = ?1 AND reward = ?2 AND stock > 0",
-        )?
-        .execute(params![region.as_str(), sql_u64(reward_id)?])?;
+    let taken = c.execute(
+        "UPDATE rewards SET stock = stock - 1 WHERE region = ?1 AND reward = ?2 AND stock > 0",
+        params![region.as_str(), sql_u64(reward_id)?],
+    )?;
     if taken != 1 {
         return Err(StoreError::rejected(format!(
             "reward {reward_id} ({}) is out of stock",
@@ -726,10 +725,11 @@ pub fn reserve_in(b: &mut Batch<'_>, req: Reserve) -> Result<RedemptionView> {
     );
     let mut code = random_code()?;
     for attempt in 0.. {
-        let clash: Option<i64> = c
-            .prepare_cached("SELECT redemption FROM redemptions WHERE region = ?1 AND code = ?2")?
-            .query_row(params![region.as_str(), code.as_str()], |row| row.get(0))
-            .optional()?;
+        let clash: Option<i64> = c.query_opt(
+            "SELECT redemption FROM redemptions WHERE region = ?1 AND code = ?2",
+            params![region.as_str(), code.as_str()],
+            |row| row.get(0),
+        )?;
         if clash.is_none() {
             break;
         }
@@ -740,12 +740,9 @@ pub fn reserve_in(b: &mut Batch<'_>, req: Reserve) -> Result<RedemptionView> {
         }
         code = random_code()?;
     }
-    c.prepare_cached(
-        "INSERT INTO redemptions (region, redemption, reward, member, sponsor, price, code, status, \
+    c.execute("INSERT INTO redemptions (region, redemption, reward, member, sponsor, price, code, status, \
          reserved_by, reserved_ms, expires_ms, entry_seq) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'reserved', ?8, ?9, ?10, ?11)",
-    )?
-    .execute(params![
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'reserved', ?8, ?9, ?10, ?11)", params![
         region.as_str(),
         sql_u64(id)?,
         sql_u64(reward_id)?,
@@ -789,29 +786,26 @@ fn close_in(
             },
             idempotency_key: None,
         })?;
-        b.conn()
-            .prepare_cached(
-                "UPDATE rewards SET stock = stock + 1 WHERE region = ?1 AND reward = ?2",
-            )?
-            .execute(params![d.region.as_str(), sql_u64(d.reward)?])?;
+        b.conn().execute(
+            "UPDATE rewards SET stock = stock + 1 WHERE region = ?1 AND reward = ?2",
+            params![d.region.as_str(), sql_u64(d.reward)?],
+        )?;
         Some(sql_u64(e.seq)?)
     } else {
         None
     };
-    let n = b
-        .conn()
-        .prepare_cached(
-            "UPDATE redemptions SET status = ?3, closed_by = ?4, closed_ms = ?5, refund_seq = ?6 \
+    let n = b.conn().execute(
+        "UPDATE redemptions SET status = ?3, closed_by = ?4, closed_ms = ?5, refund_seq = ?6 \
              WHERE region = ?1 AND redemption = ?2 AND status = 'reserved'",
-        )?
-        .execute(params![
+        params![
             d.region.as_str(),
             sql_u64(d.id)?,
             to.as_str(),
             by.get(),
             b.now().millis(),
             refund_seq
-        ])?;
+        ],
+    )?;
     if n != 1 {
         return Err(StoreError::Conflict(format!(
             "redemption {} changed while it was being closed",
@@ -872,13 +866,9 @@ pub fn confirm_in(
 pub fn expire_due_in(b: &mut Batch<'_>) -> Result<Vec<RedemptionView>> {
     let now = b.now();
     let due: Vec<(String, i64)> = {
-        let mut st = b.conn().prepare_cached(
-            "SELECT region, redemption FROM redemptions \
+        b.conn().query_map("SELECT region, redemption FROM redemptions \
              WHERE region IN (SELECT region FROM regions) AND status = 'reserved' AND expires_ms <= ?1 \
-             ORDER BY region, redemption",
-        )?;
-        let rows = st.query_map(params![now.millis()], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<std::result::Result<_, _>>()?
+             ORDER BY region, redemption", params![now.millis()], |r| Ok((r.get(0)?, r.get(1)?)))?
     };
     let mut out = Vec::new();
     let mut per_region = std::collections::HashMap::<String, usize>::new();
@@ -942,7 +932,7 @@ pub const RATE_MONTHS: usize = 3;
 
 /// The budget report for a region as of `now`. It reads the entries of the
 /// last [`BUDGET_MONTHS`] months.
-pub fn budget(c: &Connection, region: &RegionCode, now: Timestamp) -> Result<Budget> {
+pub fn budget(c: &Conn, region: &RegionCode, now: Timestamp) -> Result<Budget> {
     let offset = region_offset(c, region)?;
     let today = local_date(now, offset)?;
     // The first day of each month of the report, oldest first.
@@ -982,11 +972,7 @@ pub fn budget(c: &Connection, region: &RegionCode, now: Timestamp) -> Result<Bud
         })
         .collect();
     {
-        let mut st = c.prepare_cached(
-            "SELECT time_ms, kind, amount, counter FROM entries WHERE region = ?1 AND time_ms >= ?2",
-        )?;
-        let mut q = st.query(params![region.as_str(), starts[0]])?;
-        while let Some(r) = q.next()? {
+        c.query_each("SELECT time_ms, kind, amount, counter FROM entries WHERE region = ?1 AND time_ms >= ?2", params![region.as_str(), starts[0]], |r| {
             let t: i64 = r.get(0)?;
             let kind: String = r.get(1)?;
             let amount: i64 = r.get(2)?;
@@ -1008,16 +994,16 @@ pub fn budget(c: &Connection, region: &RegionCode, now: Timestamp) -> Result<Bud
                 EntryKind::Expiry => add(&mut m.expired, -amount),
                 EntryKind::Reversal | EntryKind::RecognitionOut => {}
             }
-        }
+            Ok(())
+        })?;
     }
-    let system: i64 = c
-        .prepare_cached("SELECT COALESCE(SUM(balance), 0) FROM balances WHERE region = ?1")?
-        .query_row(params![region.as_str()], |r| r.get(0))?;
+    let system: i64 = c.query_row(
+        "SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM balances WHERE region = ?1",
+        params![region.as_str()],
+        |r| r.get(0),
+    )?;
     let reserved: i64 = c
-        .prepare_cached(
-            "SELECT COALESCE(SUM(price), 0) FROM redemptions WHERE region = ?1 AND status = 'reserved'",
-        )?
-        .query_row(params![region.as_str()], |r| r.get(0))?;
+        .query_row("SELECT CAST(COALESCE(SUM(price), 0) AS BIGINT) FROM redemptions WHERE region = ?1 AND status = 'reserved'", params![region.as_str()], |r| r.get(0))?;
     let sponsors = sponsors
         .into_iter()
         .map(|s| {
@@ -1053,65 +1039,67 @@ pub fn budget(c: &Connection, region: &RegionCode, now: Timestamp) -> Result<Bud
 /// The audit's part: every redemption's entries exist and say what the row says
 /// (member, price, sponsor, reason), a refund exists exactly for cancelled and
 /// expired ones, and no sponsor has used more than its budget.
-pub fn audit_region(c: &Connection, region: &RegionCode) -> Result<()> {
+pub fn audit_region(c: &Conn, region: &RegionCode) -> Result<()> {
     let fail = |what: String| StoreError::Corrupt(format!("region {region}: {what}"));
-    let mut st = c.prepare(
+    c.query_each(
         "SELECT redemption, member, sponsor, price, status, entry_seq, refund_seq FROM redemptions \
          WHERE region = ?1 ORDER BY redemption",
-    )?;
-    let mut q = st.query(params![region.as_str()])?;
-    while let Some(r) = q.next()? {
-        let id: i64 = r.get(0)?;
-        let member: i64 = r.get(1)?;
-        let sponsor: String = r.get(2)?;
-        let price: i64 = r.get(3)?;
-        let status: String = r.get(4)?;
-        let status =
-            RedemptionStatus::parse(&status).map_err(|e| fail(format!("redemption {id}: {e}")))?;
-        let check = |seq: i64, kind: EntryKind, signed: i64| -> Result<()> {
-            let e = rows::load_entry(c, region, from_sql_u64(seq)?)?.ok_or_else(|| {
-                fail(format!(
-                    "redemption {id} names entry {seq}, which does not exist"
-                ))
-            })?;
-            let sponsor_account = Account::Redemption(
-                SponsorCode::parse(&sponsor).map_err(|e| fail(format!("redemption {id}: {e}")))?,
-            );
-            let amount = if e.credit == Account::Member(e.member) {
-                e.amount.get()
-            } else {
-                -e.amount.get()
+        params![region.as_str()],
+        |r| {
+            let id: i64 = r.get(0)?;
+            let member: i64 = r.get(1)?;
+            let sponsor: String = r.get(2)?;
+            let price: i64 = r.get(3)?;
+            let status: String = r.get(4)?;
+            let status = RedemptionStatus::parse(&status)
+                .map_err(|e| fail(format!("redemption {id}: {e}")))?;
+            let check = |seq: i64, kind: EntryKind, signed: i64| -> Result<()> {
+                let e = rows::load_entry(c, region, from_sql_u64(seq)?)?.ok_or_else(|| {
+                    fail(format!(
+                        "redemption {id} names entry {seq}, which does not exist"
+                    ))
+                })?;
+                let sponsor_account = Account::Redemption(
+                    SponsorCode::parse(&sponsor)
+                        .map_err(|e| fail(format!("redemption {id}: {e}")))?,
+                );
+                let amount = if e.credit == Account::Member(e.member) {
+                    e.amount.get()
+                } else {
+                    -e.amount.get()
+                };
+                let touches = e.debit == sponsor_account || e.credit == sponsor_account;
+                if e.kind != kind
+                    || e.member.get() != member
+                    || amount != signed
+                    || !touches
+                    || e.reason != Reason::new(Source::Shop, from_sql_u64(id)?)
+                {
+                    return Err(fail(format!(
+                        "redemption {id} does not match its {kind} entry {seq}"
+                    )));
+                }
+                Ok(())
             };
-            let touches = e.debit == sponsor_account || e.credit == sponsor_account;
-            if e.kind != kind
-                || e.member.get() != member
-                || amount != signed
-                || !touches
-                || e.reason != Reason::new(Source::Shop, from_sql_u64(id)?)
-            {
-                return Err(fail(format!(
-                    "redemption {id} does not match its {kind} entry {seq}"
-                )));
+            check(r.get(5)?, EntryKind::Redemption, -price)?;
+            let refund: Option<i64> = r.get(6)?;
+            match (status.refunds(), refund) {
+                (true, Some(seq)) => check(seq, EntryKind::Refund, price)?,
+                (false, None) => {}
+                (true, None) => {
+                    return Err(fail(format!(
+                        "redemption {id} is {status} but was not refunded"
+                    )));
+                }
+                (false, Some(seq)) => {
+                    return Err(fail(format!(
+                        "redemption {id} is {status} but names refund entry {seq}"
+                    )));
+                }
             }
             Ok(())
-        };
-        check(r.get(5)?, EntryKind::Redemption, -price)?;
-        let refund: Option<i64> = r.get(6)?;
-        match (status.refunds(), refund) {
-            (true, Some(seq)) => check(seq, EntryKind::Refund, price)?,
-            (false, None) => {}
-            (true, None) => {
-                return Err(fail(format!(
-                    "redemption {id} is {status} but was not refunded"
-                )));
-            }
-            (false, Some(seq)) => {
-                return Err(fail(format!(
-                    "redemption {id} is {status} but names refund entry {seq}"
-                )));
-            }
-        }
-    }
+        },
+    )?;
     for s in sponsors(c, region)? {
         if s.used > s.sponsor.budget {
             return Err(fail(format!(

@@ -20,11 +20,12 @@ use jifen_core::{
     Account, EntryKind, IndicatorCode, IndicatorRef, MemberId, NewEntry, OperatorId, Points,
     Reason, RegionCode, Source, Timestamp,
 };
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::db::from_sql_u64;
 use crate::error::{Result, StoreError};
+use crate::params;
 use crate::sequencer::{Append, Batch};
+use crate::sql::{Conn, ToParam, Value};
 use crate::{Store, market, read};
 
 /// Members one chunk of a close handles (each may get an expiry and a base grant).
@@ -129,42 +130,39 @@ fn year_start(year: i32, offset: i32) -> Result<i64> {
         .map_err(|e| StoreError::rejected(e.to_string()))
 }
 
-fn offset_of(c: &Connection, region: &RegionCode) -> Result<i32> {
-    c.prepare_cached("SELECT utc_offset_minutes FROM regions WHERE region = ?1")?
-        .query_row(params![region.as_str()], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| StoreError::NotFound(format!("region {region}")))
+fn offset_of(c: &Conn, region: &RegionCode) -> Result<i32> {
+    c.query_opt(
+        "SELECT utc_offset_minutes FROM regions WHERE region = ?1",
+        params![region.as_str()],
+        |r| r.get(0),
+    )?
+    .ok_or_else(|| StoreError::NotFound(format!("region {region}")))
 }
 
 /// The summary of a close, if the year was closed or is closing.
-pub fn close_summary(
-    c: &Connection,
-    region: &RegionCode,
-    year: i32,
-) -> Result<Option<CloseSummary>> {
-    let row = c
-        .prepare_cached(
-            "SELECT status, closed_by, started_ms, closed_ms, members, base_grant, expiry_years, \
+pub fn close_summary(c: &Conn, region: &RegionCode, year: i32) -> Result<Option<CloseSummary>> {
+    let row = c.query_opt(
+        "SELECT status, closed_by, started_ms, closed_ms, members, base_grant, expiry_years, \
              granted, granted_members, expired, expired_members, model_households \
              FROM year_closes WHERE region = ?1 AND year = ?2",
-        )?
-        .query_row(params![region.as_str(), year], |r| {
+        params![region.as_str(), year],
+        |r| {
             Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<i64>>(3)?,
-                r.get::<_, i64>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, Option<u32>>(6)?,
-                r.get::<_, i64>(7)?,
-                r.get::<_, i64>(8)?,
-                r.get::<_, i64>(9)?,
-                r.get::<_, i64>(10)?,
-                r.get::<_, i64>(11)?,
+                r.get::<String>(0)?,
+                r.get::<i64>(1)?,
+                r.get::<i64>(2)?,
+                r.get::<Option<i64>>(3)?,
+                r.get::<i64>(4)?,
+                r.get::<i64>(5)?,
+                r.get::<Option<u32>>(6)?,
+                r.get::<i64>(7)?,
+                r.get::<i64>(8)?,
+                r.get::<i64>(9)?,
+                r.get::<i64>(10)?,
+                r.get::<i64>(11)?,
             ))
-        })
-        .optional()?;
+        },
+    )?;
     let Some((status, by, started, closed, members, base, expiry, granted, gm, expired, em, model)) =
         row
     else {
@@ -240,9 +238,11 @@ pub fn begin_close_in(
         .map(|k| format!("'{k}'"))
         .collect::<Vec<_>>()
         .join(", ");
-    let start_size: i64 = c
-        .prepare_cached("SELECT COALESCE(MAX(seq) + 1, 0) FROM entries WHERE region = ?1")?
-        .query_row(params![region.as_str()], |r| r.get(0))?;
+    let start_size: i64 = c.query_row(
+        "SELECT COALESCE(MAX(seq) + 1, 0) FROM entries WHERE region = ?1",
+        params![region.as_str()],
+        |r| r.get(0),
+    )?;
     c.execute(
         &format!(
             "INSERT INTO year_scores (region, year, member, household, annual_score, level, recent_earned) \
@@ -267,21 +267,21 @@ pub fn begin_close_in(
             ));
         }
         case.push_str(" END");
-        let mut args: Vec<Box<dyn rusqlite::ToSql>> =
-            vec![Box::new(region.as_str().to_owned()), Box::new(year)];
+        let mut args: Vec<Value<'_>> = vec![Value::Text(region.as_str()), Value::Int(year.into())];
         for l in levels.all() {
-            args.push(Box::new(l.min_score.get()));
-            args.push(Box::new(l.code.clone()));
+            args.push(Value::Int(l.min_score.get()));
+            args.push(Value::Text(&l.code));
         }
+        let refs: Vec<&dyn ToParam> = args.iter().map(|a| a as &dyn ToParam).collect();
         c.execute(
             &format!("UPDATE year_scores SET level = {case} WHERE region = ?1 AND year = ?2"),
-            rusqlite::params_from_iter(args.iter().map(|a| a.as_ref())),
+            &refs,
         )?;
     }
     c.execute(
         "INSERT INTO year_households (region, year, household, members, score, model) \
          SELECT region, year, household, COUNT(*), SUM(annual_score), \
-         CASE WHEN ?3 IS NOT NULL AND SUM(annual_score) >= ?3 THEN 1 ELSE 0 END \
+         CASE WHEN ?3 IS NOT NULL AND CAST(SUM(annual_score) AS BIGINT) >= ?3 THEN 1 ELSE 0 END \
          FROM year_scores WHERE region = ?1 AND year = ?2 GROUP BY region, year, household",
         params![
             region.as_str(),
@@ -291,15 +291,11 @@ pub fn begin_close_in(
     )?;
     // The year's totals per kind and indicator, named and put in their categories.
     let groups: Vec<(String, Option<String>, Option<u32>, i64, i64)> = {
-        let mut st = c.prepare_cached(
-            "SELECT kind, indicator, indicator_version, COUNT(*), SUM(amount) FROM entries \
+        c.query_map("SELECT kind, indicator, indicator_version, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM entries \
              WHERE region = ?1 AND time_ms >= ?2 AND time_ms < ?3 \
-             GROUP BY kind, indicator, indicator_version",
-        )?;
-        let rows = st.query_map(params![region.as_str(), start, end], |r| {
+             GROUP BY kind, indicator, indicator_version", params![region.as_str(), start, end], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?;
-        rows.collect::<std::result::Result<_, _>>()?
+        })?
     };
     let mut totals: HashMap<(String, String), (String, String, i64, i64)> = HashMap::new();
     for (kind, code, version, n, points) in groups {
@@ -324,11 +320,8 @@ pub fn begin_close_in(
         t.3 = t.3.saturating_add(points);
     }
     for ((kind, code), (name, category, n, points)) in totals {
-        c.prepare_cached(
-            "INSERT INTO year_totals (region, year, kind, indicator, name, category, entries, points) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![region.as_str(), year, kind, code, name, category, n, points])?;
+        c.execute("INSERT INTO year_totals (region, year, kind, indicator, name, category, entries, points) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", params![region.as_str(), year, kind, code, name, category, n, points])?;
     }
     let (members, model): (i64, i64) = c.query_row(
         "SELECT (SELECT COUNT(*) FROM year_scores WHERE region = ?1 AND year = ?2), \
@@ -377,17 +370,11 @@ pub fn close_chunk_in(b: &mut Batch<'_>, region: &RegionCode, year: i32) -> Resu
     // The next members (erased ones get nothing), with what they had earned after
     // the cut when the close began (`None`: joined after the year).
     let chunk: Vec<(i64, Option<i64>)> = {
-        let mut st = c.prepare_cached(
-            "SELECT m.member, s.recent_earned FROM members m \
+        c.query_map("SELECT m.member, s.recent_earned FROM members m \
              LEFT JOIN year_scores s ON s.region = m.region AND s.year = ?2 AND s.member = m.member \
              WHERE m.region = ?1 AND m.member > ?3 AND m.name IS NOT NULL \
-             ORDER BY m.member LIMIT ?4",
-        )?;
-        let rows = st.query_map(
-            params![region.as_str(), year, done, CLOSE_CHUNK_MEMBERS as i64],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        rows.collect::<std::result::Result<_, _>>()?
+             ORDER BY m.member LIMIT ?4", params![region.as_str(), year, done, CLOSE_CHUNK_MEMBERS as i64],
+            |r| Ok((r.get(0)?, r.get(1)?)))?
     };
     let expiring = summary.expiry_years.is_some();
     // Earned since the close began, by these members: from the entries table, and
@@ -399,17 +386,18 @@ pub fn close_chunk_in(b: &mut Batch<'_>, region: &RegionCode, year: i32) -> Resu
             .filter(|k| earns(*k))
             .map(EntryKind::as_str)
             .collect();
-        let mut st = c.prepare_cached(
+        c.query_each(
             "SELECT member, kind, amount FROM entries INDEXED BY entries_by_member \
              WHERE region = ?1 AND member >= ?2 AND member <= ?3 AND seq >= ?4 AND amount > 0",
+            params![region.as_str(), first.0, last.0, start_size],
+            |r| {
+                let kind: String = r.get(1)?;
+                if kinds.contains(&kind.as_str()) {
+                    *since.entry(r.get(0)?).or_default() += r.get::<i64>(2)?;
+                }
+                Ok(())
+            },
         )?;
-        let mut q = st.query(params![region.as_str(), first.0, last.0, start_size])?;
-        while let Some(r) = q.next()? {
-            let kind: String = r.get(1)?;
-            if kinds.contains(&kind.as_str()) {
-                *since.entry(r.get(0)?).or_default() += r.get::<_, i64>(2)?;
-            }
-        }
         for e in b.pending_entries() {
             if &e.region == region
                 && earns(e.kind)
@@ -501,32 +489,25 @@ pub fn close_chunk_in(b: &mut Batch<'_>, region: &RegionCode, year: i32) -> Resu
             if n == 1 {
                 Ok(())
             } else {
-                Err(rusqlite::Error::StatementChangedRows(n))
+                Err(StoreError::Conflict(format!(
+                    "the close of {year} in {region} moved on meanwhile"
+                )))
             }
-        })
-        .map_err(|e| match e {
-            rusqlite::Error::StatementChangedRows(_) => StoreError::Conflict(format!(
-                "the close of {year} in {region} moved on meanwhile"
-            )),
-            e => e.into(),
         })?;
     close_summary(b.conn(), region, year)?.ok_or_else(|| corrupt("the close is gone"))
 }
 
 /// A closed (or closing) year's report.
-pub fn year_report(c: &Connection, region: &RegionCode, year: i32) -> Result<YearReport> {
+pub fn year_report(c: &Conn, region: &RegionCode, year: i32) -> Result<YearReport> {
     let close = close_summary(c, region, year)?.ok_or_else(|| {
         StoreError::NotFound(format!("a close of year {year} in region {region}"))
     })?;
     let levels = read::load_levels(c, region)?;
     let counts: HashMap<Option<String>, i64> = {
-        let mut st = c.prepare_cached(
-            "SELECT level, COUNT(*) FROM year_scores WHERE region = ?1 AND year = ?2 GROUP BY level",
-        )?;
-        let rows = st.query_map(params![region.as_str(), year], |r| {
+        let rows = c.query_map("SELECT level, COUNT(*) FROM year_scores WHERE region = ?1 AND year = ?2 GROUP BY level", params![region.as_str(), year], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
-        rows.collect::<std::result::Result<_, _>>()?
+        rows.into_iter().collect()
     };
     let mut level_rows = vec![LevelCount {
         code: None,
@@ -556,43 +537,42 @@ pub fn year_report(c: &Connection, region: &RegionCode, year: i32) -> Result<Yea
         }
     }
     let model_households: Vec<HouseholdScore> = {
-        let mut st = c.prepare_cached(
-            "SELECT y.household, COALESCE(h.label, ''), y.members, y.score, y.model FROM year_households y \
+        c.query_map("SELECT y.household, COALESCE(h.label, ''), y.members, y.score, y.model FROM year_households y \
              LEFT JOIN households h ON h.region = y.region AND h.household = y.household \
-             WHERE y.region = ?1 AND y.year = ?2 AND y.model = 1 ORDER BY y.score DESC, y.household",
-        )?;
-        let rows = st.query_map(params![region.as_str(), year], |r| {
+             WHERE y.region = ?1 AND y.year = ?2 AND y.model = 1 ORDER BY y.score DESC, y.household", params![region.as_str(), year], |r| {
             Ok(HouseholdScore {
                 household: r.get(0)?,
                 label: r.get(1)?,
-                members: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                members: u64::try_from(r.get::<i64>(2)?).unwrap_or(0),
                 score: Points::new(r.get(3)?),
-                model: r.get::<_, i64>(4)? == 1,
+                model: r.get::<i64>(4)? == 1,
             })
-        })?;
-        rows.collect::<std::result::Result<_, _>>()?
+        })?
     };
-    let households: i64 = c
-        .prepare_cached("SELECT COUNT(*) FROM year_households WHERE region = ?1 AND year = ?2")?
-        .query_row(params![region.as_str(), year], |r| r.get(0))?;
+    let households: i64 = c.query_row(
+        "SELECT COUNT(*) FROM year_households WHERE region = ?1 AND year = ?2",
+        params![region.as_str(), year],
+        |r| r.get(0),
+    )?;
     let totals: Vec<Total> = {
-        let mut st = c.prepare_cached(
+        let mut out = Vec::new();
+        c.query_each(
             "SELECT kind, indicator, name, category, entries, points FROM year_totals \
              WHERE region = ?1 AND year = ?2 ORDER BY kind, indicator",
+            params![region.as_str(), year],
+            |r| {
+                let kind: String = r.get(0)?;
+                out.push(Total {
+                    kind: EntryKind::parse(&kind).map_err(corrupt)?,
+                    indicator: r.get(1)?,
+                    name: r.get(2)?,
+                    category: r.get(3)?,
+                    entries: from_sql_u64(r.get(4)?)?,
+                    points: Points::new(r.get(5)?),
+                });
+                Ok(())
+            },
         )?;
-        let mut q = st.query(params![region.as_str(), year])?;
-        let mut out = Vec::new();
-        while let Some(r) = q.next()? {
-            let kind: String = r.get(0)?;
-            out.push(Total {
-                kind: EntryKind::parse(&kind).map_err(corrupt)?,
-                indicator: r.get(1)?,
-                name: r.get(2)?,
-                category: r.get(3)?,
-                entries: from_sql_u64(r.get(4)?)?,
-                points: Points::new(r.get(5)?),
-            });
-        }
         out
     };
     let mut cats: Vec<(String, u64, Points)> = Vec::new();
@@ -719,39 +699,34 @@ pub fn report_csv(r: &YearReport) -> String {
 
 /// The audit's part: each closed year's frozen scores still match the ledger's
 /// annual scores, and the entries its chunks posted add up to its totals.
-pub fn audit_region(c: &Connection, region: &RegionCode) -> Result<()> {
+pub fn audit_region(c: &Conn, region: &RegionCode) -> Result<()> {
     let fail = |what: String| StoreError::Corrupt(format!("region {region}: {what}"));
     let mismatch: Option<(i32, i64, i64, i64)> = c
-        .query_row(
+        .query_opt(
             "SELECT s.year, s.member, s.annual_score, COALESCE(y.annual_score, 0) FROM year_scores s \
              LEFT JOIN member_years y ON y.region = s.region AND y.member = s.member AND y.year = s.year \
              WHERE s.region = ?1 AND s.annual_score != COALESCE(y.annual_score, 0) LIMIT 1",
             params![region.as_str()],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .optional()?;
+        )?;
     if let Some((year, member, frozen, now)) = mismatch {
         return Err(fail(format!(
             "the close of {year} froze member {member}'s annual score at {frozen}, but the entries give {now}"
         )));
     }
     let closes: Vec<(i32, i64, i64, i64)> = {
-        let mut st = c.prepare(
-            "SELECT year, start_size, granted, expired FROM year_closes WHERE region = ?1 ORDER BY year",
-        )?;
-        let rows = st.query_map(params![region.as_str()], |r| {
+        c.query_map("SELECT year, start_size, granted, expired FROM year_closes WHERE region = ?1 ORDER BY year", params![region.as_str()], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?;
-        rows.collect::<std::result::Result<_, _>>()?
+        })?
     };
     for (year, start, granted, expired) in closes {
         let sum = |kind: &str, for_year: i32| -> Result<i64> {
-            Ok(c.query_row(
-                "SELECT COALESCE(SUM(ABS(amount)), 0) FROM entries WHERE region = ?1 AND seq >= ?2 \
+            c.query_row(
+                "SELECT CAST(COALESCE(SUM(ABS(amount)), 0) AS BIGINT) FROM entries WHERE region = ?1 AND seq >= ?2 \
                  AND kind = ?3 AND reason = ?4",
                 params![region.as_str(), start, kind, format!("year:{for_year}")],
                 |r| r.get(0),
-            )?)
+            )
         };
         let g = sum(EntryKind::BaseGrant.as_str(), year + 1)?;
         if g != granted {
