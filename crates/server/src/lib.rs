@@ -21,6 +21,7 @@ pub mod error;
 pub mod json;
 pub mod logs;
 pub mod metrics;
+pub mod web;
 pub mod write;
 
 use std::sync::Arc;
@@ -116,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .merge(logs::routes())
         .merge(metrics::routes())
         .merge(api::docs::routes(openapi))
+        .merge(web::routes())
         .layer(axum::extract::DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,0 +1,536 @@
+//! Pages anyone can open: home, sign-in, the public notice board (公示) and the
+//! transparency page of each region; the language and large-text switches; the
+//! static files (CSS and the small scripts), compiled in.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use jifen_core::{RegionCode, Role};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ctx::{Ctx, LARGE_COOKIE, PREF_DAYS, Problem, Refused, items, n, s, safe_next};
+use crate::AppState;
+use crate::auth::SESSION_COOKIE;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/prefs/large", post(large))
+        .route("/public", get(public_index))
+        .route("/notice/{region}", get(notice))
+        .route("/notice/{region}/{claim}/object", post(object))
+        .route("/transparency/{region}", get(transparency))
+        .route("/transparency/{region}/check", post(check_receipt))
+        .route("/static/{file}", get(static_file))
+}
+
+/// Parses a region code from a path; unknown codes are 404 pages.
+pub fn region_or_404(c: &Ctx, r: &str) -> Result<RegionCode, Refused> {
+    RegionCode::parse(r)
+        .map_err(|_| Box::new(c.error_page(StatusCode::NOT_FOUND, c.tr("err.notfound"), None)))
+}
+
+// ---------------------------------------------------------------- static files
+
+const CSS: &str = include_str!("../../static/jifen.css");
+const VERIFY_JS: &str = include_str!("../../static/verify.js");
+const SCAN_JS: &str = include_str!("../../static/scan.js");
+const PAGE_JS: &str = include_str!("../../static/page.js");
+
+async fn static_file(Path(file): Path<String>) -> Response {
+    let (body, ty) = match file.as_str() {
+        "jifen.css" => (CSS, "text/css; charset=utf-8"),
+        "verify.js" => (VERIFY_JS, "text/javascript; charset=utf-8"),
+        "scan.js" => (SCAN_JS, "text/javascript; charset=utf-8"),
+        "page.js" => (PAGE_JS, "text/javascript; charset=utf-8"),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let mut res = body.into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ty));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    res
+}
+
+// ---------------------------------------------------------------- home
+
+/// One region's links on the home page.
+pub struct RegionLinks {
+    pub region: String,
+    pub roles: Vec<String>,
+    pub links: Vec<(String, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct Home<'a> {
+    c: &'a Ctx,
+    regions: Vec<RegionLinks>,
+}
+
+async fn home(c: Ctx) -> Response {
+    let mut by_region: BTreeMap<String, Vec<Role>> = BTreeMap::new();
+    if let Some(who) = &c.who {
+        for g in &who.account.grants {
+            by_region
+                .entry(g.region.to_string())
+                .or_default()
+                .push(g.role);
+        }
+    }
+    let regions = by_region
+        .into_iter()
+        .map(|(r, roles)| {
+            let mut links: Vec<(String, &'static str)> = Vec::new();
+            let has = |x: Role| roles.contains(&x);
+            if has(Role::Resident) {
+                links.push((format!("/r/{r}/me"), "home.my_points"));
+                links.push(("/scan".to_owned(), "home.scan"));
+            }
+            if has(Role::Reviewer) {
+                links.push((format!("/r/{r}/review"), "home.review"));
+            }
+            if has(Role::Reviewer) || has(Role::Station) || has(Role::Admin) {
+                links.push((format!("/r/{r}/record"), "home.record"));
+            }
+            if has(Role::Reviewer) || has(Role::Admin) {
+                links.push((format!("/r/{r}/events"), "home.events"));
+                links.push((format!("/r/{r}/appeals"), "home.appeals"));
+            }
+            if has(Role::Admin) {
+                links.push((format!("/r/{r}/admin"), "home.admin"));
+                links.push((format!("/r/{r}/admin/import"), "home.import"));
+            }
+            links.push((format!("/notice/{r}"), "home.notice"));
+            links.push((format!("/transparency/{r}"), "home.transparency"));
+            let mut roles: Vec<String> = roles.iter().map(|x| c.word("role", x.as_str())).collect();
+            roles.dedup();
+            RegionLinks {
+                region: r,
+                roles,
+                links,
+            }
+        })
+        .collect();
+    c.render(StatusCode::OK, &Home { c: &c, regions })
+}
+
+// ---------------------------------------------------------------- sign in and out
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct Login<'a> {
+    c: &'a Ctx,
+    username: &'a str,
+    next: &'a str,
+    error: &'a str,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NextQuery {
+    next: String,
+}
+
+async fn login_form(c: Ctx, q: axum::extract::Query<NextQuery>) -> Response {
+    let next = safe_next(&q.next);
+    c.render(
+        StatusCode::OK,
+        &Login {
+            c: &c,
+            username: "",
+            next: &next,
+            error: "",
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    csrf: String,
+    username: String,
+    password: String,
+    next: String,
+}
+
+async fn login(mut c: Ctx, Form(f): Form<LoginForm>) -> Response {
+    if let Err(r) = c.check_form(&f.csrf) {
+        return *r;
+    }
+    let next = safe_next(&f.next);
+    let res = c
+        .api(
+            Method::POST,
+            "/api/v1/auth/login",
+            Some(json!({"username": f.username, "password": f.password})),
+            None,
+        )
+        .await;
+    match res {
+        Ok(v) => {
+            let token = s(&v, "token");
+            c.set_cookie(format!(
+                "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+                crate::auth::SESSION_HOURS * 3600
+            ));
+            // A resident with one region goes straight to their points.
+            let to = if next != "/" {
+                next
+            } else {
+                resident_home(&v["account"]).unwrap_or_else(|| "/".to_owned())
+            };
+            c.redirect(&to)
+        }
+        Err(p) => {
+            let error = if p.status == 401 {
+                c.tr("login.wrong").to_owned()
+            } else {
+                c.problem_text(&p)
+            };
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNAUTHORIZED);
+            c.render(
+                status,
+                &Login {
+                    c: &c,
+                    username: &f.username,
+                    next: &next,
+                    error: &error,
+                },
+            )
+        }
+    }
+}
+
+/// `/r/{region}/me` for an account that is a resident in exactly one region and nothing else.
+fn resident_home(account: &Value) -> Option<String> {
+    let roles = account["roles"].as_array()?;
+    let mut regions: Vec<&str> = roles.iter().filter_map(|g| g["region"].as_str()).collect();
+    regions.dedup();
+    let only_resident = roles.iter().all(|g| g["role"] == "resident");
+    (only_resident && regions.len() == 1).then(|| format!("/r/{}/me", regions[0]))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CsrfForm {
+    csrf: String,
+    back: String,
+}
+
+async fn logout(mut c: Ctx, Form(f): Form<CsrfForm>) -> Response {
+    if let Err(r) = c.check_form(&f.csrf) {
+        return *r;
+    }
+    if c.token.is_some() {
+        // Already gone is as good as ended.
+        let _ = c.api(Method::POST, "/api/v1/auth/logout", None, None).await;
+    }
+    c.set_cookie(format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+    ));
+    c.redirect("/")
+}
+
+async fn large(mut c: Ctx, Form(f): Form<CsrfForm>) -> Response {
+    if let Err(r) = c.check_form(&f.csrf) {
+        return *r;
+    }
+    let on = !c.large;
+    c.set_cookie(format!(
+        "{LARGE_COOKIE}={}; Path=/; SameSite=Lax; Max-Age={}",
+        if on { "1" } else { "0" },
+        PREF_DAYS * 86_400
+    ));
+    c.redirect(&safe_next(&f.back))
+}
+
+// ---------------------------------------------------------------- public pages
+
+pub struct RegionRow {
+    pub code: String,
+    pub name: String,
+    pub entries: i64,
+}
+
+#[derive(Template)]
+#[template(path = "public.html")]
+struct PublicIndex<'a> {
+    c: &'a Ctx,
+    regions: Vec<RegionRow>,
+}
+
+async fn public_index(c: Ctx) -> Response {
+    let v = match c.get("/api/v1/regions").await {
+        Ok(v) => v,
+        Err(p) => return c.problem_page(&p),
+    };
+    let regions = v
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|r| RegionRow {
+                    code: s(r, "code"),
+                    name: s(r, "name"),
+                    entries: n(r, "entries"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    c.render(StatusCode::OK, &PublicIndex { c: &c, regions })
+}
+
+pub struct NoticeRow {
+    pub id: String,
+    pub number: String,
+    pub name: String,
+    pub indicator: String,
+    pub points: i64,
+    pub until: String,
+}
+
+#[derive(Template)]
+#[template(path = "notice.html")]
+struct Notice<'a> {
+    c: &'a Ctx,
+    region: String,
+    region_name: String,
+    rows: Vec<NoticeRow>,
+    may_object: bool,
+    done: bool,
+    error_claim: String,
+    error: String,
+    reason: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DoneQuery {
+    pub done: String,
+}
+
+async fn notice(c: Ctx, Path(r): Path<String>, q: axum::extract::Query<DoneQuery>) -> Response {
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    notice_page(&c, &code, q.done == "objected", "", "", "", StatusCode::OK).await
+}
+
+async fn notice_page(
+    c: &Ctx,
+    code: &RegionCode,
+    done: bool,
+    error_claim: &str,
+    error: &str,
+    reason: &str,
+    status: StatusCode,
+) -> Response {
+    let region = match c.get(&format!("/api/v1/regions/{code}")).await {
+        Ok(v) => v,
+        Err(p) => return c.problem_page(&p),
+    };
+    let board = match c
+        .get(&format!("/api/v1/regions/{code}/notice?limit=200"))
+        .await
+    {
+        Ok(v) => v,
+        Err(p) => return c.problem_page(&p),
+    };
+    let rows = items(&board)
+        .iter()
+        .map(|i| {
+            let id = s(i, "id");
+            NoticeRow {
+                number: id.rsplit(':').next().unwrap_or_default().to_owned(),
+                id,
+                name: s(i, "name"),
+                indicator: s(i, "indicator_name"),
+                points: n(i, "points"),
+                until: short_time(&s(i, "notice_until")),
+            }
+        })
+        .collect();
+    let may_object = c
+        .who
+        .as_ref()
+        .is_some_and(|w| w.grants_in(code).next().is_some());
+    c.render(
+        status,
+        &Notice {
+            c,
+            region: code.to_string(),
+            region_name: s(&region, "name"),
+            rows,
+            may_object,
+            done,
+            error_claim: error_claim.to_owned(),
+            error: error.to_owned(),
+            reason: reason.to_owned(),
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ObjectForm {
+    csrf: String,
+    key: String,
+    reason: String,
+}
+
+async fn object(
+    c: Ctx,
+    Path((r, claim)): Path<(String, String)>,
+    Form(f): Form<ObjectForm>,
+) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    if c.who.is_none() {
+        return c.to_login();
+    }
+    let path = format!("/api/v1/claims/{code}:{}/object", claim.trim());
+    let key = (!f.key.is_empty()).then_some(f.key.as_str());
+    match c
+        .api(Method::POST, &path, Some(json!({"reason": f.reason})), key)
+        .await
+    {
+        Ok(_) => c.redirect(&format!("/notice/{code}?done=objected")),
+        Err(p) => {
+            let msg = c.problem_text(&p);
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            notice_page(
+                &c,
+                &code,
+                false,
+                &format!("{code}:{claim}"),
+                &msg,
+                &f.reason,
+                status,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "transparency.html")]
+struct Transparency<'a> {
+    c: &'a Ctx,
+    region: String,
+    region_name: String,
+    origin: String,
+    vkey: String,
+    checkpoint: String,
+    entries: i64,
+    receipt: String,
+    /// The server's own check of a pasted receipt (no script): a message key and what it proved.
+    server_result: Option<(bool, String)>,
+}
+
+async fn transparency(c: Ctx, Path(r): Path<String>) -> Response {
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    transparency_page(&c, &code, "", None).await
+}
+
+async fn transparency_page(
+    c: &Ctx,
+    code: &RegionCode,
+    receipt: &str,
+    server_result: Option<(bool, String)>,
+) -> Response {
+    let region = match c.get(&format!("/api/v1/regions/{code}")).await {
+        Ok(v) => v,
+        Err(p) => return c.problem_page(&p),
+    };
+    let c2 = code.clone();
+    let checkpoint = match crate::write::read(&c.state, move |st| Ok(st.checkpoint(&c2)?)).await {
+        Ok((_, note)) => note,
+        Err(e) => {
+            return c.problem_page(&Problem {
+                status: e.status.as_u16(),
+                detail: e.detail,
+                field: None,
+            });
+        }
+    };
+    c.render(
+        StatusCode::OK,
+        &Transparency {
+            c,
+            region: code.to_string(),
+            region_name: s(&region, "name"),
+            origin: s(&region, "origin"),
+            vkey: s(&region, "vkey"),
+            checkpoint,
+            entries: n(&region, "entries"),
+            receipt: receipt.to_owned(),
+            server_result,
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ReceiptForm {
+    receipt: String,
+}
+
+/// Without a script, the server checks a pasted receipt against the region's key and
+/// says so (the page says plainly that this check ran on the server).
+async fn check_receipt(c: Ctx, Path(r): Path<String>, Form(f): Form<ReceiptForm>) -> Response {
+    // A public, read-only check: no session is involved, so no form token is needed.
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let region = match c.get(&format!("/api/v1/regions/{code}")).await {
+        Ok(v) => v,
+        Err(p) => return c.problem_page(&p),
+    };
+    let text = f.receipt.replace("\r\n", "\n");
+    let outcome = jifen_log::NoteVerifier::from_vkey(&s(&region, "vkey"))
+        .map_err(|e| e.to_string())
+        .and_then(|v| {
+            let receipt = jifen_log::Receipt::parse(&text).map_err(|e| e.to_string())?;
+            let leaf = receipt
+                .extra
+                .clone()
+                .ok_or_else(|| "the receipt has no extra line with the entry".to_owned())?;
+            let cp = receipt.verify(&leaf, &v).map_err(|e| e.to_string())?;
+            Ok(c.tr2("tr.server_ok", receipt.index, cp.size))
+        });
+    let result = match outcome {
+        Ok(m) => (true, m),
+        Err(e) => (false, c.tr1("tr.server_bad", e)),
+    };
+    transparency_page(&c, &code, &text, Some(result)).await
+}
+
+/// `2026-03-10T10:00:00+08:00` → `2026-03-10 10:00`.
+pub fn short_time(t: &str) -> String {
+    if t.len() >= 16 {
+        format!("{} {}", &t[..10], &t[11..16])
+    } else {
+        t.to_owned()
+    }
+}

@@ -1,0 +1,552 @@
+//! The web pages over HTTP (no browser): every page in both languages, message
+//! files complete, forms guarded by their CSRF token, errors next to the field
+//! with what was typed kept, and the pages' work done through the API's rules.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+
+use common::{App, Res, spawn_app};
+use jifen_server::web::i18n::{self, EN_SOURCE, Lang, ZH_SOURCE};
+
+/// A browser without a browser: keeps cookies, reads form tokens.
+struct Web<'a> {
+    app: &'a App,
+    cookies: HashMap<String, String>,
+}
+
+impl<'a> Web<'a> {
+    fn new(app: &'a App) -> Self {
+        Web {
+            app,
+            cookies: HashMap::new(),
+        }
+    }
+
+    fn keep(&mut self, r: &Res) {
+        for (k, v) in &r.headers {
+            if k.eq_ignore_ascii_case("set-cookie") {
+                let pair = v.split(';').next().unwrap_or_default();
+                if let Some((name, value)) = pair.split_once('=') {
+                    if value.is_empty() {
+                        self.cookies.remove(name);
+                    } else {
+                        self.cookies.insert(name.to_owned(), value.to_owned());
+                    }
+                }
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn get(&mut self, path: &str) -> Res {
+        let c = self.cookie_header();
+        let r = self.app.request("GET", path, &[("Cookie", &c)], None);
+        self.keep(&r);
+        r
+    }
+
+    fn get_lang(&mut self, path: &str, accept: &str) -> Res {
+        let c = self.cookie_header();
+        let r = self.app.request(
+            "GET",
+            path,
+            &[("Cookie", &c), ("Accept-Language", accept)],
+            None,
+        );
+        self.keep(&r);
+        r
+    }
+
+    fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Res {
+        let c = self.cookie_header();
+        let body: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect();
+        let body = body.join("&");
+        let r = self.app.request(
+            "POST",
+            path,
+            &[
+                ("Cookie", &c),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            Some(body.as_bytes()),
+        );
+        self.keep(&r);
+        r
+    }
+
+    /// The CSRF token a page's forms carry.
+    fn csrf(&mut self, path: &str) -> String {
+        let r = self.get(path);
+        field_value(&r.text(), "csrf")
+            .unwrap_or_else(|| panic!("no csrf field on {path}: {}", r.text()))
+    }
+
+    fn sign_in(&mut self, user: &str) {
+        let csrf = self.csrf("/login");
+        let r = self.post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("username", user),
+                ("password", common::PASSWORD),
+                ("next", "/"),
+            ],
+        );
+        assert_eq!(r.status, 303, "sign in {user}: {}", r.text());
+        assert!(
+            self.cookies.contains_key("jifen_session"),
+            "a session cookie is set"
+        );
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The value of the first `name="NAME" value="..."` in a page.
+fn field_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\" value=\""))?;
+    let rest = &html[at + name.len() + 15..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+fn location(r: &Res) -> &str {
+    r.header("location").unwrap_or("")
+}
+
+/// Every key of a message file.
+fn keys(src: &str) -> BTreeSet<String> {
+    i18n::parse(src)
+        .expect("message file parses")
+        .keys()
+        .map(|k| (*k).to_owned())
+        .collect()
+}
+
+/// Keys named in templates and page code: `tr("k")`, `tr1("k"`, `tr2("k"`, and
+/// the keys the code picks from (`"me.done_checkin"`-style literals ending a match arm).
+fn used_keys() -> BTreeSet<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = BTreeSet::new();
+    for dir in ["templates", "src/web"] {
+        for f in std::fs::read_dir(root.join(dir)).expect("dir") {
+            let path = f.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("read");
+            for pat in [".tr(\"", ".tr1(\"", ".tr2(\""] {
+                for (i, _) in text.match_indices(pat) {
+                    let rest = &text[i + pat.len()..];
+                    let key = &rest[..rest.find('"').expect("closing quote")];
+                    out.insert(key.to_owned());
+                }
+            }
+            // Keys chosen in code and passed on: `=> "me.done_checkin"` and `"home.review")`.
+            for (i, _) in text.match_indices("\"") {
+                let rest = &text[i + 1..];
+                let Some(end) = rest.find('"') else { continue };
+                let word = &rest[..end];
+                let file = [".html", ".js", ".css", ".txt"]
+                    .iter()
+                    .any(|x| word.ends_with(x));
+                let looks_like_key = !file
+                    && word.contains('.')
+                    && !word.contains(' ')
+                    && word.split('.').all(|p| {
+                        !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    })
+                    && [
+                        "me.", "home.", "login.", "err.", "review.", "record.", "tr.", "scan.",
+                    ]
+                    .iter()
+                    .any(|p| word.starts_with(p));
+                if looks_like_key {
+                    out.insert(word.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn message_files_have_the_same_keys_and_every_used_key() {
+    let zh = keys(ZH_SOURCE);
+    let en = keys(EN_SOURCE);
+    let only_zh: Vec<_> = zh.difference(&en).collect();
+    let only_en: Vec<_> = en.difference(&zh).collect();
+    assert!(only_zh.is_empty(), "keys missing in en.txt: {only_zh:?}");
+    assert!(only_en.is_empty(), "keys missing in zh-CN.txt: {only_en:?}");
+    let used = used_keys();
+    assert!(
+        used.len() > 100,
+        "the key scan found the pages' keys ({})",
+        used.len()
+    );
+    let unknown: Vec<_> = used.difference(&zh).collect();
+    assert!(
+        unknown.is_empty(),
+        "keys used but in no message file: {unknown:?}"
+    );
+    // Words built from domain values: every value has its word in both languages.
+    let mut domain: Vec<String> = Vec::new();
+    domain.extend(
+        jifen_core::Role::ALL
+            .iter()
+            .map(|r| format!("role.{}", r.as_str())),
+    );
+    domain.extend(
+        jifen_core::EntryKind::ALL
+            .iter()
+            .map(|k| format!("kind.{}", k.as_str())),
+    );
+    domain.extend(
+        jifen_core::Source::ALL
+            .iter()
+            .map(|s| format!("source.{}", s.as_str())),
+    );
+    for s in [
+        "submitted",
+        "partly-approved",
+        "in-notice",
+        "approved",
+        "posted",
+        "rejected",
+        "withdrawn",
+    ] {
+        assert!(
+            jifen_core::ClaimStatus::parse(s).is_some(),
+            "{s} is a claim status"
+        );
+        domain.push(format!("status.{s}"));
+    }
+    for s in ["filed", "upheld", "overturned", "adjusted", "withdrawn"] {
+        assert!(
+            jifen_core::AppealStatus::parse(s).is_some(),
+            "{s} is an appeal status"
+        );
+        domain.push(format!("appeal.{s}"));
+    }
+    for k in &domain {
+        for l in Lang::ALL {
+            assert!(i18n::has(l, k), "{k} missing in {}", l.tag());
+        }
+    }
+}
+
+/// Pages that must render for a visitor (path, account or none).
+const PAGES: &[(&str, Option<&str>)] = &[
+    ("/", None),
+    ("/login", None),
+    ("/public", None),
+    ("/notice/vil", None),
+    ("/transparency/vil", None),
+    ("/", Some("resident")),
+    ("/r/vil/me", Some("resident")),
+    ("/r/vil/me/history", Some("resident")),
+    ("/scan", Some("resident")),
+    ("/r/vil/review", Some("reviewer")),
+    ("/r/vil/record", Some("reviewer")),
+    ("/r/vil/record", Some("station")),
+    ("/r/vil/events", Some("reviewer")),
+    ("/r/vil/appeals", Some("reviewer")),
+];
+
+#[test]
+fn every_page_renders_in_both_languages() {
+    let app = spawn_app();
+    let zh_keys = keys(ZH_SOURCE);
+    for (path, user) in PAGES {
+        let mut w = Web::new(&app);
+        if let Some(u) = user {
+            w.sign_in(u);
+        }
+        for (lang, tag, marker) in [("zh", "zh-CN", "积分"), ("en", "en", "jifen points")] {
+            let r = w.get(&format!(
+                "{path}{}lang={lang}",
+                if path.contains('?') { '&' } else { '?' }
+            ));
+            assert_eq!(r.status, 200, "{path} as {user:?} in {lang}: {}", r.text());
+            let html = r.text();
+            assert!(
+                html.contains(&format!("<html lang=\"{tag}\">")),
+                "{path} {lang}: html lang"
+            );
+            assert!(
+                html.contains(marker),
+                "{path} {lang}: the app name in that language"
+            );
+            for k in &zh_keys {
+                assert!(
+                    !html.contains(&format!(">{k}<")),
+                    "{path} {lang}: raw key {k} shown"
+                );
+            }
+        }
+        // The choice sticks (cookie) without the query.
+        let r = w.get(path);
+        assert!(
+            r.text().contains("<html lang=\"en\">"),
+            "{path}: the language cookie is kept"
+        );
+    }
+}
+
+#[test]
+fn language_follows_accept_language_then_defaults_to_chinese() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    assert!(
+        w.get_lang("/login", "en-GB,en;q=0.9")
+            .text()
+            .contains("<html lang=\"en\">")
+    );
+    assert!(
+        w.get_lang("/login", "fr")
+            .text()
+            .contains("<html lang=\"zh-CN\">")
+    );
+    assert!(w.get("/login").text().contains("<html lang=\"zh-CN\">"));
+}
+
+#[test]
+fn forms_need_the_sessions_token() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    let _ = w.csrf("/login");
+    let r = w.post(
+        "/login",
+        &[
+            ("csrf", "forged"),
+            ("username", "resident"),
+            ("password", common::PASSWORD),
+        ],
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(!w.cookies.contains_key("jifen_session"));
+    w.sign_in("reviewer");
+    let r = w.post(
+        "/r/vil/record",
+        &[("csrf", "forged"), ("member", "1"), ("indicator", "TREE")],
+    );
+    assert_eq!(r.status, 403);
+    // A token from another session does not carry over.
+    let mut other = Web::new(&app);
+    other.sign_in("reviewer2");
+    let theirs = other.csrf("/r/vil/record");
+    let r = w.post(
+        "/r/vil/record",
+        &[("csrf", &theirs), ("member", "1"), ("indicator", "TREE")],
+    );
+    assert_eq!(r.status, 403);
+}
+
+#[test]
+fn a_failed_sign_in_keeps_the_username_and_says_why_by_the_field() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    let csrf = w.csrf("/login?lang=en");
+    let r = w.post(
+        "/login",
+        &[
+            ("csrf", &csrf),
+            ("username", "resident"),
+            ("password", "wrong"),
+        ],
+    );
+    assert_eq!(r.status, 401);
+    let html = r.text();
+    assert!(html.contains("value=\"resident\""), "the username is kept");
+    assert!(
+        html.contains("id=\"password-error\""),
+        "the error sits by the password"
+    );
+    assert!(html.contains(i18n::text(Lang::En, "login.wrong")));
+}
+
+#[test]
+fn next_after_sign_in_stays_on_this_site() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    let csrf = w.csrf("/login");
+    let r = w.post(
+        "/login",
+        &[
+            ("csrf", &csrf),
+            ("username", "resident"),
+            ("password", common::PASSWORD),
+            ("next", "//evil.example/"),
+        ],
+    );
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        location(&r),
+        "/r/vil/me",
+        "a resident of one region lands on their points"
+    );
+}
+
+#[test]
+fn recording_errors_keep_what_was_typed_and_success_redirects() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    w.sign_in("station");
+    let csrf = w.csrf("/r/vil/record?lang=en");
+    // Without "present", the API refuses, naming the field: shown by the checkbox.
+    let r = w.post(
+        "/r/vil/record",
+        &[
+            ("csrf", &csrf),
+            ("key", "k1"),
+            ("member", "1"),
+            ("indicator", "TREE"),
+            ("quantity", "2"),
+            ("note", "planted two trees"),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    let html = r.text();
+    assert!(html.contains("planted two trees"), "the note is kept");
+    assert!(html.contains("value=\"2\""), "the quantity is kept");
+    assert!(
+        html.contains("id=\"present\"") && html.contains("aria-invalid=\"true\""),
+        "the error is by the field"
+    );
+    assert!(html.contains(i18n::text(Lang::En, "field.present")));
+    // A quantity that is not a number is caught before the API, by its field.
+    let r = w.post(
+        "/r/vil/record",
+        &[
+            ("csrf", &csrf),
+            ("key", "k2"),
+            ("member", "1"),
+            ("indicator", "TREE"),
+            ("quantity", "two"),
+            ("present", "on"),
+        ],
+    );
+    assert_eq!(r.status, 422);
+    assert!(
+        r.text()
+            .contains(i18n::text(Lang::En, "record.bad_quantity"))
+    );
+    let r = w.post(
+        "/r/vil/record",
+        &[
+            ("csrf", &csrf),
+            ("key", "k3"),
+            ("member", "1"),
+            ("indicator", "TREE"),
+            ("quantity", "2"),
+            ("present", "on"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(
+        location(&r).starts_with("/r/vil/record?id=vil%3A"),
+        "{}",
+        location(&r)
+    );
+    let done = w.get(location(&r).to_owned().as_str());
+    assert!(
+        done.text().contains("class=\"ok big-ok\""),
+        "{}",
+        done.text()
+    );
+    // The same form sent again (same key) replays: still one claim.
+    let again = w.post(
+        "/r/vil/record",
+        &[
+            ("csrf", &csrf),
+            ("key", "k3"),
+            ("member", "1"),
+            ("indicator", "TREE"),
+            ("quantity", "2"),
+            ("present", "on"),
+        ],
+    );
+    assert_eq!(location(&again), location(&r));
+    let claims = app
+        .store
+        .claims(
+            &jifen_core::RegionCode::parse("vil").expect("valid"),
+            None,
+            None,
+            0,
+            50,
+        )
+        .expect("claims");
+    assert_eq!(claims.len(), 1, "a double submit records once");
+}
+
+#[test]
+fn pages_refuse_without_the_role_and_send_strangers_to_sign_in() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    let r = w.get("/r/vil/me");
+    assert_eq!(r.status, 303);
+    assert_eq!(location(&r), "/login?next=/r/vil/me");
+    w.sign_in("resident");
+    let r = w.get("/r/vil/review");
+    assert_eq!(r.status, 403);
+    assert!(
+        r.text()
+            .contains(&i18n::text(Lang::Zh, "role.reviewer").to_string())
+    );
+    let r = w.get("/r/no-such-region/me");
+    assert_eq!(r.status, 403, "a resident of vil has no role there");
+    let r = w.get("/r/vil/entries/999999");
+    assert_eq!(r.status, 404);
+}
+
+#[test]
+fn the_transparency_page_checks_a_receipt_without_script() {
+    let app = spawn_app();
+    let token = app.login("reviewer");
+    let claim = app.post(
+        "/api/v1/regions/vil/claims",
+        Some(&token),
+        &serde_json::json!({"member": 1, "indicator": "WASTE"}),
+        None,
+    );
+    assert_eq!(claim.status, 201, "{}", claim.text());
+    let entry = claim.json()["entry"]
+        .as_str()
+        .expect("auto-posted")
+        .to_owned();
+    let proven = app
+        .get(&format!("/api/v1/entries/{entry}"), Some(&token))
+        .json();
+    let receipt = proven["receipt"].as_str().expect("receipt").to_owned();
+    let mut w = Web::new(&app);
+    let r = w.post("/transparency/vil/check?lang=en", &[("receipt", &receipt)]);
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("class=\"ok\""), "{}", r.text());
+    let tampered = receipt.replacen("index ", "index 1", 1);
+    let r = w.post("/transparency/vil/check?lang=en", &[("receipt", &tampered)]);
+    assert!(
+        r.text().contains("class=\"error\""),
+        "a changed index fails"
+    );
+    let r = w.post("/transparency/vil/check", &[("receipt", "nonsense")]);
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("class=\"error\""));
+}
