@@ -44,6 +44,8 @@ pub fn serve(
         let addr = listener.local_addr()?;
         let url = format!("http://{addr}");
         let state = AppState::new(store.clone(), key, url.clone());
+        // Reservations not fulfilled in their window are cancelled and refunded.
+        jifen_server::api::market::spawn_sweeper(state.clone());
         banner(&url);
         jifen_server::serve(listener, state, async {
             let _ = tokio::signal::ctrl_c().await;

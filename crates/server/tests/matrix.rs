@@ -104,6 +104,12 @@ struct Seed {
     in_notice: String,
     /// A filed appeal of member 3 against an entry reviewer2 approved.
     appeal: String,
+    /// A reward of sponsor coop (the fixture merchant's), and two reservations of
+    /// member 1: one to confirm, one to cancel. 2025 is closed.
+    reward: u64,
+    redemption: u64,
+    to_cancel: u64,
+    code: String,
 }
 
 /// The same seed in every app: an entry for member 1, two claims for member 3
@@ -193,7 +199,13 @@ fn seed(app: &App) -> Seed {
     );
     assert_eq!(r.status, 201, "seed appeal: {}", r.text());
     let appeal = r.json()["id"].as_str().expect("appeal id").to_owned();
+    // The supermarket: a sponsor, a reward, points to spend, two reservations; 2025 closed.
+    let (reward, redemption, to_cancel, code) = seed_market(app);
     Seed {
+        reward,
+        redemption,
+        to_cancel,
+        code,
         entry,
         to_approve,
         to_reject,
@@ -203,6 +215,80 @@ fn seed(app: &App) -> Seed {
         checkin: json!({"region": VIL, "event": event,
                         "exp": exp.expect("exp"), "sig": sig.expect("sig")}),
     }
+}
+
+fn seed_market(app: &App) -> (u64, u64, u64, String) {
+    use jifen_core::market::{Reward, RewardKind, Sponsor, SponsorKind};
+    let region = jifen_core::RegionCode::parse(VIL).expect("code");
+    let coop = jifen_core::SponsorCode::parse("coop").expect("code");
+    app.store
+        .put_sponsor(
+            region.clone(),
+            Sponsor {
+                code: coop.clone(),
+                name: "供销社".into(),
+                kind: SponsorKind::Merchant,
+                budget: jifen_core::Points::new(10_000),
+            },
+        )
+        .expect("sponsor");
+    let reward = app
+        .store
+        .add_reward(
+            region.clone(),
+            Reward {
+                name: "肥皂".into(),
+                description: String::new(),
+                kind: RewardKind::Goods,
+                price: jifen_core::Points::new(1),
+                stock: 100,
+                min_level: None,
+                limit: None,
+                sponsor: coop,
+                active_from: jifen_core::clock::parse_date("2026-01-01").expect("date"),
+                active_to: None,
+            },
+        )
+        .expect("reward");
+    let member = jifen_core::MemberId::new(1).expect("id");
+    app.store
+        .append(jifen_store::Append {
+            region: region.clone(),
+            entry: jifen_core::NewEntry {
+                kind: jifen_core::EntryKind::BaseGrant,
+                member,
+                amount: jifen_core::Points::new(100),
+                indicator: None,
+                quantity: 1,
+                reason: jifen_core::Reason::new(jifen_core::Source::Year, 2026),
+                operator: jifen_core::OperatorId::new(1).expect("id"),
+                reverses: None,
+                sponsor: None,
+                counts_annual: false,
+            },
+            idempotency_key: None,
+        })
+        .expect("points to spend");
+    let reserve = || {
+        app.store
+            .reserve(jifen_store::market::Reserve {
+                region: region.clone(),
+                reward,
+                member,
+                by: jifen_core::OperatorId::new(7).expect("id"),
+            })
+            .expect("reserved")
+    };
+    let (a, b) = (reserve(), reserve());
+    app.store
+        .close_year(
+            &region,
+            2025,
+            jifen_core::OperatorId::new(1).expect("id"),
+            |_| {},
+        )
+        .expect("2025 closed");
+    (reward, a.id, b.id, a.code.to_string())
 }
 
 /// Every route, in the order the cells run.
@@ -503,6 +589,150 @@ fn table(s: &Seed) -> Vec<Row> {
             &format!("/api/v1/appeals/{}/decide", s.appeal),
             Some(json!({"decision": "uphold"})),
             REVIEWER_OR_ADMIN,
+            200,
+        ),
+        // The points supermarket and the yearly cycle.
+        row(
+            "GET",
+            "/api/v1/regions/{region}/policy",
+            &format!("/api/v1/regions/{v}/policy"),
+            None,
+            &[Admin, Auditor],
+            200,
+        ),
+        row(
+            "PUT",
+            "/api/v1/regions/{region}/policy",
+            &format!("/api/v1/regions/{v}/policy"),
+            Some(json!({"reservation_hours": 72, "base_grant": 100})),
+            ADMIN_ONLY,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/sponsors",
+            &format!("/api/v1/regions/{v}/sponsors"),
+            None,
+            &[Admin, Auditor],
+            200,
+        ),
+        row(
+            "PUT",
+            "/api/v1/regions/{region}/sponsors/{sponsor}",
+            &format!("/api/v1/regions/{v}/sponsors/coop"),
+            Some(json!({"name": "供销社", "kind": "merchant", "budget": 20000})),
+            ADMIN_ONLY,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/rewards",
+            &format!("/api/v1/regions/{v}/rewards"),
+            None,
+            SIGNED_IN,
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/regions/{region}/rewards",
+            &format!("/api/v1/regions/{v}/rewards"),
+            Some(
+                json!({"name": "毛巾", "kind": "goods", "price": 5, "stock": 10,
+                        "sponsor": "coop", "active_from": "2026-01-01"}),
+            ),
+            ADMIN_ONLY,
+            201,
+        ),
+        row(
+            "PUT",
+            "/api/v1/regions/{region}/rewards/{id}",
+            &format!("/api/v1/regions/{v}/rewards/{}", s.reward),
+            Some(
+                json!({"name": "肥皂", "kind": "goods", "price": 1, "stock": 99,
+                        "sponsor": "coop", "active_from": "2026-01-01"}),
+            ),
+            ADMIN_ONLY,
+            200,
+        ),
+        // The resident redeems for themself, the station for member 1 who is present.
+        row(
+            "POST",
+            "/api/v1/regions/{region}/redemptions",
+            &format!("/api/v1/regions/{v}/redemptions"),
+            Some(json!({"reward": s.reward, "member": 1, "present": true})),
+            &[Station, Resident],
+            201,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/redemptions",
+            &format!("/api/v1/regions/{v}/redemptions"),
+            None,
+            &[Admin, Auditor, Resident],
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/redemptions/{id}",
+            &format!("/api/v1/regions/{v}/redemptions/{}", s.redemption),
+            None,
+            &[Admin, Auditor, Resident],
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/redemptions/{id}/qr.svg",
+            &format!("/api/v1/regions/{v}/redemptions/{}/qr.svg", s.redemption),
+            None,
+            &[Admin, Auditor, Resident],
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/regions/{region}/redemptions/{id}/cancel",
+            &format!("/api/v1/regions/{v}/redemptions/{}/cancel", s.to_cancel),
+            Some(json!({})),
+            &[Admin, Resident],
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/regions/{region}/merchant/confirm",
+            &format!("/api/v1/regions/{v}/merchant/confirm"),
+            Some(json!({"code": s.code})),
+            &[Merchant],
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/merchant/redemptions",
+            &format!("/api/v1/regions/{v}/merchant/redemptions"),
+            None,
+            &[Merchant],
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/budget",
+            &format!("/api/v1/regions/{v}/budget"),
+            None,
+            &[Admin, Auditor],
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/regions/{region}/years/{year}/close",
+            &format!("/api/v1/regions/{v}/years/2025/close"),
+            Some(json!({})),
+            ADMIN_ONLY,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/years/{year}/report",
+            &format!("/api/v1/regions/{v}/years/2025/report"),
+            None,
+            &[Admin, Auditor],
             200,
         ),
         // Last: it ends the caller's session.

@@ -9,9 +9,11 @@ pub mod claims;
 pub mod docs;
 pub mod entries;
 pub mod events;
+pub mod market;
 pub mod notice;
 pub mod regions;
 pub mod wire;
+pub mod year;
 
 use jifen_core::{ClaimId, RegionCode};
 use serde::Deserialize;
@@ -56,6 +58,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(notice::routes())
         .merge(appeals::routes())
         .merge(admin::routes())
+        .merge(market::routes())
+        .merge(year::routes())
 }
 
 /// A region code from a path; an invalid one is simply not found.
