@@ -53,7 +53,24 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Close a year for N members who each have a year of entries (built first,
+    /// timed apart); prints the close's time and rate.
+    YearClose {
+        #[arg(long, default_value_t = 1_000_000)]
+        members: u64,
+        /// Entries per member over the year (awards, and every fourth for half the members a redemption).
+        #[arg(long, default_value_t = 12)]
+        entries_per_member: u32,
+        /// Points not spent within this many years expire at the close (0: no expiry).
+        #[arg(long, default_value_t = 1)]
+        expiry_years: u32,
+        /// Where the fresh store goes (a new temporary folder if not given; removed afterwards).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
+
+mod year_close;
 
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
@@ -75,6 +92,17 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             requests,
             members,
             client_threads,
+            dir,
+        }),
+        BenchCommand::YearClose {
+            members,
+            entries_per_member,
+            expiry_years,
+            dir,
+        } => year_close::run(year_close::Args {
+            members,
+            entries_per_member,
+            expiry_years: (expiry_years > 0).then_some(expiry_years),
             dir,
         }),
     }
@@ -99,11 +127,19 @@ fn temp_dir(tag: &str) -> Result<TempDir> {
 
 /// Opens a new store in `<base>/store` (which must not exist yet) with one region, `bench`.
 fn fresh_store(base: &std::path::Path) -> Result<(PathBuf, Store, RegionCode)> {
+    fresh_store_with(base, Arc::new(SystemClock))
+}
+
+/// [`fresh_store`] with a given clock.
+fn fresh_store_with(
+    base: &std::path::Path,
+    clock: Arc<dyn jifen_core::Clock>,
+) -> Result<(PathBuf, Store, RegionCode)> {
     let store_dir = base.join("store");
     if store_dir.exists() {
         bail!("{} exists; bench needs a fresh folder", store_dir.display());
     }
-    let store = Store::open(&store_dir, Arc::new(SystemClock))?;
+    let store = Store::open(&store_dir, clock)?;
     let region = RegionCode::parse("bench").expect("valid code");
     store.create_region(NewRegion {
         region: Region::new(region.clone(), "bench", RegionKind::Village, None)?,

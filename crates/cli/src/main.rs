@@ -6,6 +6,7 @@ mod csvio;
 mod demo;
 mod logcmd;
 mod serve;
+mod yearcmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,6 +79,9 @@ enum Command {
     Import(csvio::ImportArgs),
     /// Export members or entries as CSV.
     Export(csvio::ExportArgs),
+    /// The yearly cycle: close a year, read a closed year's report.
+    #[command(subcommand)]
+    Year(yearcmd::YearCommand),
     /// Benchmarks (programs that print their figures).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -195,6 +199,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Log(cmd) => logcmd::run(&cli.data, cmd),
         Command::Import(args) => csvio::import(&cli.data, args),
         Command::Export(args) => csvio::export(&cli.data, args),
+        Command::Year(cmd) => yearcmd::run(&cli.data, cmd),
         Command::Bench(cmd) => bench::run(cmd),
     }
 }

@@ -1,0 +1,205 @@
+//! `jifen bench year-close`: closes a year for N members who each have a year of
+//! entries. The fixture (members, a year of awards and some redemptions, posted
+//! through the real sequencer month by month) is built first and timed apart;
+//! then the close runs as `jifen year close` runs it, and its time is printed.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use jifen_core::market::Policy;
+use jifen_core::{
+    Caps, Claimants, EntryKind, Evidence, FixedClock, Indicator, IndicatorCode, IndicatorRef,
+    Level, Levels, MemberId, NewEntry, OperatorId, Points, Reason, ReviewPolicy, Source,
+    SponsorCode, Timestamp, clock::parse_date,
+};
+use jifen_store::Append;
+
+pub struct Args {
+    pub members: u64,
+    pub entries_per_member: u32,
+    pub expiry_years: Option<u32>,
+    pub dir: Option<std::path::PathBuf>,
+}
+
+/// The local (UTC+8) time of a date, at `hour`.
+fn at(date: &str, hour: i64) -> Result<Timestamp> {
+    let d = parse_date(date)?;
+    let start = Timestamp::start_of(d, jifen_core::clock::CHINA_OFFSET_MINUTES)?;
+    Ok(Timestamp::from_millis(start.millis() + hour * 3_600_000))
+}
+
+pub fn run(a: Args) -> Result<ExitCode> {
+    if a.members == 0 || a.entries_per_member == 0 {
+        bail!("--members and --entries-per-member must be at least 1");
+    }
+    let tmp = super::temp_dir("year-close")?;
+    let base = a.dir.clone().unwrap_or_else(|| tmp.0.clone());
+    let clock = Arc::new(FixedClock::new(at("2025-01-02", 9)?));
+    let (store_dir, store, region) = super::fresh_store_with(&base, clock.clone())?;
+    let built = Instant::now();
+    let code = IndicatorCode::parse("VOLUNTEER").expect("valid code");
+    store.put_indicator(Indicator {
+        region: region.clone(),
+        code: code.clone(),
+        version: 1,
+        name: "志愿服务".into(),
+        category: "德治".into(),
+        points: Points::new(5),
+        unit: "次".into(),
+        caps: Caps {
+            per_day: None,
+            per_month: Some(10),
+            per_year: None,
+        },
+        evidence: Evidence::None,
+        review: ReviewPolicy::One,
+        claimants: Claimants::Residents,
+        valid_from: parse_date("2000-01-01")?,
+        valid_to: None,
+        core: false,
+        notice_days: 0,
+    })?;
+    let lv = |code: &str, min: i64| Level {
+        code: code.into(),
+        name: code.into(),
+        min_score: Points::new(min),
+    };
+    store.set_levels(
+        region.clone(),
+        Levels::new(vec![lv("bronze", 20), lv("silver", 40)])?,
+    )?;
+    store.set_policy(
+        region.clone(),
+        Policy {
+            reservation_hours: 72,
+            base_grant: Points::new(100),
+            expiry_years: a.expiry_years,
+            model_household_score: Some(Points::new(150)),
+        },
+    )?;
+    super::seed_members(&store, &region, a.members)?;
+    eprintln!(
+        "fixture in {}: {} members; posting {} entries each over 2025 ...",
+        store_dir.display(),
+        a.members,
+        a.entries_per_member
+    );
+    let total = a.members * u64::from(a.entries_per_member);
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} fixture entries {per_sec} eta {eta}",
+        )
+        .expect("valid template"),
+    );
+    let done = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let coop = SponsorCode::parse("coop").expect("valid code");
+    let mut sent = 0u64;
+    for k in 0..a.entries_per_member {
+        // Spread over the year: entry k of every member in the same month.
+        let month = 1 + (k * 12 / a.entries_per_member);
+        clock.set(at(&format!("2025-{month:02}-15"), 10)?);
+        for m in 1..=a.members {
+            let member = MemberId::new(i64::try_from(m).unwrap_or(1)).expect("positive");
+            // Every fourth entry of every other member spends points instead of earning.
+            let redeem = k % 4 == 3 && m % 2 == 0;
+            let entry = if redeem {
+                NewEntry {
+                    kind: EntryKind::Redemption,
+                    member,
+                    amount: Points::new(5),
+                    indicator: None,
+                    quantity: 1,
+                    reason: Reason::new(Source::Shop, sent + 1),
+                    operator: OperatorId::new(2).expect("positive"),
+                    reverses: None,
+                    sponsor: Some(coop.clone()),
+                    counts_annual: false,
+                }
+            } else {
+                NewEntry {
+                    kind: EntryKind::Award,
+                    member,
+                    amount: Points::new(5),
+                    indicator: Some(IndicatorRef {
+                        code: code.clone(),
+                        version: 1,
+                    }),
+                    quantity: 1,
+                    reason: Reason::new(Source::Direct, sent + 1),
+                    operator: OperatorId::new(2).expect("positive"),
+                    reverses: None,
+                    sponsor: None,
+                    counts_annual: false,
+                }
+            };
+            let (d, f) = (done.clone(), failed.clone());
+            store.append_with(
+                Append {
+                    region: region.clone(),
+                    entry,
+                    idempotency_key: None,
+                },
+                move |r| {
+                    if r.is_err() {
+                        f.fetch_add(1, Ordering::Relaxed);
+                    }
+                    d.fetch_add(1, Ordering::Release);
+                },
+            )?;
+            sent += 1;
+            if sent.is_multiple_of(8192) {
+                bar.set_position(done.load(Ordering::Acquire));
+            }
+        }
+        // The month's entries land before the clock moves on.
+        while done.load(Ordering::Acquire) < sent {
+            bar.set_position(done.load(Ordering::Acquire));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    bar.finish_and_clear();
+    let failures = failed.load(Ordering::Relaxed);
+    if failures > 0 {
+        bail!("{failures} fixture entries were refused");
+    }
+    let fixture_secs = built.elapsed().as_secs_f64();
+    println!(
+        "fixture: {} members, {total} entries over 2025 in {fixture_secs:.1} s",
+        a.members
+    );
+
+    clock.set(at("2026-01-02", 9)?);
+    let bar = indicatif::ProgressBar::new(a.members);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} members closed {per_sec} eta {eta}",
+        )
+        .expect("valid template"),
+    );
+    let started = Instant::now();
+    let s = store.close_year(&region, 2025, OperatorId::new(1).expect("positive"), |s| {
+        bar.set_position(s.granted_members);
+    })?;
+    let secs = started.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    let audit_started = Instant::now();
+    store.audit(|_, _| {})?;
+    let audit_secs = audit_started.elapsed().as_secs_f64();
+    store.close();
+    println!(
+        "closed: {} members frozen, {} model households, {} base grants ({} points), {} expiries ({} points); audit after the close {audit_secs:.1} s",
+        s.members, s.model_households, s.granted_members, s.granted, s.expired_members, s.expired
+    );
+    #[allow(clippy::cast_precision_loss, reason = "a rate for people to read")]
+    let rate = a.members as f64 / secs;
+    println!(
+        "year-close: {} members in {secs:.2} s = {rate:.0} members/s",
+        a.members
+    );
+    Ok(ExitCode::SUCCESS)
+}
