@@ -78,7 +78,10 @@ function openNote(note) {
 
 // `<name>+<8 hex key id>+<base64(0x01 || 32-byte Ed25519 key)>`.
 async function parseVkey(vkey) {
-  const [name, id, key] = vkey.trim().split("+");
+  // The base64 key may itself hold '+': split at the first two only.
+  const m = /^([^+]+)\+([0-9a-fA-F]{8})\+(.+)$/.exec(vkey.trim());
+  if (!m) throw new Error("vkey");
+  const [, name, id, key] = m;
   const raw = b64(key);
   if (raw.length !== 33 || raw[0] !== 1) throw new Error("vkey");
   const keyId = (await sha256(concat(enc.encode(name + "\n"), raw))).slice(0, 4);
@@ -130,13 +133,20 @@ function show(el, result) {
   el.append(head, list);
 }
 
-function fail(el, text) {
+function fail(el, text, detail) {
   el.replaceChildren();
   const p = document.createElement("p");
   p.className = "error";
   p.id = "verify-bad";
   p.textContent = `${msgs.bad} ${text}`;
   el.append(p);
+  if (detail) {
+    const d = document.createElement("p");
+    d.className = "small muted";
+    d.lang = "en";
+    d.textContent = String(detail);
+    el.append(d);
+  }
 }
 
 async function run(el, input) {
@@ -146,7 +156,7 @@ async function run(el, input) {
     show(el, await check(input));
   } catch (e) {
     const crypto = e && (e.name === "NotSupportedError" || e.name === "DataError");
-    fail(el, crypto ? msgs.nocrypto : msgs.parse);
+    fail(el, crypto ? msgs.nocrypto : msgs.parse, e && e.message);
   }
 }
 
@@ -159,7 +169,8 @@ if (button && proofEl) {
   const input = () => ({
     leaf: b64(p.leaf_base64),
     index: BigInt(p.index),
-    treeSize: BigInt(p.tree_size),
+    // The proof is against the embedded checkpoint; its own size is the tree size.
+    treeSize: undefined,
     proof: p.inclusion_proof.map(b64),
     note: p.checkpoint,
     vkey: document.getElementById("verify-key").dataset.vkey,

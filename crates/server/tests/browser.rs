@@ -1,0 +1,515 @@
+//! The main journeys in a real browser: Debian's headless Chromium driven over
+//! W3C WebDriver (chromedriver, fantoccini), against a real server on a fresh
+//! fixture store. Each journey saves screenshots under the test's output folder.
+//!
+//! Without /usr/bin/chromedriver the tests print one line saying so and pass;
+//! with `JIFEN_REQUIRE_BROWSER=1` (CI) a missing browser fails them.
+
+mod common;
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use common::{App, spawn_app};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// How long chromedriver may take to listen, in milliseconds.
+const DRIVER_START_MS: u64 = 20_000;
+/// How long a page element may take to appear, in milliseconds.
+const ELEMENT_WAIT_MS: u64 = 15_000;
+
+/// One journey at a time: two cores do not run several browsers well.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Where the screenshots go.
+fn screens() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-screens");
+    std::fs::create_dir_all(&dir).expect("screenshot folder");
+    dir
+}
+
+/// Whether the browser is here; without it, say so once and skip (or fail in CI).
+fn browser_present() -> bool {
+    let present = Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists();
+    if !present {
+        if std::env::var("JIFEN_REQUIRE_BROWSER").as_deref() == Ok("1") {
+            panic!(
+                "JIFEN_REQUIRE_BROWSER=1 but {CHROMEDRIVER} or {CHROMIUM} is missing: apt-get install chromium chromium-driver"
+            );
+        }
+        eprintln!(
+            "skipping browser journeys: {CHROMEDRIVER} not installed (apt-get install chromium chromium-driver)"
+        );
+    }
+    present
+}
+
+/// A chromedriver process on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    port: u16,
+    profiles: Vec<PathBuf>,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for p in &self.profiles {
+            let _ = std::fs::remove_dir_all(p);
+        }
+    }
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_millis(DRIVER_START_MS),
+                "chromedriver did not listen on {port} within {DRIVER_START_MS} ms"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver {
+            child,
+            port,
+            profiles: Vec::new(),
+        }
+    }
+
+    /// A fresh browser session: its own profile, the given window size.
+    /// A phone is emulated (Chromium's windows are at least 500 px wide); a PC is a window.
+    async fn browser(&mut self, width: u32, height: u32) -> Client {
+        let profile = std::env::temp_dir().join(format!(
+            "jifen-chromium-{}-{}",
+            std::process::id(),
+            self.profiles.len()
+        ));
+        let _ = std::fs::remove_dir_all(&profile);
+        self.profiles.push(profile.clone());
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                // A phone in China asks for Chinese; the pages must not depend on it, but the journeys read it.
+                "prefs": { "intl.accept_languages": "zh-CN,zh" },
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1", "--lang=zh-CN",
+                    format!("--user-data-dir={}", profile.display()),
+                    format!("--window-size={width},{height}"),
+                ],
+            },
+        });
+        let mut caps = caps;
+        if width < 500 {
+            caps["goog:chromeOptions"]["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0, "touch": true },
+            });
+        }
+        let Value::Object(caps) = caps else {
+            unreachable!("a JSON object")
+        };
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a browser session")
+    }
+}
+
+/// Runs one journey: a runtime, a driver, the app.
+fn journey<F>(f: impl FnOnce(App, Driver) -> F)
+where
+    F: std::future::Future<Output = ()>,
+{
+    if !browser_present() {
+        return;
+    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let app = spawn_app();
+    let driver = Driver::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(f(app, driver));
+}
+
+async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_millis(ELEMENT_WAIT_MS))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    wait_css(c, css).await.text().await.expect("text")
+}
+
+async fn click(c: &Client, css: &str) {
+    wait_css(c, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn type_into(c: &Client, css: &str, text: &str) {
+    let el = wait_css(c, css).await;
+    el.clear().await.expect("clear");
+    el.send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+}
+
+async fn path_of(c: &Client) -> String {
+    let u = c.current_url().await.expect("url");
+    match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_owned(),
+    }
+}
+
+/// Waits until the page's path starts with `prefix`.
+async fn wait_path(c: &Client, prefix: &str) {
+    let started = Instant::now();
+    loop {
+        let p = path_of(c).await;
+        if p.starts_with(prefix) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(ELEMENT_WAIT_MS),
+            "expected to reach {prefix}, still at {p}: {}",
+            c.source().await.unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    let path = screens().join(format!("{name}.png"));
+    std::fs::write(&path, png).expect("write screenshot");
+    println!("screenshot: {}", path.display());
+}
+
+async fn sign_in(c: &Client, app: &App, user: &str) {
+    c.goto(&app.url("/login")).await.expect("login page");
+    type_into(c, "#username", user).await;
+    type_into(c, "#password", common::PASSWORD).await;
+    click(c, "form[action='/login'] button[type=submit]").await;
+    // Sign-in leaves the login page.
+    let started = Instant::now();
+    while path_of(c).await.starts_with("/login") {
+        assert!(
+            started.elapsed() < Duration::from_millis(ELEMENT_WAIT_MS),
+            "sign in as {user} did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[test]
+fn resident_checks_in_is_approved_and_verifies_in_the_browser() {
+    journey(|app, mut driver| async move {
+        let resident = driver.browser(390, 844).await;
+        let reviewer = driver.browser(1280, 900).await;
+
+        // A reviewer, on an office PC, opens an event and gets its poster.
+        sign_in(&reviewer, &app, "reviewer").await;
+        reviewer
+            .goto(&app.url("/r/vil/events"))
+            .await
+            .expect("events");
+        type_into(&reviewer, "#name", "三月村民议事会").await;
+        wait_css(&reviewer, "#indicator")
+            .await
+            .select_by_value("MEET")
+            .await
+            .expect("indicator");
+        // datetime-local inputs take their value in one fixed form; typing it depends on the locale.
+        reviewer
+            .execute(
+                "document.getElementById('starts').value='2026-03-10T09:00';\
+                 document.getElementById('ends').value='2026-03-10T12:00';",
+                vec![],
+            )
+            .await
+            .expect("set times");
+        click(
+            &reviewer,
+            "form[action='/r/vil/events'] button[type=submit]",
+        )
+        .await;
+        let link = text_of(&reviewer, "#checkin-link").await;
+        assert!(
+            link.contains("/c/vil/"),
+            "the poster carries the page's check-in link: {link}"
+        );
+        assert!(
+            wait_css(&reviewer, ".poster .qr svg")
+                .await
+                .is_displayed()
+                .await
+                .expect("shown")
+        );
+        shot(&reviewer, "1a-reviewer-event-poster").await;
+
+        // The resident signs in on a phone and opens the link from the poster.
+        sign_in(&resident, &app, "resident").await;
+        wait_path(&resident, "/r/vil/me").await;
+        resident.goto(&link).await.expect("check-in link");
+        click(&resident, "form[action^='/c/vil/'] button[type=submit]").await;
+        wait_path(&resident, "/r/vil/me?done=checked-in").await;
+        let claims = text_of(&resident, "#claims").await;
+        assert!(
+            claims.contains("待审核"),
+            "the check-in waits for review: {claims}"
+        );
+        assert_eq!(text_of(&resident, "#annual").await, "0");
+        shot(&resident, "1b-resident-checked-in").await;
+
+        // In the other session the reviewer approves it from the queue.
+        reviewer
+            .goto(&app.url("/r/vil/review"))
+            .await
+            .expect("queue");
+        let card = text_of(&reviewer, "section[id^='claim-']").await;
+        assert!(
+            card.contains("张三") && card.contains("MEET"),
+            "the queue shows who and what: {card}"
+        );
+        shot(&reviewer, "1c-reviewer-queue").await;
+        click(&reviewer, "section[id^='claim-'] button[value=approve]").await;
+        wait_path(&reviewer, "/r/vil/review?done=approve").await;
+        assert!(text_of(&reviewer, "p.ok").await.contains("已批准"));
+
+        // The resident sees the points, then verifies the entry in the browser.
+        resident
+            .goto(&app.url("/r/vil/me"))
+            .await
+            .expect("my points");
+        assert_eq!(text_of(&resident, "#annual").await, "5");
+        assert_eq!(text_of(&resident, "#spendable").await, "5");
+        assert!(
+            resident.find(Locator::Css("#claims")).await.is_err(),
+            "nothing is pending any more"
+        );
+        shot(&resident, "1d-resident-points").await;
+        click(&resident, "ul.entries li a.button").await;
+        let head = wait_css(&resident, "#verify-ok, #verify-bad").await;
+        let all = format!(
+            "{}\nproof: {}\nvkey: {:?}",
+            text_of(&resident, "#verify-result").await,
+            wait_css(&resident, "#proof")
+                .await
+                .html(true)
+                .await
+                .expect("proof"),
+            wait_css(&resident, "#verify-key")
+                .await
+                .attr("data-vkey")
+                .await
+                .expect("vkey"),
+        );
+        assert_eq!(
+            head.attr("id").await.expect("id").as_deref(),
+            Some("verify-ok"),
+            "{all}"
+        );
+        assert_eq!(head.text().await.expect("text"), "核验通过。");
+        let steps = text_of(&resident, "#verify-result ol.checks").await;
+        assert!(
+            steps.contains("Ed25519") && steps.contains("SHA-256"),
+            "says what was checked: {steps}"
+        );
+        assert_eq!(
+            resident
+                .find_all(Locator::Css("#verify-result li.fail"))
+                .await
+                .expect("list")
+                .len(),
+            0
+        );
+        shot(&resident, "1e-resident-verified").await;
+
+        // The same proof as a receipt, checked in the browser on the public page; a changed
+        // byte in the entry fails it.
+        let receipt = wait_css(&resident, "#receipt")
+            .await
+            .prop("textContent")
+            .await
+            .expect("receipt")
+            .unwrap_or_default();
+        assert!(
+            receipt.starts_with("c2sp.org/tlog-proof@v1\nextra "),
+            "{receipt}"
+        );
+        resident
+            .goto(&app.url("/transparency/vil"))
+            .await
+            .expect("transparency");
+        type_into(&resident, "#receipt", &receipt).await;
+        click(&resident, "#receipt-form button[type=submit]").await;
+        wait_css(&resident, "#verify-ok").await;
+        shot(&resident, "1f-public-receipt-verified").await;
+        let extra = receipt.lines().nth(1).expect("extra line");
+        // A character in the middle of the base64 always changes the decoded bytes.
+        let at = "extra ".len() + 10;
+        let was = &extra[at..at + 1];
+        let changed = format!(
+            "{}{}{}",
+            &extra[..at],
+            if was == "A" { "B" } else { "A" },
+            &extra[at + 1..]
+        );
+        let tampered = receipt.replacen(extra, &changed, 1);
+        assert_ne!(tampered, receipt);
+        type_into(&resident, "#receipt", &tampered).await;
+        // Clear the first answer, so the wait below sees the second one.
+        resident
+            .execute(
+                "document.getElementById('verify-result').replaceChildren();",
+                vec![],
+            )
+            .await
+            .expect("clear");
+        click(&resident, "#receipt-form button[type=submit]").await;
+        let head = wait_css(&resident, "#verify-result p").await;
+        let value = wait_css(&resident, "#receipt")
+            .await
+            .prop("value")
+            .await
+            .expect("value")
+            .unwrap_or_default();
+        assert_eq!(value, tampered, "the tampered receipt was typed");
+        assert_eq!(
+            head.attr("id").await.expect("id").as_deref(),
+            Some("verify-bad"),
+            "{}",
+            text_of(&resident, "#verify-result").await
+        );
+        assert!(
+            !resident
+                .find_all(Locator::Css("#verify-result li.fail"))
+                .await
+                .expect("list")
+                .is_empty(),
+            "the failing step is marked"
+        );
+        reviewer.close().await.ok();
+    });
+}
+
+#[test]
+fn station_records_for_an_elderly_resident_in_large_text() {
+    journey(|app, mut driver| async move {
+        let station = driver.browser(390, 844).await;
+        sign_in(&station, &app, "station").await;
+        station
+            .goto(&app.url("/r/vil/record"))
+            .await
+            .expect("record");
+        let normal: f64 = wait_css(&station, "body")
+            .await
+            .css_value("font-size")
+            .await
+            .expect("size")
+            .trim_end_matches("px")
+            .parse()
+            .expect("px");
+        // The operator switches large text on for the resident at the counter.
+        click(&station, "form[action='/prefs/large'] button").await;
+        wait_css(&station, "body.large").await;
+        let large: f64 = wait_css(&station, "body")
+            .await
+            .css_value("font-size")
+            .await
+            .expect("size")
+            .trim_end_matches("px")
+            .parse()
+            .expect("px");
+        assert!(
+            large >= normal * 1.3,
+            "large text is larger: {normal}px → {large}px"
+        );
+        wait_css(&station, "#member")
+            .await
+            .select_by_value("2")
+            .await
+            .expect("member");
+        wait_css(&station, "#indicator")
+            .await
+            .select_by_value("TREE")
+            .await
+            .expect("indicator");
+        type_into(&station, "#quantity", "3").await;
+        type_into(&station, "#note", "在村口种了三棵树").await;
+        // Forgetting to confirm presence is refused, next to the box, keeping what was typed.
+        click(&station, "form[action='/r/vil/record'] button[type=submit]").await;
+        let err = text_of(&station, "#err").await;
+        assert!(err.contains("本人在场"), "the error names the field: {err}");
+        assert_eq!(
+            wait_css(&station, "#note")
+                .await
+                .prop("value")
+                .await
+                .expect("v")
+                .as_deref(),
+            Some("在村口种了三棵树")
+        );
+        assert_eq!(
+            wait_css(&station, "#quantity")
+                .await
+                .prop("value")
+                .await
+                .expect("v")
+                .as_deref(),
+            Some("3")
+        );
+        shot(&station, "2a-station-error-kept").await;
+        click(&station, "#present").await;
+        click(&station, "form[action='/r/vil/record'] button[type=submit]").await;
+        wait_path(&station, "/r/vil/record?id=").await;
+        let done = text_of(&station, "p.ok").await;
+        assert!(done.contains("张四") && done.contains("待审核"), "{done}");
+        assert!(
+            wait_css(&station, "body")
+                .await
+                .attr("class")
+                .await
+                .expect("class")
+                .unwrap_or_default()
+                .contains("large")
+        );
+        shot(&station, "2b-station-recorded-large-text").await;
+        // The claim exists once, as a station record for member 2.
+        let vil = jifen_core::RegionCode::parse("vil").expect("valid");
+        let claims = app.store.claims(&vil, None, None, 0, 50).expect("claims");
+        assert_eq!(claims.len(), 1);
+        assert_eq!(claims[0].member.get(), 2);
+        assert_eq!(claims[0].source.as_str(), "station");
+        assert_eq!(claims[0].quantity, 3);
+    });
+}
