@@ -513,3 +513,49 @@ fn station_records_for_an_elderly_resident_in_large_text() {
         assert_eq!(claims[0].quantity, 3);
     });
 }
+
+#[test]
+fn admin_imports_members_from_csv_with_one_bad_row() {
+    journey(|app, mut driver| async move {
+        let admin = driver.browser(1280, 900).await;
+        sign_in(&admin, &app, "admin").await;
+        admin
+            .goto(&app.url("/r/vil/admin/import"))
+            .await
+            .expect("import");
+        // The language switch: the same page in English, kept by a cookie.
+        click(&admin, "header nav a[lang=en]").await;
+        wait_css(&admin, "html[lang=en]").await;
+        let csv = "member,household,name,household_label\n,5,王五,5组1号\n,5,王六,\n,five,赵七,\n";
+        type_into(&admin, "#csv", csv).await;
+        click(&admin, "#import-form button[value=preview]").await;
+        let summary = text_of(&admin, "#preview > p").await;
+        assert_eq!(summary, "2 rows can be imported, 1 rows have errors.");
+        let bad = text_of(&admin, "tr.bad").await;
+        assert!(
+            bad.contains("赵七") && bad.contains("household must be a whole number"),
+            "{bad}"
+        );
+        assert_eq!(
+            admin
+                .find_all(Locator::Css("tr.good"))
+                .await
+                .expect("rows")
+                .len(),
+            2
+        );
+        shot(&admin, "3a-admin-import-preview").await;
+        click(&admin, "#import-button").await;
+        wait_path(&admin, "/r/vil/admin/import?imported=2").await;
+        assert_eq!(
+            text_of(&admin, "#import-done").await,
+            "2 residents imported."
+        );
+        shot(&admin, "3b-admin-imported").await;
+        let vil = jifen_core::RegionCode::parse("vil").expect("valid");
+        let members = app.store.members(&vil, 0, 100).expect("members");
+        let names: Vec<String> = members.iter().filter_map(|m| m.name.clone()).collect();
+        assert_eq!(names, ["张三", "张四", "李五", "李六", "王五", "王六"]);
+        assert_eq!(members[4].household_label, "5组1号");
+    });
+}

@@ -146,6 +146,11 @@ fn keys(src: &str) -> BTreeSet<String> {
 /// Keys named in templates and page code: `tr("k")`, `tr1("k"`, `tr2("k"`, and
 /// the keys the code picks from (`"me.done_checkin"`-style literals ending a match arm).
 fn used_keys() -> BTreeSet<String> {
+    let prefixes: BTreeSet<String> = keys(ZH_SOURCE)
+        .iter()
+        .filter_map(|k| k.split_once('.').map(|(p, _)| p.to_owned()))
+        .collect();
+    let prefixes: BTreeSet<&str> = prefixes.iter().map(String::as_str).collect();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut out = BTreeSet::new();
     for dir in ["templates", "src/web"] {
@@ -168,16 +173,13 @@ fn used_keys() -> BTreeSet<String> {
                     .iter()
                     .any(|x| word.ends_with(x));
                 let looks_like_key = !file
-                    && word.contains('.')
-                    && !word.contains(' ')
-                    && word.split('.').all(|p| {
-                        !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-                    })
-                    && [
-                        "me.", "home.", "login.", "err.", "review.", "record.", "tr.", "scan.",
-                    ]
-                    .iter()
-                    .any(|p| word.starts_with(p));
+                    && word.split_once('.').is_some_and(|(p, rest)| {
+                        prefixes.contains(p)
+                            && !rest.is_empty()
+                            && word
+                                .bytes()
+                                .all(|b| b.is_ascii_lowercase() || b"._-".contains(&b))
+                    });
                 if looks_like_key {
                     out.insert(word.to_owned());
                 }
@@ -245,6 +247,18 @@ fn message_files_have_the_same_keys_and_every_used_key() {
         );
         domain.push(format!("appeal.{s}"));
     }
+    for v in ["none", "note", "attachment"] {
+        domain.push(format!("evidence.{v}"));
+    }
+    for v in ["auto", "one", "two"] {
+        domain.push(format!("policy.{v}"));
+    }
+    for v in ["residents", "staff"] {
+        domain.push(format!("claimants.{v}"));
+    }
+    for v in ["levels", "account", "role", "indicator"] {
+        domain.push(format!("admin.done_{v}"));
+    }
     for k in &domain {
         for l in Lang::ALL {
             assert!(i18n::has(l, k), "{k} missing in {}", l.tag());
@@ -268,6 +282,10 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/r/vil/record", Some("station")),
     ("/r/vil/events", Some("reviewer")),
     ("/r/vil/appeals", Some("reviewer")),
+    ("/r/vil/admin", Some("admin")),
+    ("/r/vil/admin/import", Some("admin")),
+    ("/r/vil/admin/indicators/TREE", Some("admin")),
+    ("/r/vil/admin/indicators/new", Some("admin")),
 ];
 
 #[test]
@@ -549,4 +567,131 @@ fn the_transparency_page_checks_a_receipt_without_script() {
     let r = w.post("/transparency/vil/check", &[("receipt", "nonsense")]);
     assert_eq!(r.status, 200);
     assert!(r.text().contains("class=\"error\""));
+}
+
+#[test]
+fn inherited_indicators_are_read_only_and_local_ones_get_new_versions() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    w.sign_in("admin");
+    let r = w.get("/r/vil/admin/indicators/MEET");
+    assert_eq!(r.status, 403, "MEET is the city's core indicator");
+    let csrf = w.csrf("/r/vil/admin/indicators/TREE");
+    let form = |points: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("name", "植树".to_owned()),
+            ("category", "自治".to_owned()),
+            ("points", points.to_owned()),
+            ("unit", "棵".to_owned()),
+            ("cap_per_year", "50".to_owned()),
+            ("evidence", "none".to_owned()),
+            ("review", "one".to_owned()),
+            ("claimants", "residents".to_owned()),
+            ("valid_from", "2020-01-01".to_owned()),
+            ("notice_days", "0".to_owned()),
+        ]
+    };
+    let bad = form("three");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = w.post("/r/vil/admin/indicators/TREE", &bad);
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("value=\"three\""), "what was typed stays");
+    let good = form("3");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = w.post("/r/vil/admin/indicators/TREE", &good);
+    assert_eq!(r.status, 303, "{}", r.text());
+    let page = w.get("/r/vil/admin").text();
+    assert!(
+        page.contains("<td>TREE</td><td>植树"),
+        "the new version shows"
+    );
+    assert!(page.contains("v2"), "as version 2");
+}
+
+#[test]
+fn csv_import_previews_then_imports_only_the_good_rows_once() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    w.sign_in("admin");
+    let csrf = w.csrf("/r/vil/admin/import?lang=en");
+    let csv =
+        "member,household,name,household_label\n,7,王五,7号\n1,7,重复\n,x,赵七\n,7,\"王六\"\n";
+    let r = w.post(
+        "/r/vil/admin/import",
+        &[
+            ("csrf", &csrf),
+            ("key", "imp1"),
+            ("csv", csv),
+            ("action", "preview"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let html = r.text();
+    assert!(
+        html.contains("id=\"line-3\""),
+        "rows are named by their line"
+    );
+    assert!(
+        html.contains(&i18n::fill(i18n::text(Lang::En, "import.exists"), &[&1])),
+        "member 1 exists: {html}"
+    );
+    assert!(html.contains(i18n::text(Lang::En, "import.bad_household")));
+    assert_eq!(html.matches("<tr class=\"bad\"").count(), 2);
+    let members_before = app
+        .store
+        .members(
+            &jifen_core::RegionCode::parse("vil").expect("valid"),
+            0,
+            100,
+        )
+        .expect("members")
+        .len();
+    assert_eq!(members_before, 4, "a preview writes nothing");
+    let r = w.post(
+        "/r/vil/admin/import",
+        &[
+            ("csrf", &csrf),
+            ("key", "imp1"),
+            ("csv", csv),
+            ("action", "import"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(location(&r), "/r/vil/admin/import?imported=2");
+    // Pressing again (same form key) does not import twice.
+    let r = w.post(
+        "/r/vil/admin/import",
+        &[
+            ("csrf", &csrf),
+            ("key", "imp1"),
+            ("csv", csv),
+            ("action", "import"),
+        ],
+    );
+    assert_eq!(r.status, 303);
+    let members = app
+        .store
+        .members(
+            &jifen_core::RegionCode::parse("vil").expect("valid"),
+            0,
+            100,
+        )
+        .expect("members");
+    let names: Vec<_> = members.iter().filter_map(|m| m.name.clone()).collect();
+    assert_eq!(members.len(), 6, "{names:?}");
+    assert!(names.contains(&"王五".to_owned()) && names.contains(&"王六".to_owned()));
+    assert_eq!(members[4].household_label, "7号");
+    // Nothing importable: said so, nothing written.
+    let r = w.post(
+        "/r/vil/admin/import",
+        &[
+            ("csrf", &csrf),
+            ("key", "imp2"),
+            ("csv", "name\n张\n"),
+            ("action", "import"),
+        ],
+    );
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains(i18n::text(Lang::En, "import.bad_header")));
 }

@@ -24,6 +24,7 @@ pub mod read;
 pub mod rows;
 pub mod sequencer;
 pub mod sql;
+pub mod web_reads;
 pub mod workflow;
 pub mod year;
 
