@@ -59,13 +59,19 @@ const DEMO_ACCOUNTS: &[(i64, &str, &str, Role)] = &[
     (REVIEWER, "reviewer", "审核员 王", Role::Reviewer),
     (REVIEWER2, "reviewer2", "审核员 李", Role::Reviewer),
     (STATION, "station", "线下积分点", Role::Station),
-    (5, "merchant", "合作商家 供销社", Role::Merchant),
+    (COOP_SHOP, "merchant", "合作商家 供销社", Role::Merchant),
     (6, "auditor", "第三方评估", Role::Auditor),
     (7, "resident", "居民一", Role::Resident),
     (8, "resident2", "居民二", Role::Resident),
     (SELF_SERVICE, "kiosk", "自助终端", Role::Station),
     (10, "resident3", "居民三", Role::Resident),
+    (TOWN_SHOP, "town", "镇积分超市", Role::Merchant),
 ];
+
+/// The merchant account that hands over rewards funded by the town's budget line.
+pub const TOWN_SHOP: i64 = 11;
+/// The partner merchant (供销社) that hands over the co-op's rewards.
+pub const COOP_SHOP: i64 = 5;
 
 /// splitmix64: a small deterministic generator for demo data only.
 struct Rng(u64);
@@ -450,6 +456,8 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
             lv("gold", "金牌", 1000),
         ])?,
     )?;
+    // The points supermarkets (积分超市): policies, sponsors, shelves.
+    let catalog = setup_market(&store, start)?;
 
     // Residents.
     let mut people: Vec<Person> = Vec::new();
@@ -519,21 +527,41 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
     let mut appeals: Vec<(RegionCode, u64, MemberId, Date)> = Vec::new();
     let mut open_appeals: Vec<(RegionCode, AppealId, Date)> = Vec::new();
     let mut day = start;
-    let mut last_year = None;
+    let mut last_year: Option<i32> = None;
+    let mut open_redemptions: Vec<jifen_store::market::RedemptionView> = Vec::new();
     while day < today {
-        // The base grant (基础分) for everyone, once a year.
-        if last_year != Some(day.year()) {
+        // New year: close the last one (levels, model households, expiry, and this
+        // year's base grant); the first year's base grant (基础分) is posted directly.
+        if let Some(prev) = last_year
+            && prev != day.year()
+        {
+            clock.set(at(day, 8)?);
+            for r in ["tongxiang-yuefeng", "shenzhen-futian-lianhua"] {
+                let s = store.close_year(&code(r), prev, op(ADMIN), |_| {})?;
+                eprintln!(
+                    "closed {prev} in {r}: {} model households, {} points granted for {}, {} points expired",
+                    s.model_households,
+                    s.granted,
+                    prev + 1,
+                    s.expired
+                );
+            }
+            last_year = Some(day.year());
+        }
+        if last_year.is_none() {
             clock.set(at(day, 8)?);
             let year = day.year();
             let jobs: Vec<WriteJob<()>> = people
                 .iter()
+                .filter(|p| base_points(&p.region) > 0)
                 .map(|p| {
                     let (region, member) = (p.region.clone(), p.id);
                     Box::new(move |b: &mut jifen_store::Batch<'_>| {
                         let idempotency_key = Some(format!("base-grant-{year}-{member}"));
+                        let amount = base_points(&region);
                         b.append(Append {
                             region,
-                            entry: base_grant(member, year),
+                            entry: base_grant(member, year, amount),
                             idempotency_key,
                         })
                         .map(|_| ())
@@ -699,6 +727,11 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
                 Err(e) => return Err(e.into()),
             }
         }
+        // Afternoon: the points supermarket. Yesterday's reservations are mostly
+        // handed over (the merchant confirms the code), a few cancelled; some are
+        // never collected and expire with a refund. Then today's reservations.
+        clock.set(at(day, 15)?);
+        redeem_day(&store, &mut rng, &people, &catalog, &mut open_redemptions)?;
         // Public notices that ended today post; appeals are filed and decided.
         for r in ["tongxiang-yuefeng", "shenzhen-futian-lianhua"] {
             store.end_notices(code(r), op(ADMIN))?;
@@ -728,6 +761,10 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
     }
     store.close();
     let store = Store::open(data, Arc::new(SystemClock))?;
+    // Last year is closed, even when the simulated year did not cross New Year.
+    for r in ["tongxiang-yuefeng", "shenzhen-futian-lianhua"] {
+        store.close_year(&code(r), today.year() - 1, op(ADMIN), |_| {})?;
+    }
     create_accounts(&store, &regions.map(|r| code(r.0)))?;
     for r in store.regions()? {
         println!(
@@ -747,11 +784,11 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn base_grant(member: MemberId, year: i32) -> NewEntry {
+fn base_grant(member: MemberId, year: i32, amount: i64) -> NewEntry {
     NewEntry {
         kind: EntryKind::BaseGrant,
         member,
-        amount: Points::new(100),
+        amount: Points::new(amount),
         indicator: None,
         quantity: 1,
         reason: Reason::new(Source::Year, u64::try_from(year).unwrap_or(0)),
@@ -791,8 +828,10 @@ fn create_accounts(store: &Store, regions: &[RegionCode]) -> Result<()> {
             } else {
                 None
             };
-            let sponsor =
-                (*role == Role::Merchant).then(|| SponsorCode::parse("coop").expect("valid code"));
+            let sponsor = (*role == Role::Merchant).then(|| {
+                SponsorCode::parse(if *user == "town" { "town" } else { "coop" })
+                    .expect("valid code")
+            });
             store.grant_role(
                 id,
                 jifen_store::accounts::Grant {
@@ -817,4 +856,238 @@ fn banner(url: &str) {
     println!(
         "sign in: curl -s {url}/api/v1/auth/login -H 'content-type: application/json' -d '{{\"username\":\"reviewer\",\"password\":\"demo\"}}'"
     );
+}
+
+/// Each demo community's base grant (基础分) a year.
+fn base_points(region: &RegionCode) -> i64 {
+    if region.as_str().starts_with("tongxiang") {
+        100
+    } else {
+        50
+    }
+}
+
+/// Rewards on offer per region: (region, reward id).
+type Catalog = Vec<(RegionCode, u64)>;
+
+/// Policies, sponsors and shelves of the two demo communities.
+fn setup_market(store: &Store, start: Date) -> Result<Catalog> {
+    use jifen_core::market::{Policy, Reward, RewardKind, Sponsor, SponsorKind};
+    let mut catalog = Vec::new();
+    for (r, expiry, model) in [
+        // Tongxiang: points last two years; a household of the village's best passes 400.
+        ("tongxiang-yuefeng", Some(2), 400),
+        // Shenzhen-style: points are cleared each year (年度清零); households pass 300.
+        ("shenzhen-futian-lianhua", Some(1), 300),
+    ] {
+        let region = code(r);
+        store.set_policy(
+            region.clone(),
+            Policy {
+                reservation_hours: 72,
+                base_grant: Points::new(base_points(&region)),
+                expiry_years: expiry,
+                model_household_score: Some(Points::new(model)),
+            },
+        )?;
+        for (sp, name, kind, budget) in [
+            ("coop", "供销社", SponsorKind::Merchant, 200_000),
+            // A small budget line, spent before the year is out: redemptions stop with the reason.
+            ("town", "镇政府积分兑换专项", SponsorKind::Budget, 1_500),
+        ] {
+            store.put_sponsor(
+                region.clone(),
+                Sponsor {
+                    code: SponsorCode::parse(sp).expect("valid code"),
+                    name: name.into(),
+                    kind,
+                    budget: Points::new(budget),
+                },
+            )?;
+        }
+        let shelf: &[(
+            &str,
+            &str,
+            RewardKind,
+            i64,
+            u32,
+            Option<&str>,
+            Option<(u32, jifen_core::CapPeriod)>,
+            &str,
+        )] = if r.starts_with("tongxiang") {
+            &[
+                (
+                    "大米 5kg",
+                    "东北大米,凭码到村积分超市领取",
+                    RewardKind::Goods,
+                    50,
+                    400,
+                    None,
+                    None,
+                    "coop",
+                ),
+                (
+                    "食用油 1.8L",
+                    "每户每月限兑一次",
+                    RewardKind::Goods,
+                    40,
+                    300,
+                    None,
+                    Some((1, jifen_core::CapPeriod::Month)),
+                    "coop",
+                ),
+                ("洗衣液", "", RewardKind::Goods, 20, 500, None, None, "coop"),
+                (
+                    "理发服务",
+                    "村文化礼堂每周三上午",
+                    RewardKind::Service,
+                    30,
+                    200,
+                    None,
+                    None,
+                    "town",
+                ),
+                (
+                    "农资抵用券 100 元",
+                    "需达到可兑换购物券等级",
+                    RewardKind::Voucher,
+                    100,
+                    50,
+                    Some("voucher"),
+                    None,
+                    "coop",
+                ),
+            ]
+        } else {
+            &[
+                (
+                    "社区食堂餐券",
+                    "每月限 4 张",
+                    RewardKind::Voucher,
+                    20,
+                    1000,
+                    None,
+                    Some((4, jifen_core::CapPeriod::Month)),
+                    "coop",
+                ),
+                (
+                    "超市购物券 50 元",
+                    "",
+                    RewardKind::Voucher,
+                    100,
+                    200,
+                    None,
+                    None,
+                    "coop",
+                ),
+                (
+                    "公园年卡",
+                    "莲花山公园",
+                    RewardKind::Service,
+                    150,
+                    60,
+                    Some("bronze"),
+                    None,
+                    "town",
+                ),
+                (
+                    "家电清洗服务",
+                    "",
+                    RewardKind::Service,
+                    60,
+                    100,
+                    None,
+                    None,
+                    "coop",
+                ),
+            ]
+        };
+        for (name, description, kind, price, stock, min_level, limit, sponsor) in shelf {
+            let id = store.add_reward(
+                region.clone(),
+                Reward {
+                    name: (*name).into(),
+                    description: (*description).into(),
+                    kind: *kind,
+                    price: Points::new(*price),
+                    stock: *stock,
+                    min_level: min_level.map(str::to_owned),
+                    limit: *limit,
+                    sponsor: SponsorCode::parse(sponsor).expect("valid code"),
+                    active_from: start,
+                    active_to: None,
+                },
+            )?;
+            catalog.push((region.clone(), id));
+        }
+    }
+    Ok(catalog)
+}
+
+/// One afternoon at the points supermarkets: yesterday's reservations are handed
+/// over, cancelled or left to expire; overdue ones are refunded; residents reserve.
+fn redeem_day(
+    store: &Store,
+    rng: &mut Rng,
+    people: &[Person],
+    catalog: &Catalog,
+    open: &mut Vec<jifen_store::market::RedemptionView>,
+) -> Result<()> {
+    use jifen_store::market::{RedemptionView, Reserve, cancel_in, confirm_in, reserve_in};
+    let mut jobs: Vec<WriteJob<RedemptionView>> = Vec::new();
+    for d in open.drain(..) {
+        match rng.below(100) {
+            0..=84 => {
+                let shop = if d.sponsor.as_str() == "town" {
+                    TOWN_SHOP
+                } else {
+                    COOP_SHOP
+                };
+                jobs.push(Box::new(move |b: &mut jifen_store::Batch<'_>| {
+                    confirm_in(b, &d.region, &d.code, &d.sponsor, op(shop))
+                }));
+            }
+            85..=89 => jobs.push(Box::new(move |b: &mut jifen_store::Batch<'_>| {
+                cancel_in(b, &d.region, d.id, Some(d.member), op(SELF_SERVICE))
+            })),
+            _ => {} // never collected: it expires after the window
+        }
+    }
+    for r in run_all(store, jobs)? {
+        match r {
+            Ok(_) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    store.expire_reservations()?;
+    let mut jobs: Vec<WriteJob<RedemptionView>> = Vec::new();
+    for p in people {
+        if !rng.chance(0.006 + 0.004 * f64::from(p.zeal)) {
+            continue;
+        }
+        let shelf: Vec<u64> = catalog
+            .iter()
+            .filter(|(r, _)| *r == p.region)
+            .map(|(_, id)| *id)
+            .collect();
+        let reward = *rng.pick(&shelf);
+        let req = Reserve {
+            region: p.region.clone(),
+            reward,
+            member: p.id,
+            by: op(if p.elderly { STATION } else { SELF_SERVICE }),
+        };
+        jobs.push(Box::new(move |b: &mut jifen_store::Batch<'_>| {
+            reserve_in(b, req)
+        }));
+    }
+    for r in run_all(store, jobs)? {
+        match r {
+            Ok(d) => open.push(d),
+            // Not enough points, out of stock, a limit, a level, a spent budget: refused, nothing kept.
+            Err(StoreError::Rejected(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }

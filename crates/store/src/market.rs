@@ -905,6 +905,8 @@ pub struct MonthFlow {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SponsorBudget {
     pub sponsor: SponsorView,
+    /// Points held by the sponsor's open reservations (owed in goods, not yet handed over).
+    pub reserved: Points,
     /// Net points redeemed per month over the last three months (whole or begun).
     pub per_month: Points,
     /// How many months what is left lasts at that rate; `None` when nothing is redeemed.
@@ -1004,6 +1006,15 @@ pub fn budget(c: &Conn, region: &RegionCode, now: Timestamp) -> Result<Budget> {
     )?;
     let reserved: i64 = c
         .query_row("SELECT CAST(COALESCE(SUM(price), 0) AS BIGINT) FROM redemptions WHERE region = ?1 AND status = 'reserved'", params![region.as_str()], |r| r.get(0))?;
+    let reserved_by: std::collections::HashMap<String, i64> = c
+        .query_map(
+            "SELECT sponsor, CAST(COALESCE(SUM(price), 0) AS BIGINT) FROM redemptions \
+             WHERE region = ?1 AND status = 'reserved' GROUP BY sponsor",
+            params![region.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .into_iter()
+        .collect();
     let sponsors = sponsors
         .into_iter()
         .map(|s| {
@@ -1014,6 +1025,12 @@ pub fn budget(c: &Conn, region: &RegionCode, now: Timestamp) -> Result<Budget> {
             let per_month = Points::new(recent / i64::try_from(RATE_MONTHS).unwrap_or(1));
             let months_left = jifen_core::market::months_left(s.left(), per_month);
             SponsorBudget {
+                reserved: Points::new(
+                    reserved_by
+                        .get(s.sponsor.code.as_str())
+                        .copied()
+                        .unwrap_or(0),
+                ),
                 months: firsts
                     .iter()
                     .zip(v)

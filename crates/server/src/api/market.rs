@@ -358,6 +358,8 @@ pub struct MonthOut {
 #[derive(Serialize, ToSchema)]
 pub struct SponsorBudgetOut {
     pub sponsor: SponsorOut,
+    /// Points held by the sponsor's open reservations (not yet handed over).
+    pub reserved: i64,
     /// Net points redeemed per month, averaged over the last three months.
     pub per_month: i64,
     /// How many months what is left lasts at that rate; absent when nothing is being redeemed.
@@ -401,6 +403,7 @@ impl BudgetOut {
                 .iter()
                 .map(|s| SponsorBudgetOut {
                     sponsor: SponsorOut::from_view(&s.sponsor),
+                    reserved: s.reserved.get(),
                     per_month: s.per_month.get(),
                     months_left: s.months_left.map(|m| (m * 10.0).round() / 10.0),
                     months: s.months.iter().map(|(_, p)| p.get()).collect(),

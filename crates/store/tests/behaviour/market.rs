@@ -320,6 +320,7 @@ fn redemption_stops_when_the_sponsors_budget_is_spent() {
     assert_eq!(b.reserved.get(), 30);
     let s = &b.sponsors[0];
     assert_eq!((s.sponsor.used.get(), s.sponsor.left().get()), (30, 20));
+    assert_eq!(s.reserved.get(), 30);
     assert_eq!(b.months.len(), 12);
     assert_eq!(b.months[11].month, "2026-03");
     assert_eq!(
