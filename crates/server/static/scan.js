@@ -1,9 +1,10 @@
-// Scan a check-in QR code with the phone camera where the browser has the
+// Scan a QR code (a check-in link, or a redemption code at the merchant) with the phone camera where the browser has the
 // BarcodeDetector API; otherwise the typed-link form below does the same job.
 const box = document.getElementById("scanner");
 const status = document.getElementById("scan-status");
-const input = document.getElementById("link");
-const form = document.getElementById("scan-typed");
+// Where a scanned code goes: the page names the input and the form to send.
+const input = document.getElementById(box?.dataset.input ?? "link");
+const form = document.getElementById(box?.dataset.form ?? "scan-typed");
 
 if (box && "BarcodeDetector" in window && navigator.mediaDevices) {
   box.hidden = false;

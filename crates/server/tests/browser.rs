@@ -233,6 +233,29 @@ async fn sign_in(c: &Client, app: &App, user: &str) {
 #[test]
 fn resident_checks_in_is_approved_and_verifies_in_the_browser() {
     journey(|app, mut driver| async move {
+        // The shop has one item: a sponsor (the fixture merchant's) and a reward, by the API.
+        let admin = app.login("admin");
+        let auth = format!("Bearer {admin}");
+        let r = app.request(
+            "PUT",
+            "/api/v1/regions/vil/sponsors/coop",
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            Some(r#"{"name": "供销社", "kind": "merchant", "budget": 1000}"#.as_bytes()),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        let r = app.post(
+            "/api/v1/regions/vil/rewards",
+            Some(&admin),
+            &json!({"name": "食用油 1L", "description": "供销社提供", "kind": "goods", "price": 5,
+                    "stock": 3, "sponsor": "coop", "active_from": "2026-01-01"}),
+            None,
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        let reward = r.json()["id"].as_u64().expect("reward id");
+
         let resident = driver.browser(390, 844).await;
         let reviewer = driver.browser(1280, 900).await;
 
@@ -419,6 +442,70 @@ fn resident_checks_in_is_approved_and_verifies_in_the_browser() {
             "the failing step is marked"
         );
         reviewer.close().await.ok();
+
+        // The resident spends the points in the shop and gets a code with its QR code.
+        resident.goto(&app.url("/r/vil/shop")).await.expect("shop");
+        click(&resident, &format!("#reward-{reward} button[type=submit]")).await;
+        wait_path(&resident, "/r/vil/shop/codes/").await;
+        let code = text_of(&resident, "#redemption-code").await;
+        assert_eq!(code.len(), 9, "a printed code like ABCD-2345: {code}");
+        assert_eq!(text_of(&resident, "#code-status").await, "待领取");
+        let qr_loaded = resident
+            .execute(
+                "return document.querySelector('img.qr-img').naturalWidth;",
+                vec![],
+            )
+            .await
+            .expect("qr");
+        assert!(
+            qr_loaded.as_u64().unwrap_or(0) > 0,
+            "the QR code image loads"
+        );
+        shot(&resident, "1g-resident-redemption-code").await;
+
+        // The merchant types the code (as people do, in lower case) and confirms.
+        let merchant = driver.browser(390, 844).await;
+        sign_in(&merchant, &app, "merchant").await;
+        merchant
+            .goto(&app.url("/r/vil/merchant"))
+            .await
+            .expect("merchant");
+        type_into(&merchant, "#code", "ZZZZ-9999").await;
+        click(&merchant, "#confirm-form button[type=submit]").await;
+        let err = text_of(&merchant, "#code-error").await;
+        assert!(err.contains("没有这个兑换码"), "{err}");
+        assert_eq!(
+            wait_css(&merchant, "#code")
+                .await
+                .prop("value")
+                .await
+                .expect("v")
+                .as_deref(),
+            Some("ZZZZ-9999")
+        );
+        type_into(&merchant, "#code", &code.to_lowercase()).await;
+        click(&merchant, "#confirm-form button[type=submit]").await;
+        let done = text_of(&merchant, "#confirmed").await;
+        assert!(done.contains("食用油 1L") && done.contains(&code), "{done}");
+        shot(&merchant, "1h-merchant-confirmed").await;
+
+        resident.refresh().await.expect("reload");
+        assert_eq!(text_of(&resident, "#code-status").await, "已领取");
+        resident
+            .goto(&app.url("/r/vil/me"))
+            .await
+            .expect("my points");
+        assert_eq!(
+            text_of(&resident, "#spendable").await,
+            "0",
+            "the points are spent"
+        );
+        assert_eq!(
+            text_of(&resident, "#annual").await,
+            "5",
+            "the level's score is not"
+        );
+        merchant.close().await.ok();
     });
 }
 

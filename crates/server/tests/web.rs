@@ -256,6 +256,15 @@ fn message_files_have_the_same_keys_and_every_used_key() {
     for v in ["residents", "staff"] {
         domain.push(format!("claimants.{v}"));
     }
+    for v in jifen_core::market::RewardKind::ALL {
+        domain.push(format!("reward.{}", v.as_str()));
+    }
+    for v in jifen_core::market::RedemptionStatus::ALL {
+        domain.push(format!("redemption.{}", v.as_str()));
+    }
+    for v in ["day", "month", "year"] {
+        domain.push(format!("period.{v}"));
+    }
     for v in ["levels", "account", "role", "indicator"] {
         domain.push(format!("admin.done_{v}"));
     }
@@ -286,6 +295,10 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/r/vil/admin/import", Some("admin")),
     ("/r/vil/admin/indicators/TREE", Some("admin")),
     ("/r/vil/admin/indicators/new", Some("admin")),
+    ("/r/vil/admin/rewards", Some("admin")),
+    ("/r/vil/shop", Some("resident")),
+    ("/r/vil/shop/codes", Some("resident")),
+    ("/r/vil/merchant", Some("merchant")),
 ];
 
 #[test]

@@ -19,10 +19,12 @@
 //! - [`resident`]: my points, history, proofs, check-in, appeals, export.
 //! - [`staff`]: review queue, recording at a station, events and posters, appeals.
 //! - [`admin`]: indicators, levels, accounts and roles, CSV import of members.
+//! - [`market`]: the points supermarket: rewards, redeeming, codes, merchant confirm.
 
 pub mod admin;
 pub mod ctx;
 pub mod i18n;
+pub mod market;
 pub mod public;
 pub mod resident;
 pub mod staff;
@@ -40,4 +42,5 @@ pub fn routes() -> Router<AppState> {
         .merge(resident::routes())
         .merge(staff::routes())
         .merge(admin::routes())
+        .merge(market::routes())
 }

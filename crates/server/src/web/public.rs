@@ -97,6 +97,7 @@ async fn home(c: Ctx) -> Response {
             if has(Role::Resident) {
                 links.push((format!("/r/{r}/me"), "home.my_points"));
                 links.push(("/scan".to_owned(), "home.scan"));
+                links.push((format!("/r/{r}/shop"), "home.shop"));
             }
             if has(Role::Reviewer) {
                 links.push((format!("/r/{r}/review"), "home.review"));
@@ -111,6 +112,10 @@ async fn home(c: Ctx) -> Response {
             if has(Role::Admin) {
                 links.push((format!("/r/{r}/admin"), "home.admin"));
                 links.push((format!("/r/{r}/admin/import"), "home.import"));
+                links.push((format!("/r/{r}/admin/rewards"), "home.rewards"));
+            }
+            if has(Role::Merchant) {
+                links.push((format!("/r/{r}/merchant"), "home.merchant"));
             }
             links.push((format!("/notice/{r}"), "home.notice"));
             links.push((format!("/transparency/{r}"), "home.transparency"));

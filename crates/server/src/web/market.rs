@@ -1,0 +1,691 @@
+//! The points supermarket (积分超市) pages: a resident's rewards list, redeeming
+//! (which reserves the item and gives a code), my codes with their QR codes;
+//! the merchant's confirm page (type the code, or scan it with the camera); the
+//! admin's rewards. Every rule (balance, stock, level, limits, budgets, expiry)
+//! is the supermarket API's.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use jifen_core::{RegionCode, Role};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ctx::{Ctx, Problem, items, n, random_token, s};
+use super::public::{region_or_404, short_time};
+use crate::AppState;
+
+/// Codes shown on "my codes" and the merchant's page.
+pub const CODES_SHOWN_MAX: u32 = 50;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/r/{region}/shop", get(shop))
+        .route("/r/{region}/shop/{reward}/redeem", post(redeem))
+        .route("/r/{region}/shop/codes", get(codes))
+        .route("/r/{region}/shop/codes/{id}", get(code_page))
+        .route("/r/{region}/shop/codes/{id}/cancel", post(cancel))
+        .route("/r/{region}/merchant", get(merchant).post(confirm))
+        .route(
+            "/r/{region}/admin/rewards",
+            get(rewards_admin).post(add_reward),
+        )
+}
+
+pub struct RewardRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub kind: String,
+    pub price: i64,
+    pub stock: i64,
+    pub level: String,
+    pub limit: String,
+    pub sponsor: String,
+    pub affordable: bool,
+    pub key: String,
+}
+
+fn reward_row(c: &Ctx, r: &Value, spendable: i64) -> RewardRow {
+    let limit = match (r["limit_count"].as_i64(), r["limit_period"].as_str()) {
+        (Some(n), Some(p)) => c.tr2("shop.limit", c.word("period", p), n),
+        _ => String::new(),
+    };
+    RewardRow {
+        id: n(r, "id"),
+        name: s(r, "name"),
+        description: s(r, "description"),
+        kind: c.word("reward", &s(r, "kind")),
+        price: n(r, "price"),
+        stock: n(r, "stock"),
+        level: s(r, "min_level"),
+        limit,
+        sponsor: s(r, "sponsor"),
+        affordable: n(r, "price") <= spendable && n(r, "stock") > 0,
+        key: random_token(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "shop.html")]
+struct Shop<'a> {
+    c: &'a Ctx,
+    region: String,
+    spendable: i64,
+    rewards: Vec<RewardRow>,
+    error_reward: i64,
+    error: String,
+}
+
+async fn shop(c: Ctx, Path(r): Path<String>) -> Response {
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    shop_page(&c, &code, 0, "", StatusCode::OK).await
+}
+
+async fn shop_page(
+    c: &Ctx,
+    code: &RegionCode,
+    error_reward: i64,
+    error: &str,
+    status: StatusCode,
+) -> Response {
+    if let Err(res) = c.require_role(code, &[Role::Resident]) {
+        return *res;
+    }
+    let Some(member) = c.member_in(code) else {
+        return c.error_page(StatusCode::FORBIDDEN, c.tr("err.no_member"), None);
+    };
+    let data = async {
+        let bal = c
+            .get(&format!("/api/v1/regions/{code}/members/{member}/balance"))
+            .await?;
+        let rewards = c.get(&format!("/api/v1/regions/{code}/rewards")).await?;
+        Ok::<_, Problem>((bal, rewards))
+    }
+    .await;
+    let (bal, rewards) = match data {
+        Ok(d) => d,
+        Err(p) => return c.problem_page(&p),
+    };
+    let spendable = n(&bal, "spendable");
+    let rewards = rewards
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| reward_row(c, r, spendable))
+        .collect();
+    c.render(
+        status,
+        &Shop {
+            c,
+            region: code.to_string(),
+            spendable,
+            rewards,
+            error_reward,
+            error: error.to_owned(),
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct KeyForm {
+    csrf: String,
+    key: String,
+}
+
+async fn redeem(
+    c: Ctx,
+    Path((r, reward)): Path<(String, String)>,
+    Form(f): Form<KeyForm>,
+) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    if let Err(res) = c.require_role(&code, &[Role::Resident]) {
+        return *res;
+    }
+    let Some(member) = c.member_in(&code) else {
+        return c.error_page(StatusCode::FORBIDDEN, c.tr("err.no_member"), None);
+    };
+    let Ok(reward_id) = reward.trim().parse::<i64>() else {
+        return c.error_page(StatusCode::NOT_FOUND, c.tr("err.notfound"), None);
+    };
+    let body = json!({"reward": reward_id, "member": member.get(), "present": false});
+    let key = (!f.key.is_empty()).then_some(f.key.as_str());
+    match c
+        .api(
+            Method::POST,
+            &format!("/api/v1/regions/{code}/redemptions"),
+            Some(body),
+            key,
+        )
+        .await
+    {
+        Ok(v) => c.redirect(&format!(
+            "/r/{code}/shop/codes/{}?done=reserved",
+            n(&v, "id")
+        )),
+        Err(p) => {
+            let msg = format!("{} {}", c.problem_text(&p), p.detail);
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            shop_page(&c, &code, reward_id, &msg, status).await
+        }
+    }
+}
+
+pub struct CodeRow {
+    pub id: i64,
+    pub code: String,
+    pub reward: String,
+    pub price: i64,
+    pub status: String,
+    pub open: bool,
+    pub reserved: String,
+    pub expires: String,
+}
+
+fn code_row(c: &Ctx, d: &Value) -> CodeRow {
+    CodeRow {
+        id: n(d, "id"),
+        code: s(d, "code"),
+        reward: s(d, "reward_name"),
+        price: n(d, "price"),
+        status: c.word("redemption", &s(d, "status")),
+        open: s(d, "status") == "reserved",
+        reserved: short_time(&s(d, "reserved_at")),
+        expires: short_time(&s(d, "expires_at")),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "codes.html")]
+struct Codes<'a> {
+    c: &'a Ctx,
+    region: String,
+    codes: Vec<CodeRow>,
+}
+
+async fn codes(c: Ctx, Path(r): Path<String>) -> Response {
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    if let Err(res) = c.require_role(&code, &[Role::Resident]) {
+        return *res;
+    }
+    let v = match c
+        .get(&format!(
+            "/api/v1/regions/{code}/redemptions?limit={CODES_SHOWN_MAX}"
+        ))
+        .await
+    {
+        Ok(v) => v,
+        Err(p) => return c.problem_page(&p),
+    };
+    let codes = items(&v).iter().map(|d| code_row(&c, d)).collect();
+    c.render(
+        StatusCode::OK,
+        &Codes {
+            c: &c,
+            region: code.to_string(),
+            codes,
+        },
+    )
+}
+
+#[derive(Template)]
+#[template(path = "code.html")]
+struct CodePage<'a> {
+    c: &'a Ctx,
+    region: String,
+    d: CodeRow,
+    key: String,
+    done: String,
+    error: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DoneQuery {
+    done: String,
+}
+
+async fn code_page(c: Ctx, Path((r, id)): Path<(String, String)>, q: Query<DoneQuery>) -> Response {
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    if c.who.is_none() {
+        return c.to_login();
+    }
+    let done = match q.done.as_str() {
+        "reserved" => c.tr("shop.done_reserved").to_owned(),
+        "cancelled" => c.tr("shop.done_cancelled").to_owned(),
+        _ => String::new(),
+    };
+    one_code(&c, &code, &id, done, String::new(), StatusCode::OK).await
+}
+
+async fn one_code(
+    c: &Ctx,
+    code: &RegionCode,
+    id: &str,
+    done: String,
+    error: String,
+    status: StatusCode,
+) -> Response {
+    let v = match c
+        .get(&format!("/api/v1/regions/{code}/redemptions/{}", id.trim()))
+        .await
+    {
+        Ok(v) => v,
+        Err(p) => return c.problem_page(&p),
+    };
+    c.render(
+        status,
+        &CodePage {
+            c,
+            region: code.to_string(),
+            d: code_row(c, &v),
+            key: random_token(),
+            done,
+            error,
+        },
+    )
+}
+
+async fn cancel(c: Ctx, Path((r, id)): Path<(String, String)>, Form(f): Form<KeyForm>) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    if c.who.is_none() {
+        return c.to_login();
+    }
+    let key = (!f.key.is_empty()).then_some(f.key.as_str());
+    match c
+        .api(
+            Method::POST,
+            &format!("/api/v1/regions/{code}/redemptions/{}/cancel", id.trim()),
+            None,
+            key,
+        )
+        .await
+    {
+        Ok(_) => c.redirect(&format!(
+            "/r/{code}/shop/codes/{}?done=cancelled",
+            id.trim()
+        )),
+        Err(p) => {
+            let msg = format!("{} {}", c.problem_text(&p), p.detail);
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::CONFLICT);
+            one_code(&c, &code, &id, String::new(), msg, status).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- merchant
+
+#[derive(Template)]
+#[template(path = "merchant.html")]
+struct Merchant<'a> {
+    c: &'a Ctx,
+    region: String,
+    typed: String,
+    key: String,
+    done: Option<CodeRow>,
+    error: String,
+    recent: Vec<CodeRow>,
+}
+
+async fn merchant(c: Ctx, Path(r): Path<String>) -> Response {
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    merchant_page(
+        &c,
+        &code,
+        String::new(),
+        None,
+        String::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn merchant_page(
+    c: &Ctx,
+    code: &RegionCode,
+    typed: String,
+    done: Option<CodeRow>,
+    error: String,
+    status: StatusCode,
+) -> Response {
+    if let Err(res) = c.require_role(code, &[Role::Merchant]) {
+        return *res;
+    }
+    let recent = match c
+        .get(&format!(
+            "/api/v1/regions/{code}/merchant/redemptions?limit={CODES_SHOWN_MAX}"
+        ))
+        .await
+    {
+        Ok(v) => items(&v).iter().map(|d| code_row(c, d)).collect(),
+        Err(p) => return c.problem_page(&p),
+    };
+    c.render(
+        status,
+        &Merchant {
+            c,
+            region: code.to_string(),
+            typed,
+            key: random_token(),
+            done,
+            error,
+            recent,
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ConfirmForm {
+    csrf: String,
+    key: String,
+    code: String,
+}
+
+async fn confirm(c: Ctx, Path(r): Path<String>, Form(f): Form<ConfirmForm>) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    if let Err(res) = c.require_role(&code, &[Role::Merchant]) {
+        return *res;
+    }
+    // People type codes in lower case and with spaces; the printed form is `ABCD-2345`.
+    let typed: String = f
+        .code
+        .trim()
+        .to_uppercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("");
+    let key = (!f.key.is_empty()).then_some(f.key.as_str());
+    match c
+        .api(
+            Method::POST,
+            &format!("/api/v1/regions/{code}/merchant/confirm"),
+            Some(json!({"code": typed})),
+            key,
+        )
+        .await
+    {
+        Ok(v) => {
+            let row = code_row(&c, &v);
+            merchant_page(
+                &c,
+                &code,
+                String::new(),
+                Some(row),
+                String::new(),
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(p) => {
+            let msg = match p.status {
+                404 => c.tr("merchant.unknown").to_owned(),
+                409 => format!("{} {}", c.tr("merchant.closed"), p.detail),
+                _ => format!("{} {}", c.problem_text(&p), p.detail),
+            };
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            merchant_page(&c, &code, f.code, None, msg, status).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- admin: rewards
+
+#[derive(Template)]
+#[template(path = "rewards.html")]
+struct RewardsAdmin<'a> {
+    c: &'a Ctx,
+    region: String,
+    rewards: Vec<RewardRow>,
+    sponsors: Vec<(String, String)>,
+    f: RewardForm,
+    key: String,
+    error_field: String,
+    error: String,
+    done: bool,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct RewardForm {
+    csrf: String,
+    key: String,
+    pub name: String,
+    pub description: String,
+    pub kind: String,
+    pub price: String,
+    pub stock: String,
+    pub min_level: String,
+    pub limit_count: String,
+    pub limit_period: String,
+    pub sponsor: String,
+    pub active_from: String,
+    pub active_to: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AddedQuery {
+    added: String,
+}
+
+async fn rewards_admin(c: Ctx, Path(r): Path<String>, q: Query<AddedQuery>) -> Response {
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let f = RewardForm {
+        kind: "goods".into(),
+        stock: "10".into(),
+        ..RewardForm::default()
+    };
+    rewards_page(
+        &c,
+        &code,
+        f,
+        "",
+        String::new(),
+        q.added == "1",
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn rewards_page(
+    c: &Ctx,
+    code: &RegionCode,
+    f: RewardForm,
+    error_field: &str,
+    error: String,
+    done: bool,
+    status: StatusCode,
+) -> Response {
+    if let Err(res) = c.require_role(code, &[Role::Admin]) {
+        return *res;
+    }
+    let data = async {
+        let rewards = c
+            .get(&format!("/api/v1/regions/{code}/rewards?all=true"))
+            .await?;
+        let sponsors = c.get(&format!("/api/v1/regions/{code}/sponsors")).await?;
+        Ok::<_, Problem>((rewards, sponsors))
+    }
+    .await;
+    let (rewards, sponsors) = match data {
+        Ok(d) => d,
+        Err(p) => return c.problem_page(&p),
+    };
+    let rewards = rewards
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| reward_row(c, r, 0))
+        .collect();
+    let sponsors = sponsors
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|sp| {
+            (
+                s(sp, "code"),
+                c.tr2("rewards.sponsor_left", s(sp, "name"), n(sp, "left")),
+            )
+        })
+        .collect();
+    c.render(
+        status,
+        &RewardsAdmin {
+            c,
+            region: code.to_string(),
+            rewards,
+            sponsors,
+            f,
+            key: random_token(),
+            error_field: error_field.to_owned(),
+            error,
+            done,
+        },
+    )
+}
+
+impl RewardsAdmin<'_> {
+    /// The text fields of the form: (name, label key, value as typed).
+    fn fields(&self) -> Vec<(&'static str, &'static str, &str)> {
+        let f = &self.f;
+        vec![
+            ("name", "events.name", f.name.as_str()),
+            ("description", "rewards.description", f.description.as_str()),
+            ("price", "rewards.price", f.price.as_str()),
+            ("stock", "rewards.stock", f.stock.as_str()),
+            ("min_level", "rewards.min_level", f.min_level.as_str()),
+            ("limit_count", "rewards.limit_count", f.limit_count.as_str()),
+            ("active_from", "rewards.active_from", f.active_from.as_str()),
+            ("active_to", "rewards.active_to", f.active_to.as_str()),
+        ]
+    }
+}
+
+async fn add_reward(c: Ctx, Path(r): Path<String>, Form(f): Form<RewardForm>) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    if let Err(res) = c.require_role(&code, &[Role::Admin]) {
+        return *res;
+    }
+    let int = |v: &str| v.trim().parse::<i64>().ok();
+    let Some(price) = int(&f.price) else {
+        return rewards_page(
+            &c,
+            &code,
+            f.clone(),
+            "price",
+            c.tr("admin.bad_number").to_owned(),
+            false,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let Some(stock) = int(&f.stock) else {
+        return rewards_page(
+            &c,
+            &code,
+            f.clone(),
+            "stock",
+            c.tr("admin.bad_number").to_owned(),
+            false,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let opt = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
+    let limit_count = match opt(&f.limit_count) {
+        None => None,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                return rewards_page(
+                    &c,
+                    &code,
+                    f.clone(),
+                    "limit_count",
+                    c.tr("admin.bad_number").to_owned(),
+                    false,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                )
+                .await;
+            }
+        },
+    };
+    let body = json!({
+        "name": f.name.trim(),
+        "description": f.description.trim(),
+        "kind": f.kind,
+        "price": price,
+        "stock": stock,
+        "min_level": opt(&f.min_level),
+        "limit_count": limit_count,
+        "limit_period": if limit_count.is_some() { opt(&f.limit_period) } else { None },
+        "sponsor": f.sponsor,
+        "active_from": f.active_from.trim(),
+        "active_to": opt(&f.active_to),
+    });
+    let key = (!f.key.is_empty()).then(|| f.key.clone());
+    match c
+        .api(
+            Method::POST,
+            &format!("/api/v1/regions/{code}/rewards"),
+            Some(body),
+            key.as_deref(),
+        )
+        .await
+    {
+        Ok(_) => c.redirect(&format!("/r/{code}/admin/rewards?added=1")),
+        Err(p) => {
+            let msg = format!("{} {}", c.problem_text(&p), p.detail);
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let field = p.field.clone().unwrap_or_default();
+            rewards_page(&c, &code, f, &field, msg, false, status).await
+        }
+    }
+}
