@@ -255,6 +255,31 @@ fn resident_checks_in_is_approved_and_verifies_in_the_browser() {
         );
         assert_eq!(r.status, 201, "{}", r.text());
         let reward = r.json()["id"].as_u64().expect("reward id");
+        // Other entries around the resident's, so the proof has several levels to climb.
+        let staff = app.login("reviewer");
+        let other = app.login("reviewer2");
+        let post = |member: i64, indicator: &str, approve: bool| {
+            let r = app.post(
+                "/api/v1/regions/vil/claims",
+                Some(&staff),
+                &json!({"member": member, "indicator": indicator}),
+                None,
+            );
+            assert_eq!(r.status, 201, "{}", r.text());
+            if approve {
+                let id = r.json()["id"].as_str().expect("id").to_owned();
+                let a = app.post(
+                    &format!("/api/v1/claims/{id}/approve"),
+                    Some(&other),
+                    &json!({}),
+                    None,
+                );
+                assert_eq!(a.status, 200, "{}", a.text());
+            }
+        };
+        for m in [2, 3, 4] {
+            post(m, "WASTE", false);
+        }
 
         let resident = driver.browser(390, 844).await;
         let reviewer = driver.browser(1280, 900).await;
@@ -327,6 +352,17 @@ fn resident_checks_in_is_approved_and_verifies_in_the_browser() {
         click(&reviewer, "section[id^='claim-'] button[value=approve]").await;
         wait_path(&reviewer, "/r/vil/review?done=approve").await;
         assert!(text_of(&reviewer, "p.ok").await.contains("已批准"));
+
+        for m in [3, 4] {
+            post(m, "TREE", true);
+        }
+        assert_eq!(
+            app.store
+                .region(&jifen_core::RegionCode::parse("vil").expect("valid"))
+                .expect("region")
+                .size,
+            6
+        );
 
         // The resident sees the points, then verifies the entry in the browser.
         resident
