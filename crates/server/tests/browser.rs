@@ -61,10 +61,30 @@ impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Chromium outlives a killed chromedriver (and a test that panicked before closing
+        // its sessions): end the browsers started with this driver's profiles, by their ids.
         for p in &self.profiles {
+            let flag = format!("--user-data-dir={}", p.display());
+            for pid in processes_with_arg(&flag) {
+                let _ = Command::new("kill").arg(pid.to_string()).status();
+            }
             let _ = std::fs::remove_dir_all(p);
         }
     }
+}
+
+/// Ids of the processes whose command line holds `arg` exactly (Linux /proc).
+fn processes_with_arg(arg: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
+        })
+        .collect()
 }
 
 impl Driver {
@@ -97,10 +117,11 @@ impl Driver {
     /// A fresh browser session: its own profile, the given window size.
     /// A phone is emulated (Chromium's windows are at least 500 px wide); a PC is a window.
     async fn browser(&mut self, width: u32, height: u32) -> Client {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let profile = std::env::temp_dir().join(format!(
             "jifen-chromium-{}-{}",
             std::process::id(),
-            self.profiles.len()
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
         ));
         let _ = std::fs::remove_dir_all(&profile);
         self.profiles.push(profile.clone());
