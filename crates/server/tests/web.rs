@@ -708,3 +708,114 @@ fn csv_import_previews_then_imports_only_the_good_rows_once() {
     assert_eq!(r.status, 422);
     assert!(r.text().contains(i18n::text(Lang::En, "import.bad_header")));
 }
+
+#[test]
+fn an_objection_on_the_notice_board_reaches_the_review_queue_with_its_reason() {
+    let app = spawn_app();
+    let reviewer = app.login("reviewer");
+    let r = app.post(
+        "/api/v1/regions/vil/claims",
+        Some(&reviewer),
+        &serde_json::json!({"member": 1, "indicator": "PROPOSAL", "note": "修路提案"}),
+        None,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"].as_str().expect("id").to_owned();
+    let number = id.rsplit(':').next().expect("number").to_owned();
+    let other = app.login("reviewer2");
+    let a = app.post(
+        &format!("/api/v1/claims/{id}/approve"),
+        Some(&other),
+        &serde_json::json!({}),
+        None,
+    );
+    assert_eq!(a.json()["status"], "in-notice", "{}", a.text());
+
+    // The public board shows it with the name masked, to anyone.
+    let mut public = Web::new(&app);
+    let board = public.get("/notice/vil").text();
+    assert!(
+        board.contains("张*") && !board.contains("张三"),
+        "masked name: {board}"
+    );
+    assert!(
+        !board.contains("/object\""),
+        "no objection form without a sign-in"
+    );
+
+    // A neighbour objects, signed in.
+    let mut w = Web::new(&app);
+    w.sign_in("resident2");
+    let csrf = w.csrf("/notice/vil");
+    let r = w.post(
+        &format!("/notice/vil/{number}/object"),
+        &[
+            ("csrf", &csrf),
+            ("key", "obj1"),
+            ("reason", "这个提案是别人提的"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(location(&r), "/notice/vil?done=objected");
+    assert!(
+        !w.get("/notice/vil")
+            .text()
+            .contains(&format!("id=\"claim-{number}\"")),
+        "off the board"
+    );
+
+    // The reviewer sees the claim again, with the objection's reason.
+    let mut rv = Web::new(&app);
+    rv.sign_in("reviewer2");
+    let queue = rv.get("/r/vil/review").text();
+    assert!(
+        queue.contains(&format!("id=\"claim-{number}\"")),
+        "back in the queue"
+    );
+    assert!(
+        queue.contains("这个提案是别人提的"),
+        "with the reason: {queue}"
+    );
+}
+
+#[test]
+fn events_are_listed_and_their_poster_carries_the_signed_link() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    w.sign_in("reviewer");
+    let csrf = w.csrf("/r/vil/events");
+    let bad = w.post(
+        "/r/vil/events",
+        &[
+            ("csrf", &csrf),
+            ("key", "e1"),
+            ("name", "议事会"),
+            ("indicator", "MEET"),
+            ("starts", "2026-03-10"),
+            ("ends", ""),
+        ],
+    );
+    assert_eq!(bad.status, 422);
+    assert!(bad.text().contains("value=\"议事会\""), "the name is kept");
+    let r = w.post(
+        "/r/vil/events",
+        &[
+            ("csrf", &csrf),
+            ("key", "e2"),
+            ("name", "议事会"),
+            ("indicator", "MEET"),
+            ("starts", "2026-03-10T09:00"),
+            ("ends", "2026-03-10T12:00"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let poster = w.get(location(&r)).text();
+    assert!(poster.contains("<svg"), "the QR code is on the poster");
+    assert!(poster.contains("/c/vil/1?exp="), "the page's check-in link");
+    let list = w.get("/r/vil/events").text();
+    assert!(list.contains("href=\"/r/vil/events/1\""), "{list}");
+    // A resident may not open the poster (the link is for those shown the code).
+    let mut res = Web::new(&app);
+    res.sign_in("resident");
+    assert_eq!(res.get("/r/vil/events/1").status, 403);
+}

@@ -27,6 +27,8 @@ use crate::AppState;
 pub const QUEUE_CLAIMS_MAX: usize = 30;
 /// Entries of a member's history shown beside a claim.
 pub const QUEUE_HISTORY_ENTRIES: u32 = 5;
+/// Events listed on the events page, newest first.
+pub const EVENTS_SHOWN_MAX: u32 = 30;
 /// Members offered in the record form's list (a number can always be typed).
 pub const MEMBER_CHOICES_MAX: u32 = 200;
 
@@ -39,6 +41,20 @@ pub fn routes() -> Router<AppState> {
         .route("/r/{region}/events/{event}", get(event))
         .route("/r/{region}/appeals", get(appeals))
         .route("/r/{region}/appeals/{appeal}/decide", post(decide_appeal))
+}
+
+/// An API error from a direct store read, as a page shows it.
+fn api_problem(e: crate::error::ApiError) -> Problem {
+    Problem {
+        status: e.status.as_u16(),
+        detail: e.detail,
+        field: None,
+    }
+}
+
+/// Unix milliseconds as `2026-03-10 10:00` in the region's time.
+fn local_time(ms: i64, offset: i32) -> String {
+    short_time(&jifen_core::Timestamp::from_millis(ms).to_rfc3339(offset))
 }
 
 /// What an indicator says, for a reviewer.
@@ -101,6 +117,8 @@ pub struct QueueItem {
     pub submitted: String,
     pub approvals: usize,
     pub history: Vec<EntryRow>,
+    /// Objections raised on the public notice board: (reason, when).
+    pub objections: Vec<(String, String)>,
     pub key: String,
 }
 
@@ -183,6 +201,24 @@ async fn queue_items(c: &Ctx, code: &RegionCode) -> Result<Vec<QueueItem>, Probl
             .and_then(|n| n.parse::<i64>().ok())
     });
     claims.truncate(QUEUE_CLAIMS_MAX);
+    let offset = c.state.offset(code).await.map_err(api_problem)?;
+    let numbers: Vec<i64> = claims
+        .iter()
+        .filter_map(|x| s(x, "id").rsplit(':').next().and_then(|n| n.parse().ok()))
+        .collect();
+    let c2 = code.clone();
+    let objections = crate::write::read(&c.state, move |st| {
+        let mut out = HashMap::new();
+        for n in numbers {
+            let list = st.read(|conn| jifen_store::web_reads::objections(conn, &c2, n))?;
+            if !list.is_empty() {
+                out.insert(n, list);
+            }
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(api_problem)?;
     let mut out = Vec::with_capacity(claims.len());
     for x in &claims {
         let member = n(x, "member");
@@ -204,7 +240,21 @@ async fn queue_items(c: &Ctx, code: &RegionCode) -> Result<Vec<QueueItem>, Probl
             });
         let quantity = n(x, "quantity");
         let id = s(x, "id");
+        let number: i64 = id
+            .rsplit(':')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        let objections = objections
+            .get(&number)
+            .map(|l| {
+                l.iter()
+                    .map(|(reason, ms)| (reason.clone(), local_time(*ms, offset)))
+                    .collect()
+            })
+            .unwrap_or_default();
         out.push(QueueItem {
+            objections,
             number: id.rsplit(':').next().unwrap_or_default().to_owned(),
             id,
             member,
@@ -487,6 +537,8 @@ async fn record(c: Ctx, Path(r): Path<String>, Form(f): Form<RecordForm>) -> Res
 struct Events<'a> {
     c: &'a Ctx,
     region: String,
+    /// Recent events: (number, name, starts, ends).
+    recent: Vec<(i64, String, String, String)>,
     indicators: Vec<Choice>,
     f: EventForm,
     key: String,
@@ -538,11 +590,36 @@ async fn events_page(
             label: c.tr2("record.indicator_label", s(i, "name"), n(i, "points")),
         })
         .collect();
+    let c2 = code.clone();
+    let listed = async {
+        let offset = c.state.offset(code).await?;
+        let rows = crate::write::read(&c.state, move |st| {
+            Ok(st.read(|conn| jifen_store::web_reads::events(conn, &c2, EVENTS_SHOWN_MAX))?)
+        })
+        .await?;
+        Ok::<_, crate::error::ApiError>((rows, offset))
+    }
+    .await;
+    let recent = match listed {
+        Ok((rows, offset)) => rows
+            .into_iter()
+            .map(|e| {
+                (
+                    e.id,
+                    e.name,
+                    local_time(e.starts_ms, offset),
+                    local_time(e.ends_ms, offset),
+                )
+            })
+            .collect(),
+        Err(e) => return c.problem_page(&api_problem(e)),
+    };
     c.render(
         status,
         &Events {
             c,
             region: code.to_string(),
+            recent,
             indicators,
             f,
             key: random_token(),
