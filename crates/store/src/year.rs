@@ -17,11 +17,11 @@ use std::collections::HashMap;
 
 use jifen_core::market::{Policy, earns, expiry_due};
 use jifen_core::{
-    Account, EntryKind, IndicatorCode, IndicatorRef, MemberId, NewEntry, OperatorId, Points,
-    Reason, RegionCode, Source, Timestamp,
+    EntryKind, IndicatorCode, IndicatorRef, MemberId, NewEntry, OperatorId, Points, Reason,
+    RegionCode, Source, Timestamp,
 };
 
-use crate::db::from_sql_u64;
+use crate::db::{from_sql_u64, sql_u64};
 use crate::error::{Result, StoreError};
 use crate::params;
 use crate::sequencer::{Append, Batch};
@@ -29,7 +29,7 @@ use crate::sql::{Conn, ToParam, Value};
 use crate::{Store, market, read};
 
 /// Members one chunk of a close handles (each may get an expiry and a base grant).
-pub const CLOSE_CHUNK_MEMBERS: usize = 2_048;
+pub const CLOSE_CHUNK_MEMBERS: usize = 4_096;
 /// Earliest year a close accepts.
 pub const YEAR_MIN: i32 = 2000;
 
@@ -191,18 +191,39 @@ pub fn close_summary(c: &Conn, region: &RegionCode, year: i32) -> Result<Option<
     }))
 }
 
-/// Step one of a close: refuses a year that has not ended, returns the close
-/// as it stands if it began before, and otherwise freezes the year.
-pub fn begin_close_in(
-    b: &mut Batch<'_>,
+/// What a close reads from the entries below a log size: the year's totals per
+/// kind and indicator version, and each member's points earned after the expiry
+/// cut (only those who earned any). Entries below `size` never change, so the two
+/// scans can run at once on two read connections ([`Store::close_year`] does),
+/// and the same scan taken again gives the same answer.
+#[derive(Debug, Clone, Default)]
+pub struct CloseScan {
+    pub size: u64,
+    pub totals: Vec<TotalGroup>,
+    pub recent: Vec<(i64, i64)>,
+}
+
+/// Entries of one kind, indicator and version: count and points.
+pub type TotalGroup = (String, Option<String>, Option<u32>, i64, i64);
+
+/// The instants that bound a close: the year, and the end of the expiry cut year.
+#[derive(Debug, Clone, Copy)]
+pub struct CloseWindow {
+    pub start: i64,
+    pub end: i64,
+    /// Points earned from here on are recent; `None`: the region has no expiry.
+    pub cut_end: Option<i64>,
+}
+
+/// Checks that `year` can close now in the region and returns its window.
+pub fn close_window(
+    c: &Conn,
     region: &RegionCode,
     year: i32,
-    by: OperatorId,
-) -> Result<CloseSummary> {
-    let c = b.conn();
+    now: Timestamp,
+) -> Result<CloseWindow> {
     let offset = offset_of(c, region)?;
-    let today = b
-        .now()
+    let today = now
         .local_date(offset)
         .map_err(|e| StoreError::rejected(e.to_string()))?;
     if year < YEAR_MIN {
@@ -215,48 +236,157 @@ pub fn begin_close_in(
             "year {year} has not ended in region {region}: it is {today} there"
         )));
     }
+    let policy: Policy = market::policy(c, region)?;
+    Ok(CloseWindow {
+        start: year_start(year, offset)?,
+        end: year_start(year + 1, offset)?,
+        cut_end: match policy.expiry_cut_year(year) {
+            Some(cut) => Some(year_start(cut + 1, offset)?),
+            None => None,
+        },
+    })
+}
+
+/// The region's log size as the entries table holds it.
+pub fn log_size(c: &Conn, region: &RegionCode) -> Result<u64> {
+    let n: i64 = c.query_row(
+        "SELECT COALESCE(MAX(seq) + 1, 0) FROM entries WHERE region = ?1",
+        params![region.as_str()],
+        |r| r.get(0),
+    )?;
+    from_sql_u64(n)
+}
+
+/// Totals of the entries in `[from, to)` dated within the window's year.
+pub fn scan_totals(
+    c: &Conn,
+    region: &RegionCode,
+    w: CloseWindow,
+    from: u64,
+    to: u64,
+) -> Result<Vec<TotalGroup>> {
+    c.query_map(
+        "SELECT kind, indicator, indicator_version, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM entries \
+         WHERE region = ?1 AND seq >= ?4 AND seq < ?5 AND time_ms >= ?2 AND time_ms < ?3 \
+         GROUP BY kind, indicator, indicator_version",
+        params![region.as_str(), w.start, w.end, sql_u64(from)?, sql_u64(to)?],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+    )
+}
+
+/// Points each member earned after the cut, among the entries in `[from, to)`.
+pub fn scan_recent(
+    c: &Conn,
+    region: &RegionCode,
+    w: CloseWindow,
+    from: u64,
+    to: u64,
+) -> Result<Vec<(i64, i64)>> {
+    let Some(cut_end) = w.cut_end else {
+        return Ok(Vec::new());
+    };
+    let kinds = EntryKind::ALL
+        .into_iter()
+        .filter(|k| earns(*k))
+        .map(|k| format!("'{}'", k.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    c.query_map(
+        &format!(
+            "SELECT member, CAST(SUM(amount) AS BIGINT) FROM entries \
+             WHERE region = ?1 AND seq >= ?3 AND seq < ?4 AND time_ms >= ?2 AND kind IN ({kinds}) AND amount > 0 \
+             GROUP BY member"
+        ),
+        params![region.as_str(), cut_end, sql_u64(from)?, sql_u64(to)?],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// Takes a [`CloseScan`] up to `size` on one connection, one scan after the other.
+pub fn scan(c: &Conn, region: &RegionCode, w: CloseWindow, size: u64) -> Result<CloseScan> {
+    Ok(CloseScan {
+        size,
+        totals: scan_totals(c, region, w, 0, size)?,
+        recent: scan_recent(c, region, w, 0, size)?,
+    })
+}
+
+/// Members whose recent earnings one UPDATE sets.
+const RECENT_PER_STATEMENT: usize = 256;
+
+/// Step one of a close: refuses a year that has not ended, returns the close
+/// as it stands if it began before, and otherwise freezes the year. `pre` is a
+/// scan taken beforehand on read connections (entries after it are added here);
+/// without one, the scan runs here.
+pub fn begin_close_in(
+    b: &mut Batch<'_>,
+    region: &RegionCode,
+    year: i32,
+    by: OperatorId,
+    pre: Option<CloseScan>,
+) -> Result<CloseSummary> {
+    let c = b.conn();
+    let w = close_window(c, region, year, b.now())?;
     if let Some(mut s) = close_summary(c, region, year)? {
         s.already = s.status == CloseStatus::Closed;
         return Ok(s);
     }
     let policy: Policy = market::policy(c, region)?;
     let levels = read::load_levels(c, region)?;
-    let start = year_start(year, offset)?;
-    let end = year_start(year + 1, offset)?;
-    // Points earned after the expiry cut; with no expiry nothing is read.
-    let cut_end = match policy.expiry_cut_year(year) {
-        Some(cut) => year_start(cut + 1, offset)?,
-        None => i64::MAX,
+    let size = log_size(c, region)?;
+    let mut sc = match pre {
+        Some(p) if p.size <= size => p,
+        Some(p) => {
+            return Err(StoreError::Conflict(format!(
+                "a close scan of {region} up to entry {} is ahead of the log ({size})",
+                p.size
+            )));
+        }
+        None => scan(c, region, w, size)?,
     };
-    let earning: Vec<&str> = EntryKind::ALL
-        .into_iter()
-        .filter(|k| earns(*k))
-        .map(EntryKind::as_str)
-        .collect();
-    let kinds = earning
-        .iter()
-        .map(|k| format!("'{k}'"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let start_size: i64 = c.query_row(
-        "SELECT COALESCE(MAX(seq) + 1, 0) FROM entries WHERE region = ?1",
-        params![region.as_str()],
-        |r| r.get(0),
-    )?;
+    if sc.size < size {
+        // Entries that came after the scan.
+        sc.totals.extend(scan_totals(c, region, w, sc.size, size)?);
+        sc.recent.extend(scan_recent(c, region, w, sc.size, size)?);
+    }
+    let start_size = sql_u64(size)?;
     c.execute(
-        &format!(
-            "INSERT INTO year_scores (region, year, member, household, annual_score, level, recent_earned) \
-             SELECT m.region, ?2, m.member, m.household, COALESCE(y.annual_score, 0), NULL, COALESCE(e.earned, 0) \
-             FROM members m \
-             LEFT JOIN member_years y ON y.region = m.region AND y.member = m.member AND y.year = ?2 \
-             LEFT JOIN (SELECT member, SUM(amount) AS earned FROM entries \
-                        WHERE region = ?1 AND ?4 < {never} AND time_ms >= ?4 AND kind IN ({kinds}) AND amount > 0 \
-                        GROUP BY member) e ON e.member = m.member \
-             WHERE m.region = ?1 AND m.name IS NOT NULL AND m.created_ms < ?3",
-            never = i64::MAX
-        ),
-        params![region.as_str(), year, end, cut_end],
+        "INSERT INTO year_scores (region, year, member, household, annual_score, level, recent_earned) \
+         SELECT m.region, ?2, m.member, m.household, COALESCE(y.annual_score, 0), NULL, 0 \
+         FROM members m \
+         LEFT JOIN member_years y ON y.region = m.region AND y.member = m.member AND y.year = ?2 \
+         WHERE m.region = ?1 AND m.name IS NOT NULL AND m.created_ms < ?3",
+        params![region.as_str(), year, w.end],
     )?;
+    // Recent earnings, summed per member (a member may appear in the scan and its top-up).
+    let mut recent: HashMap<i64, i64> = HashMap::with_capacity(sc.recent.len());
+    for (m, e) in &sc.recent {
+        *recent.entry(*m).or_default() += e;
+    }
+    let mut recent: Vec<(i64, i64)> = recent.into_iter().filter(|(_, e)| *e != 0).collect();
+    recent.sort_unstable();
+    for chunk in recent.chunks(RECENT_PER_STATEMENT) {
+        let mut case = String::from("CASE member");
+        let mut list = Vec::with_capacity(chunk.len());
+        for i in 0..chunk.len() {
+            case.push_str(&format!(" WHEN ?{} THEN ?{}", 3 + 2 * i, 4 + 2 * i));
+            list.push(format!("?{}", 3 + 2 * i));
+        }
+        case.push_str(" ELSE recent_earned END");
+        let mut args: Vec<Value<'_>> = vec![Value::Text(region.as_str()), Value::Int(year.into())];
+        for (m, e) in chunk {
+            args.push(Value::Int(*m));
+            args.push(Value::Int(*e));
+        }
+        let refs: Vec<&dyn ToParam> = args.iter().map(|a| a as &dyn ToParam).collect();
+        c.execute(
+            &format!(
+                "UPDATE year_scores SET recent_earned = {case} WHERE region = ?1 AND year = ?2 AND member IN ({})",
+                list.join(", ")
+            ),
+            &refs,
+        )?;
+    }
     if !levels.all().is_empty() {
         let mut case = String::from("CASE");
         for (i, _) in levels.all().iter().enumerate().rev() {
@@ -290,15 +420,8 @@ pub fn begin_close_in(
         ],
     )?;
     // The year's totals per kind and indicator, named and put in their categories.
-    let groups: Vec<(String, Option<String>, Option<u32>, i64, i64)> = {
-        c.query_map("SELECT kind, indicator, indicator_version, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM entries \
-             WHERE region = ?1 AND time_ms >= ?2 AND time_ms < ?3 \
-             GROUP BY kind, indicator, indicator_version", params![region.as_str(), start, end], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
-    };
     let mut totals: HashMap<(String, String), (String, String, i64, i64)> = HashMap::new();
-    for (kind, code, version, n, points) in groups {
+    for (kind, code, version, n, points) in sc.totals {
         let (name, category) = match (&code, version) {
             (Some(code), Some(version)) => {
                 let r = IndicatorRef {
@@ -380,6 +503,7 @@ pub fn close_chunk_in(b: &mut Batch<'_>, region: &RegionCode, year: i32) -> Resu
     // Earned since the close began, by these members: from the entries table, and
     // from this batch's entries not written yet.
     let mut since: HashMap<i64, i64> = HashMap::new();
+    let mut balances: HashMap<i64, i64> = HashMap::new();
     if expiring && let (Some(first), Some(last)) = (chunk.first(), chunk.last()) {
         let kinds: Vec<&str> = EntryKind::ALL
             .into_iter()
@@ -398,15 +522,30 @@ pub fn close_chunk_in(b: &mut Batch<'_>, region: &RegionCode, year: i32) -> Resu
                 Ok(())
             },
         )?;
+        // Their balances in one range read, then this batch's entries not written yet.
+        c.query_each(
+            "SELECT member, CAST(SUM(net_flow) AS BIGINT) FROM member_years \
+             WHERE region = ?1 AND member >= ?2 AND member <= ?3 GROUP BY member",
+            params![region.as_str(), first.0, last.0],
+            |r| {
+                balances.insert(r.get(0)?, r.get(1)?);
+                Ok(())
+            },
+        )?;
         for e in b.pending_entries() {
-            if &e.region == region
-                && earns(e.kind)
-                && e.member.get() >= first.0
-                && e.member.get() <= last.0
-                && u64::try_from(start_size).is_ok_and(|s| e.seq >= s)
-            {
-                *since.entry(e.member.get()).or_default() += e.amount.get();
+            let m = e.member.get();
+            if &e.region != region || m < first.0 || m > last.0 {
+                continue;
             }
+            if earns(e.kind) && u64::try_from(start_size).is_ok_and(|s| e.seq >= s) {
+                *since.entry(m).or_default() += e.amount.get();
+            }
+            let flow = if e.credit.member().is_some() {
+                e.amount.get()
+            } else {
+                -e.amount.get()
+            };
+            *balances.entry(m).or_default() += flow;
         }
     }
     let (mut granted, mut granted_members) = (0i64, 0i64);
@@ -418,7 +557,7 @@ pub fn close_chunk_in(b: &mut Batch<'_>, region: &RegionCode, year: i32) -> Resu
         let m = MemberId::new(*member).map_err(corrupt)?;
         if expiring && let Some(recent) = recent {
             let earned = recent.saturating_add(since.get(member).copied().unwrap_or(0));
-            let balance = b.balance(region, &Account::Member(m))?;
+            let balance = Points::new(balances.get(member).copied().unwrap_or(0));
             let x = expiry_due(balance, Points::new(earned));
             if x.is_positive() {
                 b.append(Append {
@@ -755,8 +894,28 @@ impl Store {
         by: OperatorId,
         mut progress: impl FnMut(&CloseSummary),
     ) -> Result<CloseSummary> {
+        // The heavy reads go first, off the writer and on two connections at once.
+        let pre = if self.close_summary(region, year)?.is_none() {
+            let now = self.clock().now();
+            let (w, size) =
+                self.read(|c| Ok((close_window(c, region, year, now)?, log_size(c, region)?)))?;
+            let (totals, recent) = std::thread::scope(|s| {
+                let t = s.spawn(|| self.read(|c| scan_totals(c, region, w, 0, size)));
+                let r = self.read(|c| scan_recent(c, region, w, 0, size));
+                (t.join(), r)
+            });
+            let totals =
+                totals.map_err(|_| StoreError::Corrupt("the totals scan panicked".into()))??;
+            Some(CloseScan {
+                size,
+                totals,
+                recent: recent?,
+            })
+        } else {
+            None
+        };
         let r = region.clone();
-        let mut s = self.write(move |b| begin_close_in(b, &r, year, by))?;
+        let mut s = self.write(move |b| begin_close_in(b, &r, year, by, pre))?;
         if s.already {
             return Ok(s);
         }

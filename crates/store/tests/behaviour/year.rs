@@ -234,7 +234,7 @@ fn a_close_that_stopped_half_way_resumes() {
     let first = ts
         .store
         .write(move |b| {
-            jifen_store::year::begin_close_in(b, &region, 2025, op(ADMIN))?;
+            jifen_store::year::begin_close_in(b, &region, 2025, op(ADMIN), None)?;
             jifen_store::year::close_chunk_in(b, &region, 2025)
         })
         .expect("first chunk");
@@ -283,4 +283,49 @@ fn the_audit_catches_closes_changed_by_hand() {
         close(&ts, 2025).expect("closed");
         crate::market::tampered(&ts, sql, named);
     }
+}
+
+#[test]
+fn entries_after_a_taken_scan_are_added_before_the_freeze() {
+    let ts = year_2025();
+    ts.set_policy(
+        rc(VIL),
+        Policy {
+            expiry_years: Some(1),
+            ..Policy::default()
+        },
+    )
+    .expect("policy");
+    ts.set_time(local("2026-01-02", 9, 0));
+    let region = rc(VIL);
+    let now = ts.clock().now();
+    let pre = ts
+        .read(|c| {
+            let w = jifen_store::year::close_window(c, &region, 2025, now)?;
+            let size = jifen_store::year::log_size(c, &region)?;
+            jifen_store::year::scan(c, &region, w, size)
+        })
+        .expect("scan");
+    // Earned after the scan was taken, before the close froze anything.
+    ts.append_ok(VIL, award(2, "MEET", 10, 1));
+    let s = ts
+        .store
+        .write(move |b| {
+            let mut s = jifen_store::year::begin_close_in(b, &region, 2025, op(ADMIN), Some(pre))?;
+            while s.status == CloseStatus::Closing {
+                s = jifen_store::year::close_chunk_in(b, &region, 2025)?;
+            }
+            Ok(s)
+        })
+        .expect("closed");
+    assert_eq!(s.status, CloseStatus::Closed);
+    // Member 2 keeps the 10 earned in 2026; 2025's 100 expire.
+    assert_eq!(
+        ts.balance(&rc(VIL), mid(2), 2026)
+            .expect("b")
+            .spendable
+            .get(),
+        10
+    );
+    ts.audit(|_, _| {}).expect("audit passes");
 }
