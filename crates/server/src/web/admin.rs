@@ -278,7 +278,7 @@ async fn save_levels(c: Ctx, Path(r): Path<String>, Form(pairs): Form<Pairs>) ->
     {
         Ok(_) => c.redirect(&format!("/r/{code}/admin?done=levels")),
         Err(p) => {
-            let msg = format!("{} {}", c.problem_text(&p), p.detail);
+            let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             overview_page(&c, &code, String::new(), "levels", &msg, pairs, status).await
         }
@@ -308,7 +308,7 @@ async fn create_account(c: Ctx, Path(r): Path<String>, Form(pairs): Form<Pairs>)
     {
         Ok(_) => c.redirect(&format!("/r/{code}/admin?done=account")),
         Err(p) => {
-            let msg = format!("{} {}", c.problem_text(&p), p.detail);
+            let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             // Never send a password back into the page.
             let typed = pairs.into_iter().filter(|(k, _)| k != "password").collect();
@@ -360,7 +360,7 @@ async fn grant_role(c: Ctx, Path(r): Path<String>, Form(pairs): Form<Pairs>) -> 
     {
         Ok(_) => c.redirect(&format!("/r/{code}/admin?done=role")),
         Err(p) => {
-            let msg = format!("{} {}", c.problem_text(&p), p.detail);
+            let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             overview_page(&c, &code, String::new(), "role", &msg, pairs, status).await
         }
@@ -598,7 +598,7 @@ async fn save_indicator(
     {
         Ok(_) => c.redirect(&format!("/r/{code}/admin?done=indicator")),
         Err(p) => {
-            let msg = format!("{} {}", c.problem_text(&p), p.detail);
+            let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             again(p.field.as_deref().unwrap_or(""), msg, status, f.clone()).await
         }

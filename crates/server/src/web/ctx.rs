@@ -399,6 +399,17 @@ impl Ctx {
         }
     }
 
+    /// What an API refusal means and, when the API said more, its own words: the
+    /// API's details are English, so a Chinese page labels them as such.
+    pub fn problem_full(&self, p: &Problem) -> String {
+        let text = self.problem_text(p);
+        if p.detail.is_empty() {
+            text
+        } else {
+            format!("{text} {}", self.tr1("err.detail", &p.detail))
+        }
+    }
+
     /// Calls the JSON API as the visitor. `key` is an idempotency key for writes.
     pub async fn api(
         &self,

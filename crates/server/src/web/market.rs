@@ -178,7 +178,7 @@ async fn redeem(
             n(&v, "id")
         )),
         Err(p) => {
-            let msg = format!("{} {}", c.problem_text(&p), p.detail);
+            let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             shop_page(&c, &code, reward_id, &msg, status).await
         }
@@ -332,7 +332,7 @@ async fn cancel(c: Ctx, Path((r, id)): Path<(String, String)>, Form(f): Form<Key
             id.trim()
         )),
         Err(p) => {
-            let msg = format!("{} {}", c.problem_text(&p), p.detail);
+            let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::CONFLICT);
             one_code(&c, &code, &id, String::new(), msg, status).await
         }
@@ -455,8 +455,12 @@ async fn confirm(c: Ctx, Path(r): Path<String>, Form(f): Form<ConfirmForm>) -> R
         Err(p) => {
             let msg = match p.status {
                 404 => c.tr("merchant.unknown").to_owned(),
-                409 => format!("{} {}", c.tr("merchant.closed"), p.detail),
-                _ => format!("{} {}", c.problem_text(&p), p.detail),
+                409 => format!(
+                    "{} {}",
+                    c.tr("merchant.closed"),
+                    c.tr1("err.detail", &p.detail)
+                ),
+                _ => c.problem_full(&p),
             };
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             merchant_page(&c, &code, f.code, None, msg, status).await
@@ -682,7 +686,7 @@ async fn add_reward(c: Ctx, Path(r): Path<String>, Form(f): Form<RewardForm>) ->
     {
         Ok(_) => c.redirect(&format!("/r/{code}/admin/rewards?added=1")),
         Err(p) => {
-            let msg = format!("{} {}", c.problem_text(&p), p.detail);
+            let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             let field = p.field.clone().unwrap_or_default();
             rewards_page(&c, &code, f, &field, msg, false, status).await

@@ -489,7 +489,7 @@ async fn appeal(
     {
         Ok(_) => c.redirect(&format!("/r/{code}/me?done=appealed")),
         Err(p) => {
-            let msg = format!("{} {}", c.problem_text(&p), p.detail);
+            let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             entry_page(&c, &code, &seq, false, &f.statement, &msg, status).await
         }
@@ -674,7 +674,7 @@ async fn checkin(
             let msg = if p.status == 409 {
                 c.tr("checkin.already").to_owned()
             } else {
-                format!("{} {}", c.problem_text(&p), p.detail)
+                c.problem_full(&p)
             };
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             c.render(

@@ -324,7 +324,7 @@ async fn decide(
             s(&v, "id").rsplit(':').next().unwrap_or_default()
         )),
         Err(p) => {
-            let msg = format!("{} {}", c.problem_text(&p), p.detail);
+            let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             queue_page(
                 &c,
@@ -523,7 +523,7 @@ async fn record(c: Ctx, Path(r): Path<String>, Form(f): Form<RecordForm>) -> Res
         )),
         Err(p) => {
             let field = p.field.clone().unwrap_or_default();
-            let msg = format!("{} {}", c.problem_text(&p), p.detail);
+            let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             record_page(&c, &code, f, &field, &msg, String::new(), status).await
         }
@@ -696,7 +696,7 @@ async fn create_event(c: Ctx, Path(r): Path<String>, Form(f): Form<EventForm>) -
         )),
         Err(p) => {
             let field = p.field.clone().unwrap_or_default();
-            let msg = format!("{} {}", c.problem_text(&p), p.detail);
+            let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             events_page(&c, &code, f, &field, &msg, status).await
         }
@@ -914,7 +914,7 @@ async fn decide_appeal(
             s(&v, "status")
         )),
         Err(p) => {
-            let msg = format!("{} {}", c.problem_text(&p), p.detail);
+            let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             appeals_page(
                 &c,
