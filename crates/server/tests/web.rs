@@ -819,3 +819,29 @@ fn events_are_listed_and_their_poster_carries_the_signed_link() {
     res.sign_in("resident");
     assert_eq!(res.get("/r/vil/events/1").status, 403);
 }
+
+#[test]
+fn the_language_switch_on_a_forms_answer_leads_back_to_the_form() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    w.sign_in("station");
+    let csrf = w.csrf("/r/vil/record");
+    let c = w.cookie_header();
+    let body = format!("csrf={}&key=k&member=x&indicator=TREE", enc(&csrf));
+    let r = app.request(
+        "POST",
+        "/r/vil/record",
+        &[
+            ("Cookie", &c),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Referer", &app.url("/r/vil/record?lang=zh")),
+        ],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(r.status, 422);
+    assert!(
+        r.text().contains("href=\"/r/vil/record?lang=en\""),
+        "{}",
+        r.text()
+    );
+}

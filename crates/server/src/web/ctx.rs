@@ -124,6 +124,30 @@ impl FromRequestParts<AppState> for Ctx {
         } else {
             format!("{}?{}", parts.uri.path(), rest.join("&"))
         };
+        // A form's answer has no address of its own to come back to: the language
+        // switch and `next` point at the page the form was on.
+        let here = if parts.method == Method::GET {
+            here
+        } else {
+            parts
+                .headers
+                .get(header::REFERER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|r| r.find("://").map(|i| &r[i + 3..]))
+                .and_then(|r| r.find('/').map(|i| &r[i..]))
+                .map(|p| {
+                    let p = p
+                        .split(['?', '&'])
+                        .filter(|x| !x.starts_with("lang="))
+                        .collect::<Vec<_>>();
+                    match p.split_first() {
+                        Some((path, q)) if !q.is_empty() => format!("{path}?{}", q.join("&")),
+                        Some((path, _)) => (*path).to_owned(),
+                        None => "/".to_owned(),
+                    }
+                })
+                .map_or_else(|| "/".to_owned(), |p| safe_next(&p))
+        };
         let token = cookie(parts, SESSION_COOKIE).map(str::to_owned);
         let who = match &token {
             Some(t) => authenticate(state, t).await.ok(),
