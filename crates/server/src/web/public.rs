@@ -533,9 +533,23 @@ async fn check_receipt(c: Ctx, Path(r): Path<String>, Form(f): Form<ReceiptForm>
 
 /// `2026-03-10T10:00:00+08:00` → `2026-03-10 10:00`.
 pub fn short_time(t: &str) -> String {
-    if t.len() >= 16 {
-        format!("{} {}", &t[..10], &t[11..16])
-    } else {
-        t.to_owned()
+    match (t.get(..10), t.get(11..16)) {
+        (Some(d), Some(hm)) => format!("{d} {hm}"),
+        _ => t.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_times_never_split_a_character() {
+        assert_eq!(short_time("2026-03-10T10:00:00+08:00"), "2026-03-10 10:00");
+        assert_eq!(
+            short_time("二〇二六年三月十日上午十点整"),
+            "二〇二六年三月十日上午十点整"
+        );
+        assert_eq!(short_time(""), "");
     }
 }
