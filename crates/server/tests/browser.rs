@@ -674,6 +674,14 @@ fn admin_imports_members_from_csv_with_one_bad_row() {
         type_into(&admin, "#csv", csv).await;
         click(&admin, "#import-form button[value=preview]").await;
         let summary = text_of(&admin, "#preview > p").await;
+        assert!(
+            wait_css(&admin, "tr#line-4.bad")
+                .await
+                .is_displayed()
+                .await
+                .expect("shown"),
+            "the bad row is line 4 of the file"
+        );
         assert_eq!(summary, "2 rows can be imported, 1 rows have errors.");
         let bad = text_of(&admin, "tr.bad").await;
         assert!(

@@ -409,7 +409,7 @@ impl IndicatorPage<'_> {
     fn fields(&self) -> Vec<(&'static str, &'static str, &str)> {
         let f = &self.f;
         vec![
-            ("name", "events.name", f.name.as_str()),
+            ("name", "common.name", f.name.as_str()),
             ("category", "admin.category", f.category.as_str()),
             ("points", "admin.points", f.points.as_str()),
             ("unit", "admin.unit", f.unit.as_str()),
@@ -626,6 +626,12 @@ struct GoodRow {
     label: Option<String>,
 }
 
+/// A form sends a text box's lines ending in CRLF, and the csv reader counts lines
+/// one short on CRLF; with LF only, a row's line number is its line in the file.
+fn unify_newlines(text: &str) -> String {
+    text.replace("\r\n", "\n")
+}
+
 /// Parses and checks a members CSV (`member,household,name[,household_label]`, the
 /// format of `jifen import members`); `exists` says whether a member number is taken.
 fn check_csv(
@@ -633,7 +639,8 @@ fn check_csv(
     text: &str,
     exists: &HashSet<i64>,
 ) -> Result<(Vec<CsvRow>, Vec<Option<usize>>), String> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = unify_newlines(text);
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -913,6 +920,26 @@ async fn import(c: Ctx, Path(r): Path<String>, Form(f): Form<ImportForm>) -> Res
         Err(e) => {
             let msg = format!("{} {}", c.tr("import.failed"), e.detail);
             page(rows, n_good, msg, e.status)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unify_newlines;
+
+    #[test]
+    fn csv_positions_count_the_header_line() {
+        for text in ["h,name\n1,a\n2,b\n", "h,name\r\n1,a\r\n2,b\r\n"] {
+            let text = unify_newlines(text);
+            let mut r = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .from_reader(text.as_bytes());
+            let lines: Vec<u64> = r
+                .records()
+                .map(|x| x.expect("row").position().map_or(0, |p| p.line()))
+                .collect();
+            assert_eq!(lines, [2, 3], "{text:?}: the first row is line 2");
         }
     }
 }

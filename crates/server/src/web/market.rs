@@ -594,7 +594,7 @@ impl RewardsAdmin<'_> {
     fn fields(&self) -> Vec<(&'static str, &'static str, &str)> {
         let f = &self.f;
         vec![
-            ("name", "events.name", f.name.as_str()),
+            ("name", "common.name", f.name.as_str()),
             ("description", "rewards.description", f.description.as_str()),
             ("price", "rewards.price", f.price.as_str()),
             ("stock", "rewards.stock", f.stock.as_str()),
