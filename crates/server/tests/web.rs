@@ -286,6 +286,7 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/r/vil/me", Some("resident")),
     ("/r/vil/me/history", Some("resident")),
     ("/scan", Some("resident")),
+    ("/r/vil/me/claim", Some("resident")),
     ("/r/vil/review", Some("reviewer")),
     ("/r/vil/record", Some("reviewer")),
     ("/r/vil/record", Some("station")),
@@ -844,4 +845,47 @@ fn the_language_switch_on_a_forms_answer_leads_back_to_the_form() {
         "{}",
         r.text()
     );
+}
+
+#[test]
+fn a_resident_claims_for_themself_and_sees_it_waiting() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    w.sign_in("resident");
+    let form = w.get("/r/vil/me/claim").text();
+    assert!(
+        form.contains("value=\"TREE\""),
+        "residents' indicators are offered"
+    );
+    assert!(
+        !form.contains("value=\"LITTER\""),
+        "a deduction is not claimable"
+    );
+    let csrf = field_value(&form, "csrf").expect("csrf");
+    let r = w.post(
+        "/r/vil/me/claim",
+        &[
+            ("csrf", &csrf),
+            ("key", "c1"),
+            ("indicator", "TREE"),
+            ("quantity", "0"),
+            ("note", "种树"),
+        ],
+    );
+    assert_eq!(r.status, 422, "zero trees is refused by the API");
+    assert!(r.text().contains("种树"), "the note is kept");
+    let r = w.post(
+        "/r/vil/me/claim",
+        &[
+            ("csrf", &csrf),
+            ("key", "c2"),
+            ("indicator", "TREE"),
+            ("quantity", "2"),
+            ("note", "种树"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let me = w.get(location(&r)).text();
+    assert!(me.contains(i18n::text(Lang::Zh, "me.done_claim")));
+    assert!(me.contains("待审核"), "the claim waits for review: {me}");
 }

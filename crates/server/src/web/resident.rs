@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/r/{region}/entries/{seq}", get(entry))
         .route("/r/{region}/entries/{seq}/appeal", post(appeal))
         .route("/c/{region}/{event}", get(checkin_form).post(checkin))
+        .route("/r/{region}/me/claim", get(claim_form).post(claim))
         .route("/scan", get(scan))
         .route("/scan/go", get(scan_go))
 }
@@ -261,6 +262,7 @@ async fn me_page(
     let notice = match done {
         "checked-in" => "me.done_checkin",
         "appealed" => "me.done_appeal",
+        "claimed" => "me.done_claim",
         _ => "",
     };
     Ok(c.render(
@@ -577,6 +579,137 @@ async fn export_json(c: &Ctx, code: &RegionCode, member: MemberId) -> Result<Val
         "claims": claims,
         "appeals": appeals,
     }))
+}
+
+// ---------------------------------------------------------------- my own claims
+
+#[derive(Template)]
+#[template(path = "claim.html")]
+struct ClaimPage<'a> {
+    c: &'a Ctx,
+    region: String,
+    /// (code, label) of the indicators a resident may claim.
+    indicators: Vec<(String, String)>,
+    f: ClaimForm,
+    key: String,
+    error_field: String,
+    error: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ClaimForm {
+    csrf: String,
+    key: String,
+    pub indicator: String,
+    pub quantity: String,
+    pub note: String,
+}
+
+async fn claim_form(c: Ctx, Path(r): Path<String>) -> Response {
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let f = ClaimForm {
+        quantity: "1".into(),
+        ..ClaimForm::default()
+    };
+    claim_page(&c, &code, f, "", "", StatusCode::OK).await
+}
+
+async fn claim_page(
+    c: &Ctx,
+    code: &RegionCode,
+    f: ClaimForm,
+    error_field: &str,
+    error: &str,
+    status: StatusCode,
+) -> Response {
+    if let Err(res) = my_member(c, code) {
+        return *res;
+    }
+    let list = match c.get(&format!("/api/v1/regions/{code}/indicators")).await {
+        Ok(v) => v.as_array().cloned().unwrap_or_default(),
+        Err(p) => return c.problem_page(&p),
+    };
+    let indicators = list
+        .iter()
+        .filter(|i| s(i, "claimants") == "residents" && n(i, "points") > 0)
+        .map(|i| {
+            (
+                s(i, "code"),
+                c.tr2("record.indicator_label", s(i, "name"), n(i, "points")),
+            )
+        })
+        .collect();
+    c.render(
+        status,
+        &ClaimPage {
+            c,
+            region: code.to_string(),
+            indicators,
+            f,
+            key: random_token(),
+            error_field: error_field.to_owned(),
+            error: error.to_owned(),
+        },
+    )
+}
+
+async fn claim(c: Ctx, Path(r): Path<String>, Form(f): Form<ClaimForm>) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let member = match my_member(&c, &code) {
+        Ok(m) => m,
+        Err(res) => return *res,
+    };
+    let quantity = if f.quantity.trim().is_empty() {
+        Ok(1)
+    } else {
+        f.quantity.trim().parse::<u32>()
+    };
+    let Ok(quantity) = quantity else {
+        let msg = c.tr("record.bad_quantity");
+        return claim_page(
+            &c,
+            &code,
+            f,
+            "quantity",
+            msg,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let body = json!({
+        "member": member.get(),
+        "indicator": f.indicator.trim(),
+        "quantity": quantity,
+        "note": f.note,
+    });
+    let key = (!f.key.is_empty()).then(|| f.key.clone());
+    match c
+        .api(
+            Method::POST,
+            &format!("/api/v1/regions/{code}/claims"),
+            Some(body),
+            key.as_deref(),
+        )
+        .await
+    {
+        Ok(_) => c.redirect(&format!("/r/{code}/me?done=claimed")),
+        Err(p) => {
+            let field = p.field.clone().unwrap_or_default();
+            let msg = c.problem_full(&p);
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            claim_page(&c, &code, f, &field, &msg, status).await
+        }
+    }
 }
 
 // ---------------------------------------------------------------- check-in
