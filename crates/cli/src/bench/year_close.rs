@@ -182,10 +182,13 @@ pub fn run(a: Args) -> Result<ExitCode> {
         .expect("valid template"),
     );
     let started = Instant::now();
+    let mut frozen_at = None;
     let s = store.close_year(&region, 2025, OperatorId::new(1).expect("positive"), |s| {
+        frozen_at.get_or_insert_with(|| started.elapsed().as_secs_f64());
         bar.set_position(s.granted_members);
     })?;
     let secs = started.elapsed().as_secs_f64();
+    let frozen = frozen_at.unwrap_or(secs);
     bar.finish_and_clear();
     let audit_started = Instant::now();
     store.audit(|_, _| {})?;
@@ -197,6 +200,10 @@ pub fn run(a: Args) -> Result<ExitCode> {
     );
     #[allow(clippy::cast_precision_loss, reason = "a rate for people to read")]
     let rate = a.members as f64 / secs;
+    println!(
+        "phases: scan and freeze {frozen:.2} s, expiry and base grants {:.2} s",
+        secs - frozen
+    );
     println!(
         "year-close: {} members in {secs:.2} s = {rate:.0} members/s",
         a.members

@@ -329,3 +329,43 @@ fn entries_after_a_taken_scan_are_added_before_the_freeze() {
     );
     ts.audit(|_, _| {}).expect("audit passes");
 }
+
+#[test]
+fn entries_between_the_freeze_and_a_members_chunk_count_as_recent() {
+    let ts = year_2025();
+    ts.set_policy(
+        rc(VIL),
+        Policy {
+            expiry_years: Some(1),
+            ..Policy::default()
+        },
+    )
+    .expect("policy");
+    ts.set_time(local("2026-01-02", 9, 0));
+    let region = rc(VIL);
+    let r2 = region.clone();
+    ts.store
+        .write(move |b| jifen_store::year::begin_close_in(b, &r2, 2025, op(ADMIN), None))
+        .expect("frozen");
+    // Earned after the freeze, before member 2's chunk ran.
+    ts.append_ok(VIL, award(2, "MEET", 10, 1));
+    let s = ts
+        .store
+        .write(move |b| {
+            let mut s = jifen_store::year::close_chunk_in(b, &region, 2025)?;
+            while s.status == CloseStatus::Closing {
+                s = jifen_store::year::close_chunk_in(b, &region, 2025)?;
+            }
+            Ok(s)
+        })
+        .expect("closed");
+    assert_eq!((s.status, s.expired.get()), (CloseStatus::Closed, 280));
+    assert_eq!(
+        ts.balance(&rc(VIL), mid(2), 2026)
+            .expect("b")
+            .spendable
+            .get(),
+        10
+    );
+    ts.audit(|_, _| {}).expect("audit passes");
+}
