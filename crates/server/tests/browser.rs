@@ -682,7 +682,7 @@ fn admin_imports_members_from_csv_with_one_bad_row() {
                 .expect("shown"),
             "the bad row is line 4 of the file"
         );
-        assert_eq!(summary, "2 rows can be imported, 1 rows have errors.");
+        assert_eq!(summary, "Ready to import: 2. With errors: 1.");
         let bad = text_of(&admin, "tr.bad").await;
         assert!(
             bad.contains("赵七") && bad.contains("household must be a whole number"),
