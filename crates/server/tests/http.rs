@@ -43,6 +43,14 @@ fn claim_review_post_and_prove() {
     assert_eq!(e.status, 200, "{}", e.text());
     let e = e.json();
     assert_eq!(e["entry"]["amount"], 6);
+    // The tree size is the signed checkpoint's (its second line), and covers the entry.
+    let size_line = e["checkpoint"]
+        .as_str()
+        .and_then(|n| n.lines().nth(1))
+        .and_then(|l| l.parse::<u64>().ok())
+        .expect("a size line");
+    assert_eq!(e["tree_size"].as_u64(), Some(size_line), "{e}");
+    assert!(e["index"].as_u64().expect("index") < size_line);
     assert!(
         e["checkpoint"]
             .as_str()

@@ -51,15 +51,14 @@ async fn entry(
         PublicLeaf::decode(&leaf).is_ok(),
         "stored leaves are canonical"
     );
-    let tree_size = jifen_log::Checkpoint::parse(
-        receipt
-            .signed_checkpoint
-            .split("\n\n")
-            .next()
-            .unwrap_or_default(),
-    )
-    .map(|c| c.size)
-    .unwrap_or(0);
+    // The note's text is the checkpoint, newline included, before the blank line.
+    let body = receipt
+        .signed_checkpoint
+        .split_once("\n\n")
+        .map_or(receipt.signed_checkpoint.as_str(), |(text, _)| text);
+    let tree_size = jifen_log::Checkpoint::parse(&format!("{body}\n"))
+        .map_err(ApiError::internal)?
+        .size;
     Ok(Json(ProvenEntryOut {
         entry: EntryOut::from_entry(&entry, offset),
         leaf: String::from_utf8_lossy(&leaf).into_owned(),
