@@ -85,6 +85,7 @@ impl From<StoreError> for ApiError {
             e @ (StoreError::Fork(_)
             | StoreError::Corrupt(_)
             | StoreError::Db(_)
+            | StoreError::Unsupported(_)
             | StoreError::Io { .. }) => ApiError::internal(e),
         }
     }

@@ -18,6 +18,19 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0003_market_year.sql"),
 ];
 
+/// The PostgreSQL migrations, in order: the same schema as SQLite's, in PostgreSQL's types.
+const PG_MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres/0001_init.sql"),
+    include_str!("../migrations/postgres/0002_accounts_events.sql"),
+    include_str!("../migrations/postgres/0003_market_year.sql"),
+];
+
+/// The oldest PostgreSQL jifen runs on (as `server_version_num`): 13 brings
+/// `DROP DATABASE ... WITH (FORCE)` for the tests and the planner jifen was measured with.
+pub const PG_VERSION_MIN: i64 = 130_000;
+/// The advisory lock that serialises migrations when several servers start at once.
+const PG_MIGRATION_LOCK: i64 = 0x6a69_6665_0000_0000;
+
 /// How long a connection waits for another writer's lock, in milliseconds.
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
 
@@ -76,6 +89,86 @@ pub fn migrate(conn: &Conn) -> Result<()> {
         tracing::info!(version = i + 1, "applied migration");
     }
     Ok(())
+}
+
+/// Connects to PostgreSQL and refuses a server older than [`PG_VERSION_MIN`].
+/// The URL is not repeated in errors: it may carry a password.
+pub fn open_pg(url: &str) -> Result<Conn> {
+    let client = postgres::Client::connect(url, postgres::NoTls)
+        .map_err(|e| StoreError::Unsupported(format!("cannot connect to PostgreSQL: {e}")))?;
+    let conn = Conn::from_pg(client);
+    let (num, human): (String, String) = conn.query_row(
+        "SELECT current_setting('server_version_num'), current_setting('server_version')",
+        crate::params![],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    check_pg_version(&num, &human)?;
+    Ok(conn)
+}
+
+/// Refuses a PostgreSQL older than the oldest jifen supports, naming both.
+pub fn check_pg_version(num: &str, human: &str) -> Result<()> {
+    let v: i64 = num.trim().parse().map_err(|_| {
+        StoreError::Unsupported(format!("PostgreSQL reports an unreadable version {num:?}"))
+    })?;
+    if v < PG_VERSION_MIN {
+        return Err(StoreError::Unsupported(format!(
+            "PostgreSQL {} is too old: jifen needs PostgreSQL {} or newer",
+            human.split_whitespace().next().unwrap_or(human),
+            PG_VERSION_MIN / 10_000
+        )));
+    }
+    Ok(())
+}
+
+/// Brings a PostgreSQL schema up to date in one transaction, under an advisory
+/// lock so that servers starting together migrate once; refuses a newer schema.
+pub fn migrate_pg(conn: &Conn) -> Result<()> {
+    conn.execute_batch("BEGIN")?;
+    let r = (|| {
+        conn.execute(
+            "SELECT pg_advisory_xact_lock(?1)",
+            crate::params![PG_MIGRATION_LOCK],
+        )?;
+        conn.execute_batch("CREATE TABLE IF NOT EXISTS jifen_schema (version BIGINT NOT NULL)")?;
+        let version: Option<i64> =
+            conn.query_opt("SELECT version FROM jifen_schema", crate::params![], |r| {
+                r.get(0)
+            })?;
+        let version = match version {
+            Some(v) => v,
+            None => {
+                conn.execute("INSERT INTO jifen_schema (version) VALUES (0)", crate::params![])?;
+                0
+            }
+        };
+        let known = i64::try_from(PG_MIGRATIONS.len()).expect("few migrations");
+        if version > known {
+            return Err(StoreError::Corrupt(format!(
+                "the database has schema version {version}, newer than this jifen knows ({known}); use a newer jifen"
+            )));
+        }
+        for (i, sql) in PG_MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(0))
+        {
+            conn.execute_batch(sql)?;
+            conn.execute(
+                "UPDATE jifen_schema SET version = ?1",
+                crate::params![i64::try_from(i + 1).expect("few migrations")],
+            )?;
+            tracing::info!(version = i + 1, "applied PostgreSQL migration");
+        }
+        Ok(())
+    })();
+    match r {
+        Ok(()) => conn.commit(),
+        Err(e) => {
+            let _ = conn.rollback();
+            Err(e)
+        }
+    }
 }
 
 /// Converts a sequence number or size for SQLite, which stores signed 64-bit integers.

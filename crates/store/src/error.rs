@@ -35,6 +35,9 @@ pub enum StoreError {
     Commit(String),
     #[error("the store's writer has stopped")]
     Closed,
+    /// The database server or its settings are not ones jifen can run on.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -49,6 +52,29 @@ impl From<rusqlite::Error> for StoreError {
                 StoreError::Conflict(msg.clone().unwrap_or_else(|| "already exists".into()))
             }
             e => StoreError::Db(e.to_string()),
+        }
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        use postgres::error::SqlState;
+        match e.as_db_error() {
+            Some(db) => {
+                let msg = match db.detail() {
+                    Some(d) => format!("{} ({d})", db.message()),
+                    None => db.message().to_owned(),
+                };
+                if *db.code() == SqlState::UNIQUE_VIOLATION {
+                    StoreError::Conflict(msg)
+                } else if *db.code() == SqlState::FOREIGN_KEY_VIOLATION {
+                    // Worded as SQLite words it, so callers test for one phrase.
+                    StoreError::Db(format!("FOREIGN KEY constraint failed: {msg}"))
+                } else {
+                    StoreError::Db(format!("{} [{}]", msg, db.code().code()))
+                }
+            }
+            None => StoreError::Db(e.to_string()),
         }
     }
 }

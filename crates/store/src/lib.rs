@@ -24,6 +24,7 @@ pub mod read;
 pub mod rows;
 pub mod sequencer;
 pub mod sql;
+pub mod testdb;
 pub mod web_reads;
 pub mod workflow;
 pub mod year;
@@ -38,6 +39,41 @@ pub use error::{Result, StoreError};
 pub use sequencer::{Append, Batch, Completion, Job};
 pub use sql::{Conn, FromCol, Row, ToParam, Value};
 
+/// Where the store keeps its tables. The signing keys always live in the data folder.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// SQLite, in `jifen.db` inside the data folder (the embedded default).
+    Sqlite,
+    /// PostgreSQL at this URL (`postgres://user@host:port/db`).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::Sqlite => f.write_str("Sqlite"),
+            // The URL may carry a password.
+            Database::Postgres(_) => f.write_str("Postgres(<url>)"),
+        }
+    }
+}
+
+impl Database {
+    /// `None` or an empty string is SQLite; a `postgres://` or `postgresql://` URL is PostgreSQL.
+    pub fn from_url(url: Option<&str>) -> Result<Database> {
+        match url.map(str::trim).filter(|u| !u.is_empty()) {
+            None => Ok(Database::Sqlite),
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                Ok(Database::Postgres(u.to_owned()))
+            }
+            Some(_) => Err(StoreError::Unsupported(
+                "a database URL must start with postgres:// (leave it out for SQLite in the data folder)"
+                    .into(),
+            )),
+        }
+    }
+}
+
 /// Most idle read connections kept open.
 pub const READERS_IDLE_MAX: usize = 16;
 /// The database file inside a data folder.
@@ -46,6 +82,7 @@ pub const DB_FILE: &str = "jifen.db";
 struct Inner {
     dir: PathBuf,
     db_path: PathBuf,
+    database: Database,
     clock: Arc<dyn Clock>,
     jobs: Mutex<Option<SyncSender<Job>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -61,16 +98,34 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store in `dir`, applies migrations and starts the writer.
     pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Store> {
+        Store::open_with(dir, &Database::Sqlite, clock)
+    }
+
+    /// Opens the store on `database`, with the keys in `dir/keys`; applies migrations
+    /// and starts the writer. Several processes may open one PostgreSQL database.
+    pub fn open_with(dir: &Path, database: &Database, clock: Arc<dyn Clock>) -> Result<Store> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
         let db_path = dir.join(DB_FILE);
-        let conn = db::open(&db_path)?;
-        db::migrate(&conn)?;
+        let conn = match database {
+            Database::Sqlite => {
+                let c = db::open(&db_path)?;
+                db::migrate(&c)?;
+                c
+            }
+            Database::Postgres(url) => {
+                let c = db::open_pg(url)?;
+                db::migrate_pg(&c)?;
+                c
+            }
+        };
         let keys = keys::KeyDir::new(dir)?;
         let writer = sequencer::Writer::new(conn, keys, clock.clone());
-        let (jobs, handle) = sequencer::spawn(writer, db_path.clone())?;
+        let wal = (*database == Database::Sqlite).then(|| db_path.clone());
+        let (jobs, handle) = sequencer::spawn(writer, wal)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 dir: dir.to_owned(),
+                database: database.clone(),
                 db_path,
                 clock,
                 jobs: Mutex::new(Some(jobs)),
@@ -83,6 +138,11 @@ impl Store {
     /// Whether `dir` holds a jifen database already.
     pub fn exists(dir: &Path) -> bool {
         dir.join(DB_FILE).is_file()
+    }
+
+    /// Where the tables are.
+    pub fn database(&self) -> &Database {
+        &self.inner.database
     }
 
     pub fn dir(&self) -> &Path {
@@ -172,7 +232,10 @@ impl Store {
             .pop()
         {
             Some(c) => c,
-            None => db::open(&self.inner.db_path)?,
+            None => match &self.inner.database {
+                Database::Sqlite => db::open(&self.inner.db_path)?,
+                Database::Postgres(url) => db::open_pg(url)?,
+            },
         };
         conn.begin_read()?;
         let r = f(&conn);

@@ -543,8 +543,8 @@ pub fn redemptions(
         &format!(
             "SELECT {REDEMPTION_COLUMNS} FROM redemptions d JOIN rewards w \
          ON w.region = d.region AND w.reward = d.reward \
-         WHERE d.region = ?1 AND (?2 IS NULL OR d.member = ?2) AND (?3 IS NULL OR d.sponsor = ?3) \
-         AND (?4 IS NULL OR d.status = ?4) AND (?5 = 0 OR d.redemption < ?5) \
+         WHERE d.region = ?1 AND (CAST(?2 AS BIGINT) IS NULL OR d.member = ?2) AND (CAST(?3 AS TEXT) IS NULL OR d.sponsor = ?3) \
+         AND (CAST(?4 AS TEXT) IS NULL OR d.status = ?4) AND (?5 = 0 OR d.redemption < ?5) \
          ORDER BY d.redemption DESC LIMIT ?6"
         ),
         params![

@@ -321,7 +321,7 @@ impl Store {
             let mut out = Vec::new();
             c.query_each(&format!(
                 "SELECT {CLAIM_COLUMNS} FROM claims c JOIN members m ON m.region = c.region AND m.member = c.member \
-                 WHERE c.region = ?1 AND (?2 IS NULL OR c.status = ?2) AND (?3 IS NULL OR c.member = ?3) AND c.claim > ?4 \
+                 WHERE c.region = ?1 AND (CAST(?2 AS TEXT) IS NULL OR c.status = ?2) AND (CAST(?3 AS BIGINT) IS NULL OR c.member = ?3) AND c.claim > ?4 \
                  ORDER BY c.claim LIMIT ?5"
             ), params![
                 region.as_str(),
@@ -450,7 +450,7 @@ pub fn appeals_in(
 ) -> Result<Vec<AppealView>> {
     let mut out = Vec::new();
     c.query_each("SELECT appeal, entry_seq, member, status, filed_ms, deadline_ms, decided_by, decided_ms, outcome_seq \
-             FROM appeals WHERE region = ?1 AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR member = ?3) \
+             FROM appeals WHERE region = ?1 AND (CAST(?2 AS TEXT) IS NULL OR status = ?2) AND (CAST(?3 AS BIGINT) IS NULL OR member = ?3) \
              AND appeal > ?4 ORDER BY appeal LIMIT ?5", params![
         region.as_str(),
         status.map(|s| s.as_str()),

@@ -244,9 +244,87 @@ pub struct Batch<'c> {
     /// that redeems or expires thousands of times does not rescan the batch each time.
     moved: HashMap<(RegionCode, Account), i64>,
     moved_upto: usize,
+    /// PostgreSQL: the advisory lock keys this batch's transaction holds, in the order taken.
+    locked: Vec<(i64, RegionCode)>,
+    /// PostgreSQL: indicator rows counted when this writer last loaded indicators
+    /// (another server may add versions); checked once per batch.
+    indicators_seen: &'c mut Option<i64>,
+    indicators_checked: bool,
+}
+
+/// The advisory lock key of a region: jifen's key space in the high half (so other
+/// users of advisory locks on the database do not collide with it), a 32-bit FNV-1a
+/// of the region code in the low half. Two regions sharing a key only share a lock.
+pub fn region_lock_key(region: &RegionCode) -> i64 {
+    const SPACE: i64 = 0x6a69_6665; // "jife"
+    let mut h: u32 = 0x811c_9dc5;
+    for b in region.as_str().bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    (SPACE << 32) | i64::from(h)
 }
 
 impl<'c> Batch<'c> {
+    /// Takes the region's writer lock for the rest of this batch's transaction, so
+    /// that of several processes writing one PostgreSQL database only one extends a
+    /// region's tree at a time; then drops the cached state of the region if another
+    /// process extended its tree meanwhile. A no-op on SQLite (one writer) and when
+    /// the batch holds the lock already.
+    ///
+    /// Deadlocks: a batch waits for a lock only when every key it holds is smaller,
+    /// so waits always go up in key order and no cycle can form. Out of order, it
+    /// takes the lock only if free and otherwise refuses this one request (a
+    /// `Conflict` to retry), leaving the rest of the batch alone.
+    pub fn lock_region(&mut self, region: &RegionCode) -> Result<()> {
+        if self.tx.kind() != crate::sql::Kind::Postgres
+            || self.locked.iter().any(|(_, r)| r == region)
+        {
+            return Ok(());
+        }
+        let key = region_lock_key(region);
+        if self.locked.iter().any(|(k, _)| *k > key) {
+            let got: bool = self.tx.query_row(
+                "SELECT pg_try_advisory_xact_lock(?1)",
+                params![key],
+                |r| r.get(0),
+            )?;
+            if !got {
+                return Err(StoreError::Conflict(format!(
+                    "region {region} is being written by another server; try again"
+                )));
+            }
+        } else {
+            self.tx
+                .execute("SELECT pg_advisory_xact_lock(?1)", params![key])?;
+        }
+        self.locked.push((key, region.clone()));
+        // Under the lock the stored tree is final until this batch commits: compare it
+        // with what this writer remembers, and forget the region if it moved.
+        if let Some(s) = self.states.get(region) {
+            let size: Option<i64> = self.tx.query_row(
+                "SELECT MAX(size) FROM checkpoints WHERE region = ?1",
+                params![region.as_str()],
+                |r| r.get(0),
+            )?;
+            if size.map(from_sql_u64).transpose()? != Some(s.last.size) {
+                tracing::debug!(region = %region, "another writer extended the tree: reloading");
+                self.states.remove(region);
+            }
+        }
+        if !self.indicators_checked {
+            self.indicators_checked = true;
+            let n: i64 =
+                self.tx
+                    .query_row("SELECT COUNT(*) FROM indicators", params![], |r| r.get(0))?;
+            if self.indicators_seen.is_some_and(|seen| seen != n) {
+                self.indicators_changed()?;
+            }
+            *self.indicators_seen = Some(n);
+        }
+        Ok(())
+    }
+
     /// The transaction, for jobs that write their own rows.
     pub fn conn(&self) -> &Conn {
         self.tx
@@ -268,6 +346,7 @@ impl<'c> Batch<'c> {
     }
 
     fn state(&mut self, region: &RegionCode) -> Result<&mut RegionState> {
+        self.lock_region(region)?;
         if !self.states.contains_key(region) {
             let s = RegionState::load(self.tx, self.keys, region)?;
             self.states.insert(region.clone(), s);
@@ -735,6 +814,7 @@ pub(crate) struct Writer {
     keys: KeyDir,
     clock: Arc<dyn Clock>,
     states: HashMap<RegionCode, RegionState>,
+    indicators_seen: Option<i64>,
 }
 
 impl Writer {
@@ -744,20 +824,21 @@ impl Writer {
             keys,
             clock,
             states: HashMap::new(),
+            indicators_seen: None,
         }
     }
 
-    pub(crate) fn run(mut self, rx: Receiver<Job>, db_path: std::path::PathBuf) {
-        // Checkpointing the WAL into the database file runs on its own thread and
+    pub(crate) fn run(mut self, rx: Receiver<Job>, wal_db: Option<std::path::PathBuf>) {
+        // SQLite: checkpointing the WAL into the database file runs on its own thread and
         // connection, off the writer's path, so a commit is only an append and an fsync.
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let checkpointer = {
+        let checkpointer = wal_db.and_then(|db_path| {
             let stop = stop.clone();
             std::thread::Builder::new()
                 .name("jifen-checkpointer".into())
                 .spawn(move || checkpointer(&db_path, &stop))
                 .ok()
-        };
+        });
         if checkpointer.is_some()
             && let Some(c) = self.conn.as_sqlite()
             && let Err(e) = c.pragma_update(None, "wal_autocheckpoint", 0)
@@ -811,7 +892,11 @@ impl Writer {
     fn run_batch(&mut self, jobs: Vec<Job>) {
         let now = self.clock.now();
         let Writer {
-            conn, keys, states, ..
+            conn,
+            keys,
+            states,
+            indicators_seen,
+            ..
         } = self;
         let tx = &*conn;
         match tx.begin_write() {
@@ -838,6 +923,9 @@ impl Writer {
                 savepoint_depth: 0,
                 moved: HashMap::new(),
                 moved_upto: 0,
+                locked: Vec::new(),
+                indicators_seen,
+                indicators_checked: false,
             };
             for job in jobs {
                 completions.push(job(&mut batch));
@@ -920,12 +1008,12 @@ fn checkpointer(db_path: &std::path::Path, stop: &std::sync::atomic::AtomicBool)
 /// Starts the writer thread; jobs sent on the returned channel run in batches.
 pub(crate) fn spawn(
     writer: Writer,
-    db_path: std::path::PathBuf,
+    wal_db: Option<std::path::PathBuf>,
 ) -> Result<(SyncSender<Job>, std::thread::JoinHandle<()>)> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUE_JOBS_MAX);
     let handle = std::thread::Builder::new()
         .name("jifen-writer".into())
-        .spawn(move || writer.run(rx, db_path))
+        .spawn(move || writer.run(rx, wal_db))
         .map_err(|e| StoreError::Io {
             path: "writer thread".into(),
             source: e,

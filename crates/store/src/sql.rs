@@ -11,7 +11,17 @@
 //! UPDATE` names the table on the left of `excluded`, and SQLite's `INDEXED BY`
 //! hints are dropped where the backend has no such thing.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use postgres::types::{IsNull, ToSql, Type};
+
 use crate::error::{Result, StoreError};
+
+/// Most prepared statements a PostgreSQL connection keeps; beyond it the cache starts over.
+pub const PG_STATEMENTS_MAX: usize = 256;
+/// Rows a PostgreSQL cursor fetches per round trip when a query streams its rows.
+pub const PG_CURSOR_ROWS: usize = 4_096;
 
 /// A parameter or column value, borrowed where it can be.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -162,6 +172,7 @@ pub struct Row<'a> {
 
 enum RowInner<'a> {
     Sqlite(&'a rusqlite::Row<'a>),
+    Pg(&'a postgres::Row),
 }
 
 impl Row<'_> {
@@ -172,6 +183,7 @@ impl Row<'_> {
                 let v = r.get_ref(i)?;
                 T::from_value(sqlite_value(v)?)
             }
+            RowInner::Pg(r) => T::from_value(pg_value(r, i)?),
         }
     }
 }
@@ -194,6 +206,110 @@ fn sqlite_value(v: rusqlite::types::ValueRef<'_>) -> Result<Value<'_>> {
     })
 }
 
+fn pg_value(row: &postgres::Row, i: usize) -> Result<Value<'_>> {
+    let ty = row
+        .columns()
+        .get(i)
+        .ok_or_else(|| StoreError::Corrupt(format!("no column {i} in the row")))?
+        .type_()
+        .clone();
+    let v = match ty {
+        Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Value::Int),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)?
+            .map(|v| Value::Int(v.into())),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)?
+            .map(|v| Value::Int(v.into())),
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(i)?
+            .map(|v| Value::Int(v.into())),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+            row.try_get::<_, Option<&str>>(i)?.map(Value::Text)
+        }
+        Type::BYTEA => row.try_get::<_, Option<&[u8]>>(i)?.map(Value::Blob),
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "column {i} is of type {other}, which jifen does not read (cast it to BIGINT)"
+            )));
+        }
+    };
+    Ok(v.unwrap_or(Value::Null))
+}
+
+impl ToSql for Value<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match *self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(i) => match *ty {
+                Type::INT8 => i.to_sql(ty, out),
+                Type::INT4 => i32::try_from(i)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(i)?.to_sql(ty, out),
+                Type::BOOL => (i != 0).to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR => i.to_string().as_str().to_sql(ty, out),
+                _ => Err(format!("an integer cannot be bound to a parameter of type {ty}").into()),
+            },
+            Value::Text(t) => t.to_sql(ty, out),
+            Value::Blob(b) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        // Each value converts itself to the type the server asks for, or says why not.
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// Rewrites a query for PostgreSQL: `?N` becomes `$N`, a bare `?` the next `$k`,
+/// and SQLite's `INDEXED BY name` planner hints go. Quoted text is left alone.
+pub fn pg_sql(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut bare = 0u32;
+    let mut quoted = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            quoted = c != '\'';
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\'' => {
+                quoted = true;
+                out.push(c);
+            }
+            '?' => {
+                out.push('$');
+                let mut digits = false;
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    out.push(d);
+                    chars.next();
+                    digits = true;
+                }
+                if !digits {
+                    bare += 1;
+                    out.push_str(&bare.to_string());
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    while let Some(at) = out.find(" INDEXED BY ") {
+        let rest = &out[at + " INDEXED BY ".len()..];
+        let name = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        out.replace_range(at..at + " INDEXED BY ".len() + name, "");
+    }
+    out
+}
+
 impl rusqlite::ToSql for Value<'_> {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
         use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -210,6 +326,36 @@ impl rusqlite::ToSql for Value<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Sqlite,
+    Postgres,
+}
+
+/// A PostgreSQL session and its prepared statements.
+pub struct PgConn {
+    pub client: postgres::Client,
+    statements: HashMap<String, postgres::Statement>,
+    cursors: u64,
+}
+
+impl PgConn {
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement> {
+        if let Some(st) = self.statements.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.prepare(&pg_sql(sql))?;
+        if self.statements.len() >= PG_STATEMENTS_MAX {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), st.clone());
+        Ok(st)
+    }
+}
+
+fn busy() -> StoreError {
+    StoreError::Corrupt("a PostgreSQL connection was used while it was already in use".into())
+}
+
+fn pg_params<'a>(values: &'a [Value<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    values.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
 /// A connection to one of the backends. Queries take `&self`.
@@ -219,6 +365,9 @@ pub struct Conn {
 
 enum Backend {
     Sqlite(rusqlite::Connection),
+    /// The client needs `&mut` for every call; queries take `&self`, so it sits in a
+    /// `RefCell`, borrowed only for the length of one call (never across a callback).
+    Pg(RefCell<PgConn>),
 }
 
 impl Conn {
@@ -228,9 +377,20 @@ impl Conn {
         }
     }
 
+    pub fn from_pg(client: postgres::Client) -> Conn {
+        Conn {
+            backend: Backend::Pg(RefCell::new(PgConn {
+                client,
+                statements: HashMap::new(),
+                cursors: 0,
+            })),
+        }
+    }
+
     pub fn kind(&self) -> Kind {
         match &self.backend {
             Backend::Sqlite(_) => Kind::Sqlite,
+            Backend::Pg(_) => Kind::Postgres,
         }
     }
 
@@ -238,6 +398,19 @@ impl Conn {
     pub fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
         match &self.backend {
             Backend::Sqlite(c) => Some(c),
+            Backend::Pg(_) => None,
+        }
+    }
+
+    /// Runs `f` on the PostgreSQL session, for the fast paths only PostgreSQL has
+    /// (arrays, `COPY`); `None` on SQLite.
+    pub fn with_pg<T>(&self, f: impl FnOnce(&mut PgConn) -> Result<T>) -> Option<Result<T>> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Pg(pg) => Some(match pg.try_borrow_mut() {
+                Ok(mut pg) => f(&mut pg),
+                Err(_) => Err(busy()),
+            }),
         }
     }
 
@@ -248,6 +421,13 @@ impl Conn {
                 let mut st = c.prepare_cached(sql)?;
                 Ok(st.execute(rusqlite::params_from_iter(params.iter().map(|p| p.value())))?)
             }
+            Backend::Pg(pg) => {
+                let mut pg = pg.try_borrow_mut().map_err(|_| busy())?;
+                let st = pg.statement(sql)?;
+                let values: Vec<Value<'_>> = params.iter().map(|p| p.value()).collect();
+                let n = pg.client.execute(&st, &pg_params(&values))?;
+                Ok(usize::try_from(n).unwrap_or(usize::MAX))
+            }
         }
     }
 
@@ -255,6 +435,11 @@ impl Conn {
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
         match &self.backend {
             Backend::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Backend::Pg(pg) => Ok(pg
+                .try_borrow_mut()
+                .map_err(|_| busy())?
+                .client
+                .batch_execute(sql)?),
         }
     }
 
@@ -277,6 +462,40 @@ impl Conn {
                 }
                 Ok(())
             }
+            // A cursor, fetched a chunk at a time: a long scan (the audit, an export)
+            // never holds every row in memory, and `f` may run queries of its own.
+            Backend::Pg(pg) => {
+                let name = {
+                    let mut c = pg.try_borrow_mut().map_err(|_| busy())?;
+                    c.cursors += 1;
+                    let name = format!("jifen_cursor_{}", c.cursors);
+                    let values: Vec<Value<'_>> = params.iter().map(|p| p.value()).collect();
+                    let declare = format!("DECLARE {name} NO SCROLL CURSOR FOR {}", pg_sql(sql));
+                    c.client.execute(declare.as_str(), &pg_params(&values))?;
+                    name
+                };
+                let fetch = format!("FETCH {PG_CURSOR_ROWS} FROM {name}");
+                loop {
+                    let rows = pg
+                        .try_borrow_mut()
+                        .map_err(|_| busy())?
+                        .client
+                        .query(fetch.as_str(), &[])?;
+                    for r in &rows {
+                        f(&Row {
+                            inner: RowInner::Pg(r),
+                        })?;
+                    }
+                    if rows.len() < PG_CURSOR_ROWS {
+                        break;
+                    }
+                }
+                pg.try_borrow_mut()
+                    .map_err(|_| busy())?
+                    .client
+                    .batch_execute(&format!("CLOSE {name}"))?;
+                Ok(())
+            }
         }
     }
 
@@ -287,6 +506,22 @@ impl Conn {
         params: &[&dyn ToParam],
         mut f: impl FnMut(&Row<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
+        if let Backend::Pg(pg) = &self.backend {
+            let rows = {
+                let mut pg = pg.try_borrow_mut().map_err(|_| busy())?;
+                let st = pg.statement(sql)?;
+                let values: Vec<Value<'_>> = params.iter().map(|p| p.value()).collect();
+                pg.client.query(&st, &pg_params(&values))?
+            };
+            return rows
+                .iter()
+                .map(|r| {
+                    f(&Row {
+                        inner: RowInner::Pg(r),
+                    })
+                })
+                .collect();
+        }
         let mut out = Vec::new();
         self.query_each(sql, params, |r| {
             out.push(f(r)?);
@@ -314,6 +549,20 @@ impl Conn {
                     None => Ok(None),
                 }
             }
+            Backend::Pg(pg) => {
+                let row = {
+                    let mut pg = pg.try_borrow_mut().map_err(|_| busy())?;
+                    let st = pg.statement(sql)?;
+                    let values: Vec<Value<'_>> = params.iter().map(|p| p.value()).collect();
+                    pg.client.query(&st, &pg_params(&values))?.into_iter().next()
+                };
+                row.map(|r| {
+                    f(&Row {
+                        inner: RowInner::Pg(&r),
+                    })
+                })
+                .transpose()
+            }
         }
     }
 
@@ -332,6 +581,8 @@ impl Conn {
     pub fn begin_write(&self) -> Result<()> {
         match &self.backend {
             Backend::Sqlite(_) => self.execute("BEGIN IMMEDIATE", params![]).map(drop),
+            // Writers of several processes meet at the per-region locks the sequencer takes.
+            Backend::Pg(_) => self.execute_batch("BEGIN"),
         }
     }
 
@@ -339,21 +590,38 @@ impl Conn {
     pub fn begin_read(&self) -> Result<()> {
         match &self.backend {
             Backend::Sqlite(_) => self.execute("BEGIN", params![]).map(drop),
+            Backend::Pg(_) => self.execute_batch("BEGIN ISOLATION LEVEL REPEATABLE READ"),
         }
     }
 
     pub fn commit(&self) -> Result<()> {
-        self.execute("COMMIT", params![]).map(drop)
+        match self.kind() {
+            Kind::Sqlite => self.execute("COMMIT", params![]).map(drop),
+            Kind::Postgres => self.execute_batch("COMMIT"),
+        }
     }
 
     pub fn rollback(&self) -> Result<()> {
-        self.execute("ROLLBACK", params![]).map(drop)
+        match self.kind() {
+            Kind::Sqlite => self.execute("ROLLBACK", params![]).map(drop),
+            Kind::Postgres => self.execute_batch("ROLLBACK"),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_and_hints_become_postgresql() {
+        assert_eq!(
+            pg_sql("SELECT a FROM t INDEXED BY t_by_b WHERE b = ?1 AND c = '?' AND d = ?12"),
+            "SELECT a FROM t WHERE b = $1 AND c = '?' AND d = $12"
+        );
+        assert_eq!(pg_sql("VALUES (?, ?), (?, ?)"), "VALUES ($1, $2), ($3, $4)");
+        assert_eq!(pg_sql("SELECT 'it''s ?' || ?"), "SELECT 'it''s ?' || $1");
+    }
 
     #[test]
     fn values_round_trip_through_sqlite() {

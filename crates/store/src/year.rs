@@ -411,7 +411,7 @@ pub fn begin_close_in(
     c.execute(
         "INSERT INTO year_households (region, year, household, members, score, model) \
          SELECT region, year, household, COUNT(*), SUM(annual_score), \
-         CASE WHEN ?3 IS NOT NULL AND CAST(SUM(annual_score) AS BIGINT) >= ?3 THEN 1 ELSE 0 END \
+         CASE WHEN CAST(?3 AS BIGINT) IS NOT NULL AND CAST(SUM(annual_score) AS BIGINT) >= ?3 THEN 1 ELSE 0 END \
          FROM year_scores WHERE region = ?1 AND year = ?2 GROUP BY region, year, household",
         params![
             region.as_str(),

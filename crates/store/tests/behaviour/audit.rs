@@ -133,13 +133,8 @@ fn raw_changes_are_caught_and_named() {
     for (label, sql, named) in cases {
         let ts = busy_village();
         ts.audit(|_, _| {}).expect("clean before the change");
-        let raw = rusqlite::Connection::open(ts.dir.path().join(jifen_store::DB_FILE))
-            .expect("raw connection");
-        raw.busy_timeout(std::time::Duration::from_secs(10))
-            .expect("timeout");
-        let changed = raw.execute(sql, []).expect("raw change");
+        let changed = ts.raw_execute(sql);
         assert_eq!(changed, 1, "{label}: the change hit one row");
-        drop(raw);
         let err = ts
             .audit(|_, _| {})
             .expect_err(&format!("{label}: the audit must fail"));

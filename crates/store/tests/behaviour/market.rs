@@ -371,12 +371,7 @@ fn listings_filter_by_member_sponsor_and_status() {
 /// Changes one row behind the store's back and expects the audit to name it.
 pub fn tampered(ts: &TestStore, sql: &str, named: &str) {
     ts.audit(|_, _| {}).expect("clean before the change");
-    let raw = rusqlite::Connection::open(ts.dir.path().join(jifen_store::DB_FILE))
-        .expect("raw connection");
-    raw.busy_timeout(std::time::Duration::from_secs(10))
-        .expect("timeout");
-    assert_eq!(raw.execute(sql, []).expect("raw change"), 1, "{sql}");
-    drop(raw);
+    assert_eq!(ts.raw_execute(sql), 1, "{sql}");
     let err = ts.audit(|_, _| {}).expect_err(sql);
     assert!(
         matches!(err, jifen_store::StoreError::Corrupt(_)) && err.to_string().contains(named),

@@ -18,7 +18,12 @@ use jifen_core::{
     RegionCode, RegionKind, ReviewPolicy, Source, SponsorCode, Timestamp, clock::parse_date,
 };
 use jifen_store::admin::{NewMember, NewRegion};
-use jifen_store::{Append, Store, StoreError};
+use jifen_store::testdb::TestDatabase;
+use jifen_store::{Append, Database, Store, StoreError};
+
+/// Whether this binary is the suite's PostgreSQL half (`tests/behaviour_pg.rs`, which
+/// compiles the same modules): chosen by the binary's name, so one suite serves both.
+pub const ON_POSTGRES: bool = matches!(env!("CARGO_CRATE_NAME").as_bytes(), b"behaviour_pg");
 
 /// China Standard Time, the offset every region here keeps.
 pub const CST_MINUTES: i32 = 480;
@@ -64,6 +69,8 @@ pub struct TestStore {
     pub store: Store,
     pub clock: Arc<FixedClock>,
     pub dir: TempDir,
+    /// The test's own PostgreSQL database, on the PostgreSQL half; dropped last.
+    pub pg: Option<TestDatabase>,
 }
 
 impl std::ops::Deref for TestStore {
@@ -96,8 +103,28 @@ pub fn local(date: &str, hour: i64, minute: i64) -> Timestamp {
 pub fn spawn_store() -> TestStore {
     let dir = TempDir::new("behaviour");
     let clock = Arc::new(FixedClock::new(t0()));
-    let store = Store::open(dir.path(), clock.clone()).expect("store opens");
-    TestStore { store, clock, dir }
+    let pg = ON_POSTGRES.then(|| TestDatabase::for_suite("store behaviour suite"));
+    let database = pg.as_ref().map_or(Database::Sqlite, TestDatabase::database);
+    let store = Store::open_with(dir.path(), &database, clock.clone()).expect("store opens");
+    TestStore {
+        store,
+        clock,
+        dir,
+        pg,
+    }
+}
+
+impl TestStore {
+    /// Runs one statement behind the store's back, on a connection of its own
+    /// (to tamper with what the audit must catch); returns the rows it changed.
+    pub fn raw_execute(&self, sql: &str) -> usize {
+        let conn = match self.store.database() {
+            Database::Sqlite => jifen_store::db::open(&self.dir.path().join(jifen_store::DB_FILE)),
+            Database::Postgres(url) => jifen_store::db::open_pg(url),
+        }
+        .expect("raw connection");
+        conn.execute(sql, jifen_store::params![]).expect("raw change")
+    }
 }
 
 /// A store with the standard tree (a city and its village) and people:
