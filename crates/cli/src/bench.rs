@@ -139,7 +139,13 @@ fn fresh_store_with(
     if store_dir.exists() {
         bail!("{} exists; bench needs a fresh folder", store_dir.display());
     }
-    let store = Store::open(&store_dir, clock)?;
+    let store = crate::open_store(&store_dir, clock)?;
+    if !store.regions()?.is_empty() {
+        store.close();
+        bail!(
+            "the bench needs an empty database: this one holds regions already (create a new one)"
+        );
+    }
     let region = RegionCode::parse("bench").expect("valid code");
     store.create_region(NewRegion {
         region: Region::new(region.clone(), "bench", RegionKind::Village, None)?,
@@ -287,12 +293,18 @@ fn ingest(n: u64, members: u64, dir: Option<PathBuf>) -> Result<ExitCode> {
 
     // Baseline: the same rows into a bare table (no index, no tree, no balances),
     // same durability settings, committed in batches of the sequencer's size.
-    let raw_path = base.join("raw.db");
-    let raw_secs = raw_insert(&raw_path, n, members)?;
+    let (raw_secs, what) = match crate::database() {
+        jifen_store::Database::Sqlite => (
+            raw_insert(&base.join("raw.db"), n, members)?,
+            "raw into a bare SQLite table",
+        ),
+        jifen_store::Database::Postgres(url) => (
+            raw_copy(url, n, members)?,
+            "by COPY into a bare PostgreSQL table",
+        ),
+    };
     let raw_rate = n as f64 / raw_secs;
-    println!(
-        "baseline: {n} rows raw into a bare SQLite table in {raw_secs:.2} s = {raw_rate:.0} rows/s"
-    );
+    println!("baseline: {n} rows {what} in {raw_secs:.2} s = {raw_rate:.0} rows/s");
     println!(
         "ratio: sequencer is {:.2}x the raw-insert time",
         secs / raw_secs
@@ -313,6 +325,52 @@ fn report_acked(acked: u64, reported: &mut u64) {
 
 /// How often (in entries) the bench reports acknowledged appends.
 const ACK_REPORT_EVERY_ENTRIES: u64 = 50_000;
+
+/// The PostgreSQL baseline: the same rows as the sequencer writes, by `COPY` (text
+/// format) into a bare table in the same database, one commit per batch of the
+/// sequencer's size; the table is dropped afterwards.
+fn raw_copy(url: &str, n: u64, members: u64) -> Result<f64> {
+    use std::io::Write;
+    let conn = jifen_store::db::open_pg(url)?;
+    let run = |pg: &mut jifen_store::sql::PgConn| -> jifen_store::Result<f64> {
+        pg.client.batch_execute(
+            "DROP TABLE IF EXISTS bench_raw; \
+             CREATE TABLE bench_raw (region TEXT NOT NULL, seq BIGINT NOT NULL, time_ms BIGINT NOT NULL, \
+             kind TEXT NOT NULL, member BIGINT NOT NULL, amount BIGINT NOT NULL, counter TEXT NOT NULL, \
+             indicator TEXT, indicator_version BIGINT, quantity BIGINT NOT NULL, reason TEXT NOT NULL, \
+             operator BIGINT NOT NULL, reverses BIGINT, annual_delta BIGINT NOT NULL)",
+        )?;
+        let started = Instant::now();
+        let now = jifen_core::Clock::now(&SystemClock).millis();
+        let mut i: u64 = 0;
+        let mut line = String::new();
+        while i < n {
+            let end = (i + jifen_store::sequencer::BATCH_JOBS_MAX as u64).min(n);
+            let mut w = pg
+                .client
+                .copy_in("COPY bench_raw FROM STDIN (FORMAT text)")?;
+            while i < end {
+                line.clear();
+                let member = i % members + 1;
+                line.push_str(&format!(
+                    "bench\t{i}\t{now}\taward\t{member}\t2\tissuance\tTREE\t1\t1\tdirect:{}\t2\t\\N\t2\n",
+                    i + 1
+                ));
+                w.write_all(line.as_bytes())
+                    .map_err(|e| jifen_store::StoreError::Io {
+                        path: "COPY".into(),
+                        source: e,
+                    })?;
+                i += 1;
+            }
+            w.finish()?;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        pg.client.batch_execute("DROP TABLE bench_raw")?;
+        Ok(secs)
+    };
+    Ok(conn.with_pg(run).expect("open_pg opens PostgreSQL")?)
+}
 
 fn raw_insert(path: &std::path::Path, n: u64, members: u64) -> Result<f64> {
     let conn = jifen_store::db::open(path)?;

@@ -204,8 +204,8 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
     if args.households == 0 || args.households > 100_000 {
         bail!("--households must be between 1 and 100000");
     }
-    if Store::exists(data) {
-        let store = Store::open(data, Arc::new(SystemClock))?;
+    if *crate::database() != jifen_store::Database::Sqlite || Store::exists(data) {
+        let store = crate::open_store(data, Arc::new(SystemClock))?;
         let n = store.regions()?.len();
         let seeded = store.account_by_username("admin")?.is_some();
         if n > 0 && seeded && args.serve {
@@ -226,8 +226,7 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
         .context("today's date")?;
     let start = today - time::Duration::days(365);
     let clock = Arc::new(FixedClock::new(at(start, 8)?));
-    let store =
-        Store::open(data, clock.clone()).with_context(|| format!("opening {}", data.display()))?;
+    let store = crate::open_store(data, clock.clone())?;
     let mut rng = Rng(args.seed);
 
     eprintln!("creating regions, rulebooks and residents ...");
@@ -760,7 +759,7 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
         day = day.next_day().context("calendar")?;
     }
     store.close();
-    let store = Store::open(data, Arc::new(SystemClock))?;
+    let store = crate::open_store(data, Arc::new(SystemClock))?;
     // Last year is closed, even when the simulated year did not cross New Year.
     for r in ["tongxiang-yuefeng", "shenzhen-futian-lianhua"] {
         store.close_year(&code(r), today.year() - 1, op(ADMIN), |_| {})?;

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use jifen_core::{Region, RegionCode, RegionKind, SystemClock};
-use jifen_store::Store;
 use jifen_store::admin::NewRegion;
+use jifen_store::{Database, Store};
 
 /// Default log origin prefix: a region's log is named `<prefix>/<region code>`.
 pub const ORIGIN_PREFIX_DEFAULT: &str = "jifen.local/log";
@@ -36,8 +36,34 @@ struct Cli {
         default_value = "./jifen-data"
     )]
     data: PathBuf,
+    /// Keep the tables in PostgreSQL at this URL (postgres://user@host:port/db) instead
+    /// of SQLite in the data folder; the signing keys stay in the data folder.
+    #[arg(
+        long,
+        global = true,
+        env = "JIFEN_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The database every command opens, from `--database` (set once in `main`, before any
+/// command runs; the subcommands' signatures stay about the data folder).
+static DATABASE: std::sync::OnceLock<Database> = std::sync::OnceLock::new();
+
+/// The database `--database` chose (SQLite in the data folder when not given).
+pub fn database() -> &'static Database {
+    DATABASE.get_or_init(|| Database::Sqlite)
+}
+
+/// Opens (creating if needed) the store: the tables where `--database` says, the keys in `data`.
+pub fn open_store(data: &std::path::Path, clock: Arc<dyn jifen_core::Clock>) -> Result<Store> {
+    Store::open_with(data, database(), clock).with_context(|| match database() {
+        Database::Sqlite => format!("opening {}", data.display()),
+        Database::Postgres(_) => "opening the PostgreSQL database".to_owned(),
+    })
 }
 
 #[derive(Subcommand)]
@@ -95,6 +121,15 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    match Database::from_url(cli.database.as_deref()) {
+        Ok(db) => {
+            let _ = DATABASE.set(db);
+        }
+        Err(e) => {
+            eprintln!("jifen: --database: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -106,13 +141,13 @@ fn main() -> ExitCode {
 
 /// Opens the store in an existing data folder.
 pub fn open_existing(data: &std::path::Path) -> Result<Store> {
-    if !Store::exists(data) {
+    if *database() == Database::Sqlite && !Store::exists(data) {
         bail!(
             "{} holds no jifen data; run `jifen init` or `jifen demo` first, or pass --data",
             data.display()
         );
     }
-    Store::open(data, Arc::new(SystemClock)).with_context(|| format!("opening {}", data.display()))
+    open_store(data, Arc::new(SystemClock))
 }
 
 pub fn parse_region(s: &str) -> Result<RegionCode> {
@@ -136,8 +171,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .transpose()
                 .context("--parent")?;
             let region = Region::new(code.clone(), &name, kind, parent).context("--name")?;
-            let store = Store::open(&cli.data, Arc::new(SystemClock))
-                .with_context(|| format!("opening {}", cli.data.display()))?;
+            let store = open_store(&cli.data, Arc::new(SystemClock))?;
             let vkey = store.create_region(NewRegion {
                 region,
                 origin_prefix,

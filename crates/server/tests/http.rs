@@ -1,5 +1,7 @@
-//! End-to-end HTTP tests against the real server on port 0.
+//! End-to-end HTTP tests against the real server on port 0 (on SQLite here; on
+//! PostgreSQL as `tests/http_pg.rs`, which compiles this file again).
 
+#[path = "common/mod.rs"]
 mod common;
 
 use common::*;

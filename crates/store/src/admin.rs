@@ -278,6 +278,8 @@ pub fn insert_member(tx: &Conn, m: &NewMember, now_ms: i64) -> Result<MemberId> 
 
 /// [`Store::put_indicator`] inside a write's batch, so it commits with the rest of the write.
 pub fn put_indicator_in(b: &mut crate::Batch<'_>, mut ind: Indicator) -> Result<u32> {
+    // Numbers are allocated per region: writers of other processes wait their turn.
+    b.lock_region(&ind.region)?;
     let tx = b.conn();
     let tree = RegionTree::new(rows::load_regions(tx)?);
     let lineage: Vec<RegionCode> = tree

@@ -138,7 +138,10 @@ pub fn migrate_pg(conn: &Conn) -> Result<()> {
         let version = match version {
             Some(v) => v,
             None => {
-                conn.execute("INSERT INTO jifen_schema (version) VALUES (0)", crate::params![])?;
+                conn.execute(
+                    "INSERT INTO jifen_schema (version) VALUES (0)",
+                    crate::params![],
+                )?;
                 0
             }
         };

@@ -120,10 +120,32 @@ impl KeyDir {
         }
     }
 
-    /// Records a signed checkpoint after its transaction committed.
+    /// Records a signed checkpoint after its transaction committed. Several servers
+    /// may share the folder (one PostgreSQL database): they take turns on a lock file,
+    /// and the record never moves back to a smaller tree than one already recorded
+    /// (a server that committed earlier may get here later).
     pub fn record_signed(&self, region: &str, note: &str) -> Result<()> {
+        let lock_path = self.dir.join(format!("{region}.lock"));
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StoreError::io(&lock_path, e))?;
+        lock.lock().map_err(|e| StoreError::io(&lock_path, e))?;
+        if let Some(old) = self.last_signed(region)?
+            && note_size(&old) > note_size(note)
+        {
+            return Ok(());
+        }
         write_atomic(&self.signed_path(region), note.as_bytes(), false)
+        // The lock goes with the file handle.
     }
+}
+
+/// The tree size a checkpoint note states (its second line); `None` if unreadable.
+fn note_size(note: &str) -> Option<u64> {
+    note.lines().nth(1)?.trim().parse().ok()
 }
 
 impl KeyDir {

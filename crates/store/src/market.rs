@@ -361,6 +361,8 @@ fn reward_params(r: &Reward) -> (Option<u32>, Option<&'static str>, String, Opti
 
 /// Adds a reward to the catalog; returns its id.
 pub fn add_reward_in(b: &mut Batch<'_>, region: &RegionCode, r: &Reward) -> Result<u64> {
+    // Numbers are allocated per region: writers of other processes wait their turn.
+    b.lock_region(region)?;
     let c = b.conn();
     check_reward_refs(c, region, r)?;
     let (n, max): (i64, Option<i64>) = c.query_row(
@@ -585,6 +587,8 @@ fn random_code() -> Result<RedemptionCode> {
 /// Reserves one item of a reward for a member: checks everything, posts the
 /// redemption entry, takes the item, and returns the redemption with its code.
 pub fn reserve_in(b: &mut Batch<'_>, req: Reserve) -> Result<RedemptionView> {
+    // Numbers are allocated per region: writers of other processes wait their turn.
+    b.lock_region(&req.region)?;
     let Reserve {
         region,
         reward: reward_id,

@@ -105,6 +105,9 @@ fn member_view(e: &Entry) -> Result<(i64, String)> {
 
 /// Inserts entries, many rows a statement.
 pub fn insert_entries(conn: &Conn, entries: &[&Entry]) -> Result<()> {
+    if let Some(r) = conn.with_pg(|pg| insert_entries_pg(pg, entries)) {
+        return r;
+    }
     const COLUMNS: usize = 14;
     let sql = |n: usize| {
         let one = format!("({})", vec!["?"; COLUMNS].join(", "));
@@ -178,6 +181,58 @@ pub fn insert_entries(conn: &Conn, entries: &[&Entry]) -> Result<()> {
             conn.execute(&sql(chunk.len()), &values)?;
         }
     }
+    Ok(())
+}
+
+/// PostgreSQL: every entry of the batch in one statement, each column an array
+/// (`INSERT ... SELECT * FROM UNNEST(...)`): one round trip however many rows.
+fn insert_entries_pg(pg: &mut crate::sql::PgConn, entries: &[&Entry]) -> Result<()> {
+    let n = entries.len();
+    let mut region = Vec::with_capacity(n);
+    let mut seq = Vec::with_capacity(n);
+    let mut time = Vec::with_capacity(n);
+    let mut kind = Vec::with_capacity(n);
+    let mut member = Vec::with_capacity(n);
+    let mut amount = Vec::with_capacity(n);
+    let mut counter = Vec::with_capacity(n);
+    let mut indicator = Vec::with_capacity(n);
+    let mut version = Vec::with_capacity(n);
+    let mut quantity = Vec::with_capacity(n);
+    let mut reason = Vec::with_capacity(n);
+    let mut operator = Vec::with_capacity(n);
+    let mut reverses = Vec::with_capacity(n);
+    let mut annual = Vec::with_capacity(n);
+    for e in entries {
+        let (a, c) = member_view(e)?;
+        region.push(e.region.as_str());
+        seq.push(sql_u64(e.seq)?);
+        time.push(e.time.millis());
+        kind.push(e.kind.as_str());
+        member.push(e.member.get());
+        amount.push(a);
+        counter.push(c);
+        indicator.push(e.indicator.as_ref().map(|i| i.code.as_str()));
+        version.push(e.indicator.as_ref().map(|i| i64::from(i.version)));
+        quantity.push(i64::from(e.quantity));
+        reason.push(e.reason.to_text());
+        operator.push(e.operator.get());
+        reverses.push(e.reverses.map(sql_u64).transpose()?);
+        annual.push(e.annual_delta.get());
+    }
+    let st = pg.statement(
+        "INSERT INTO entries (region, seq, time_ms, kind, member, amount, counter, indicator, \
+         indicator_version, quantity, reason, operator, reverses, annual_delta) \
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], \
+         $6::bigint[], $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::text[], \
+         $12::bigint[], $13::bigint[], $14::bigint[])",
+    )?;
+    pg.client.execute(
+        &st,
+        &[
+            &region, &seq, &time, &kind, &member, &amount, &counter, &indicator, &version,
+            &quantity, &reason, &operator, &reverses, &annual,
+        ],
+    )?;
     Ok(())
 }
 

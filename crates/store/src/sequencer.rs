@@ -284,11 +284,11 @@ impl<'c> Batch<'c> {
         }
         let key = region_lock_key(region);
         if self.locked.iter().any(|(k, _)| *k > key) {
-            let got: bool = self.tx.query_row(
-                "SELECT pg_try_advisory_xact_lock(?1)",
-                params![key],
-                |r| r.get(0),
-            )?;
+            let got: bool =
+                self.tx
+                    .query_row("SELECT pg_try_advisory_xact_lock(?1)", params![key], |r| {
+                        r.get(0)
+                    })?;
             if !got {
                 return Err(StoreError::Conflict(format!(
                     "region {region} is being written by another server; try again"
@@ -314,9 +314,9 @@ impl<'c> Batch<'c> {
         }
         if !self.indicators_checked {
             self.indicators_checked = true;
-            let n: i64 =
-                self.tx
-                    .query_row("SELECT COUNT(*) FROM indicators", params![], |r| r.get(0))?;
+            let n: i64 = self
+                .tx
+                .query_row("SELECT COUNT(*) FROM indicators", params![], |r| r.get(0))?;
             if self.indicators_seen.is_some_and(|seen| seen != n) {
                 self.indicators_changed()?;
             }
@@ -716,6 +716,33 @@ impl<'c> Batch<'c> {
                 }
                 let mut rows: Vec<_> = years.iter().collect();
                 rows.sort_unstable();
+                // PostgreSQL: all of the region's rows in one statement, as arrays.
+                if let Some(r) = tx.with_pg(|pg| {
+                    let n = rows.len();
+                    let (mut m, mut y, mut a, mut f) = (
+                        Vec::with_capacity(n),
+                        Vec::with_capacity(n),
+                        Vec::with_capacity(n),
+                        Vec::with_capacity(n),
+                    );
+                    for ((member, year), (annual, flow)) in &rows {
+                        m.push(*member);
+                        y.push(i64::from(*year));
+                        a.push(*annual);
+                        f.push(*flow);
+                    }
+                    let st = pg.statement(
+                        "INSERT INTO member_years (region, member, year, annual_score, net_flow) \
+                         SELECT $1::text, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) \
+                         ON CONFLICT (region, member, year) DO UPDATE SET \
+                         annual_score = member_years.annual_score + excluded.annual_score, \
+                         net_flow = member_years.net_flow + excluded.net_flow",
+                    )?;
+                    pg.client.execute(&st, &[&region_str, &m, &y, &a, &f])?;
+                    Ok(())
+                }) {
+                    return r;
+                }
                 // Many rows a statement: one statement per row costs more than the row.
                 let sql = |n: usize| {
                     let values = vec!["(?, ?, ?, ?, ?)"; n].join(", ");

@@ -337,7 +337,8 @@ pub struct PgConn {
 }
 
 impl PgConn {
-    fn statement(&mut self, sql: &str) -> Result<postgres::Statement> {
+    /// A prepared statement for `sql` (`?N` or `$N` placeholders), from the cache.
+    pub fn statement(&mut self, sql: &str) -> Result<postgres::Statement> {
         if let Some(st) = self.statements.get(sql) {
             return Ok(st.clone());
         }
@@ -367,7 +368,7 @@ enum Backend {
     Sqlite(rusqlite::Connection),
     /// The client needs `&mut` for every call; queries take `&self`, so it sits in a
     /// `RefCell`, borrowed only for the length of one call (never across a callback).
-    Pg(RefCell<PgConn>),
+    Pg(Box<RefCell<PgConn>>),
 }
 
 impl Conn {
@@ -379,11 +380,11 @@ impl Conn {
 
     pub fn from_pg(client: postgres::Client) -> Conn {
         Conn {
-            backend: Backend::Pg(RefCell::new(PgConn {
+            backend: Backend::Pg(Box::new(RefCell::new(PgConn {
                 client,
                 statements: HashMap::new(),
                 cursors: 0,
-            })),
+            }))),
         }
     }
 
@@ -554,7 +555,10 @@ impl Conn {
                     let mut pg = pg.try_borrow_mut().map_err(|_| busy())?;
                     let st = pg.statement(sql)?;
                     let values: Vec<Value<'_>> = params.iter().map(|p| p.value()).collect();
-                    pg.client.query(&st, &pg_params(&values))?.into_iter().next()
+                    pg.client
+                        .query(&st, &pg_params(&values))?
+                        .into_iter()
+                        .next()
                 };
                 row.map(|r| {
                     f(&Row {

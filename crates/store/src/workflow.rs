@@ -284,6 +284,8 @@ impl Store {
 }
 
 pub fn submit_claim_in(b: &mut Batch<'_>, c: NewClaim) -> Result<ClaimOutcome> {
+    // Numbers are allocated per region: writers of other processes wait their turn.
+    b.lock_region(&c.region)?;
     if c.quantity == 0 || c.quantity > QUANTITY_MAX {
         return Err(StoreError::rejected(format!(
             "quantity must be between 1 and {QUANTITY_MAX}"
@@ -447,6 +449,8 @@ pub fn create_event_in(
     ends: Timestamp,
     by: OperatorId,
 ) -> Result<Event> {
+    // Numbers are allocated per region: writers of other processes wait their turn.
+    b.lock_region(region)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > EVENT_NAME_CHARS_MAX || name.contains('\n') {
         return Err(StoreError::rejected(format!(
@@ -570,6 +574,8 @@ pub fn object_in(
     account: OperatorId,
     reason: &str,
 ) -> Result<i64> {
+    // Numbers are allocated per region: writers of other processes wait their turn.
+    b.lock_region(region)?;
     let reason = check_text("the objection", reason, true)?;
     let c = load_claim(b.conn(), region, claim)?;
     let to = c
@@ -622,6 +628,8 @@ pub fn file_appeal_in(
     member: MemberId,
     statement: String,
 ) -> Result<(AppealId, Timestamp)> {
+    // Numbers are allocated per region: writers of other processes wait their turn.
+    b.lock_region(&region)?;
     let statement = check_text("the appeal statement", &statement, true)?;
     let tx = b.conn();
     let entry = b

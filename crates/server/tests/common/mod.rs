@@ -53,7 +53,13 @@ pub struct App {
     pub dir: TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// The app's own PostgreSQL database on the suite's PostgreSQL half; dropped last.
+    pub pg: Option<jifen_store::testdb::TestDatabase>,
 }
+
+/// Whether this binary is a suite's PostgreSQL half (`tests/http_pg.rs` compiles
+/// `http.rs` again): chosen by the binary's name, so one suite serves both stores.
+pub const ON_POSTGRES: bool = matches!(env!("CARGO_CRATE_NAME").as_bytes(), b"http_pg");
 
 impl Drop for App {
     fn drop(&mut self) {
@@ -117,7 +123,11 @@ pub fn spawn_app() -> App {
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     )));
     let clock = Arc::new(FixedClock::new(fixture_time()));
-    let store = Store::open(&dir.0, clock.clone()).expect("open store");
+    let pg = ON_POSTGRES.then(|| jifen_store::testdb::TestDatabase::for_suite("HTTP suite"));
+    let database = pg
+        .as_ref()
+        .map_or(jifen_store::Database::Sqlite, |d| d.database());
+    let store = Store::open_with(&dir.0, &database, clock.clone()).expect("open store");
     let rc = |s: &str| RegionCode::parse(s).expect("valid");
     store
         .create_region(NewRegion {
@@ -303,6 +313,7 @@ pub fn spawn_app() -> App {
         dir,
         shutdown: Some(tx),
         thread: Some(thread),
+        pg,
     }
 }
 

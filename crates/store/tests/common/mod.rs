@@ -123,7 +123,8 @@ impl TestStore {
             Database::Postgres(url) => jifen_store::db::open_pg(url),
         }
         .expect("raw connection");
-        conn.execute(sql, jifen_store::params![]).expect("raw change")
+        conn.execute(sql, jifen_store::params![])
+            .expect("raw change")
     }
 }
 
