@@ -393,6 +393,71 @@ pub fn member_commitment(
     .transpose()
 }
 
+/// Adds every member of the region with their commitment to `into`, reading at most
+/// `max + 1`; returns how many it read (more than `max`: the region did not fit).
+pub fn member_commitments(
+    conn: &Conn,
+    region: &RegionCode,
+    max: usize,
+    into: &mut std::collections::HashMap<MemberId, [u8; 32]>,
+) -> Result<usize> {
+    let limit = i64::try_from(max).unwrap_or(i64::MAX).saturating_add(1);
+    let mut n = 0usize;
+    conn.query_each(
+        "SELECT member, commitment FROM members WHERE region = ?1 LIMIT ?2",
+        params![region.as_str(), limit],
+        |r| {
+            n += 1;
+            let id = MemberId::new(r.get(0)?).map_err(|e| corrupt(format!("member: {e}")))?;
+            let c: Vec<u8> = r.get(1)?;
+            let c = <[u8; 32]>::try_from(c.as_slice()).map_err(|_| {
+                corrupt(format!("member {region}/{id}: commitment is not 32 bytes"))
+            })?;
+            into.insert(id, c);
+            Ok(())
+        },
+    )?;
+    Ok(n)
+}
+
+/// [`cap_units_used`] for every member with units in `[start, end)`, or `None` if
+/// more than `max` members have.
+pub fn cap_units_by_member(
+    conn: &Conn,
+    region: &RegionCode,
+    indicator: &IndicatorCode,
+    start: Timestamp,
+    end: Timestamp,
+    max: usize,
+) -> Result<Option<Vec<(MemberId, u64)>>> {
+    let limit = i64::try_from(max).unwrap_or(i64::MAX).saturating_add(1);
+    let rows: Vec<(i64, i64)> = conn.query_map(
+        "SELECT member, CAST(SUM(quantity) AS BIGINT) FROM entries \
+         WHERE region = ?1 AND indicator = ?2 AND kind = 'award' AND reason NOT LIKE 'appeal:%' \
+         AND time_ms >= ?3 AND time_ms < ?4 GROUP BY member LIMIT ?5",
+        params![
+            region.as_str(),
+            indicator.as_str(),
+            start.millis(),
+            end.millis(),
+            limit
+        ],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if rows.len() > max {
+        return Ok(None);
+    }
+    rows.into_iter()
+        .map(|(m, u)| {
+            Ok((
+                MemberId::new(m).map_err(|e| corrupt(format!("member: {e}")))?,
+                from_sql_u64(u)?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
 /// Total reversed so far of an entry.
 pub fn reversed_amount(conn: &Conn, region: &RegionCode, seq: u64) -> Result<Points> {
     Ok(Points::new(conn.query_row("SELECT CAST(COALESCE(SUM(ABS(amount)), 0) AS BIGINT) FROM entries WHERE region = ?1 AND reverses = ?2", params![region.as_str(), sql_u64(seq)?],

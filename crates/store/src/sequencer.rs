@@ -39,6 +39,13 @@ type CapKey = (MemberId, Arc<str>, CapPeriod, i32);
 const ROWS_PER_STATEMENT: usize = 64;
 /// Batches with at least this many entries of a region hash their leaves on a second thread.
 const PARALLEL_HASH_ENTRIES_MIN: usize = 256;
+/// Most rows one bulk read of a period's cap counts may bring back.
+const CAP_BULK_ROWS_MAX: usize = 200_000;
+/// Largest log (entries) whose cap counts are read for all members at once: the
+/// read scans the period's awards, which must stay cheap.
+const CAP_BULK_TREE_ENTRIES_MAX: u64 = 100_000;
+/// Most members read in one query when a region's sequencer first needs one.
+const MEMBER_BULK_MAX: usize = 200_000;
 /// Most cap counters a region's sequencer keeps in memory.
 pub const CAP_CACHE_MAX: usize = 2_000_000;
 /// Longest idempotency key, in bytes.
@@ -70,10 +77,16 @@ struct RegionState {
     indicators: HashMap<String, (Arc<str>, HashMap<u32, Indicator>)>,
     /// Commitments of members known to exist.
     members: HashMap<MemberId, [u8; 32]>,
+    /// Whether `members` was filled with all of the region's members in one query
+    /// (a miss after that is a member created since, looked up alone).
+    members_loaded: bool,
     /// Units counted against caps: derived from the committed entries on a miss, then
     /// kept up to date by the appends, pending ones included. Never cleared inside a
     /// batch, so a miss means no pending entry counts towards that key.
     cap_used: HashMap<CapKey, u64>,
+    /// (indicator, period kind, period number) whose committed counts for every member
+    /// were read into `cap_used` in one query: a miss on such a key counts zero.
+    cap_loaded: std::collections::HashSet<(Arc<str>, CapPeriod, i32)>,
     /// The local date at the batch time it was last computed for.
     today: Option<(Timestamp, time::Date)>,
     /// Next sequence number: tree size plus entries pending in the current batch.
@@ -167,7 +180,9 @@ impl RegionState {
             signer,
             indicators: HashMap::new(),
             members: HashMap::new(),
+            members_loaded: false,
             cap_used: HashMap::new(),
+            cap_loaded: std::collections::HashSet::new(),
             today: None,
         };
         state.load_indicators(conn, region)?;
@@ -459,6 +474,7 @@ impl<'c> Batch<'c> {
                 // Members created inside the failed job are gone again.
                 for s in self.states.values_mut() {
                     s.members.clear();
+                    s.members_loaded = false;
                 }
                 Err(e)
             }
@@ -508,6 +524,15 @@ impl<'c> Batch<'c> {
         let now = self.now;
         let tx = self.tx;
         let state = self.state(&region)?;
+        if !state.members.contains_key(&ne.member) && !state.members_loaded {
+            // One query for the region's members instead of one round trip per first
+            // sight of each (what a remote database charges most for).
+            state.members_loaded = true;
+            let n = rows::member_commitments(tx, &region, MEMBER_BULK_MAX, &mut state.members)?;
+            if n > MEMBER_BULK_MAX {
+                state.members.clear();
+            }
+        }
         if !state.members.contains_key(&ne.member) {
             let c = rows::member_commitment(tx, &region, ne.member)?.ok_or_else(|| {
                 StoreError::NotFound(format!("member {} in region {region}", ne.member))
@@ -582,8 +607,10 @@ impl<'c> Batch<'c> {
             if ne.kind == EntryKind::Award && by_rule {
                 for (period, limit) in ind.caps.limits() {
                     let key: CapKey = (ne.member, code.clone(), period, period.number(date));
+                    let period_key = (code.clone(), period, key.3);
                     let used = match state.cap_used.get(&key) {
                         Some(u) => *u,
+                        None if state.cap_loaded.contains(&period_key) => 0,
                         None => {
                             let (from, to) = period.bounds(date);
                             let start = Timestamp::start_of(from, state.offset_minutes);
@@ -591,7 +618,38 @@ impl<'c> Batch<'c> {
                             let (start, end) = start
                                 .and_then(|s| end.map(|e| (s, e)))
                                 .map_err(|e| StoreError::rejected(e.to_string()))?;
-                            rows::cap_units_used(tx, &region, ne.member, &ir.code, start, end)?
+                            // Every member's count for this period in one query while the
+                            // region's log is small enough to scan; else this member's
+                            // alone, by its index.
+                            let all = if state.appender.size() <= CAP_BULK_TREE_ENTRIES_MAX {
+                                rows::cap_units_by_member(
+                                    tx,
+                                    &region,
+                                    &ir.code,
+                                    start,
+                                    end,
+                                    CAP_BULK_ROWS_MAX,
+                                )?
+                            } else {
+                                None
+                            };
+                            match all {
+                                Some(all) if state.cap_used.len() + all.len() <= CAP_CACHE_MAX => {
+                                    // Keys with pending units are kept: they already count
+                                    // the committed ones (a miss never has pending units).
+                                    for (m, u) in all {
+                                        state
+                                            .cap_used
+                                            .entry((m, code.clone(), period, key.3))
+                                            .or_insert(u);
+                                    }
+                                    state.cap_loaded.insert(period_key);
+                                    state.cap_used.get(&key).copied().unwrap_or(0)
+                                }
+                                _ => rows::cap_units_used(
+                                    tx, &region, ne.member, &ir.code, start, end,
+                                )?,
+                            }
                         }
                     };
                     Caps::check(period, limit, used, ne.quantity)
@@ -988,6 +1046,7 @@ impl Writer {
                 for s in states.values_mut() {
                     if s.cap_used.len() > CAP_CACHE_MAX {
                         s.cap_used.clear();
+                        s.cap_loaded.clear();
                     }
                 }
             }
