@@ -185,3 +185,23 @@ pub fn from_sql_u64(v: i64) -> Result<u64> {
     u64::try_from(v)
         .map_err(|_| StoreError::Corrupt(format!("negative value {v} where a count is stored")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_postgresql_is_refused_naming_both_versions() {
+        let e = check_pg_version("120014", "12.14 (Debian 12.14-1)").expect_err("12 is too old");
+        let msg = e.to_string();
+        assert!(matches!(e, StoreError::Unsupported(_)), "{e:?}");
+        assert!(msg.contains("12.14"), "names the server's version: {msg}");
+        assert!(
+            msg.contains("PostgreSQL 13"),
+            "names the oldest supported: {msg}"
+        );
+        check_pg_version("130000", "13.0").expect("13 runs");
+        check_pg_version("150020", "15.20 (Debian)").expect("15 runs");
+        assert!(check_pg_version("fifteen", "15").is_err());
+    }
+}

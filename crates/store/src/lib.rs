@@ -263,3 +263,25 @@ impl Store {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_url_is_postgres_or_nothing() {
+        assert_eq!(Database::from_url(None).expect("none"), Database::Sqlite);
+        assert_eq!(
+            Database::from_url(Some(" ")).expect("empty"),
+            Database::Sqlite
+        );
+        assert_eq!(
+            Database::from_url(Some("postgres://u@h:5432/d")).expect("postgres"),
+            Database::Postgres("postgres://u@h:5432/d".into())
+        );
+        assert!(Database::from_url(Some("mysql://u@h/d")).is_err());
+        // The URL may hold a password: Debug does not show it.
+        let shown = format!("{:?}", Database::Postgres("postgres://u:secret@h/d".into()));
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+}
