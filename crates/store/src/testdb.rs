@@ -19,6 +19,31 @@ pub struct TestDatabase {
     url: String,
 }
 
+/// Whether this test process is the first of its `cargo test` run to find the
+/// PostgreSQL half skipped, so the run says so once, not once per test binary.
+/// The test binaries of one run share a parent (cargo); a marker file named by
+/// that parent's pid and start time is created by the first and seen by the rest.
+fn first_to_say_skipped() -> bool {
+    let parent = std::os::unix::process::parent_id();
+    // Field 22 of /proc/PID/stat, the start time, tells a reused pid apart.
+    let started = std::fs::read_to_string(format!("/proc/{parent}/stat"))
+        .ok()
+        .and_then(|s| {
+            let after_name = s.rsplit_once(')')?.1.to_owned();
+            after_name.split_whitespace().nth(19).map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let marker = std::env::temp_dir().join(format!("jifen-pg-half-skipped-{parent}-{started}"));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&marker)
+    {
+        Ok(_) => true,
+        Err(e) => e.kind() != std::io::ErrorKind::AlreadyExists,
+    }
+}
+
 impl TestDatabase {
     /// A fresh database on the server `JIFEN_TEST_DATABASE_URL` names, or `None` if unset.
     pub fn from_env() -> Result<Option<TestDatabase>> {
@@ -35,11 +60,14 @@ impl TestDatabase {
         match TestDatabase::from_env() {
             Ok(Some(db)) => db,
             Ok(None) => {
-                // Straight to the file descriptor: the test harness captures `eprintln!`.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "note: {suite}: the PostgreSQL half was skipped ({TEST_DATABASE_URL_ENV} is not set)"
-                );
+                if first_to_say_skipped() {
+                    // Straight to the file descriptor: the test harness captures `eprintln!`.
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "note: the PostgreSQL half of the test suites was skipped \
+                         ({TEST_DATABASE_URL_ENV} is not set; first seen by the {suite})"
+                    );
+                }
                 std::process::exit(0);
             }
             Err(e) => panic!("{suite}: cannot create a PostgreSQL test database: {e}"),

@@ -58,8 +58,14 @@ pub struct App {
 }
 
 /// Whether this binary is a suite's PostgreSQL half (`tests/http_pg.rs` compiles
-/// `http.rs` again): chosen by the binary's name, so one suite serves both stores.
-pub const ON_POSTGRES: bool = matches!(env!("CARGO_CRATE_NAME").as_bytes(), b"http_pg");
+/// `http.rs` again, and so on for each suite): chosen by the binary's name ending
+/// in `_pg`, so one suite serves both stores.
+pub const ON_POSTGRES: bool = ends_with_pg(env!("CARGO_CRATE_NAME").as_bytes());
+
+const fn ends_with_pg(name: &[u8]) -> bool {
+    let n = name.len();
+    n >= 3 && name[n - 3] == b'_' && name[n - 2] == b'p' && name[n - 1] == b'g'
+}
 
 impl Drop for App {
     fn drop(&mut self) {
@@ -123,7 +129,12 @@ pub fn spawn_app() -> App {
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     )));
     let clock = Arc::new(FixedClock::new(fixture_time()));
-    let pg = ON_POSTGRES.then(|| jifen_store::testdb::TestDatabase::for_suite("HTTP suite"));
+    let pg = ON_POSTGRES.then(|| {
+        jifen_store::testdb::TestDatabase::for_suite(concat!(
+            "HTTP suite ",
+            env!("CARGO_CRATE_NAME")
+        ))
+    });
     let database = pg
         .as_ref()
         .map_or(jifen_store::Database::Sqlite, |d| d.database());
