@@ -158,10 +158,9 @@ fn fresh_store_with(
 fn seed_members(store: &Store, region: &RegionCode, members: u64) -> Result<()> {
     let r2 = region.clone();
     store.write(move |b| {
-        let now = b.now().millis();
         for h in 1..=members.div_ceil(4) {
             insert_household(
-                b.conn(),
+                b,
                 &r2,
                 HouseholdId::new(i64::try_from(h).unwrap_or(i64::MAX)).ok(),
                 "户",
@@ -170,14 +169,13 @@ fn seed_members(store: &Store, region: &RegionCode, members: u64) -> Result<()> 
         for m in 1..=members {
             let id = i64::try_from(m).unwrap_or(i64::MAX);
             insert_member(
-                b.conn(),
+                b,
                 &NewMember {
                     region: r2.clone(),
                     id: MemberId::new(id).ok(),
                     household: HouseholdId::new((id - 1) / 4 + 1).expect("positive"),
                     name: "居民".into(),
                 },
-                now,
             )?;
         }
         Ok(())

@@ -152,7 +152,6 @@ fn import_members(
     region: &RegionCode,
     t: &Table,
 ) -> jifen_store::Result<()> {
-    let now = b.now().millis();
     for (line, rec) in &t.rows {
         let line = *line;
         let member = t
@@ -174,18 +173,16 @@ fn import_members(
             let label = t
                 .get(rec, "household_label")
                 .map_or_else(|| format!("户{household}"), str::to_owned);
-            insert_household(b.conn(), region, Some(household), &label)
-                .map_err(|e| line_err(line, e))?;
+            insert_household(b, region, Some(household), &label).map_err(|e| line_err(line, e))?;
         }
         insert_member(
-            b.conn(),
+            b,
             &NewMember {
                 region: region.clone(),
                 id: member,
                 household,
                 name: name.to_owned(),
             },
-            now,
         )
         .map_err(|e| line_err(line, e))?;
     }

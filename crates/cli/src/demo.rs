@@ -487,20 +487,18 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
         }
         let r = region.clone();
         let made: Vec<(MemberId, u8, bool)> = store.write(move |b| {
-            let now = b.now().millis();
             let mut out = Vec::new();
             for (label, members) in plan {
-                let h = insert_household(b.conn(), &r, None, &label)?;
+                let h = insert_household(b, &r, None, &label)?;
                 for (name, zeal, elderly) in members {
                     let id = insert_member(
-                        b.conn(),
+                        b,
                         &NewMember {
                             region: r.clone(),
                             id: None,
                             household: h,
                             name,
                         },
-                        now,
                     )?;
                     out.push((id, zeal, elderly));
                 }

@@ -1,7 +1,9 @@
 //! Two `jifen serve` processes on one PostgreSQL database (and one data folder for
 //! the keys) posting awards to the same region at once: every post is answered,
 //! no sequence number is given twice, and `jifen verify` finds one consistent log
-//! and ledger holding exactly the posts. Runs when `JIFEN_TEST_DATABASE_URL` is set.
+//! and ledger holding exactly the posts. Meanwhile both add households and members
+//! by the next free number, and no number is given twice. Runs when
+//! `JIFEN_TEST_DATABASE_URL` is set.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -21,6 +23,11 @@ use jifen_store::testdb::TestDatabase;
 const POSTS_PER_SERVER: usize = 120;
 const MEMBERS: i64 = 6;
 const TOKEN: &str = "two-servers-test-token-0123456789abcdef";
+const ADMIN_TOKEN: &str = "two-servers-admin-token-0123456789abcdef";
+/// Threads per server adding households and members while the posts go on.
+const ADDERS_PER_SERVER: usize = 4;
+/// Households (each with a member) each adder adds.
+const ADDS_PER_ADDER: usize = 5;
 
 struct TempDir(PathBuf);
 impl Drop for TempDir {
@@ -68,10 +75,14 @@ fn serve(data: &Path, url: &str) -> Server {
 
 /// One HTTP/1.1 request on its own connection; the status and body.
 fn post(addr: &str, path: &str, key: &str, body: &str) -> (u16, String) {
+    post_as(TOKEN, addr, path, key, body)
+}
+
+fn post_as(token: &str, addr: &str, path: &str, key: &str, body: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
          Idempotency-Key: {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
          Connection: close\r\n\r\n{body}",
         body.len()
@@ -87,7 +98,32 @@ fn post(addr: &str, path: &str, key: &str, body: &str) -> (u16, String) {
     (status, body)
 }
 
-/// A region with one auto-reviewed indicator, members, and a reviewer's API token.
+/// Adds a household and a member in it by the next free numbers, as the admin;
+/// returns both numbers.
+fn add_household_and_member(addr: &str, server: usize, i: usize) -> (i64, i64) {
+    let (status, body) = post_as(
+        ADMIN_TOKEN,
+        addr,
+        "/api/v1/regions/vil/households",
+        &format!("server{server}-household{i}"),
+        &format!(r#"{{"label":"户{server}-{i}"}}"#),
+    );
+    assert_eq!(status, 201, "a household is added: {body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("JSON answer");
+    let household = v["id"].as_i64().expect("the household's number");
+    let (status, body) = post_as(
+        ADMIN_TOKEN,
+        addr,
+        "/api/v1/regions/vil/members",
+        &format!("server{server}-member{i}"),
+        &format!(r#"{{"household":{household},"name":"新居民{server}-{i}"}}"#),
+    );
+    assert_eq!(status, 201, "a member is added: {body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("JSON answer");
+    (household, v["id"].as_i64().expect("the member's number"))
+}
+
+/// A region with one auto-reviewed indicator, members, and reviewer and admin API tokens.
 fn seed(data: &Path, db: &TestDatabase) {
     let store = Store::open_with(data, &db.database(), Arc::new(SystemClock)).expect("open");
     let vil = RegionCode::parse("vil").expect("code");
@@ -149,7 +185,32 @@ fn seed(data: &Path, db: &TestDatabase) {
             Token {
                 account: reviewer,
                 kind: TokenKind::Api,
-                scope: Some((vil, Role::Reviewer)),
+                scope: Some((vil.clone(), Role::Reviewer)),
+                expires: Timestamp::from_millis(i64::MAX / 2),
+            },
+        )
+        .expect("token");
+    let admin = store
+        .create_account(None, "admin", "管理员", None)
+        .expect("account");
+    store
+        .grant_role(
+            admin,
+            Grant {
+                region: vil.clone(),
+                role: Role::Admin,
+                member: None,
+                sponsor: None,
+            },
+        )
+        .expect("role");
+    store
+        .put_token(
+            jifen_server::auth::token_hash(ADMIN_TOKEN),
+            Token {
+                account: admin,
+                kind: TokenKind::Api,
+                scope: Some((vil, Role::Admin)),
                 expires: Timestamp::from_millis(i64::MAX / 2),
             },
         )
@@ -170,13 +231,29 @@ fn two_servers_post_to_one_region_and_the_log_verifies() {
     seed(&data, &db);
 
     let servers = [serve(&data, db.url()), serve(&data, db.url())];
-    let answers: Vec<Vec<(u16, String)>> = std::thread::scope(|s| {
+    let answers: Vec<(Vec<(u16, String)>, Vec<(i64, i64)>)> = std::thread::scope(|s| {
         let posting: Vec<_> = servers
             .iter()
             .enumerate()
             .map(|(n, server)| {
                 s.spawn(move || {
-                    (0..POSTS_PER_SERVER)
+                    // Adders beside the poster, all starting at once on both servers.
+                    let adders: Vec<_> = (0..ADDERS_PER_SERVER)
+                        .map(|a| {
+                            s.spawn(move || {
+                                (0..ADDS_PER_ADDER)
+                                    .map(|i| {
+                                        add_household_and_member(
+                                            &server.addr,
+                                            n,
+                                            a * ADDS_PER_ADDER + i,
+                                        )
+                                    })
+                                    .collect::<Vec<_>>()
+                            })
+                        })
+                        .collect();
+                    let posts = (0..POSTS_PER_SERVER)
                         .map(|i| {
                             let member = i64::try_from(i).expect("small") % MEMBERS + 1;
                             post(
@@ -188,7 +265,12 @@ fn two_servers_post_to_one_region_and_the_log_verifies() {
                                 ),
                             )
                         })
-                        .collect::<Vec<_>>()
+                        .collect::<Vec<_>>();
+                    let added = adders
+                        .into_iter()
+                        .flat_map(|h| h.join().expect("adder"))
+                        .collect::<Vec<_>>();
+                    (posts, added)
                 })
             })
             .collect();
@@ -198,6 +280,25 @@ fn two_servers_post_to_one_region_and_the_log_verifies() {
             .collect()
     });
     drop(servers);
+
+    let (answers, added): (Vec<_>, Vec<_>) = answers.into_iter().unzip();
+    let added: Vec<(i64, i64)> = added.into_iter().flatten().collect();
+    let adds = 2 * ADDERS_PER_SERVER * ADDS_PER_ADDER;
+    assert_eq!(added.len(), adds);
+    let mut households: Vec<i64> = added.iter().map(|(h, _)| *h).collect();
+    let mut members: Vec<i64> = added.iter().map(|(_, m)| *m).collect();
+    households.sort_unstable();
+    members.sort_unstable();
+    let expect_households: Vec<i64> = (2..).take(adds).collect();
+    let expect_members: Vec<i64> = (MEMBERS + 1..).take(adds).collect();
+    assert_eq!(
+        households, expect_households,
+        "each household added by either server got the next free number, none twice"
+    );
+    assert_eq!(
+        members, expect_members,
+        "each member added by either server got the next free number, none twice"
+    );
 
     let mut seqs = Vec::new();
     for (status, body) in answers.iter().flatten() {

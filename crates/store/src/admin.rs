@@ -124,12 +124,12 @@ impl Store {
     ) -> Result<HouseholdId> {
         let label = check_name("household label", label)
             .map_err(|e| StoreError::rejected(e.to_string()))?;
-        self.write(move |b| insert_household(b.conn(), &region, id, &label))
+        self.write(move |b| insert_household(b, &region, id, &label))
     }
 
     /// Adds a member with a fresh commitment key.
     pub fn add_member(&self, m: NewMember) -> Result<MemberId> {
-        self.write(move |b| insert_member(b.conn(), &m, b.now().millis()))
+        self.write(move |b| insert_member(b, &m))
     }
 
     /// Erases a member's personal data: the name and the commitment key. The
@@ -205,13 +205,18 @@ pub(crate) fn region_must_exist(tx: &Conn, region: &RegionCode) -> Result<()> {
         .ok_or_else(|| StoreError::NotFound(format!("region {region}")))
 }
 
+/// Adds a household inside a write's batch. Numbers are allocated per region, so on
+/// PostgreSQL the batch takes the region's lock first: two servers adding at once
+/// wait their turn instead of colliding on the next free number.
 pub fn insert_household(
-    tx: &Conn,
+    b: &mut crate::Batch<'_>,
     region: &RegionCode,
     id: Option<HouseholdId>,
     label: &str,
 ) -> Result<HouseholdId> {
-    region_must_exist(tx, region)?;
+    region_must_exist(b.conn(), region)?;
+    b.lock_region(region)?;
+    let tx = b.conn();
     let id = match id {
         Some(id) => id,
         None => {
@@ -237,9 +242,14 @@ pub fn insert_household(
     Ok(id)
 }
 
-pub fn insert_member(tx: &Conn, m: &NewMember, now_ms: i64) -> Result<MemberId> {
+/// Adds a member with a fresh commitment key inside a write's batch, under the
+/// region's lock as [`insert_household`] does.
+pub fn insert_member(b: &mut crate::Batch<'_>, m: &NewMember) -> Result<MemberId> {
     let name =
         check_name("member name", &m.name).map_err(|e| StoreError::rejected(e.to_string()))?;
+    b.lock_region(&m.region)?;
+    let now_ms = b.now().millis();
+    let tx = b.conn();
     let household: Option<i64> = tx.query_opt(
         "SELECT household FROM households WHERE region = ?1 AND household = ?2",
         params![m.region.as_str(), m.household.get()],

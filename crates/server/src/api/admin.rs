@@ -405,7 +405,7 @@ async fn add_household(
         format!("/api/v1/regions/{code}/households"),
         StatusCode::CREATED,
         move |b| {
-            let id = insert_household(b.conn(), &code, id, &label)?;
+            let id = insert_household(b, &code, id, &label)?;
             Ok(HouseholdOut {
                 id: id.get(),
                 label,
@@ -486,7 +486,7 @@ async fn add_member(
         format!("/api/v1/regions/{code}/members"),
         StatusCode::CREATED,
         move |b| {
-            let id = insert_member(b.conn(), &m, b.now().millis()).map_err(|e| match e {
+            let id = insert_member(b, &m).map_err(|e| match e {
                 // The only thing insert_member looks up is the household.
                 StoreError::NotFound(what) => {
                     ApiError::field("household", format!("{what} does not exist; add it first"))

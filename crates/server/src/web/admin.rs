@@ -889,24 +889,22 @@ async fn import(c: Ctx, Path(r): Path<String>, Form(f): Form<ImportForm>) -> Res
         format!("/web/regions/{code}/import-members"),
         StatusCode::OK,
         move |b| {
-            let now = b.now().millis();
             for row in &good_rows {
                 if !household_exists_in(b.conn(), &region, row.household)? {
                     let label = row
                         .label
                         .clone()
                         .unwrap_or_else(|| format!("户{}", row.household));
-                    insert_household(b.conn(), &region, Some(row.household), &label)?;
+                    insert_household(b, &region, Some(row.household), &label)?;
                 }
                 insert_member(
-                    b.conn(),
+                    b,
                     &NewMember {
                         region: region.clone(),
                         id: row.member,
                         household: row.household,
                         name: row.name.clone(),
                     },
-                    now,
                 )?;
             }
             Ok(Imported {

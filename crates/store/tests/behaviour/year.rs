@@ -207,14 +207,13 @@ fn a_close_that_stopped_half_way_resumes() {
         .write(move |b| {
             for m in 0..extra {
                 jifen_store::admin::insert_member(
-                    b.conn(),
+                    b,
                     &jifen_store::admin::NewMember {
                         region: r.clone(),
                         id: Some(mid(10 + m)),
                         household: jifen_core::HouseholdId::new(3).expect("id"),
                         name: format!("居民{m}"),
                     },
-                    0,
                 )?;
             }
             Ok(())
