@@ -35,6 +35,16 @@ fn link_parts(url: &str) -> (String, i64, i64, String) {
     )
 }
 
+/// The value of the hidden form field `name` in a page.
+fn hidden_value(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no field {name} in {html}"));
+    let rest = &html[at..];
+    let v = &rest[rest.find("value=\"").expect("a value") + 7..];
+    v[..v.find('"').expect("closed")].to_owned()
+}
+
 fn checkin_body(region: &str, event: i64, exp: i64, sig: &str) -> Value {
     json!({"region": region, "event": event, "exp": exp, "sig": sig})
 }
@@ -243,16 +253,16 @@ fn events_and_qr_check_in() {
         r.text()
     );
 
-    // The page the QR code leads to: anonymous callers are asked to sign in.
+    // The page the QR code leads to: anonymous callers are sent to sign in.
     let r = app.get(&url, None);
-    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(r.status, 303, "{}", r.text());
     assert!(
-        r.header("content-type")
-            .is_some_and(|c| c.starts_with("text/html"))
+        r.header("location").is_some_and(|l| l.contains("/login")),
+        "{:?}",
+        r.header("location")
     );
-    assert!(r.text().contains("请先登录"), "{}", r.text());
     assert!(claims_of(&app, &reviewer, 3).is_empty());
-    // A signed-in resident (session cookie) is checked in, and the page says so.
+    // A signed-in resident opening it is asked to confirm; the GET checks no one in.
     let cookie = format!("jifen_session={resident2}");
     let r = app.request("GET", &url, &[("Cookie", &cookie)], None);
     assert_eq!(r.status, 200, "{}", r.text());
@@ -261,25 +271,43 @@ fn events_and_qr_check_in() {
             .is_some_and(|c| c.starts_with("text/html"))
     );
     let html = r.text();
+    assert!(
+        html.contains(&format!("action=\"/c/{region}/{event}\"")),
+        "{html}"
+    );
+    assert!(
+        claims_of(&app, &reviewer, 3).is_empty(),
+        "opening the link is not checking in"
+    );
+    let csrf = hidden_value(&html, "csrf");
+    let confirm = |key: &str, sig: &str| {
+        let body = format!("csrf={csrf}&key={key}&exp={exp}&sig={sig}");
+        app.request(
+            "POST",
+            &format!("/c/{region}/{event}"),
+            &[
+                ("Cookie", &cookie),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Origin", &app.url("")),
+            ],
+            Some(body.as_bytes()),
+        )
+    };
+    // The button checks in.
+    let r = confirm("page-1", &sig);
+    assert_eq!(r.status, 303, "{}", r.text());
     let made = claims_of(&app, &reviewer, 3);
     assert_eq!(made.len(), 1, "{made:?}");
     assert_eq!(made[0]["source"], "event");
     assert_eq!(made[0]["indicator"], "MEET");
-    let id = made[0]["id"].as_str().expect("id");
-    assert!(html.contains("签到成功") && html.contains(id), "{html}");
-    // Opening it again shows the refusal with its status.
-    let r = app.request("GET", &url, &[("Cookie", &cookie)], None);
+    // Pressing it again (a new press, not a retry) is refused with the reason.
+    let r = confirm("page-2", &sig);
     assert_eq!(r.status, 409, "{}", r.text());
-    assert!(r.text().contains("已签到"), "{}", r.text());
+    assert!(r.text().contains("签到过这个活动"), "{}", r.text());
     // A forged link on the page is refused too.
-    let forged = format!("/checkin/vil/1?exp={exp}&sig={}", forged_sig(VIL, 1, exp));
-    let r = app.request("GET", &forged, &[("Cookie", &cookie)], None);
+    let r = confirm("page-3", &forged_sig(VIL, event, exp));
     assert_eq!(r.status, 403, "{}", r.text());
-    assert!(
-        r.text().contains("the check-in code is not genuine"),
-        "{}",
-        r.text()
-    );
+    assert_eq!(claims_of(&app, &reviewer, 3).len(), 1);
 
     // After the event ends, the code no longer works.
     app.clock.set(Timestamp::from_millis(ends_ms + 1));

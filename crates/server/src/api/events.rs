@@ -5,14 +5,13 @@
 //! The QR code carries a link `/checkin/{region}/{event}?exp=<unix ms>&sig=<…>`
 //! signed with the server's link key (HMAC-SHA256 over "region\nevent\nexp",
 //! base64url), so a link cannot be made up or stretched past the event's end
-//! without the key. The link does not prove presence: it only keeps check-in to
+//! without the key. The link leads to the web page that asks the resident to
+//! confirm (opening it checks no one in). The link does not prove presence: it only keeps check-in to
 //! the people who were shown the code, during the event.
 
-use axum::body::to_bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use jifen_core::{IndicatorCode, RegionCode, Role, Timestamp};
@@ -27,7 +26,7 @@ use utoipa_axum::routes;
 use super::region;
 use super::wire::{ClaimOut, rfc3339};
 use crate::AppState;
-use crate::auth::{MaybePrincipal, Principal};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::json::ApiJson;
 use crate::write::{idempotency_key, idempotent, read};
@@ -45,8 +44,6 @@ pub const QR_QUIET_MODULES: usize = 4;
 pub const QR_MODULE_PX: usize = 8;
 /// Smallest side of the SVG, in pixels.
 pub const QR_SVG_PX_MIN: u32 = 256;
-/// Largest check-in answer the page reads back, in bytes.
-const CLAIM_BYTES_MAX: usize = crate::BODY_BYTES_MAX;
 
 /// What a forged or altered link gets.
 pub const NOT_GENUINE: &str = "the check-in code is not genuine";
@@ -91,13 +88,6 @@ pub struct CheckinIn {
     pub exp: i64,
     /// The link's signature, base64url.
     pub sig: String,
-}
-
-/// The query of a check-in link.
-#[derive(Deserialize)]
-struct LinkQuery {
-    exp: i64,
-    sig: String,
 }
 
 /// The link's signature: HMAC-SHA256 over "region\nevent\nexp".
@@ -445,136 +435,6 @@ async fn checkin(
     .await
 }
 
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A small mobile page: Chinese first, then English. Every argument is plain text.
-fn page(status: StatusCode, zh: &str, en: &str, lines: &[(&str, String)]) -> Response {
-    let mut rows = String::new();
-    for (label, value) in lines {
-        rows.push_str(&format!(
-            "<p>{}: <b>{}</b></p>\n",
-            escape(label),
-            escape(value)
-        ));
-    }
-    let html = format!(
-        "<!doctype html>\n<html lang=\"zh-CN\">\n<head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{zh} · {en}</title></head>\n<body>\n<h1>{zh}</h1>\n<p lang=\"en\">{en}</p>\n{rows}</body>\n</html>\n",
-        zh = escape(zh),
-        en = escape(en),
-    );
-    let mut res = (status, html).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
-
-fn claim_status_zh(s: &str) -> &'static str {
-    match s {
-        "submitted" | "partly-approved" => "待审核",
-        "in-notice" => "公示中",
-        "approved" => "已批准",
-        "posted" => "已入账",
-        "rejected" => "未通过",
-        "withdrawn" => "已撤回",
-        _ => "其他",
-    }
-}
-
-fn refusal_page(e: &ApiError) -> Response {
-    let zh = match e.status {
-        StatusCode::FORBIDDEN if e.detail == NOT_GENUINE => "签到码无效",
-        StatusCode::FORBIDDEN => "您不能在此签到",
-        StatusCode::NOT_FOUND => "找不到该活动",
-        StatusCode::CONFLICT => "您已签到过本活动",
-        StatusCode::UNPROCESSABLE_ENTITY => "现在不能签到",
-        StatusCode::BAD_REQUEST => "签到链接不完整",
-        _ => "签到未成功，请稍后再试",
-    };
-    page(
-        e.status,
-        &format!("签到未成功：{zh}"),
-        "Check-in did not go through.",
-        &[("原因 Reason", e.detail.clone())],
-    )
-}
-
-/// `GET /checkin/{region}/{event}?exp&sig`: where the QR code leads. A signed-in
-/// resident is checked in and told so; anyone else is asked to sign in first.
-async fn checkin_page(
-    State(state): State<AppState>,
-    who: Result<MaybePrincipal, ApiError>,
-    Path((r, e)): Path<(String, String)>,
-    q: Result<Query<LinkQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let Ok(Query(q)) = q else {
-        return refusal_page(&ApiError::bad_request(
-            "the link lacks its exp or sig; scan the QR code again",
-        ));
-    };
-    let Ok(MaybePrincipal(Some(who))) = who else {
-        return page(
-            StatusCode::UNAUTHORIZED,
-            "请先登录，再打开此签到链接",
-            "Please sign in first, then open this check-in link again.",
-            &[],
-        );
-    };
-    let code = match region(&r) {
-        Ok(c) => c,
-        Err(err) => return refusal_page(&err),
-    };
-    let event = match event_number(&code, &e) {
-        Ok(n) => n,
-        Err(err) => return refusal_page(&err),
-    };
-    let res = match check_in(&state, &who, code.as_str(), event, q.exp, &q.sig, None).await {
-        Ok(res) => res,
-        Err(err) => return refusal_page(&err),
-    };
-    let claim: serde_json::Value = match to_bytes(res.into_body(), CLAIM_BYTES_MAX)
-        .await
-        .map_err(ApiError::internal)
-        .and_then(|b| serde_json::from_slice(&b).map_err(ApiError::internal))
-    {
-        Ok(v) => v,
-        Err(err) => return refusal_page(&err),
-    };
-    let text = |k: &str| claim[k].as_str().unwrap_or_default().to_owned();
-    let status = text("status");
-    page(
-        StatusCode::OK,
-        "签到成功",
-        "You are checked in.",
-        &[
-            ("申报编号 Claim", text("id")),
-            ("指标 Indicator", text("indicator")),
-            (
-                "状态 Status",
-                format!("{} ({status})", claim_status_zh(&status)),
-            ),
-        ],
-    )
-}
-
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create))
@@ -582,7 +442,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(qr_svg))
         .routes(routes!(qr_png_handler))
         .routes(routes!(checkin))
-        .route("/checkin/{region}/{event}", get(checkin_page))
 }
 
 #[cfg(test)]

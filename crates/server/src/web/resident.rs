@@ -38,6 +38,9 @@ pub fn routes() -> Router<AppState> {
         .route("/r/{region}/entries/{seq}", get(entry))
         .route("/r/{region}/entries/{seq}/appeal", post(appeal))
         .route("/c/{region}/{event}", get(checkin_form).post(checkin))
+        // The link in the QR codes the API hands out: the same page. Opening it
+        // checks no one in (a link preview or prefetch must not); the button does.
+        .route("/checkin/{region}/{event}", get(checkin_form))
         .route("/r/{region}/me/claim", get(claim_form).post(claim))
         .route("/scan", get(scan))
         .route("/scan/go", get(scan_go))
