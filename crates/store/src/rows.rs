@@ -184,55 +184,65 @@ pub fn insert_entries(conn: &Conn, entries: &[&Entry]) -> Result<()> {
     Ok(())
 }
 
-/// PostgreSQL: every entry of the batch in one statement, each column an array
-/// (`INSERT ... SELECT * FROM UNNEST(...)`): one round trip however many rows.
+/// PostgreSQL: every entry of the batch in one binary `COPY`, PostgreSQL's fastest
+/// way in (no SQL text per row, no parameter arrays to unpack), inside the batch's
+/// transaction like every other write.
 fn insert_entries_pg(pg: &mut crate::sql::PgConn, entries: &[&Entry]) -> Result<()> {
-    let n = entries.len();
-    let mut region = Vec::with_capacity(n);
-    let mut seq = Vec::with_capacity(n);
-    let mut time = Vec::with_capacity(n);
-    let mut kind = Vec::with_capacity(n);
-    let mut member = Vec::with_capacity(n);
-    let mut amount = Vec::with_capacity(n);
-    let mut counter = Vec::with_capacity(n);
-    let mut indicator = Vec::with_capacity(n);
-    let mut version = Vec::with_capacity(n);
-    let mut quantity = Vec::with_capacity(n);
-    let mut reason = Vec::with_capacity(n);
-    let mut operator = Vec::with_capacity(n);
-    let mut reverses = Vec::with_capacity(n);
-    let mut annual = Vec::with_capacity(n);
-    for e in entries {
-        let (a, c) = member_view(e)?;
-        region.push(e.region.as_str());
-        seq.push(sql_u64(e.seq)?);
-        time.push(e.time.millis());
-        kind.push(e.kind.as_str());
-        member.push(e.member.get());
-        amount.push(a);
-        counter.push(c);
-        indicator.push(e.indicator.as_ref().map(|i| i.code.as_str()));
-        version.push(e.indicator.as_ref().map(|i| i64::from(i.version)));
-        quantity.push(i64::from(e.quantity));
-        reason.push(e.reason.to_text());
-        operator.push(e.operator.get());
-        reverses.push(e.reverses.map(sql_u64).transpose()?);
-        annual.push(e.annual_delta.get());
-    }
-    let st = pg.statement(
-        "INSERT INTO entries (region, seq, time_ms, kind, member, amount, counter, indicator, \
+    use postgres::binary_copy::BinaryCopyInWriter;
+    use postgres::types::{ToSql, Type};
+    const TYPES: [Type; 14] = [
+        Type::TEXT,
+        Type::INT8,
+        Type::INT8,
+        Type::TEXT,
+        Type::INT8,
+        Type::INT8,
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT8,
+        Type::INT8,
+        Type::TEXT,
+        Type::INT8,
+        Type::INT8,
+        Type::INT8,
+    ];
+    let sink = pg.client.copy_in(
+        "COPY entries (region, seq, time_ms, kind, member, amount, counter, indicator, \
          indicator_version, quantity, reason, operator, reverses, annual_delta) \
-         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], \
-         $6::bigint[], $7::text[], $8::text[], $9::bigint[], $10::bigint[], $11::text[], \
-         $12::bigint[], $13::bigint[], $14::bigint[])",
+         FROM STDIN (FORMAT binary)",
     )?;
-    pg.client.execute(
-        &st,
-        &[
-            &region, &seq, &time, &kind, &member, &amount, &counter, &indicator, &version,
-            &quantity, &reason, &operator, &reverses, &annual,
-        ],
-    )?;
+    let mut w = BinaryCopyInWriter::new(sink, &TYPES);
+    for e in entries {
+        let (amount, counter) = member_view(e)?;
+        let seq = sql_u64(e.seq)?;
+        let time = e.time.millis();
+        let member = e.member.get();
+        let indicator = e.indicator.as_ref().map(|i| i.code.as_str());
+        let version = e.indicator.as_ref().map(|i| i64::from(i.version));
+        let quantity = i64::from(e.quantity);
+        let reason = e.reason.to_text();
+        let operator = e.operator.get();
+        let reverses = e.reverses.map(sql_u64).transpose()?;
+        let annual = e.annual_delta.get();
+        let row: [&(dyn ToSql + Sync); 14] = [
+            &e.region.as_str(),
+            &seq,
+            &time,
+            &e.kind.as_str(),
+            &member,
+            &amount,
+            &counter,
+            &indicator,
+            &version,
+            &quantity,
+            &reason,
+            &operator,
+            &reverses,
+            &annual,
+        ];
+        w.write(&row)?;
+    }
+    w.finish()?;
     Ok(())
 }
 
@@ -399,7 +409,7 @@ pub fn member_commitments(
     conn: &Conn,
     region: &RegionCode,
     max: usize,
-    into: &mut std::collections::HashMap<MemberId, [u8; 32]>,
+    into: &mut rustc_hash::FxHashMap<MemberId, [u8; 32]>,
 ) -> Result<usize> {
     let limit = i64::try_from(max).unwrap_or(i64::MAX).saturating_add(1);
     let mut n = 0usize;

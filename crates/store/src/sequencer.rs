@@ -10,6 +10,8 @@
 //! regions; each region still has its own tree, sequence and checkpoints.
 
 use std::collections::{BTreeSet, HashMap};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 
@@ -74,19 +76,19 @@ struct RegionState {
     signer: NoteSigner,
     /// Every version of every indicator the region sees (its own and inherited core ones),
     /// by code (kept once, shared by the cap counters), then version.
-    indicators: HashMap<String, (Arc<str>, HashMap<u32, Indicator>)>,
+    indicators: FxHashMap<String, (Arc<str>, FxHashMap<u32, Indicator>)>,
     /// Commitments of members known to exist.
-    members: HashMap<MemberId, [u8; 32]>,
+    members: FxHashMap<MemberId, [u8; 32]>,
     /// Whether `members` was filled with all of the region's members in one query
     /// (a miss after that is a member created since, looked up alone).
     members_loaded: bool,
     /// Units counted against caps: derived from the committed entries on a miss, then
     /// kept up to date by the appends, pending ones included. Never cleared inside a
     /// batch, so a miss means no pending entry counts towards that key.
-    cap_used: HashMap<CapKey, u64>,
+    cap_used: FxHashMap<CapKey, u64>,
     /// (indicator, period kind, period number) whose committed counts for every member
     /// were read into `cap_used` in one query: a miss on such a key counts zero.
-    cap_loaded: std::collections::HashSet<(Arc<str>, CapPeriod, i32)>,
+    cap_loaded: FxHashSet<(Arc<str>, CapPeriod, i32)>,
     /// The local date at the batch time it was last computed for.
     today: Option<(Timestamp, time::Date)>,
     /// Next sequence number: tree size plus entries pending in the current batch.
@@ -178,11 +180,11 @@ impl RegionState {
             appender,
             last,
             signer,
-            indicators: HashMap::new(),
-            members: HashMap::new(),
+            indicators: FxHashMap::default(),
+            members: FxHashMap::default(),
             members_loaded: false,
-            cap_used: HashMap::new(),
-            cap_loaded: std::collections::HashSet::new(),
+            cap_used: FxHashMap::default(),
+            cap_loaded: FxHashSet::default(),
             today: None,
         };
         state.load_indicators(conn, region)?;
@@ -224,7 +226,7 @@ impl RegionState {
         }) {
             self.indicators
                 .entry(i.code.as_str().to_owned())
-                .or_insert_with(|| (Arc::from(i.code.as_str()), HashMap::new()))
+                .or_insert_with(|| (Arc::from(i.code.as_str()), FxHashMap::default()))
                 .1
                 .insert(i.version, i);
         }
@@ -245,7 +247,7 @@ struct Pending {
 /// together when the batch finishes.
 pub struct Batch<'c> {
     tx: &'c Conn,
-    states: &'c mut HashMap<RegionCode, RegionState>,
+    states: &'c mut FxHashMap<RegionCode, RegionState>,
     keys: &'c KeyDir,
     now: Timestamp,
     pending: Vec<Pending>,
@@ -257,7 +259,7 @@ pub struct Batch<'c> {
     /// What the first `moved_upto` pending entries move per account, built only when
     /// [`Batch::balance`] is asked (a batch of awards never pays for it), so a job
     /// that redeems or expires thousands of times does not rescan the batch each time.
-    moved: HashMap<(RegionCode, Account), i64>,
+    moved: FxHashMap<(RegionCode, Account), i64>,
     moved_upto: usize,
     /// PostgreSQL: the advisory lock keys this batch's transaction holds, in the order taken.
     locked: Vec<(i64, RegionCode)>,
@@ -607,11 +609,11 @@ impl<'c> Batch<'c> {
             if ne.kind == EntryKind::Award && by_rule {
                 for (period, limit) in ind.caps.limits() {
                     let key: CapKey = (ne.member, code.clone(), period, period.number(date));
-                    let period_key = (code.clone(), period, key.3);
                     let used = match state.cap_used.get(&key) {
                         Some(u) => *u,
-                        None if state.cap_loaded.contains(&period_key) => 0,
+                        None if state.cap_loaded.contains(&(code.clone(), period, key.3)) => 0,
                         None => {
+                            let period_key = (code.clone(), period, key.3);
                             let (from, to) = period.bounds(date);
                             let start = Timestamp::start_of(from, state.offset_minutes);
                             let end = Timestamp::start_of(to, state.offset_minutes);
@@ -725,8 +727,9 @@ impl<'c> Batch<'c> {
             }
             let mut commitments = Vec::with_capacity(entries.len());
             // System accounts, and per (member, year): (annual score, net flow).
-            let mut balances: HashMap<&Account, i64> = HashMap::new();
-            let mut years: HashMap<(i64, i32), (i64, i64)> = HashMap::new();
+            let mut balances: FxHashMap<&Account, i64> = FxHashMap::default();
+            let mut years: FxHashMap<(i64, i32), (i64, i64)> = FxHashMap::default();
+            let mut last_year: Option<(Timestamp, i32)> = None;
             for e in &entries {
                 commitments.push(match state.members.get(&e.member) {
                     Some(c) => *c,
@@ -734,10 +737,18 @@ impl<'c> Batch<'c> {
                         StoreError::Corrupt(format!("member {} vanished", e.member))
                     })?,
                 });
-                let year = e
-                    .time
-                    .local_year(state.offset_minutes)
-                    .map_err(|err| StoreError::rejected(err.to_string()))?;
+                // A batch's entries mostly share the batch's time: compute its year once.
+                let year = match last_year {
+                    Some((t, y)) if t == e.time => y,
+                    _ => {
+                        let y = e
+                            .time
+                            .local_year(state.offset_minutes)
+                            .map_err(|err| StoreError::rejected(err.to_string()))?;
+                        last_year = Some((e.time, y));
+                        y
+                    }
+                };
                 let flow = if e.credit.member().is_some() {
                     e.amount.get()
                 } else {
@@ -898,7 +909,7 @@ pub(crate) struct Writer {
     conn: Conn,
     keys: KeyDir,
     clock: Arc<dyn Clock>,
-    states: HashMap<RegionCode, RegionState>,
+    states: FxHashMap<RegionCode, RegionState>,
     indicators_seen: Option<i64>,
 }
 
@@ -908,7 +919,7 @@ impl Writer {
             conn,
             keys,
             clock,
-            states: HashMap::new(),
+            states: FxHashMap::default(),
             indicators_seen: None,
         }
     }
@@ -1006,7 +1017,7 @@ impl Writer {
                 pending_keys: HashMap::new(),
                 poisoned: None,
                 savepoint_depth: 0,
-                moved: HashMap::new(),
+                moved: FxHashMap::default(),
                 moved_upto: 0,
                 locked: Vec::new(),
                 indicators_seen,
