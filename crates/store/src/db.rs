@@ -23,6 +23,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0001_init.sql"),
     include_str!("../migrations/postgres/0002_accounts_events.sql"),
     include_str!("../migrations/postgres/0003_market_year.sql"),
+    include_str!("../migrations/postgres/0004_member_years_fillfactor.sql"),
 ];
 
 /// The oldest PostgreSQL jifen runs on (as `server_version_num`): 13 brings
