@@ -321,6 +321,14 @@ fn table(s: &Seed) -> Vec<Row> {
             EVERY,
             200,
         ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/indicators/{code}/versions",
+            &format!("/api/v1/regions/{v}/indicators/TREE/versions"),
+            None,
+            EVERY,
+            200,
+        ),
         // Signing in needs no token; a caller who has one may sign in again.
         row(
             "POST",

@@ -621,6 +621,41 @@ fn inherited_indicators_are_read_only_and_local_ones_get_new_versions() {
         "the new version shows"
     );
     assert!(page.contains("v2"), "as version 2");
+    // The indicator's page lists every version, the old one kept as it was.
+    let page = w.get("/r/vil/admin/indicators/TREE").text();
+    let table = &page[page.find("id=\"versions\"").expect("the versions table")..];
+    let v1 = table.find("<tr><td>1</td>").expect("version 1 is listed");
+    let v2 = table.find("<tr><td>2</td>").expect("version 2 is listed");
+    assert!(v1 < v2, "oldest first");
+    assert!(
+        table[v2..].contains("<td>3 / 棵</td>") && table[v2..].contains("– / – / 50"),
+        "version 2 with its points and caps: {table}"
+    );
+    assert!(
+        !table[v1..v2].contains("<td>3 / 棵</td>"),
+        "version 1 keeps its own points: {table}"
+    );
+    // The same over the API, for anyone (the rules are public).
+    let r = app.get("/api/v1/regions/vil/indicators/TREE/versions", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let versions: Vec<i64> = r
+        .json()
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|v| v["version"].as_i64().expect("version"))
+        .collect();
+    assert_eq!(versions, [1, 2]);
+    let r = app.get("/api/v1/regions/vil/indicators/MEET/versions", None);
+    assert_eq!(
+        r.status, 200,
+        "the city's core indicator, as the village sees it"
+    );
+    assert_eq!(
+        app.get("/api/v1/regions/vil/indicators/NOPE/versions", None)
+            .status,
+        404
+    );
 }
 
 #[test]

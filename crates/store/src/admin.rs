@@ -164,6 +164,28 @@ impl Store {
         })
     }
 
+    /// Every version of the indicator `code` as the region sees it (its own, or an
+    /// ancestor's core one), oldest first: which rule applied when. `NotFound` when
+    /// the region does not see that code.
+    pub fn indicator_versions(
+        &self,
+        region: &RegionCode,
+        code: &jifen_core::IndicatorCode,
+    ) -> Result<Vec<Indicator>> {
+        let owner = self
+            .visible_indicators(region)?
+            .into_iter()
+            .find(|i| i.code == *code)
+            .map(|i| i.region)
+            .ok_or_else(|| StoreError::NotFound(format!("indicator {code} in region {region}")))?;
+        self.read(|c| {
+            let mut all = rows::load_indicators(c, &[&owner])?;
+            all.retain(|i| i.code == *code);
+            all.sort_by_key(|i| i.version);
+            Ok(all)
+        })
+    }
+
     /// The indicators a region sees (latest version of each): its own and its ancestors' core ones.
     pub fn visible_indicators(&self, region: &RegionCode) -> Result<Vec<Indicator>> {
         self.read(|c| {

@@ -402,6 +402,39 @@ struct IndicatorPage<'a> {
     is_new: bool,
     error_field: String,
     error: String,
+    /// Every version so far, oldest first (none for a new indicator or a failed save).
+    versions: Vec<VersionRow>,
+}
+
+/// One version of an indicator as the versions table shows it.
+pub struct VersionRow {
+    pub version: i64,
+    pub name: String,
+    pub points: i64,
+    pub unit: String,
+    /// Per day / month / year, "–" where there is none.
+    pub caps: String,
+    pub valid: String,
+}
+
+fn version_row(i: &Value) -> VersionRow {
+    let cap = |k: &str| {
+        i[k].as_i64()
+            .map_or_else(|| "–".to_owned(), |v| v.to_string())
+    };
+    VersionRow {
+        version: n(i, "version"),
+        name: s(i, "name"),
+        points: n(i, "points"),
+        unit: s(i, "unit"),
+        caps: format!(
+            "{} / {} / {}",
+            cap("cap_per_day"),
+            cap("cap_per_month"),
+            cap("cap_per_year")
+        ),
+        valid: format!("{} – {}", s(i, "valid_from"), s(i, "valid_to")),
+    }
 }
 
 impl IndicatorPage<'_> {
@@ -486,6 +519,20 @@ async fn indicator_form(c: Ctx, Path((r, ind)): Path<(String, String)>) -> Respo
         ),
         None => return c.error_page(StatusCode::NOT_FOUND, c.tr("err.notfound"), None),
     };
+    let versions = if ind == "new" {
+        Vec::new()
+    } else {
+        match c
+            .get(&format!("/api/v1/regions/{code}/indicators/{ind}/versions"))
+            .await
+        {
+            Ok(v) => v
+                .as_array()
+                .map(|a| a.iter().map(version_row).collect())
+                .unwrap_or_default(),
+            Err(p) => return c.problem_page(&p),
+        }
+    };
     c.render(
         StatusCode::OK,
         &IndicatorPage {
@@ -496,6 +543,7 @@ async fn indicator_form(c: Ctx, Path((r, ind)): Path<(String, String)>) -> Respo
             is_new: ind == "new",
             error_field: String::new(),
             error: String::new(),
+            versions,
         },
     )
 }
@@ -531,6 +579,7 @@ async fn save_indicator(
                     is_new,
                     error_field: field,
                     error: msg,
+                    versions: Vec::new(),
                 },
             )
         }
