@@ -346,6 +346,14 @@ fn table(s: &Seed) -> Vec<Row> {
             SIGNED_IN,
             200,
         ),
+        row(
+            "PUT",
+            "/api/v1/auth/me/large-text",
+            "/api/v1/auth/me/large-text",
+            Some(json!({"on": true})),
+            SIGNED_IN,
+            200,
+        ),
         // Claims.
         row(
             "POST",
@@ -481,6 +489,14 @@ fn table(s: &Seed) -> Vec<Row> {
             Some(json!({"household": 1, "name": "新人"})),
             ADMIN_ONLY,
             201,
+        ),
+        row(
+            "PUT",
+            "/api/v1/regions/{region}/members/{member}/large-text",
+            &format!("/api/v1/regions/{v}/members/1/large-text"),
+            Some(json!({"on": true})),
+            STAFF,
+            200,
         ),
         row(
             "POST",

@@ -924,3 +924,60 @@ fn a_resident_claims_for_themself_and_sees_it_waiting() {
     assert!(me.contains(i18n::text(Lang::Zh, "me.done_claim")));
     assert!(me.contains("待审核"), "the claim waits for review: {me}");
 }
+
+#[test]
+fn a_station_switches_large_text_on_for_a_resident_on_every_device() {
+    let app = spawn_app();
+    let large = |html: &str| html.contains("<body class=\"large\">");
+    // The resident's phone, signed in before: normal text.
+    let mut phone = Web::new(&app);
+    phone.sign_in("resident");
+    assert!(!large(&phone.get("/r/vil/me").text()));
+
+    // At the counter the station operator switches it on for member 1.
+    let mut station = Web::new(&app);
+    station.sign_in("station");
+    let csrf = station.csrf("/r/vil/record");
+    let r = station.post(
+        "/r/vil/record/large",
+        &[("csrf", &csrf), ("member", "1"), ("on", "1")],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let done = station.get(location(&r)).text();
+    assert!(done.contains("已为居民 1 开启大字模式"), "{done}");
+    assert!(!large(&done), "the operator's own pages stay as they were");
+
+    // The phone already signed in shows it, and so does a new device.
+    assert!(large(&phone.get("/r/vil/me").text()));
+    let mut kiosk = Web::new(&app);
+    kiosk.sign_in("resident");
+    assert!(large(&kiosk.get("/r/vil/me").text()));
+    // Other residents are untouched.
+    let mut other = Web::new(&app);
+    other.sign_in("resident2");
+    assert!(!large(&other.get("/r/vil/me").text()));
+
+    // The resident switches it off themself; every device follows.
+    let csrf = phone.csrf("/r/vil/me");
+    let r = phone.post("/prefs/large", &[("csrf", &csrf), ("back", "/r/vil/me")]);
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(!large(&phone.get("/r/vil/me").text()));
+    assert!(!large(&kiosk.get("/r/vil/me").text()));
+
+    // A member no one signs in as: refused with the reason, next to the field.
+    let csrf = station.csrf("/r/vil/record");
+    let r = station.post(
+        "/r/vil/record/large",
+        &[("csrf", &csrf), ("member", "4"), ("on", "1")],
+    );
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert!(r.text().contains("还没有登录账号"), "{}", r.text());
+    // A resident may not switch it for someone else.
+    let csrf = other.csrf("/r/vil/me");
+    let r = other.post(
+        "/r/vil/record/large",
+        &[("csrf", &csrf), ("member", "1"), ("on", "1")],
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(!large(&kiosk.get("/r/vil/me").text()));
+}

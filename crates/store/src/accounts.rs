@@ -33,6 +33,8 @@ pub struct Account {
     pub username: String,
     pub display_name: String,
     pub disabled: bool,
+    /// Large text (适老化) on every page this account sees.
+    pub large_text: bool,
     pub grants: Vec<Grant>,
 }
 
@@ -105,13 +107,14 @@ fn account_row(
     where_sql: &str,
     p: &dyn ToParam,
 ) -> Result<Option<(Account, Option<String>)>> {
-    let row: Option<(i64, String, String, Option<String>, bool)> = c
+    type AccountFields = (i64, String, String, Option<String>, bool, bool);
+    let row: Option<AccountFields> = c
         .query_opt(
-            &format!("SELECT account, username, display_name, password_hash, disabled FROM accounts WHERE {where_sql}"),
+            &format!("SELECT account, username, display_name, password_hash, disabled, large_text FROM accounts WHERE {where_sql}"),
             &[p],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
         )?;
-    let Some((id, username, display_name, hash, disabled)) = row else {
+    let Some((id, username, display_name, hash, disabled, large_text)) = row else {
         return Ok(None);
     };
     let grants = grants(c, id)?;
@@ -122,6 +125,7 @@ fn account_row(
             username,
             display_name,
             disabled,
+            large_text,
             grants,
         },
         hash,
@@ -149,6 +153,53 @@ impl Store {
     /// Takes a role away.
     pub fn revoke_role(&self, account: OperatorId, region: RegionCode, role: Role) -> Result<()> {
         self.write(move |b| revoke_role_in(b, account, region, role))
+    }
+
+    /// Switches large text (适老化) on or off for an account.
+    pub fn set_large_text(&self, account: OperatorId, on: bool) -> Result<()> {
+        self.write(move |b| {
+            let n = b.conn().execute(
+                "UPDATE accounts SET large_text = ?1 WHERE account = ?2",
+                params![i64::from(on), account.get()],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("account {account}")));
+            }
+            Ok(())
+        })
+    }
+
+    /// Switches large text on or off for a resident: every account holding the
+    /// resident role for that member of the region. Returns those accounts;
+    /// `NotFound` when the member has none (no one signs in as them).
+    pub fn set_member_large_text(
+        &self,
+        region: RegionCode,
+        member: MemberId,
+        on: bool,
+    ) -> Result<Vec<OperatorId>> {
+        self.write(move |b| {
+            let c = b.conn();
+            let ids: Vec<i64> = c.query_map(
+                "SELECT account FROM account_roles WHERE region = ?1 AND role = ?2 AND member = ?3 ORDER BY account",
+                params![region.as_str(), Role::Resident.as_str(), member.get()],
+                |r| r.get(0),
+            )?;
+            if ids.is_empty() {
+                return Err(StoreError::NotFound(format!(
+                    "a resident account for member {member} in region {region}"
+                )));
+            }
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                c.execute(
+                    "UPDATE accounts SET large_text = ?1 WHERE account = ?2",
+                    params![i64::from(on), id],
+                )?;
+                out.push(OperatorId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?);
+            }
+            Ok(out)
+        })
     }
 
     /// An account and its password hash, by username.

@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_init.sql"),
     include_str!("../migrations/sqlite/0002_accounts_events.sql"),
     include_str!("../migrations/sqlite/0003_market_year.sql"),
+    include_str!("../migrations/sqlite/0004_large_text.sql"),
 ];
 
 /// The PostgreSQL migrations, in order: the same schema as SQLite's, in PostgreSQL's types.
@@ -24,6 +25,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0002_accounts_events.sql"),
     include_str!("../migrations/postgres/0003_market_year.sql"),
     include_str!("../migrations/postgres/0004_member_years_fillfactor.sql"),
+    include_str!("../migrations/postgres/0005_large_text.sql"),
 ];
 
 /// The oldest PostgreSQL jifen runs on (as `server_version_num`): 13 brings

@@ -49,6 +49,21 @@ pub const DISPLAY_NAME_CHARS_MAX: usize = 64;
 
 // ---------------------------------------------------------------- wire types
 
+/// Large text (适老化) on or off.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LargeTextIn {
+    pub on: bool,
+}
+
+/// What switching large text for a resident did.
+#[derive(Serialize, ToSchema)]
+pub struct MemberLargeTextOut {
+    pub on: bool,
+    /// The resident's accounts it now applies to.
+    pub accounts: usize,
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HouseholdIn {
@@ -518,6 +533,37 @@ async fn erase_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Switches large text (适老化) on or off for a resident, on every account that signs
+/// in as them, so each device they use shows it: a station operator (or reviewer or
+/// admin) does it at the counter. Idempotent by nature.
+#[utoipa::path(put, path = "/api/v1/regions/{region}/members/{member}/large-text", tag = "admin", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"), ("member" = i64, Path, description = "member id")),
+    request_body = LargeTextIn,
+    responses((status = 200, body = MemberLargeTextOut), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn member_large_text(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((r, m)): Path<(String, i64)>,
+    ApiJson(body): ApiJson<LargeTextIn>,
+) -> ApiResult<Json<MemberLargeTextOut>> {
+    let code = region(&r)?;
+    who.require(&code, &[Role::Station, Role::Reviewer, Role::Admin])?;
+    let member = MemberId::new(m).map_err(|_| ApiError::not_found(format!("member {m}")))?;
+    let on = body.on;
+    let accounts = blocking(&state, move |s| {
+        Ok(s.set_member_large_text(code, member, on)?)
+    })
+    .await?;
+    for a in &accounts {
+        state.tokens().forget_account(*a);
+    }
+    Ok(Json(MemberLargeTextOut {
+        on,
+        accounts: accounts.len(),
+    }))
+}
+
 // ---------------------------------------------------------------- indicators and levels
 
 /// Adds an indicator, or a new version of one when the code exists (old versions
@@ -681,6 +727,7 @@ async fn list_accounts(
                 id: a.id.get(),
                 username: a.username.clone(),
                 display_name: a.display_name.clone(),
+                large_text: a.large_text,
                 // An admin of one region does not learn what the account does elsewhere.
                 roles: a
                     .grants
@@ -862,6 +909,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(add_household))
         .routes(routes!(list_members, add_member))
         .routes(routes!(erase_member))
+        .routes(routes!(member_large_text))
         .routes(routes!(put_indicator))
         .routes(routes!(set_levels))
         .routes(routes!(create_account))

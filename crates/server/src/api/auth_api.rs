@@ -111,9 +111,31 @@ async fn me(who: Principal) -> axum::Json<AccountOut> {
     axum::Json(AccountOut::from(&who.account))
 }
 
+/// Switches large text (适老化) on or off for the signed-in account, on every
+/// device it signs in on. Idempotent by nature.
+#[utoipa::path(put, path = "/api/v1/auth/me/large-text", tag = "auth", security(("bearer" = [])),
+    request_body = super::admin::LargeTextIn,
+    responses((status = 200, body = AccountOut), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn my_large_text(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiJson(body): ApiJson<super::admin::LargeTextIn>,
+) -> ApiResult<axum::Json<AccountOut>> {
+    let id = who.id();
+    let store = state.store().clone();
+    tokio::task::spawn_blocking(move || store.set_large_text(id, body.on))
+        .await
+        .map_err(ApiError::internal)??;
+    state.tokens().forget_account(id);
+    let mut account = who.account.clone();
+    account.large_text = body.on;
+    Ok(axum::Json(AccountOut::from(&account)))
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(me))
+        .routes(routes!(my_large_text))
 }

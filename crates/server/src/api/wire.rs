@@ -34,6 +34,8 @@ pub struct AccountOut {
     pub id: i64,
     pub username: String,
     pub display_name: String,
+    /// Large text (适老化) on every page the account sees.
+    pub large_text: bool,
     pub roles: Vec<GrantOut>,
 }
 
@@ -43,6 +45,7 @@ impl From<&jifen_store::accounts::Account> for AccountOut {
             id: a.id.get(),
             username: a.username.clone(),
             display_name: a.display_name.clone(),
+            large_text: a.large_text,
             roles: a
                 .grants
                 .iter()

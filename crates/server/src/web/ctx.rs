@@ -166,7 +166,10 @@ impl FromRequestParts<AppState> for Ctx {
             },
         };
         let csrf = csrf_token(state.link_key(), &anchor);
-        let large = cookie(parts, LARGE_COOKIE) == Some("1");
+        // This browser's choice, or the signed-in account's own setting (a station
+        // operator may have switched it on for the resident).
+        let large = cookie(parts, LARGE_COOKIE) == Some("1")
+            || who.as_ref().is_some_and(|p| p.account.large_text);
         let host = parts
             .headers
             .get(header::HOST)

@@ -253,6 +253,20 @@ async fn large(mut c: Ctx, Form(f): Form<CsrfForm>) -> Response {
         return *r;
     }
     let on = !c.large;
+    if c.token.is_some() {
+        // Signed in: the account keeps the choice for every device it signs in on.
+        if let Err(p) = c
+            .api(
+                Method::PUT,
+                "/api/v1/auth/me/large-text",
+                Some(serde_json::json!({ "on": on })),
+                None,
+            )
+            .await
+        {
+            return c.problem_page(&p);
+        }
+    }
     c.set_cookie(format!(
         "{LARGE_COOKIE}={}; Path=/; SameSite=Lax; Max-Age={}",
         if on { "1" } else { "0" },

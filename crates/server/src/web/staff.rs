@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/r/{region}/review", get(queue))
         .route("/r/{region}/claims/{claim}/decide", post(decide))
         .route("/r/{region}/record", get(record_form).post(record))
+        .route("/r/{region}/record/large", post(member_large))
         .route("/r/{region}/events", get(events).post(create_event))
         .route("/r/{region}/events/{event}", get(event))
         .route("/r/{region}/appeals", get(appeals))
@@ -379,6 +380,17 @@ pub struct RecordDone {
     id: String,
     status: String,
     name: String,
+    /// After switching large text for a resident: "on" or "off", and the member.
+    large: String,
+    member: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct LargeForm {
+    csrf: String,
+    member: String,
+    on: String,
 }
 
 const RECORDERS: &[Role] = &[Role::Reviewer, Role::Station, Role::Admin];
@@ -391,10 +403,14 @@ async fn record_form(c: Ctx, Path(r): Path<String>, q: Query<RecordDone>) -> Res
     if let Err(res) = c.require_role(&code, RECORDERS) {
         return *res;
     }
-    let done = if q.id.is_empty() {
-        String::new()
-    } else {
+    let done = if !q.id.is_empty() {
         c.tr2("record.done", &q.name, c.word("status", &q.status))
+    } else if q.large == "on" {
+        c.tr1("record.large_on_done", &q.member)
+    } else if q.large == "off" {
+        c.tr1("record.large_off_done", &q.member)
+    } else {
+        String::new()
     };
     let f = RecordForm {
         quantity: "1".into(),
@@ -456,6 +472,68 @@ async fn record_page(
             done,
         },
     )
+}
+
+/// Large text switched on or off for a resident at the counter (their account keeps it).
+async fn member_large(c: Ctx, Path(r): Path<String>, Form(f): Form<LargeForm>) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    if let Err(res) = c.require_role(&code, RECORDERS) {
+        return *res;
+    }
+    let on = f.on == "1";
+    let member = match f.member.trim().parse::<i64>() {
+        Ok(m) if m > 0 => m,
+        _ => {
+            let f = RecordForm {
+                quantity: "1".into(),
+                ..RecordForm::default()
+            };
+            let msg = c.tr("record.bad_member");
+            return record_page(
+                &c,
+                &code,
+                f,
+                "large",
+                msg,
+                String::new(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    match c
+        .api(
+            Method::PUT,
+            &format!("/api/v1/regions/{code}/members/{member}/large-text"),
+            Some(json!({ "on": on })),
+            None,
+        )
+        .await
+    {
+        Ok(_) => c.redirect(&format!(
+            "/r/{code}/record?large={}&member={member}",
+            if on { "on" } else { "off" }
+        )),
+        Err(p) => {
+            let msg = if p.status == 404 {
+                c.tr("record.large_no_account").to_owned()
+            } else {
+                c.problem_full(&p)
+            };
+            let f = RecordForm {
+                quantity: "1".into(),
+                ..RecordForm::default()
+            };
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            record_page(&c, &code, f, "large", &msg, String::new(), status).await
+        }
+    }
 }
 
 async fn record(c: Ctx, Path(r): Path<String>, Form(f): Form<RecordForm>) -> Response {
