@@ -297,6 +297,7 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/r/vil/admin/indicators/TREE", Some("admin")),
     ("/r/vil/admin/indicators/new", Some("admin")),
     ("/r/vil/admin/rewards", Some("admin")),
+    ("/r/vil/admin/budget", Some("admin")),
     ("/r/vil/shop", Some("resident")),
     ("/r/vil/shop/codes", Some("resident")),
     ("/r/vil/merchant", Some("merchant")),
@@ -980,4 +981,65 @@ fn a_station_switches_large_text_on_for_a_resident_on_every_device() {
     );
     assert_eq!(r.status, 403, "{}", r.text());
     assert!(!large(&kiosk.get("/r/vil/me").text()));
+}
+
+#[test]
+fn an_admin_adds_a_sponsor_and_sees_the_budget_last() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    w.sign_in("admin");
+    let page = w.get("/r/vil/admin/budget").text();
+    assert!(page.contains("还没有赞助方"), "{page}");
+    assert!(
+        page.contains("id=\"outstanding\""),
+        "the liability is shown"
+    );
+    let csrf = w.csrf("/r/vil/admin/budget");
+    let save = |w: &mut Web<'_>, code: &str, budget: &str| {
+        w.post(
+            "/r/vil/admin/budget",
+            &[
+                ("csrf", &csrf),
+                ("code", code),
+                ("name", "供销社"),
+                ("kind", "merchant"),
+                ("budget", budget),
+            ],
+        )
+    };
+    // Bad input: refused next to the field, what was typed kept.
+    let r = save(&mut w, "coop", "lots");
+    assert_eq!(r.status, 422);
+    let html = r.text();
+    assert!(html.contains("value=\"lots\""), "the budget as typed");
+    assert!(html.contains("id=\"budget\" name=\"budget\" inputmode=\"numeric\" value=\"lots\" required aria-invalid=\"true\""), "{html}");
+    let r = save(&mut w, "Co op!", "100");
+    assert_eq!(r.status, 422);
+    assert!(r.text().contains("value=\"Co op!\""));
+    let r = save(&mut w, "coop", "-5");
+    assert_eq!(r.status, 422, "{}", r.text());
+    // A good one is saved and shown with what is left of it.
+    let r = save(&mut w, "coop", "1000");
+    assert_eq!(r.status, 303, "{}", r.text());
+    let page = w.get(location(&r)).text();
+    assert!(page.contains("已保存赞助方 coop"), "{page}");
+    let table = &page[page.find("id=\"sponsors\"").expect("the sponsors table")..];
+    assert!(
+        table.contains("<td>1000</td><td>0</td><td>1000</td>"),
+        "committed, used, left: {table}"
+    );
+    // The same code changes the budget; the rewards form now offers the sponsor.
+    let r = save(&mut w, "coop", "800");
+    assert_eq!(r.status, 303, "{}", r.text());
+    let page = w.get("/r/vil/admin/budget").text();
+    assert!(
+        page.contains("<td>800</td><td>0</td><td>800</td>"),
+        "{page}"
+    );
+    let rewards = w.get("/r/vil/admin/rewards").text();
+    assert!(rewards.contains("<option value=\"coop\""), "{rewards}");
+    // Residents may not see it.
+    let mut res = Web::new(&app);
+    res.sign_in("resident");
+    assert_eq!(res.get("/r/vil/admin/budget").status, 403);
 }

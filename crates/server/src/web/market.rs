@@ -33,6 +33,10 @@ pub fn routes() -> Router<AppState> {
             "/r/{region}/admin/rewards",
             get(rewards_admin).post(add_reward),
         )
+        .route(
+            "/r/{region}/admin/budget",
+            get(budget_page).post(save_sponsor),
+        )
 }
 
 pub struct RewardRow {
@@ -690,6 +694,202 @@ async fn add_reward(c: Ctx, Path(r): Path<String>, Form(f): Form<RewardForm>) ->
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             let field = p.field.clone().unwrap_or_default();
             rewards_page(&c, &code, f, &field, msg, false, status).await
+        }
+    }
+}
+
+// ---------------------------------------------------------------- budget and sponsors
+
+pub struct MonthRow {
+    pub month: String,
+    pub issued: i64,
+    pub deducted: i64,
+    pub redeemed: i64,
+    pub expired: i64,
+}
+
+pub struct SponsorRow {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub budget: i64,
+    pub used: i64,
+    pub left: i64,
+    pub reserved: i64,
+    pub per_month: i64,
+    /// Months the budget left lasts at the current rate, or a dash.
+    pub months_left: String,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct SponsorForm {
+    csrf: String,
+    code: String,
+    name: String,
+    kind: String,
+    budget: String,
+}
+
+#[derive(Template)]
+#[template(path = "budget.html")]
+struct BudgetPage<'a> {
+    c: &'a Ctx,
+    region: String,
+    outstanding: i64,
+    reserved: i64,
+    months: Vec<MonthRow>,
+    sponsors: Vec<SponsorRow>,
+    f: SponsorForm,
+    error_field: String,
+    error: String,
+    saved: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SavedQuery {
+    saved: String,
+}
+
+/// The region's points budget: what members hold (the liability), the flows of
+/// the last twelve months, and each sponsor's committed budget, what is left and
+/// how long it lasts; with the form that adds a sponsor or changes its budget.
+async fn budget_page(c: Ctx, Path(r): Path<String>, q: Query<SavedQuery>) -> Response {
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let f = SponsorForm {
+        kind: "merchant".into(),
+        ..SponsorForm::default()
+    };
+    render_budget(
+        &c,
+        &code,
+        f,
+        "",
+        String::new(),
+        q.saved.clone(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn render_budget(
+    c: &Ctx,
+    code: &RegionCode,
+    f: SponsorForm,
+    error_field: &str,
+    error: String,
+    saved: String,
+    status: StatusCode,
+) -> Response {
+    if let Err(res) = c.require_role(code, &[Role::Admin]) {
+        return *res;
+    }
+    let b = match c.get(&format!("/api/v1/regions/{code}/budget")).await {
+        Ok(v) => v,
+        Err(p) => return c.problem_page(&p),
+    };
+    let list = |k: &str| b[k].as_array().cloned().unwrap_or_default();
+    let months = list("months")
+        .iter()
+        .map(|m| MonthRow {
+            month: s(m, "month"),
+            issued: n(m, "issued"),
+            deducted: n(m, "deducted"),
+            redeemed: n(m, "redeemed"),
+            expired: n(m, "expired"),
+        })
+        .collect();
+    let sponsors = list("sponsors")
+        .iter()
+        .map(|x| {
+            let sp = &x["sponsor"];
+            SponsorRow {
+                code: s(sp, "code"),
+                name: s(sp, "name"),
+                kind: c.word("sponsor", &s(sp, "kind")),
+                budget: n(sp, "budget"),
+                used: n(sp, "used"),
+                left: n(sp, "left"),
+                reserved: n(x, "reserved"),
+                per_month: n(x, "per_month"),
+                months_left: x["months_left"]
+                    .as_f64()
+                    .map_or_else(|| "–".to_owned(), |m| format!("{m:.1}")),
+            }
+        })
+        .collect();
+    c.render(
+        status,
+        &BudgetPage {
+            c,
+            region: code.to_string(),
+            outstanding: n(&b, "outstanding"),
+            reserved: n(&b, "reserved"),
+            months,
+            sponsors,
+            f,
+            error_field: error_field.to_owned(),
+            error,
+            saved,
+        },
+    )
+}
+
+async fn save_sponsor(c: Ctx, Path(r): Path<String>, Form(f): Form<SponsorForm>) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    if let Err(res) = c.require_role(&code, &[Role::Admin]) {
+        return *res;
+    }
+    let refuse = |field: &'static str, msg: String| {
+        let f = f.clone();
+        let c = &c;
+        let code = &code;
+        async move {
+            render_budget(
+                c,
+                code,
+                f,
+                field,
+                msg,
+                String::new(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    };
+    let sponsor = f.code.trim();
+    if jifen_core::SponsorCode::parse(sponsor).is_err() {
+        return refuse("code", c.tr("budget.bad_code").to_owned()).await;
+    }
+    let Ok(budget) = f.budget.trim().parse::<i64>() else {
+        return refuse("budget", c.tr("admin.bad_number").to_owned()).await;
+    };
+    let body = json!({ "name": f.name.trim(), "kind": f.kind, "budget": budget });
+    match c
+        .api(
+            Method::PUT,
+            &format!("/api/v1/regions/{code}/sponsors/{sponsor}"),
+            Some(body),
+            None,
+        )
+        .await
+    {
+        Ok(_) => c.redirect(&format!("/r/{code}/admin/budget?saved={sponsor}")),
+        Err(p) => {
+            let msg = c.problem_full(&p);
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let field = p.field.clone().unwrap_or_else(|| "code".into());
+            render_budget(&c, &code, f, &field, msg, String::new(), status).await
         }
     }
 }

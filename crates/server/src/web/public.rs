@@ -113,6 +113,7 @@ async fn home(c: Ctx) -> Response {
                 links.push((format!("/r/{r}/admin"), "home.admin"));
                 links.push((format!("/r/{r}/admin/import"), "home.import"));
                 links.push((format!("/r/{r}/admin/rewards"), "home.rewards"));
+                links.push((format!("/r/{r}/admin/budget"), "home.budget"));
             }
             if has(Role::Merchant) {
                 links.push((format!("/r/{r}/merchant"), "home.merchant"));
