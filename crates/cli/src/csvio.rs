@@ -91,12 +91,13 @@ impl Table {
             }
         }
         let mut rows = Vec::new();
+        let mut lines = LineCounter::new(text);
         for rec in reader.records() {
             let rec = rec.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line());
+                let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
                 anyhow!("line {line}: {e}")
             })?;
-            let line = rec.position().map_or(0, |p| p.line());
+            let line = rec.position().map_or(0, |p| lines.line_at(p.byte()));
             if rows.len() >= IMPORT_ROWS_MAX {
                 bail!("line {line}: more than {IMPORT_ROWS_MAX} rows; split the file");
             }
@@ -114,6 +115,45 @@ impl Table {
             .and_then(|i| rec.get(*i))
             .map(str::trim)
             .filter(|s| !s.is_empty())
+    }
+}
+
+/// Line numbers of byte offsets in a text, counted as a spreadsheet user sees them:
+/// a line ends at "\n", "\r\n" or a lone "\r". (The csv reader's own count is one
+/// short per "\r\n", the ending every Windows spreadsheet writes.) Offsets are
+/// asked in increasing order, so the text is scanned once.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    at: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        LineCounter {
+            text: text.as_bytes(),
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The line that holds byte `byte` (1 for the first).
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let end = usize::try_from(byte).map_or(self.text.len(), |b| b.min(self.text.len()));
+        if end < self.at {
+            // Not expected (offsets come in order); count again from the start.
+            self.at = 0;
+            self.line = 1;
+        }
+        while self.at < end {
+            match self.text[self.at] {
+                b'\n' => self.line += 1,
+                b'\r' if self.text.get(self.at + 1) != Some(&b'\n') => self.line += 1,
+                _ => {}
+            }
+            self.at += 1;
+        }
+        self.line
     }
 }
 

@@ -139,6 +139,19 @@ fn init_regions_import_export_verify() {
         1,
         "nothing of the failed import is kept:\n{none}"
     );
+    // The same with the line endings spreadsheets on Windows write, a blank line
+    // and a lone CR: still the line a person sees in the file.
+    let crlf = write(
+        &tmp.0,
+        "crlf.csv",
+        "member,household,name\r\n1,1,张三\r\n\r\n2,1,李四\r3,x,王五\r\n",
+    );
+    check(
+        d,
+        &["import", "members", "--region", "tx-vil", &crlf],
+        false,
+        "line 5: household id",
+    );
     let dup = write(
         &tmp.0,
         "dup.csv",
