@@ -2,8 +2,9 @@
 //! the keys) posting awards to the same region at once: every post is answered,
 //! no sequence number is given twice, and `jifen verify` finds one consistent log
 //! and ledger holding exactly the posts. Meanwhile both add households and members
-//! by the next free number, and no number is given twice. Runs when
-//! `JIFEN_TEST_DATABASE_URL` is set.
+//! by the next free number, and no number is given twice; and a role revoked
+//! through one server stops working on another within its token cache's lifetime.
+//! Runs when `JIFEN_TEST_DATABASE_URL` is set.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -79,10 +80,14 @@ fn post(addr: &str, path: &str, key: &str, body: &str) -> (u16, String) {
 }
 
 fn post_as(token: &str, addr: &str, path: &str, key: &str, body: &str) -> (u16, String) {
+    call("POST", token, addr, path, key, body)
+}
+
+fn call(method: &str, token: &str, addr: &str, path: &str, key: &str, body: &str) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     write!(
         s,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
          Idempotency-Key: {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
          Connection: close\r\n\r\n{body}",
         body.len()
@@ -124,7 +129,8 @@ fn add_household_and_member(addr: &str, server: usize, i: usize) -> (i64, i64) {
 }
 
 /// A region with one auto-reviewed indicator, members, and reviewer and admin API tokens.
-fn seed(data: &Path, db: &TestDatabase) {
+/// Returns the reviewer's account id.
+fn seed(data: &Path, db: &TestDatabase) -> i64 {
     let store = Store::open_with(data, &db.database(), Arc::new(SystemClock)).expect("open");
     let vil = RegionCode::parse("vil").expect("code");
     store
@@ -216,6 +222,7 @@ fn seed(data: &Path, db: &TestDatabase) {
         )
         .expect("token");
     store.close();
+    reviewer.get()
 }
 
 #[test]
@@ -228,7 +235,7 @@ fn two_servers_post_to_one_region_and_the_log_verifies() {
         std::env::temp_dir().join(format!("jifen-two-servers-{}-{nanos}", std::process::id())),
     );
     let data = tmp.0.join("data");
-    seed(&data, &db);
+    let reviewer = seed(&data, &db);
 
     let servers = [serve(&data, db.url()), serve(&data, db.url())];
     let answers: Vec<(Vec<(u16, String)>, Vec<(i64, i64)>)> = std::thread::scope(|s| {
@@ -328,6 +335,46 @@ fn two_servers_post_to_one_region_and_the_log_verifies() {
         body.contains(&format!("\"entry\":\"vil:{total}\"")),
         "the next sequence number after both servers' posts: {body}"
     );
+
+    // A role revoked through one server stops working on another that had the token
+    // cached, within the cache's lifetime.
+    let fourth = serve(&data, db.url());
+    let is_reviewer = |addr: &str| {
+        let (status, body) = call("GET", TOKEN, addr, "/api/v1/auth/me", "", "");
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).expect("JSON answer");
+        v["roles"]
+            .as_array()
+            .expect("roles")
+            .iter()
+            .any(|g| g["role"] == "reviewer")
+    };
+    assert!(is_reviewer(&fourth.addr), "cached with its role");
+    let (status, body) = call(
+        "DELETE",
+        ADMIN_TOKEN,
+        &third.addr,
+        &format!("/api/v1/regions/vil/roles/{reviewer}/reviewer"),
+        "revoke",
+        "",
+    );
+    assert_eq!(status, 204, "{body}");
+    let revoked = std::time::Instant::now();
+    while is_reviewer(&fourth.addr) {
+        assert!(
+            revoked.elapsed().as_secs() <= jifen_server::auth::TOKEN_CACHE_SECONDS + 2,
+            "the other server still trusts the revoked role"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let (status, body) = post(
+        &fourth.addr,
+        "/api/v1/regions/vil/claims",
+        "after-revoke",
+        r#"{"member":1,"indicator":"HELP","quantity":1}"#,
+    );
+    assert_eq!(status, 403, "a revoked role posts nothing: {body}");
+    drop(fourth);
     drop(third);
 
     let out = jifen(&data, db.url())

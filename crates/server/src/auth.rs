@@ -22,6 +22,11 @@ use crate::error::ApiError;
 pub const SESSION_HOURS: i64 = 12;
 /// Most tokens kept in the in-memory cache.
 pub const TOKEN_CACHE_MAX: usize = 100_000;
+/// How long a cached token and its account's roles are trusted before they are read
+/// again, in seconds. A change made through this server takes effect at once (it
+/// drops the cache entries); one made through another server on the same database
+/// (a logout, a revoked role) within this time.
+pub const TOKEN_CACHE_SECONDS: u64 = 5;
 /// The cookie the web pages use for the session token.
 pub const SESSION_COOKIE: &str = "jifen_session";
 
@@ -85,7 +90,8 @@ impl Principal {
 /// Tokens seen recently, so most requests need no database read.
 #[derive(Default)]
 pub struct TokenCache {
-    map: RwLock<HashMap<[u8; 32], (Token, Account)>>,
+    /// By token hash: the token, its account, and when they were read.
+    map: RwLock<HashMap<[u8; 32], (Token, Account, std::time::Instant)>>,
 }
 
 impl TokenCache {
@@ -97,7 +103,7 @@ impl TokenCache {
     /// Drops everything cached for an account (after its roles change).
     pub fn forget_account(&self, account: OperatorId) {
         if let Ok(mut m) = self.map.write() {
-            m.retain(|_, (t, _)| t.account != account);
+            m.retain(|_, (t, _, _)| t.account != account);
         }
     }
 }
@@ -162,12 +168,15 @@ fn bearer(parts: &Parts) -> Option<String> {
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
     let hash = token_hash(token);
     let now = state.clock().now();
+    let fresh = std::time::Duration::from_secs(TOKEN_CACHE_SECONDS);
     let cached = state
         .tokens()
         .map
         .read()
         .ok()
-        .and_then(|m| m.get(&hash).cloned());
+        .and_then(|m| m.get(&hash).cloned())
+        .filter(|(_, _, read)| read.elapsed() < fresh)
+        .map(|(t, a, _)| (t, a));
     let (tok, account) = match cached {
         Some(c) => c,
         None => {
@@ -189,7 +198,10 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
                 if m.len() >= TOKEN_CACHE_MAX {
                     m.clear();
                 }
-                m.insert(hash, found.clone());
+                m.insert(
+                    hash,
+                    (found.0.clone(), found.1.clone(), std::time::Instant::now()),
+                );
             }
             found
         }
