@@ -12,6 +12,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub detail: String,
     pub field: Option<String>,
+    /// Names the rule that refused, for clients that tell people in their own language.
+    pub code: Option<&'static str>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -26,6 +28,10 @@ pub struct Problem {
     /// The request field that was wrong, when one was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Which rule refused, when a rule did: out-of-stock, not-on-offer, level-too-low,
+    /// limit-reached, budget-spent, member-erased, balance-too-low or cap-reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 impl ApiError {
@@ -34,6 +40,7 @@ impl ApiError {
             status,
             detail: detail.into(),
             field: None,
+            code: None,
         }
     }
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -44,6 +51,7 @@ impl ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             detail: detail.into(),
             field: Some(field.to_owned()),
+            code: None,
         }
     }
     pub fn unauthorized(detail: impl Into<String>) -> Self {
@@ -70,6 +78,10 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             StoreError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, m),
             StoreError::Rejected(m) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m),
+            StoreError::Refused { code, detail } => ApiError {
+                code: Some(code),
+                ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
+            },
             StoreError::Forbidden(m) => ApiError::forbidden(m),
             StoreError::Commit(m) => {
                 tracing::error!(error = %m, "write did not commit");
@@ -100,6 +112,7 @@ impl IntoResponse for ApiError {
             status: self.status.as_u16(),
             detail: self.detail,
             field: self.field,
+            code: self.code.map(str::to_owned),
         };
         let mut res = (self.status, axum::Json(body)).into_response();
         res.headers_mut().insert(

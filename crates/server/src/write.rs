@@ -109,6 +109,16 @@ where
 const TAG: &str = "\u{1}api:";
 
 fn api_to_store(e: ApiError) -> StoreError {
+    // A rule's refusal keeps its code (it maps back to the same 422).
+    if let Some(code) = e.code
+        && e.status == StatusCode::UNPROCESSABLE_ENTITY
+        && e.field.is_none()
+    {
+        return StoreError::Refused {
+            code,
+            detail: e.detail,
+        };
+    }
     StoreError::Rejected(format!(
         "{TAG}{}:{}:{}",
         e.status.as_u16(),
@@ -132,6 +142,7 @@ fn store_to_api(e: StoreError) -> ApiError {
             status: status.unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
             detail,
             field,
+            code: None,
         };
     }
     ApiError::from(e)

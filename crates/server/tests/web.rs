@@ -1043,3 +1043,60 @@ fn an_admin_adds_a_sponsor_and_sees_the_budget_last() {
     res.sign_in("resident");
     assert_eq!(res.get("/r/vil/admin/budget").status, 403);
 }
+
+#[test]
+fn a_refused_redemption_says_why_in_the_pages_language() {
+    let app = spawn_app();
+    let admin = app.login("admin");
+    let body =
+        serde_json::json!({"name": "供销社", "kind": "merchant", "budget": 1000}).to_string();
+    let r = app.request(
+        "PUT",
+        "/api/v1/regions/vil/sponsors/coop",
+        &[
+            ("Authorization", &format!("Bearer {admin}")),
+            ("Content-Type", "application/json"),
+        ],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = app.post(
+        "/api/v1/regions/vil/rewards",
+        Some(&admin),
+        &serde_json::json!({"name": "大米 5kg", "description": "", "kind": "goods", "price": 50,
+                "stock": 3, "sponsor": "coop", "active_from": "2026-01-01"}),
+        Some("reward-1"),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let reward = r.json()["id"].as_u64().expect("id");
+
+    // The API names the rule that refused; the page says it in its own language.
+    let resident = app.login("resident");
+    let r = app.post(
+        "/api/v1/regions/vil/redemptions",
+        Some(&resident),
+        &serde_json::json!({"reward": reward, "member": 1}),
+        None,
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["code"], "balance-too-low", "{}", r.text());
+    let mut w = Web::new(&app);
+    w.sign_in("resident");
+    for (lang, says) in [
+        ("zh", "可用积分不够。"),
+        ("en", "Not enough spendable points."),
+    ] {
+        let csrf = w.csrf(&format!("/r/vil/shop?lang={lang}"));
+        let r = w.post(
+            &format!("/r/vil/shop/{reward}/redeem"),
+            &[("csrf", &csrf), ("key", &format!("k-{lang}"))],
+        );
+        assert_eq!(r.status, 422, "{}", r.text());
+        let html = r.text();
+        assert!(html.contains(says), "{lang}: {html}");
+        assert!(
+            html.contains(&format!("id=\"reward-{reward}\"")),
+            "next to the reward"
+        );
+    }
+}

@@ -13,6 +13,12 @@ pub enum StoreError {
     /// A rule of the domain refuses the request; the message says which.
     #[error("{0}")]
     Rejected(String),
+    /// A rule refuses the request for a reason people are told in their own
+    /// language: `code` names it (the API passes it on as `code`, pages translate
+    /// it), `detail` says it in English with the particulars. Handled wherever
+    /// `Rejected` is: a refusal, nothing kept.
+    #[error("{detail}")]
+    Refused { code: &'static str, detail: String },
     /// The rules forbid this person doing this (separation of duties).
     #[error("{0}")]
     Forbidden(String),
@@ -101,6 +107,22 @@ impl StoreError {
 
     pub fn rejected(msg: impl Into<String>) -> Self {
         StoreError::Rejected(msg.into())
+    }
+
+    /// A refusal with a reason code (see [`StoreError::Refused`]).
+    pub fn refused(code: &'static str, detail: impl Into<String>) -> Self {
+        StoreError::Refused {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// The message of a refusal by the domain's rules (`Rejected` or `Refused`).
+    pub fn refusal(&self) -> Option<&str> {
+        match self {
+            StoreError::Rejected(m) | StoreError::Refused { detail: m, .. } => Some(m),
+            _ => None,
+        }
     }
 
     /// A copy for each request of a batch that failed as a whole.

@@ -602,19 +602,22 @@ pub fn reserve_in(b: &mut Batch<'_>, req: Reserve) -> Result<RedemptionView> {
     let v = reward(c, &region, reward_id)?;
     let r = &v.reward;
     if !r.active_on(today) {
-        return Err(StoreError::rejected(format!(
-            "reward {reward_id} ({}) is not on offer on {today}: it runs from {}{}",
-            r.name,
-            r.active_from,
-            r.active_to
-                .map_or_else(|| " on".to_owned(), |to| format!(" to {to}"))
-        )));
+        return Err(StoreError::refused(
+            "not-on-offer",
+            format!(
+                "reward {reward_id} ({}) is not on offer on {today}: it runs from {}{}",
+                r.name,
+                r.active_from,
+                r.active_to
+                    .map_or_else(|| " on".to_owned(), |to| format!(" to {to}"))
+            ),
+        ));
     }
     if r.stock == 0 {
-        return Err(StoreError::rejected(format!(
-            "reward {reward_id} ({}) is out of stock",
-            r.name
-        )));
+        return Err(StoreError::refused(
+            "out-of-stock",
+            format!("reward {reward_id} ({}) is out of stock", r.name),
+        ));
     }
     let erased: Option<Option<String>> = c.query_opt(
         "SELECT name FROM members WHERE region = ?1 AND member = ?2",
@@ -628,9 +631,10 @@ pub fn reserve_in(b: &mut Batch<'_>, req: Reserve) -> Result<RedemptionView> {
             )));
         }
         Some(None) => {
-            return Err(StoreError::rejected(format!(
-                "member {member} was erased and can no longer redeem"
-            )));
+            return Err(StoreError::refused(
+                "member-erased",
+                format!("member {member} was erased and can no longer redeem"),
+            ));
         }
         Some(Some(_)) => {}
     }
@@ -649,13 +653,16 @@ pub fn reserve_in(b: &mut Batch<'_>, req: Reserve) -> Result<RedemptionView> {
                 || need.clone(),
                 |l| format!("{} ({}, from {} points)", l.code, l.name, l.min_score),
             );
-            return Err(StoreError::rejected(format!(
-                "reward {reward_id} needs level {n}; member {member} holds {}",
-                have.map_or_else(
-                    || "no level yet".to_owned(),
-                    |l| format!("level {} ({})", l.code, l.name)
-                )
-            )));
+            return Err(StoreError::refused(
+                "level-too-low",
+                format!(
+                    "reward {reward_id} needs level {n}; member {member} holds {}",
+                    have.map_or_else(
+                        || "no level yet".to_owned(),
+                        |l| format!("level {} ({})", l.code, l.name)
+                    )
+                ),
+            ));
         }
     }
     if let Some((limit, period)) = r.limit {
@@ -669,23 +676,29 @@ pub fn reserve_in(b: &mut Batch<'_>, req: Reserve) -> Result<RedemptionView> {
                  AND reserved_ms >= ?4 AND reserved_ms < ?5 AND status IN ('reserved', 'fulfilled')", params![region.as_str(), member.get(), sql_u64(reward_id)?, start.millis(), end.millis()],
                 |row| row.get(0))?;
         if had >= i64::from(limit) {
-            return Err(StoreError::rejected(format!(
-                "reward {reward_id} allows {limit} per member per {}; member {member} has {had} this {}",
-                period.as_str(),
-                period.as_str()
-            )));
+            return Err(StoreError::refused(
+                "limit-reached",
+                format!(
+                    "reward {reward_id} allows {limit} per member per {}; member {member} has {had} this {}",
+                    period.as_str(),
+                    period.as_str()
+                ),
+            ));
         }
     }
     let s = sponsor(c, &region, &r.sponsor)?;
     if s.left() < r.price {
-        return Err(StoreError::rejected(format!(
-            "sponsor {} ({}) has spent its budget: {} of {} points left, the reward costs {}",
-            s.sponsor.code,
-            s.sponsor.name,
-            s.left(),
-            s.sponsor.budget,
-            r.price
-        )));
+        return Err(StoreError::refused(
+            "budget-spent",
+            format!(
+                "sponsor {} ({}) has spent its budget: {} of {} points left, the reward costs {}",
+                s.sponsor.code,
+                s.sponsor.name,
+                s.left(),
+                s.sponsor.budget,
+                r.price
+            ),
+        ));
     }
     let hours = policy(c, &region)?.reservation_hours;
     let id = {

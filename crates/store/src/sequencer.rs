@@ -654,8 +654,9 @@ impl<'c> Batch<'c> {
                             }
                         }
                     };
-                    Caps::check(period, limit, used, ne.quantity)
-                        .map_err(|e| StoreError::rejected(format!("{}: {e}", ind.code)))?;
+                    Caps::check(period, limit, used, ne.quantity).map_err(|e| {
+                        StoreError::refused("cap-reached", format!("{}: {e}", ind.code))
+                    })?;
                     caps.push((key, used + u64::from(ne.quantity)));
                 }
             }
@@ -668,10 +669,13 @@ impl<'c> Batch<'c> {
         ) {
             let have = self.balance(&region, &entry.debit)?;
             if have < entry.amount {
-                return Err(StoreError::rejected(format!(
-                    "spendable balance {have} is less than {} needed",
-                    entry.amount
-                )));
+                return Err(StoreError::refused(
+                    "balance-too-low",
+                    format!(
+                        "spendable balance {have} is less than {} needed",
+                        entry.amount
+                    ),
+                ));
             }
         }
         let state = self.states.get_mut(&region).expect("loaded above");

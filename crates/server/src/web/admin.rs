@@ -200,6 +200,7 @@ async fn levels_of(c: &Ctx, code: &RegionCode) -> Result<Vec<LevelRow>, Problem>
         status: e.status.as_u16(),
         detail: e.detail,
         field: None,
+        code: None,
     })?;
     Ok(levels
         .all()

@@ -200,6 +200,8 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     pub field: Option<String>,
+    /// The rule that refused, when the API named one (see `refused.*` in the messages).
+    pub code: Option<String>,
 }
 
 impl Problem {
@@ -208,6 +210,7 @@ impl Problem {
             status: 500,
             detail: detail.to_owned(),
             field: None,
+            code: None,
         }
     }
 }
@@ -402,6 +405,13 @@ impl Ctx {
     /// What an API refusal means, in the page's language: by its status, and the
     /// field when one is named (`field.<name>`).
     pub fn problem_text(&self, p: &Problem) -> String {
+        // A rule that refused says why in the page's language.
+        if let Some(code) = &p.code {
+            let key = format!("refused.{code}");
+            if i18n::has(self.lang, &key) {
+                return self.tr(&key).to_owned();
+            }
+        }
         let what = match p.status {
             400 | 422 => "err.invalid",
             401 => "err.signin",
@@ -483,6 +493,7 @@ impl Ctx {
             status: status.as_u16(),
             detail: v["detail"].as_str().unwrap_or_default().to_owned(),
             field: v["field"].as_str().map(str::to_owned),
+            code: v["code"].as_str().map(str::to_owned),
         })
     }
 

@@ -490,6 +490,7 @@ async fn transparency_page(
                 status: e.status.as_u16(),
                 detail: e.detail,
                 field: None,
+                code: None,
             });
         }
     };

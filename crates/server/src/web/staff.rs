@@ -50,6 +50,7 @@ fn api_problem(e: crate::error::ApiError) -> Problem {
         status: e.status.as_u16(),
         detail: e.detail,
         field: None,
+        code: None,
     }
 }
 

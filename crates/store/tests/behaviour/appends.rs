@@ -394,7 +394,16 @@ fn a_redemption_needs_the_spendable_balance() {
         &r,
         Expect::Rejected("spendable balance 10"),
     );
-    assert!(matches!(r, Err(StoreError::Rejected(_))));
+    assert!(
+        matches!(
+            r,
+            Err(StoreError::Refused {
+                code: "balance-too-low",
+                ..
+            })
+        ),
+        "a refusal people are told in their language: {r:?}"
+    );
     check(
         "the whole balance",
         &ts.append(append_req(VIL, redemption(1, 10))),

@@ -279,7 +279,7 @@ pub fn append_req(region: &str, e: NewEntry) -> Append {
 #[derive(Debug, Clone, Copy)]
 pub enum Expect {
     Ok,
-    /// `StoreError::Rejected` whose message contains the text.
+    /// `StoreError::Rejected` (or `Refused`) whose message contains the text.
     Rejected(&'static str),
     NotFound(&'static str),
     Conflict(&'static str),
@@ -298,7 +298,9 @@ pub fn check<T: std::fmt::Debug>(label: &str, got: &Result<T, StoreError>, expec
     };
     match (expect, got) {
         (Expect::Ok, Ok(_)) => {}
-        (Expect::Rejected(w), Err(e @ StoreError::Rejected(_))) => fits(e, w),
+        (Expect::Rejected(w), Err(e @ (StoreError::Rejected(_) | StoreError::Refused { .. }))) => {
+            fits(e, w)
+        }
         (Expect::NotFound(w), Err(e @ StoreError::NotFound(_))) => fits(e, w),
         (Expect::Conflict(w), Err(e @ StoreError::Conflict(_))) => fits(e, w),
         (Expect::Forbidden(w), Err(e @ StoreError::Forbidden(_))) => fits(e, w),
