@@ -666,7 +666,7 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
                     to_review.push((o.region, o.claim))
                 }
                 Ok(_) => {}
-                Err(StoreError::Rejected(_) | StoreError::Refused { .. }) => {} // a cap, say: the resident is told, nothing posts
+                Err(e) if e.is_refusal() => {} // a cap, say: the resident is told, nothing posts
                 Err(e) => return Err(e.into()),
             }
             claims_total += 1;
@@ -720,7 +720,7 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
                         ));
                     }
                 }
-                Err(StoreError::Rejected(_) | StoreError::Refused { .. }) => {}
+                Err(e) if e.is_refusal() => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -1082,7 +1082,7 @@ fn redeem_day(
         match r {
             Ok(d) => open.push(d),
             // Not enough points, out of stock, a limit, a level, a spent budget: refused, nothing kept.
-            Err(StoreError::Rejected(_) | StoreError::Refused { .. }) => {}
+            Err(e) if e.is_refusal() => {}
             Err(e) => return Err(e.into()),
         }
     }

@@ -172,48 +172,58 @@ impl Store {
         region: &RegionCode,
         code: &jifen_core::IndicatorCode,
     ) -> Result<Vec<Indicator>> {
-        let owner = self
-            .visible_indicators(region)?
-            .into_iter()
-            .find(|i| i.code == *code)
-            .map(|i| i.region)
-            .ok_or_else(|| StoreError::NotFound(format!("indicator {code} in region {region}")))?;
         self.read(|c| {
-            let mut all = rows::load_indicators(c, &[&owner])?;
-            all.retain(|i| i.code == *code);
-            all.sort_by_key(|i| i.version);
-            Ok(all)
+            let (all, visible) = lineage_indicators(c, region)?;
+            let owner = visible
+                .into_iter()
+                .find(|i| i.code == *code)
+                .map(|i| i.region)
+                .ok_or_else(|| {
+                    StoreError::NotFound(format!("indicator {code} in region {region}"))
+                })?;
+            let mut versions: Vec<Indicator> = all
+                .into_iter()
+                .filter(|i| i.region == owner && i.code == *code)
+                .collect();
+            versions.sort_by_key(|i| i.version);
+            Ok(versions)
         })
     }
 
     /// The indicators a region sees (latest version of each): its own and its ancestors' core ones.
     pub fn visible_indicators(&self, region: &RegionCode) -> Result<Vec<Indicator>> {
-        self.read(|c| {
-            let tree = RegionTree::new(rows::load_regions(c)?);
-            let lineage: Vec<RegionCode> = tree
-                .lineage(region)
-                .map_err(|e| StoreError::NotFound(e.to_string()))?
-                .iter()
-                .map(|r| r.code.clone())
-                .collect();
-            let refs: Vec<&RegionCode> = lineage.iter().collect();
-            let mut all = rows::load_indicators(c, &refs)?;
-            // Keep the latest version of each (region, code): rows come ordered by version.
-            all.reverse();
-            let mut latest: Vec<Indicator> = Vec::new();
-            for i in all {
-                if !latest
-                    .iter()
-                    .any(|l| l.region == i.region && l.code == i.code)
-                {
-                    latest.push(i);
-                }
-            }
-            let v = visible_indicators(&tree, region, &latest)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            Ok(v.into_iter().cloned().collect())
-        })
+        self.read(|c| Ok(lineage_indicators(c, region)?.1))
     }
+}
+
+/// Every version of every indicator of the region's lineage, and the latest version
+/// of each that the region sees (its own and its ancestors' core ones).
+fn lineage_indicators(c: &Conn, region: &RegionCode) -> Result<(Vec<Indicator>, Vec<Indicator>)> {
+    let tree = RegionTree::new(rows::load_regions(c)?);
+    let lineage: Vec<RegionCode> = tree
+        .lineage(region)
+        .map_err(|e| StoreError::NotFound(e.to_string()))?
+        .iter()
+        .map(|r| r.code.clone())
+        .collect();
+    let refs: Vec<&RegionCode> = lineage.iter().collect();
+    let all = rows::load_indicators(c, &refs)?;
+    // Keep the latest version of each (region, code): rows come ordered by version.
+    let mut latest: Vec<Indicator> = Vec::new();
+    for i in all.iter().rev() {
+        if !latest
+            .iter()
+            .any(|l| l.region == i.region && l.code == i.code)
+        {
+            latest.push(i.clone());
+        }
+    }
+    let visible = visible_indicators(&tree, region, &latest)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?
+        .into_iter()
+        .cloned()
+        .collect();
+    Ok((all, visible))
 }
 
 pub(crate) fn region_must_exist(tx: &Conn, region: &RegionCode) -> Result<()> {

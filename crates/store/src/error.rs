@@ -117,12 +117,9 @@ impl StoreError {
         }
     }
 
-    /// The message of a refusal by the domain's rules (`Rejected` or `Refused`).
-    pub fn refusal(&self) -> Option<&str> {
-        match self {
-            StoreError::Rejected(m) | StoreError::Refused { detail: m, .. } => Some(m),
-            _ => None,
-        }
+    /// Whether the domain's rules refused (`Rejected` or `Refused`): nothing was kept.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, StoreError::Rejected(_) | StoreError::Refused { .. })
     }
 
     /// A copy for each request of a batch that failed as a whole.

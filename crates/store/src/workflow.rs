@@ -806,9 +806,8 @@ pub fn end_notices_in(
                 status: ClaimStatus::Posted,
                 entry: Some(entry),
             }),
-            Err(e @ (StoreError::Rejected(_) | StoreError::Refused { .. })) => {
-                let why = e.to_string();
-                tracing::warn!(region = %region, claim = %claim, reason = %why, "claim could not post after its notice");
+            Err(e) if e.is_refusal() => {
+                tracing::warn!(region = %region, claim = %claim, reason = %e, "claim could not post after its notice");
             }
             Err(e) => return Err(e),
         }

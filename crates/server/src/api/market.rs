@@ -736,9 +736,30 @@ async fn list_redemptions(
         sponsor: None,
         status: status_param(q.status.as_deref())?,
     };
+    redemption_page(
+        &state,
+        code,
+        filter,
+        q.before,
+        limit,
+        RedemptionOut::from_view,
+    )
+    .await
+}
+
+/// One page of a region's redemptions (`before` a redemption number, at most
+/// `limit`), each shown by `out` in the region's time, with the next page's cursor.
+async fn redemption_page<T: ToSchema>(
+    state: &AppState,
+    code: RegionCode,
+    filter: RedemptionFilter,
+    before: Option<u64>,
+    limit: u32,
+    out: fn(&RedemptionView, i32) -> T,
+) -> ApiResult<Json<Paged<T>>> {
     let offset = state.offset(&code).await?;
-    let before = q.before.unwrap_or(0);
-    let v = read(&state, move |s| {
+    let before = before.unwrap_or(0);
+    let v = read(state, move |s| {
         Ok(s.redemptions(&code, &filter, before, limit)?)
     })
     .await?;
@@ -746,10 +767,7 @@ async fn list_redemptions(
         .then(|| v.last().and_then(|d| i64::try_from(d.id).ok()))
         .flatten();
     Ok(Json(Paged {
-        items: v
-            .iter()
-            .map(|d| RedemptionOut::from_view(d, offset))
-            .collect(),
+        items: v.iter().map(|d| out(d, offset)).collect(),
         next,
     }))
 }
@@ -955,22 +973,15 @@ async fn merchant_list(
         sponsor: Some(sponsor),
         status: status_param(q.status.as_deref())?,
     };
-    let offset = state.offset(&code).await?;
-    let before = q.before.unwrap_or(0);
-    let v = read(&state, move |s| {
-        Ok(s.redemptions(&code, &filter, before, limit)?)
-    })
-    .await?;
-    let next = (v.len() == limit as usize)
-        .then(|| v.last().and_then(|d| i64::try_from(d.id).ok()))
-        .flatten();
-    Ok(Json(Paged {
-        items: v
-            .iter()
-            .map(|d| MerchantRedemptionOut::from_view(d, offset))
-            .collect(),
-        next,
-    }))
+    redemption_page(
+        &state,
+        code,
+        filter,
+        q.before,
+        limit,
+        MerchantRedemptionOut::from_view,
+    )
+    .await
 }
 
 // ---------------------------------------------------------------- budget

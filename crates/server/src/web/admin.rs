@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::ctx::{Ctx, Problem, items, n, random_token, s};
-use super::public::region_or_404;
+use super::public::region_for;
 use crate::AppState;
 
 /// Rows one import takes (it is one transaction; the form's body limit comes first).
@@ -99,13 +99,10 @@ pub struct DoneQuery {
 }
 
 async fn overview(c: Ctx, Path(r): Path<String>, q: Query<DoneQuery>) -> Response {
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, ADMIN) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, ADMIN) {
-        return *res;
-    }
     let done = match q.done.as_str() {
         "levels" | "account" | "role" | "indicator" => {
             c.tr(&format!("admin.done_{}", q.done)).to_owned()
@@ -227,13 +224,10 @@ async fn save_levels(c: Ctx, Path(r): Path<String>, Form(pairs): Form<Pairs>) ->
     if let Err(res) = c.check_form(field(&pairs, "csrf")) {
         return *res;
     }
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, ADMIN) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, ADMIN) {
-        return *res;
-    }
     let codes: Vec<&str> = pairs
         .iter()
         .filter(|(k, _)| k == "code")
@@ -290,13 +284,10 @@ async fn create_account(c: Ctx, Path(r): Path<String>, Form(pairs): Form<Pairs>)
     if let Err(res) = c.check_form(field(&pairs, "csrf")) {
         return *res;
     }
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, ADMIN) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, ADMIN) {
-        return *res;
-    }
     let body = json!({
         "username": field(&pairs, "username").trim(),
         "display_name": field(&pairs, "display_name").trim(),
@@ -322,13 +313,10 @@ async fn grant_role(c: Ctx, Path(r): Path<String>, Form(pairs): Form<Pairs>) -> 
     if let Err(res) = c.check_form(field(&pairs, "csrf")) {
         return *res;
     }
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, ADMIN) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, ADMIN) {
-        return *res;
-    }
     let num = |k: &str| field(&pairs, k).trim().parse::<i64>().ok();
     let Some(account) = num("account") else {
         return overview_page(
@@ -463,13 +451,10 @@ impl IndicatorPage<'_> {
 }
 
 async fn indicator_form(c: Ctx, Path((r, ind)): Path<(String, String)>) -> Response {
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, ADMIN) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, ADMIN) {
-        return *res;
-    }
     let list = match c.get(&format!("/api/v1/regions/{code}/indicators")).await {
         Ok(v) => v.as_array().cloned().unwrap_or_default(),
         Err(p) => return c.problem_page(&p),
@@ -557,13 +542,10 @@ async fn save_indicator(
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
     }
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, ADMIN) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, ADMIN) {
-        return *res;
-    }
     let again = |field: &str, msg: String, status: StatusCode, f: IndicatorForm| {
         let c = &c;
         let region = code.to_string();
@@ -807,13 +789,10 @@ pub struct ImportDone {
 }
 
 async fn import_form(c: Ctx, Path(r): Path<String>, q: Query<ImportDone>) -> Response {
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, ADMIN) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, ADMIN) {
-        return *res;
-    }
     let done = q
         .imported
         .parse::<u64>()
@@ -870,13 +849,10 @@ async fn import(c: Ctx, Path(r): Path<String>, Form(f): Form<ImportForm>) -> Res
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
     }
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, ADMIN) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, ADMIN) {
-        return *res;
-    }
     let exists = match member_numbers(&c, &code).await {
         Ok(e) => e,
         Err(p) => return c.problem_page(&p),

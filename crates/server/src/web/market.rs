@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ctx::{Ctx, Problem, items, n, random_token, s};
-use super::public::{region_or_404, short_time};
+use super::public::{region_for, region_or_404, short_time};
 use crate::AppState;
 
 /// Codes shown on "my codes" and the merchant's page.
@@ -153,13 +153,10 @@ async fn redeem(
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
     }
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, &[Role::Resident]) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, &[Role::Resident]) {
-        return *res;
-    }
     let Some(member) = c.member_in(&code) else {
         return c.error_page(StatusCode::FORBIDDEN, c.tr("err.no_member"), None);
     };
@@ -222,13 +219,10 @@ struct Codes<'a> {
 }
 
 async fn codes(c: Ctx, Path(r): Path<String>) -> Response {
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, &[Role::Resident]) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, &[Role::Resident]) {
-        return *res;
-    }
     let v = match c
         .get(&format!(
             "/api/v1/regions/{code}/redemptions?limit={CODES_SHOWN_MAX}"
@@ -419,13 +413,10 @@ async fn confirm(c: Ctx, Path(r): Path<String>, Form(f): Form<ConfirmForm>) -> R
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
     }
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, &[Role::Merchant]) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, &[Role::Merchant]) {
-        return *res;
-    }
     // People type codes in lower case and with spaces; the printed form is `ABCD-2345`.
     let typed: String = f
         .code
@@ -614,56 +605,34 @@ async fn add_reward(c: Ctx, Path(r): Path<String>, Form(f): Form<RewardForm>) ->
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
     }
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, &[Role::Admin]) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, &[Role::Admin]) {
-        return *res;
-    }
-    let int = |v: &str| v.trim().parse::<i64>().ok();
-    let Some(price) = int(&f.price) else {
-        return rewards_page(
-            &c,
-            &code,
-            f.clone(),
-            "price",
-            c.tr("admin.bad_number").to_owned(),
-            false,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    };
-    let Some(stock) = int(&f.stock) else {
-        return rewards_page(
-            &c,
-            &code,
-            f.clone(),
-            "stock",
-            c.tr("admin.bad_number").to_owned(),
-            false,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    };
     let opt = |v: &str| Some(v.trim().to_owned()).filter(|v| !v.is_empty());
-    let limit_count = match opt(&f.limit_count) {
-        None => None,
-        Some(v) => match v.parse::<u32>() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                return rewards_page(
-                    &c,
-                    &code,
-                    f.clone(),
-                    "limit_count",
-                    c.tr("admin.bad_number").to_owned(),
-                    false,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await;
-            }
-        },
+    // The numbers, or the first field that is not one.
+    let numbers = (|| {
+        let price = f.price.trim().parse::<i64>().map_err(|_| "price")?;
+        let stock = f.stock.trim().parse::<i64>().map_err(|_| "stock")?;
+        let limit_count = opt(&f.limit_count)
+            .map(|v| v.parse::<u32>().map_err(|_| "limit_count"))
+            .transpose()?;
+        Ok::<_, &'static str>((price, stock, limit_count))
+    })();
+    let (price, stock, limit_count) = match numbers {
+        Ok(n) => n,
+        Err(field) => {
+            return rewards_page(
+                &c,
+                &code,
+                f.clone(),
+                field,
+                c.tr("admin.bad_number").to_owned(),
+                false,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
     };
     let body = json!({
         "name": f.name.trim(),
@@ -843,13 +812,10 @@ async fn save_sponsor(c: Ctx, Path(r): Path<String>, Form(f): Form<SponsorForm>)
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
     }
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, &[Role::Admin]) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, &[Role::Admin]) {
-        return *res;
-    }
     let refuse = |field: &'static str, msg: String| {
         let f = f.clone();
         let c = &c;

@@ -38,6 +38,14 @@ pub fn region_or_404(c: &Ctx, r: &str) -> Result<RegionCode, Refused> {
         .map_err(|_| Box::new(c.error_page(StatusCode::NOT_FOUND, c.tr("err.notfound"), None)))
 }
 
+/// The region a staff page names, for a visitor holding one of `roles` there:
+/// 404 for a malformed code, then sign-in or 403 as [`Ctx::require_role`] says.
+pub fn region_for(c: &Ctx, r: &str, roles: &[Role]) -> Result<RegionCode, Refused> {
+    let code = region_or_404(c, r)?;
+    c.require_role(&code, roles)?;
+    Ok(code)
+}
+
 // ---------------------------------------------------------------- static files
 
 const CSS: &str = include_str!("../../static/jifen.css");

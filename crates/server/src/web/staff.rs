@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ctx::{Ctx, Problem, items, n, random_token, s};
-use super::public::{region_or_404, short_time};
+use super::public::{region_for, short_time};
 use super::resident::EntryRow;
 use crate::AppState;
 
@@ -143,13 +143,10 @@ pub struct DoneQuery {
 }
 
 async fn queue(c: Ctx, Path(r): Path<String>, q: Query<DoneQuery>) -> Response {
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, &[Role::Reviewer]) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, &[Role::Reviewer]) {
-        return *res;
-    }
     let done = match q.done.as_str() {
         "approve" => c.tr1("review.done_approve", &q.id),
         "reject" => c.tr1("review.done_reject", &q.id),
@@ -296,13 +293,10 @@ async fn decide(
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
     }
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, &[Role::Reviewer]) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, &[Role::Reviewer]) {
-        return *res;
-    }
     let verb = match f.decision.as_str() {
         "approve" => "approve",
         "reject" => "reject",
@@ -397,13 +391,10 @@ pub struct LargeForm {
 const RECORDERS: &[Role] = &[Role::Reviewer, Role::Station, Role::Admin];
 
 async fn record_form(c: Ctx, Path(r): Path<String>, q: Query<RecordDone>) -> Response {
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, RECORDERS) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, RECORDERS) {
-        return *res;
-    }
     let done = if !q.id.is_empty() {
         c.tr2("record.done", &q.name, c.word("status", &q.status))
     } else if q.large == "on" {
@@ -480,74 +471,59 @@ async fn member_large(c: Ctx, Path(r): Path<String>, Form(f): Form<LargeForm>) -
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
     }
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, RECORDERS) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, RECORDERS) {
-        return *res;
-    }
     let on = f.on == "1";
-    let member = match f.member.trim().parse::<i64>() {
-        Ok(m) if m > 0 => m,
-        _ => {
-            let f = RecordForm {
-                quantity: "1".into(),
-                ..RecordForm::default()
-            };
-            let msg = c.tr("record.bad_member");
-            return record_page(
-                &c,
-                &code,
-                f,
-                "large",
-                msg,
-                String::new(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+    let refused = match f.member.trim().parse::<i64>() {
+        Ok(member) if member > 0 => {
+            match c
+                .api(
+                    Method::PUT,
+                    &format!("/api/v1/regions/{code}/members/{member}/large-text"),
+                    Some(json!({ "on": on })),
+                    None,
+                )
+                .await
+            {
+                Ok(_) => {
+                    return c.redirect(&format!(
+                        "/r/{code}/record?large={}&member={member}",
+                        if on { "on" } else { "off" }
+                    ));
+                }
+                Err(p) if p.status == 404 => (
+                    StatusCode::NOT_FOUND,
+                    c.tr("record.large_no_account").to_owned(),
+                ),
+                Err(p) => (
+                    StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+                    c.problem_full(&p),
+                ),
+            }
         }
+        _ => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            c.tr("record.bad_member").to_owned(),
+        ),
     };
-    match c
-        .api(
-            Method::PUT,
-            &format!("/api/v1/regions/{code}/members/{member}/large-text"),
-            Some(json!({ "on": on })),
-            None,
-        )
-        .await
-    {
-        Ok(_) => c.redirect(&format!(
-            "/r/{code}/record?large={}&member={member}",
-            if on { "on" } else { "off" }
-        )),
-        Err(p) => {
-            let msg = if p.status == 404 {
-                c.tr("record.large_no_account").to_owned()
-            } else {
-                c.problem_full(&p)
-            };
-            let f = RecordForm {
-                quantity: "1".into(),
-                ..RecordForm::default()
-            };
-            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            record_page(&c, &code, f, "large", &msg, String::new(), status).await
-        }
-    }
+    let (status, msg) = refused;
+    let blank = RecordForm {
+        quantity: "1".into(),
+        ..RecordForm::default()
+    };
+    record_page(&c, &code, blank, "large", &msg, String::new(), status).await
 }
 
 async fn record(c: Ctx, Path(r): Path<String>, Form(f): Form<RecordForm>) -> Response {
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
     }
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, RECORDERS) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, RECORDERS) {
-        return *res;
-    }
     let Ok(member) = f.member.trim().parse::<i64>() else {
         return record_page(
             &c,
@@ -639,13 +615,10 @@ pub struct EventForm {
 const EVENT_STAFF: &[Role] = &[Role::Reviewer, Role::Admin];
 
 async fn events(c: Ctx, Path(r): Path<String>) -> Response {
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, EVENT_STAFF) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, EVENT_STAFF) {
-        return *res;
-    }
     events_page(&c, &code, EventForm::default(), "", "", StatusCode::OK).await
 }
 
@@ -724,13 +697,10 @@ async fn create_event(c: Ctx, Path(r): Path<String>, Form(f): Form<EventForm>) -
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
     }
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, EVENT_STAFF) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, EVENT_STAFF) {
-        return *res;
-    }
     let offset = match c.state.offset(&code).await {
         Ok(o) => o,
         Err(e) => return c.error_page(e.status, c.tr("err.notfound"), Some(&e.detail)),
@@ -801,13 +771,10 @@ fn page_link(api_link: &str, origin: &str) -> Option<String> {
 }
 
 async fn event(c: Ctx, Path((r, e)): Path<(String, String)>) -> Response {
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, EVENT_STAFF) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, EVENT_STAFF) {
-        return *res;
-    }
     let v = match c
         .get(&format!("/api/v1/regions/{code}/events/{}", e.trim()))
         .await
@@ -872,13 +839,10 @@ struct Appeals<'a> {
 }
 
 async fn appeals(c: Ctx, Path(r): Path<String>, q: Query<DoneQuery>) -> Response {
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, EVENT_STAFF) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, EVENT_STAFF) {
-        return *res;
-    }
     let done = if q.done.is_empty() {
         String::new()
     } else {
@@ -953,13 +917,10 @@ async fn decide_appeal(
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
     }
-    let code = match region_or_404(&c, &r) {
+    let code = match region_for(&c, &r, EVENT_STAFF) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    if let Err(res) = c.require_role(&code, EVENT_STAFF) {
-        return *res;
-    }
     let appeal = appeal.trim().to_owned();
     let mut body = json!({"decision": f.decision});
     if f.decision == "adjust" {

@@ -298,9 +298,7 @@ pub fn check<T: std::fmt::Debug>(label: &str, got: &Result<T, StoreError>, expec
     };
     match (expect, got) {
         (Expect::Ok, Ok(_)) => {}
-        (Expect::Rejected(w), Err(e @ (StoreError::Rejected(_) | StoreError::Refused { .. }))) => {
-            fits(e, w)
-        }
+        (Expect::Rejected(w), Err(e)) if e.is_refusal() => fits(e, w),
         (Expect::NotFound(w), Err(e @ StoreError::NotFound(_))) => fits(e, w),
         (Expect::Conflict(w), Err(e @ StoreError::Conflict(_))) => fits(e, w),
         (Expect::Forbidden(w), Err(e @ StoreError::Forbidden(_))) => fits(e, w),
