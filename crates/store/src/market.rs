@@ -198,18 +198,27 @@ pub fn sponsor(c: &Conn, region: &RegionCode, code: &SponsorCode) -> Result<Spon
     Ok(SponsorView { sponsor, used })
 }
 
+/// One sponsor as a write sees it: what it has used counts the redemptions and
+/// refunds of the batch the write is in, not only committed ones, so two
+/// reservations in one batch cannot both take the last of a budget.
+fn sponsor_in(b: &mut Batch<'_>, region: &RegionCode, code: &SponsorCode) -> Result<SponsorView> {
+    let mut v = sponsor(b.conn(), region, code)?;
+    v.used = b.balance(region, &Account::Redemption(code.clone()))?;
+    Ok(v)
+}
+
 /// Adds a sponsor or changes its name, kind and budget. A budget cannot go below
 /// what has been redeemed already. Returns whether it was new.
 pub fn put_sponsor_in(b: &mut Batch<'_>, region: &RegionCode, s: &Sponsor) -> Result<bool> {
     s.validate()
         .map_err(|e| StoreError::rejected(e.to_string()))?;
-    let c = b.conn();
-    region_offset(c, region)?;
-    let existing = match sponsor(c, region, &s.code) {
+    region_offset(b.conn(), region)?;
+    let existing = match sponsor_in(b, region, &s.code) {
         Ok(v) => Some(v),
         Err(StoreError::NotFound(_)) => None,
         Err(e) => return Err(e),
     };
+    let c = b.conn();
     if let Some(v) = &existing {
         if s.budget < v.used {
             return Err(StoreError::rejected(format!(
@@ -686,7 +695,8 @@ pub fn reserve_in(b: &mut Batch<'_>, req: Reserve) -> Result<RedemptionView> {
             ));
         }
     }
-    let s = sponsor(c, &region, &r.sponsor)?;
+    let s = sponsor_in(b, &region, &r.sponsor)?;
+    let c = b.conn();
     if s.left() < r.price {
         return Err(StoreError::refused(
             "budget-spent",

@@ -293,6 +293,34 @@ fn rules_of_the_shelf_refuse_with_reasons() {
 }
 
 #[test]
+fn two_reservations_in_one_batch_cannot_both_take_the_last_of_a_budget() {
+    let ts = shop(50);
+    let id = ts
+        .add_reward(rc(VIL), reward("米", 30, 10))
+        .expect("reward");
+    let req = move |member: i64| Reserve {
+        region: rc(VIL),
+        reward: id,
+        member: mid(member),
+        by: op(500 + member),
+    };
+    let (first, second) = ts
+        .write(move |b| {
+            let first = b.savepoint(|b| jifen_store::market::reserve_in(b, req(1)));
+            let second = b.savepoint(|b| jifen_store::market::reserve_in(b, req(2)));
+            Ok((first, second))
+        })
+        .expect("the batch commits");
+    first.expect("30 of 50");
+    check(
+        "the second in the same batch",
+        &second,
+        Expect::Rejected("has spent its budget: 20 of 50"),
+    );
+    ts.audit(|_, _| {}).expect("no sponsor above its budget");
+}
+
+#[test]
 fn redemption_stops_when_the_sponsors_budget_is_spent() {
     let ts = shop(50);
     let id = ts
