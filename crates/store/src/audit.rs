@@ -331,13 +331,21 @@ fn audit_region(
         )?;
     }
     let mut member_rows = 0usize;
+    let folded = crate::member_years::folded_upto(c, region)?;
+    if folded > count {
+        return Err(fail(
+            region,
+            format!(
+                "member years are marked folded up to entry {folded}, beyond the log's {count} entries"
+            ),
+        ));
+    }
     {
-        c.query_each(
-            "SELECT member, year, annual_score, net_flow FROM member_years WHERE region = ?1 ORDER BY member, year", params![region.as_str()], |row| {
-            let m = MemberId::new(row.get(0)?).map_err(|e| fail(region, e))?;
-            let year: i32 = row.get(1)?;
-            let annual = Points::new(row.get(2)?);
-            let flow = Points::new(row.get(3)?);
+        // Stored rows plus the entries not folded into them yet.
+        for (m, year, annual, flow) in crate::member_years::all(c, region)? {
+            let m = MemberId::new(m).map_err(|e| fail(region, e))?;
+            let annual = Points::new(annual);
+            let flow = Points::new(flow);
             let (want_annual, want_flow) = (ledger.annual_score(m, year), ledger.net_flow(m, year));
             if annual != want_annual {
                 return Err(fail(
@@ -357,8 +365,7 @@ fn audit_region(
             }
             stored_sum = stored_sum.checked_add(flow).map_err(|e| fail(region, e))?;
             member_rows += 1;
-            Ok(())
-        })?;
+        }
     }
     let derived_system = ledger
         .balances

@@ -20,6 +20,7 @@ pub mod db;
 pub mod error;
 pub mod keys;
 pub mod market;
+pub mod member_years;
 pub mod read;
 pub mod rows;
 pub mod sequencer;

@@ -457,13 +457,7 @@ pub fn member_level(
     let offset = region_offset(c, region)?;
     let year = local_date(now, offset)?.year();
     let levels = crate::read::load_levels(c, region)?;
-    let annual: i64 = c
-        .query_opt(
-            "SELECT annual_score FROM member_years WHERE region = ?1 AND member = ?2 AND year = ?3",
-            params![region.as_str(), member.get(), year],
-            |r| r.get(0),
-        )?
-        .unwrap_or(0);
+    let annual = crate::member_years::annual_score(c, region, member, year)?;
     let frozen: Option<i64> = c.query_opt(
         "SELECT annual_score FROM year_scores WHERE region = ?1 AND member = ?2 AND year = ?3",
         params![region.as_str(), member.get(), year - 1],

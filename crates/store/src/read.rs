@@ -141,18 +141,20 @@ impl Store {
     pub fn balance(&self, region: &RegionCode, member: MemberId, year: i32) -> Result<Balance> {
         self.read(|c| {
             if rows::member_commitment(c, region, member)?.is_none() {
-                return Err(StoreError::NotFound(format!("member {member} in region {region}")));
+                return Err(StoreError::NotFound(format!(
+                    "member {member} in region {region}"
+                )));
             }
             let spendable = rows::balance(c, region, &jifen_core::Account::Member(member))?;
-            let annual: Option<i64> = c
-                .query_opt(
-                    "SELECT annual_score FROM member_years WHERE region = ?1 AND member = ?2 AND year = ?3",
-                    params![region.as_str(), member.get(), year],
-                    |r| r.get(0),
-                )?;
-            let annual_score = Points::new(annual.unwrap_or(0));
+            let annual_score =
+                Points::new(crate::member_years::annual_score(c, region, member, year)?);
             let levels = load_levels(c, region)?;
-            Ok(Balance { spendable, annual_score, year, level: levels.level_for(annual_score).cloned() })
+            Ok(Balance {
+                spendable,
+                annual_score,
+                year,
+                level: levels.level_for(annual_score).cloned(),
+            })
         })
     }
 

@@ -477,10 +477,12 @@ pub fn reversed_amount(conn: &Conn, region: &RegionCode, seq: u64) -> Result<Poi
 /// An account's balance: a member's is the sum of their yearly net flows.
 pub fn balance(conn: &Conn, region: &RegionCode, account: &Account) -> Result<Points> {
     let b: Option<i64> = match account {
-        Account::Member(m) => conn
-            .query_row("SELECT CAST(SUM(net_flow) AS BIGINT) FROM member_years WHERE region = ?1 AND member = ?2", params![region.as_str(), m.get()], |r| r.get(0))?,
-        _ => conn
-            .query_opt("SELECT balance FROM balances WHERE region = ?1 AND account = ?2", params![region.as_str(), account.to_key()], |r| r.get(0))?,
+        Account::Member(m) => Some(crate::member_years::member_balance(conn, region, *m)?),
+        _ => conn.query_opt(
+            "SELECT balance FROM balances WHERE region = ?1 AND account = ?2",
+            params![region.as_str(), account.to_key()],
+            |r| r.get(0),
+        )?,
     };
     Ok(Points::new(b.unwrap_or(0)))
 }

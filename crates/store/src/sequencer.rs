@@ -24,9 +24,10 @@ use jifen_log::{Appender, Checkpoint, NoteSigner, NoteVerifier};
 use crate::db::{from_sql_u64, sql_u64};
 use crate::error::{Result, StoreError};
 use crate::keys::KeyDir;
+use crate::member_years::{self, FOLD_ENTRIES_MAX, FOLD_INLINE_BELOW};
 use crate::params;
 use crate::rows::{self, SqlTiles};
-use crate::sql::{Conn, ToParam};
+use crate::sql::Conn;
 
 /// Most jobs one batch takes from the queue.
 pub const BATCH_JOBS_MAX: usize = 8_192;
@@ -37,8 +38,6 @@ pub const MEMBER_CACHE_MAX: usize = 1_000_000;
 /// A cap counter: member, indicator code, period kind and the period's number.
 type CapKey = (MemberId, Arc<str>, CapPeriod, i32);
 
-/// Rows per multi-row INSERT.
-const ROWS_PER_STATEMENT: usize = 64;
 /// Batches with at least this many entries of a region hash their leaves on a second thread.
 const PARALLEL_HASH_ENTRIES_MIN: usize = 256;
 /// Most rows one bulk read of a period's cap counts may bring back.
@@ -93,6 +92,10 @@ struct RegionState {
     today: Option<(Timestamp, time::Date)>,
     /// Next sequence number: tree size plus entries pending in the current batch.
     next_seq: u64,
+    /// `member_years` holds the entries before this one (as committed).
+    folded: u64,
+    /// Member-year sums of the committed entries from `folded` on, not yet in `member_years`.
+    unfolded: member_years::YearSums,
 }
 
 impl RegionState {
@@ -186,7 +189,19 @@ impl RegionState {
             cap_used: FxHashMap::default(),
             cap_loaded: FxHashSet::default(),
             today: None,
+            folded: 0,
+            unfolded: member_years::YearSums::default(),
         };
+        state.folded = member_years::folded_upto(conn, region)?;
+        if state.folded > state.next_seq {
+            return Err(StoreError::Corrupt(format!(
+                "region {region}: member years are marked folded up to entry {}, beyond the log's {} entries",
+                state.folded, state.next_seq
+            )));
+        }
+        if state.folded < state.next_seq {
+            state.unfolded = member_years::tail_sums(conn, region, state.folded, offset_minutes)?;
+        }
         state.load_indicators(conn, region)?;
         Ok(state)
     }
@@ -261,6 +276,9 @@ pub struct Batch<'c> {
     /// that redeems or expires thousands of times does not rescan the batch each time.
     moved: FxHashMap<(RegionCode, Account), i64>,
     moved_upto: usize,
+    /// Folds of member years made by jobs of this batch: region, the mark before, the
+    /// sums folded (to undo them if the job's savepoint rolls back).
+    folds: Vec<(RegionCode, u64, member_years::YearSums)>,
     /// PostgreSQL: the advisory lock keys this batch's transaction holds, in the order taken.
     locked: Vec<(i64, RegionCode)>,
     /// PostgreSQL: indicator rows counted when this writer last loaded indicators
@@ -324,8 +342,10 @@ impl<'c> Batch<'c> {
                 params![region.as_str()],
                 |r| r.get(0),
             )?;
-            if size.map(from_sql_u64).transpose()? != Some(s.last.size) {
-                tracing::debug!(region = %region, "another writer extended the tree: reloading");
+            // A writer that stops folds its member years without extending the tree.
+            let folded = member_years::folded_upto(self.tx, region)?;
+            if size.map(from_sql_u64).transpose()? != Some(s.last.size) || folded != s.folded {
+                tracing::debug!(region = %region, "another writer extended the tree or folded: reloading");
                 self.states.remove(region);
             }
         }
@@ -435,9 +455,41 @@ impl<'c> Batch<'c> {
             .map_err(StoreError::from_overflow)
     }
 
+    /// Folds a region's unfolded member-year sums into `member_years`, so that table
+    /// alone holds every committed entry's effect (entries pending in this batch
+    /// are not in it). For jobs that read `member_years` in bulk.
+    pub fn fold_member_years(&mut self, region: &RegionCode) -> Result<()> {
+        let tx = self.tx;
+        let state = self.state(region)?;
+        let size = state.appender.size();
+        if state.folded == size {
+            return Ok(());
+        }
+        member_years::fold(tx, region, &state.unfolded, size)?;
+        let sums = std::mem::take(&mut state.unfolded);
+        let before = std::mem::replace(&mut state.folded, size);
+        self.folds.push((region.clone(), before, sums));
+        Ok(())
+    }
+
+    /// Folds every loaded region's unfolded member-year sums (when the writer stops).
+    fn fold_all(&mut self) -> Result<()> {
+        let regions: Vec<RegionCode> = self
+            .states
+            .iter()
+            .filter(|(_, s)| s.folded < s.appender.size())
+            .map(|(r, _)| r.clone())
+            .collect();
+        for r in regions {
+            self.fold_member_years(&r)?;
+        }
+        Ok(())
+    }
+
     /// Runs `f` so that, if it fails, none of its writes or appends remain.
     pub fn savepoint<T>(&mut self, f: impl FnOnce(&mut Batch<'c>) -> Result<T>) -> Result<T> {
         let mark = self.pending.len();
+        let folds_mark = self.folds.len();
         let name = format!("job{}", self.savepoint_depth);
         self.tx.execute(&format!("SAVEPOINT {name}"), params![])?;
         self.savepoint_depth += 1;
@@ -470,6 +522,17 @@ impl<'c> Batch<'c> {
                             if let Some(u) = s.cap_used.get_mut(k) {
                                 *u = u.saturating_sub(u64::from(p.entry.quantity));
                             }
+                        }
+                    }
+                }
+                // Folds inside the failed job are undone: their sums are unfolded again.
+                for (region, before, sums) in self.folds.drain(folds_mark..).rev() {
+                    if let Some(s) = self.states.get_mut(&region) {
+                        s.folded = before;
+                        for (k, (annual, flow)) in sums {
+                            let u = s.unfolded.entry(k).or_default();
+                            u.0 += annual;
+                            u.1 += flow;
                         }
                     }
                 }
@@ -779,7 +842,17 @@ impl<'c> Batch<'c> {
                     .map(|(e, c)| jifen_log::leaf_hash(&PublicLeaf::of_entry(e, c).encode()))
                     .collect()
             };
-            let region_str = region.as_str();
+            // Member years: this batch's sums join the unfolded ones, folded in now
+            // for a small batch or once enough have gathered (see member_years).
+            let new_size = state.appender.size() + entries.len() as u64;
+            for (k, (annual, flow)) in years {
+                let s = state.unfolded.entry(k).or_default();
+                s.0 += annual;
+                s.1 += flow;
+            }
+            let to_fold = (entries.len() < FOLD_INLINE_BELOW
+                || new_size - state.folded >= FOLD_ENTRIES_MAX)
+                .then(|| std::mem::take(&mut state.unfolded));
             let write_balances = || -> Result<()> {
                 let mut accounts: Vec<_> = balances.iter().collect();
                 accounts.sort();
@@ -787,56 +860,8 @@ impl<'c> Batch<'c> {
                     tx.execute("INSERT INTO balances (region, account, balance) VALUES (?1, ?2, ?3) \
                      ON CONFLICT (region, account) DO UPDATE SET balance = balances.balance + excluded.balance", params![region.as_str(), account.to_key(), delta])?;
                 }
-                let mut rows: Vec<_> = years.iter().collect();
-                rows.sort_unstable();
-                // PostgreSQL: all of the region's rows in one statement, as arrays.
-                if let Some(r) = tx.with_pg(|pg| {
-                    let n = rows.len();
-                    let (mut m, mut y, mut a, mut f) = (
-                        Vec::with_capacity(n),
-                        Vec::with_capacity(n),
-                        Vec::with_capacity(n),
-                        Vec::with_capacity(n),
-                    );
-                    for ((member, year), (annual, flow)) in &rows {
-                        m.push(*member);
-                        y.push(i64::from(*year));
-                        a.push(*annual);
-                        f.push(*flow);
-                    }
-                    let st = pg.statement(
-                        "INSERT INTO member_years (region, member, year, annual_score, net_flow) \
-                         SELECT $1::text, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) \
-                         ON CONFLICT (region, member, year) DO UPDATE SET \
-                         annual_score = member_years.annual_score + excluded.annual_score, \
-                         net_flow = member_years.net_flow + excluded.net_flow",
-                    )?;
-                    pg.client.execute(&st, &[&region_str, &m, &y, &a, &f])?;
-                    Ok(())
-                }) {
-                    return r;
-                }
-                // Many rows a statement: one statement per row costs more than the row.
-                let sql = |n: usize| {
-                    let values = vec!["(?, ?, ?, ?, ?)"; n].join(", ");
-                    format!(
-                        "INSERT INTO member_years (region, member, year, annual_score, net_flow) VALUES {values} \
-                         ON CONFLICT (region, member, year) DO UPDATE SET \
-                         annual_score = member_years.annual_score + excluded.annual_score, net_flow = member_years.net_flow + excluded.net_flow"
-                    )
-                };
-                let full = sql(ROWS_PER_STATEMENT);
-                for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                    let text = if chunk.len() == ROWS_PER_STATEMENT {
-                        full.clone()
-                    } else {
-                        sql(chunk.len())
-                    };
-                    let mut params: Vec<&dyn ToParam> = Vec::with_capacity(chunk.len() * 5);
-                    for ((member, year), (annual, flow)) in chunk {
-                        params.extend([&region_str as &dyn ToParam, member, year, annual, flow]);
-                    }
-                    tx.execute(&text, params.as_slice())?;
+                if let Some(sums) = &to_fold {
+                    member_years::fold(tx, &region, sums, new_size)?;
                 }
                 Ok(())
             };
@@ -867,6 +892,9 @@ impl<'c> Batch<'c> {
                 write_rows()?;
                 hash_all()
             };
+            if to_fold.is_some() {
+                state.folded = new_size;
+            }
             for h in hashes {
                 state.appender.append(h);
             }
@@ -961,6 +989,15 @@ impl Writer {
                 self.bound_wal();
             }
         }
+        // What is still unfolded goes in before stopping, so the next start reads no tail.
+        if self.states.values().any(|s| s.folded < s.appender.size()) {
+            self.run_batch(vec![Box::new(|b: &mut Batch<'_>| {
+                if let Err(e) = b.savepoint(Batch::fold_all) {
+                    tracing::warn!(error = %e, "folding member years on stop failed");
+                }
+                Box::new(|_: Result<(), &StoreError>| {}) as Completion
+            })]);
+        }
         stop.store(true, std::sync::atomic::Ordering::Release);
         if let Some(h) = checkpointer {
             let _ = h.join();
@@ -1024,6 +1061,7 @@ impl Writer {
                 moved: FxHashMap::default(),
                 moved_upto: 0,
                 locked: Vec::new(),
+                folds: Vec::new(),
                 indicators_seen,
                 indicators_checked: false,
             };

@@ -22,6 +22,8 @@ mod audit;
 mod balances;
 #[path = "behaviour/claims.rs"]
 mod claims;
+#[path = "behaviour/folds.rs"]
+mod folds;
 #[path = "behaviour/indicators.rs"]
 mod indicators;
 #[path = "behaviour/market.rs"]

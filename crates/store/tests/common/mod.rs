@@ -383,12 +383,9 @@ impl TestStore {
                     jifen_store::params![region],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )?;
-                let members: Vec<(i64, i32, i64, i64)> = c.query_map(
-                    "SELECT member, year, annual_score, net_flow FROM member_years \
-                     WHERE region = ?1 ORDER BY member, year",
-                    jifen_store::params![region],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-                )?;
+                // Stored rows plus the entries not folded into them yet.
+                let code = jifen_core::RegionCode::parse(&region).expect("a region code");
+                let members = jifen_store::member_years::all(c, &code)?;
                 Ok(StoredBalances { system, members })
             })
             .expect("balances read")
