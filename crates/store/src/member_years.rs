@@ -16,6 +16,7 @@ use jifen_core::{MemberId, RegionCode, Timestamp};
 use crate::db::{from_sql_u64, sql_u64};
 use crate::error::{Result, StoreError};
 use crate::params;
+use crate::rows::ROWS_PER_STATEMENT;
 use crate::sql::{Conn, ToParam};
 
 /// Most entries whose member-year sums a sequencer keeps in memory before it
@@ -25,8 +26,6 @@ pub const FOLD_ENTRIES_MAX: u64 = 1 << 20;
 /// A region's batch with fewer entries than this folds at once (with its
 /// unfolded predecessors), so a quiet system keeps `member_years` current.
 pub const FOLD_INLINE_BELOW: usize = 1_024;
-/// Rows per multi-row upsert on SQLite.
-const ROWS_PER_STATEMENT: usize = 64;
 
 /// Sums per (member, year): (annual score, net flow).
 pub type YearSums = FxHashMap<(i64, i32), (i64, i64)>;

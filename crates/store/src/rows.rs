@@ -9,7 +9,7 @@ use jifen_core::{
 use crate::db::{from_sql_u64, sql_u64};
 use crate::error::{Result, StoreError};
 use crate::params;
-use crate::sql::{Conn, Row, ToParam};
+use crate::sql::{Conn, Row};
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
@@ -103,11 +103,21 @@ fn member_view(e: &Entry) -> Result<(i64, String)> {
     }
 }
 
-/// Inserts entries, many rows a statement.
+/// Inserts entries: PostgreSQL by one binary `COPY`, SQLite many rows a statement.
 pub fn insert_entries(conn: &Conn, entries: &[&Entry]) -> Result<()> {
-    if let Some(r) = conn.with_pg(|pg| insert_entries_pg(pg, entries)) {
-        return r;
+    match conn.as_sqlite() {
+        Some(c) => insert_entries_sqlite(c, entries),
+        None => conn
+            .with_pg(|pg| insert_entries_pg(pg, entries))
+            .unwrap_or_else(|| Err(corrupt("a connection is either SQLite or PostgreSQL"))),
     }
+}
+
+/// SQLite: 64 rows a statement, one prepared statement kept for the whole batch
+/// and its parameters bound in place (returning it to the statement cache after
+/// each chunk would clear, free and re-allocate every bound text).
+fn insert_entries_sqlite(c: &rusqlite::Connection, entries: &[&Entry]) -> Result<()> {
+    use std::fmt::Write as _;
     const COLUMNS: usize = 14;
     let sql = |n: usize| {
         let one = format!("({})", vec!["?"; COLUMNS].join(", "));
@@ -117,71 +127,67 @@ pub fn insert_entries(conn: &Conn, entries: &[&Entry]) -> Result<()> {
             vec![one.as_str(); n].join(", ")
         )
     };
-    let full = sql(ROWS_PER_STATEMENT);
+    let mut full = None;
+    let mut reason = String::with_capacity(32);
     for chunk in entries.chunks(ROWS_PER_STATEMENT) {
-        // The row's values, borrowed from the entry where they are stored as they are.
-        struct Row<'a> {
-            region: &'a str,
-            seq: i64,
-            time: i64,
-            kind: &'static str,
-            member: i64,
-            amount: i64,
-            counter: String,
-            indicator: Option<&'a str>,
-            version: Option<u32>,
-            quantity: u32,
-            reason: String,
-            operator: i64,
-            reverses: Option<i64>,
-            annual: i64,
-        }
-        let mut rows: Vec<Row<'_>> = Vec::with_capacity(chunk.len());
-        for e in chunk {
-            let (amount, counter) = member_view(e)?;
-            rows.push(Row {
-                region: e.region.as_str(),
-                seq: sql_u64(e.seq)?,
-                time: e.time.millis(),
-                kind: e.kind.as_str(),
-                member: e.member.get(),
-                amount,
-                counter,
-                indicator: e.indicator.as_ref().map(|i| i.code.as_str()),
-                version: e.indicator.as_ref().map(|i| i.version),
-                quantity: e.quantity,
-                reason: e.reason.to_text(),
-                operator: e.operator.get(),
-                reverses: e.reverses.map(sql_u64).transpose()?,
-                annual: e.annual_delta.get(),
-            });
-        }
-        let mut values: Vec<&dyn ToParam> = Vec::with_capacity(chunk.len() * COLUMNS);
-        for r in &rows {
-            values.extend([
-                &r.region as &dyn ToParam,
-                &r.seq,
-                &r.time,
-                &r.kind,
-                &r.member,
-                &r.amount,
-                &r.counter,
-                &r.indicator,
-                &r.version,
-                &r.quantity,
-                &r.reason,
-                &r.operator,
-                &r.reverses,
-                &r.annual,
-            ]);
-        }
-        if chunk.len() == ROWS_PER_STATEMENT {
-            conn.execute(&full, &values)?;
+        let mut part;
+        let st = if chunk.len() == ROWS_PER_STATEMENT {
+            full.get_or_insert(c.prepare_cached(&sql(ROWS_PER_STATEMENT))?)
         } else {
-            conn.execute(&sql(chunk.len()), &values)?;
+            part = c.prepare(&sql(chunk.len()))?;
+            &mut part
+        };
+        for (i, e) in chunk.iter().enumerate() {
+            let at = i * COLUMNS;
+            let (amount, counter) = member_view_key(e)?;
+            reason.clear();
+            let _ = write!(
+                reason,
+                "{}:{}",
+                e.reason.source.as_str(),
+                e.reason.reference
+            );
+            st.raw_bind_parameter(at + 1, e.region.as_str())?;
+            st.raw_bind_parameter(at + 2, sql_u64(e.seq)?)?;
+            st.raw_bind_parameter(at + 3, e.time.millis())?;
+            st.raw_bind_parameter(at + 4, e.kind.as_str())?;
+            st.raw_bind_parameter(at + 5, e.member.get())?;
+            st.raw_bind_parameter(at + 6, amount)?;
+            st.raw_bind_parameter(at + 7, counter.as_ref())?;
+            st.raw_bind_parameter(at + 8, e.indicator.as_ref().map(|i| i.code.as_str()))?;
+            st.raw_bind_parameter(at + 9, e.indicator.as_ref().map(|i| i.version))?;
+            st.raw_bind_parameter(at + 10, e.quantity)?;
+            st.raw_bind_parameter(at + 11, reason.as_str())?;
+            st.raw_bind_parameter(at + 12, e.operator.get())?;
+            st.raw_bind_parameter(at + 13, e.reverses.map(sql_u64).transpose()?)?;
+            st.raw_bind_parameter(at + 14, e.annual_delta.get())?;
         }
+        st.raw_execute()?;
     }
     Ok(())
+}
+
+/// [`member_view`] without allocating for the system accounts that have fixed keys.
+fn member_view_key(e: &Entry) -> Result<(i64, std::borrow::Cow<'static, str>)> {
+    use std::borrow::Cow;
+    let member = Account::Member(e.member);
+    let (amount, other) = if e.credit == member && e.debit.member().is_none() {
+        (e.amount.get(), &e.debit)
+    } else if e.debit == member && e.credit.member().is_none() {
+        (-e.amount.get(), &e.credit)
+    } else {
+        return member_view(e).map(|(a, k)| (a, Cow::Owned(k)));
+    };
+    Ok((
+        amount,
+        match other {
+            Account::Issuance => Cow::Borrowed("issuance"),
+            Account::Penalty => Cow::Borrowed("penalty"),
+            Account::Expiry => Cow::Borrowed("expiry"),
+            Account::Recognition => Cow::Borrowed("recognition"),
+            a => Cow::Owned(a.to_key()),
+        },
+    ))
 }
 
 /// PostgreSQL: every entry of the batch in one binary `COPY`, PostgreSQL's fastest
