@@ -56,6 +56,8 @@ fn year_of(ms: i64, offset: i32) -> Result<i32> {
 }
 
 /// Adds to `sums` the entries of a region from `from` on (of one member, if given).
+/// A member's are read by the member index: left to choose, SQLite may scan the
+/// whole tail by sequence instead (a planned statement keeps its first plan).
 fn add_tail(
     c: &Conn,
     region: &RegionCode,
@@ -83,7 +85,7 @@ fn add_tail(
     };
     match m {
         Some(m) => c.query_each(
-            "SELECT time_ms, annual_delta, amount FROM entries \
+            "SELECT time_ms, annual_delta, amount FROM entries INDEXED BY entries_by_member \
              WHERE region = ?1 AND member = ?2 AND seq >= ?3",
             params![region.as_str(), m, from],
             |r| add(m, r.get(0)?, r.get(1)?, r.get(2)?),
@@ -113,7 +115,8 @@ pub fn member_balance(c: &Conn, region: &RegionCode, member: MemberId) -> Result
     )?;
     let from = folded_upto(c, region)?;
     let tail: Option<i64> = c.query_row(
-        "SELECT CAST(SUM(amount) AS BIGINT) FROM entries WHERE region = ?1 AND member = ?2 AND seq >= ?3",
+        "SELECT CAST(SUM(amount) AS BIGINT) FROM entries INDEXED BY entries_by_member \
+         WHERE region = ?1 AND member = ?2 AND seq >= ?3",
         params![region.as_str(), member.get(), sql_u64(from)?],
         |r| r.get(0),
     )?;
