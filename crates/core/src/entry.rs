@@ -90,13 +90,19 @@ pub enum Account {
 impl Account {
     /// The stored form, e.g. `member:42`, `issuance`, `redemption:coop`.
     pub fn to_key(&self) -> String {
+        self.key().into_owned()
+    }
+
+    /// [`Account::to_key`], borrowed for the accounts whose key is fixed.
+    pub fn key(&self) -> std::borrow::Cow<'static, str> {
+        use std::borrow::Cow;
         match self {
-            Account::Member(m) => format!("member:{m}"),
-            Account::Issuance => "issuance".to_owned(),
-            Account::Penalty => "penalty".to_owned(),
-            Account::Redemption(s) => format!("redemption:{s}"),
-            Account::Expiry => "expiry".to_owned(),
-            Account::Recognition => "recognition".to_owned(),
+            Account::Member(m) => Cow::Owned(format!("member:{m}")),
+            Account::Issuance => Cow::Borrowed("issuance"),
+            Account::Penalty => Cow::Borrowed("penalty"),
+            Account::Redemption(s) => Cow::Owned(format!("redemption:{s}")),
+            Account::Expiry => Cow::Borrowed("expiry"),
+            Account::Recognition => Cow::Borrowed("recognition"),
         }
     }
 

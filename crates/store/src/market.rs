@@ -20,6 +20,7 @@ use time::Date;
 use crate::db::{from_sql_u64, sql_u64};
 use crate::error::{Result, StoreError};
 use crate::params;
+use crate::rows::region_offset;
 use crate::sequencer::{Append, Batch};
 use crate::sql::{Conn, Row};
 use crate::{Store, rows};
@@ -87,15 +88,6 @@ pub struct RedemptionFilter {
 
 fn corrupt(what: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(what.to_string())
-}
-
-fn region_offset(c: &Conn, region: &RegionCode) -> Result<i32> {
-    c.query_opt(
-        "SELECT utc_offset_minutes FROM regions WHERE region = ?1",
-        params![region.as_str()],
-        |r| r.get(0),
-    )?
-    .ok_or_else(|| StoreError::NotFound(format!("region {region}")))
 }
 
 fn local_date(now: Timestamp, offset: i32) -> Result<Date> {

@@ -16,7 +16,7 @@ use jifen_core::{MemberId, RegionCode, Timestamp};
 use crate::db::{from_sql_u64, sql_u64};
 use crate::error::{Result, StoreError};
 use crate::params;
-use crate::rows::ROWS_PER_STATEMENT;
+use crate::rows::{ROWS_PER_STATEMENT, region_offset};
 use crate::sql::{Conn, ToParam};
 
 /// Most entries whose member-year sums a sequencer keeps in memory before it
@@ -30,6 +30,15 @@ pub const FOLD_INLINE_BELOW: usize = 1_024;
 /// Sums per (member, year): (annual score, net flow).
 pub type YearSums = FxHashMap<(i64, i32), (i64, i64)>;
 
+/// Adds `more` to `sums`, (member, year) by (member, year).
+pub fn merge(sums: &mut YearSums, more: YearSums) {
+    for (k, (annual, flow)) in more {
+        let s = sums.entry(k).or_default();
+        s.0 += annual;
+        s.1 += flow;
+    }
+}
+
 /// The first entry of a region not yet folded into `member_years`.
 pub fn folded_upto(c: &Conn, region: &RegionCode) -> Result<u64> {
     c.query_opt(
@@ -40,85 +49,56 @@ pub fn folded_upto(c: &Conn, region: &RegionCode) -> Result<u64> {
     .map_or(Ok(0), from_sql_u64)
 }
 
-fn region_offset(c: &Conn, region: &RegionCode) -> Result<i32> {
-    c.query_opt(
-        "SELECT utc_offset_minutes FROM regions WHERE region = ?1",
-        params![region.as_str()],
-        |r| r.get(0),
-    )?
-    .ok_or_else(|| StoreError::NotFound(format!("region {region}")))
-}
-
 fn year_of(ms: i64, offset: i32) -> Result<i32> {
     Timestamp::from_millis(ms)
         .local_year(offset)
         .map_err(|e| StoreError::Corrupt(format!("entry time {ms}: {e}")))
 }
 
-/// Adds to `sums` the entries of a region from `from` on (of one member, if given).
-/// A member's are read by the member index: left to choose, SQLite may scan the
-/// whole tail by sequence instead (a planned statement keeps its first plan).
-fn add_tail(
-    c: &Conn,
-    region: &RegionCode,
-    member: Option<MemberId>,
-    from: u64,
-    offset: i32,
-    sums: &mut YearSums,
-) -> Result<()> {
-    let from = sql_u64(from)?;
-    let m = member.map(MemberId::get);
-    let mut last: Option<(i64, i32)> = None;
-    let mut add = |member: i64, ms: i64, annual: i64, flow: i64| -> Result<()> {
-        let year = match last {
-            Some((t, y)) if t == ms => y,
-            _ => {
-                let y = year_of(ms, offset)?;
-                last = Some((ms, y));
-                y
-            }
-        };
-        let s = sums.entry((member, year)).or_default();
-        s.0 += annual;
-        s.1 += flow;
-        Ok(())
-    };
-    match m {
-        Some(m) => c.query_each(
-            "SELECT time_ms, annual_delta, amount FROM entries INDEXED BY entries_by_member \
-             WHERE region = ?1 AND member = ?2 AND seq >= ?3",
-            params![region.as_str(), m, from],
-            |r| add(m, r.get(0)?, r.get(1)?, r.get(2)?),
-        ),
-        None => c.query_each(
-            "SELECT member, time_ms, annual_delta, amount FROM entries \
-             WHERE region = ?1 AND seq >= ?2",
-            params![region.as_str(), from],
-            |r| add(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?),
-        ),
-    }
-}
-
 /// The sums of a region's entries from `from` on: what a sequencer holds unfolded.
 pub fn tail_sums(c: &Conn, region: &RegionCode, from: u64, offset: i32) -> Result<YearSums> {
     let mut sums = YearSums::default();
-    add_tail(c, region, None, from, offset, &mut sums)?;
+    let mut last: Option<(i64, i32)> = None;
+    c.query_each(
+        "SELECT member, time_ms, annual_delta, amount FROM entries \
+         WHERE region = ?1 AND seq >= ?2",
+        params![region.as_str(), sql_u64(from)?],
+        |r| {
+            let ms: i64 = r.get(1)?;
+            // The entries of one batch share its time: one calendar computation each.
+            let year = match last {
+                Some((t, y)) if t == ms => y,
+                _ => {
+                    let y = year_of(ms, offset)?;
+                    last = Some((ms, y));
+                    y
+                }
+            };
+            let s = sums.entry((r.get(0)?, year)).or_default();
+            s.0 += r.get::<i64>(2)?;
+            s.1 += r.get::<i64>(3)?;
+            Ok(())
+        },
+    )?;
     Ok(sums)
 }
 
+/// Where a member's entries not folded in yet begin, as a condition on `seq`.
+/// They are read by the member index: left to choose, SQLite may scan the whole
+/// tail by sequence instead (a planned statement keeps its first plan).
+const MEMBER_TAIL: &str = "FROM entries INDEXED BY entries_by_member \
+     WHERE region = ?1 AND member = ?2 \
+     AND seq >= COALESCE((SELECT upto FROM member_year_folds WHERE region = ?1), 0)";
+
 /// A member's spendable balance: the sum of their net flows over all years.
 pub fn member_balance(c: &Conn, region: &RegionCode, member: MemberId) -> Result<i64> {
-    let folded: Option<i64> = c.query_row(
-        "SELECT CAST(SUM(net_flow) AS BIGINT) FROM member_years WHERE region = ?1 AND member = ?2",
+    let (folded, tail): (Option<i64>, Option<i64>) = c.query_row(
+        &format!(
+            "SELECT (SELECT CAST(SUM(net_flow) AS BIGINT) FROM member_years \
+             WHERE region = ?1 AND member = ?2), (SELECT CAST(SUM(amount) AS BIGINT) {MEMBER_TAIL})"
+        ),
         params![region.as_str(), member.get()],
-        |r| r.get(0),
-    )?;
-    let from = folded_upto(c, region)?;
-    let tail: Option<i64> = c.query_row(
-        "SELECT CAST(SUM(amount) AS BIGINT) FROM entries INDEXED BY entries_by_member \
-         WHERE region = ?1 AND member = ?2 AND seq >= ?3",
-        params![region.as_str(), member.get(), sql_u64(from)?],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     folded
         .unwrap_or(0)
@@ -128,23 +108,25 @@ pub fn member_balance(c: &Conn, region: &RegionCode, member: MemberId) -> Result
 
 /// A member's annual score in a local year of the region.
 pub fn annual_score(c: &Conn, region: &RegionCode, member: MemberId, year: i32) -> Result<i64> {
-    let folded: Option<i64> = c.query_opt(
-        "SELECT annual_score FROM member_years WHERE region = ?1 AND member = ?2 AND year = ?3",
-        params![region.as_str(), member.get(), year],
-        |r| r.get(0),
+    let mut score: i64 = c
+        .query_opt(
+            "SELECT annual_score FROM member_years WHERE region = ?1 AND member = ?2 AND year = ?3",
+            params![region.as_str(), member.get(), year],
+            |r| r.get(0),
+        )?
+        .unwrap_or(0);
+    let offset = region_offset(c, region)?;
+    c.query_each(
+        &format!("SELECT time_ms, annual_delta {MEMBER_TAIL}"),
+        params![region.as_str(), member.get()],
+        |r| {
+            if year_of(r.get(0)?, offset)? == year {
+                score += r.get::<i64>(1)?;
+            }
+            Ok(())
+        },
     )?;
-    let mut tail = YearSums::default();
-    let from = folded_upto(c, region)?;
-    add_tail(
-        c,
-        region,
-        Some(member),
-        from,
-        region_offset(c, region)?,
-        &mut tail,
-    )?;
-    let t = tail.get(&(member.get(), year)).map_or(0, |s| s.0);
-    Ok(folded.unwrap_or(0) + t)
+    Ok(score)
 }
 
 /// Every (member, year) of a region with its annual score and net flow, the tail
@@ -160,7 +142,10 @@ pub fn all(c: &Conn, region: &RegionCode) -> Result<Vec<(i64, i32, i64, i64)>> {
         },
     )?;
     let from = folded_upto(c, region)?;
-    add_tail(c, region, None, from, region_offset(c, region)?, &mut sums)?;
+    merge(
+        &mut sums,
+        tail_sums(c, region, from, region_offset(c, region)?)?,
+    );
     let mut rows: Vec<(i64, i32, i64, i64)> = sums
         .into_iter()
         .map(|((m, y), (a, f))| (m, y, a, f))

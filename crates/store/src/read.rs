@@ -430,14 +430,7 @@ impl Store {
 impl Store {
     /// A region's UTC offset, in minutes: one row, for the many answers that format times.
     pub fn region_offset(&self, code: &RegionCode) -> Result<i32> {
-        self.read(|c| {
-            c.query_opt(
-                "SELECT utc_offset_minutes FROM regions WHERE region = ?1",
-                params![code.as_str()],
-                |r| r.get(0),
-            )?
-            .ok_or_else(|| StoreError::NotFound(format!("region {code}")))
-        })
+        self.read(|c| rows::region_offset(c, code))
     }
 }
 

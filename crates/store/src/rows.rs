@@ -85,16 +85,26 @@ pub fn entry_from_row(row: &Row<'_>) -> Result<Entry> {
     })
 }
 
+/// A region's UTC offset, in minutes (its local calendar decides days and years).
+pub fn region_offset(c: &Conn, region: &RegionCode) -> Result<i32> {
+    c.query_opt(
+        "SELECT utc_offset_minutes FROM regions WHERE region = ?1",
+        params![region.as_str()],
+        |r| r.get(0),
+    )?
+    .ok_or_else(|| StoreError::NotFound(format!("region {region}")))
+}
+
 /// Rows per multi-row INSERT: one statement per row costs more than the row.
 pub const ROWS_PER_STATEMENT: usize = 64;
 
 /// The signed amount (as the member's account sees it) and the other account.
-fn member_view(e: &Entry) -> Result<(i64, String)> {
+fn member_view(e: &Entry) -> Result<(i64, std::borrow::Cow<'static, str>)> {
     let member = Account::Member(e.member);
     if e.credit == member && e.debit.member().is_none() {
-        Ok((e.amount.get(), e.debit.to_key()))
+        Ok((e.amount.get(), e.debit.key()))
     } else if e.debit == member && e.credit.member().is_none() {
-        Ok((-e.amount.get(), e.credit.to_key()))
+        Ok((-e.amount.get(), e.credit.key()))
     } else {
         Err(corrupt(format!(
             "entry {}: a transfer must be between its member and a system account",
@@ -139,7 +149,7 @@ fn insert_entries_sqlite(c: &rusqlite::Connection, entries: &[&Entry]) -> Result
         };
         for (i, e) in chunk.iter().enumerate() {
             let at = i * COLUMNS;
-            let (amount, counter) = member_view_key(e)?;
+            let (amount, counter) = member_view(e)?;
             reason.clear();
             let _ = write!(
                 reason,
@@ -165,29 +175,6 @@ fn insert_entries_sqlite(c: &rusqlite::Connection, entries: &[&Entry]) -> Result
         st.raw_execute()?;
     }
     Ok(())
-}
-
-/// [`member_view`] without allocating for the system accounts that have fixed keys.
-fn member_view_key(e: &Entry) -> Result<(i64, std::borrow::Cow<'static, str>)> {
-    use std::borrow::Cow;
-    let member = Account::Member(e.member);
-    let (amount, other) = if e.credit == member && e.debit.member().is_none() {
-        (e.amount.get(), &e.debit)
-    } else if e.debit == member && e.credit.member().is_none() {
-        (-e.amount.get(), &e.credit)
-    } else {
-        return member_view(e).map(|(a, k)| (a, Cow::Owned(k)));
-    };
-    Ok((
-        amount,
-        match other {
-            Account::Issuance => Cow::Borrowed("issuance"),
-            Account::Penalty => Cow::Borrowed("penalty"),
-            Account::Expiry => Cow::Borrowed("expiry"),
-            Account::Recognition => Cow::Borrowed("recognition"),
-            a => Cow::Owned(a.to_key()),
-        },
-    ))
 }
 
 /// PostgreSQL: every entry of the batch in one binary `COPY`, PostgreSQL's fastest
@@ -220,6 +207,7 @@ fn insert_entries_pg(pg: &mut crate::sql::PgConn, entries: &[&Entry]) -> Result<
     let mut w = BinaryCopyInWriter::new(sink, &TYPES);
     for e in entries {
         let (amount, counter) = member_view(e)?;
+        let counter: &str = &counter;
         let seq = sql_u64(e.seq)?;
         let time = e.time.millis();
         let member = e.member.get();

@@ -529,11 +529,7 @@ impl<'c> Batch<'c> {
                 for (region, before, sums) in self.folds.drain(folds_mark..).rev() {
                     if let Some(s) = self.states.get_mut(&region) {
                         s.folded = before;
-                        for (k, (annual, flow)) in sums {
-                            let u = s.unfolded.entry(k).or_default();
-                            u.0 += annual;
-                            u.1 += flow;
-                        }
+                        member_years::merge(&mut s.unfolded, sums);
                     }
                 }
                 // Members created inside the failed job are gone again.
@@ -795,7 +791,7 @@ impl<'c> Batch<'c> {
             let mut commitments = Vec::with_capacity(entries.len());
             // System accounts, and per (member, year): (annual score, net flow).
             let mut balances: FxHashMap<&Account, i64> = FxHashMap::default();
-            let mut years: FxHashMap<(i64, i32), (i64, i64)> = FxHashMap::default();
+            let mut years = member_years::YearSums::default();
             let mut last_year: Option<(Timestamp, i32)> = None;
             for e in &entries {
                 commitments.push(match state.members.get(&e.member) {
@@ -845,11 +841,7 @@ impl<'c> Batch<'c> {
             // Member years: this batch's sums join the unfolded ones, folded in now
             // for a small batch or once enough have gathered (see member_years).
             let new_size = state.appender.size() + entries.len() as u64;
-            for (k, (annual, flow)) in years {
-                let s = state.unfolded.entry(k).or_default();
-                s.0 += annual;
-                s.1 += flow;
-            }
+            member_years::merge(&mut state.unfolded, years);
             let to_fold = (entries.len() < FOLD_INLINE_BELOW
                 || new_size - state.folded >= FOLD_ENTRIES_MAX)
                 .then(|| std::mem::take(&mut state.unfolded));

@@ -24,6 +24,7 @@ use jifen_core::{
 use crate::db::{from_sql_u64, sql_u64};
 use crate::error::{Result, StoreError};
 use crate::params;
+use crate::rows::region_offset;
 use crate::sequencer::{Append, Batch};
 use crate::sql::{Conn, ToParam, Value};
 use crate::{Store, market, read};
@@ -130,15 +131,6 @@ fn year_start(year: i32, offset: i32) -> Result<i64> {
         .map_err(|e| StoreError::rejected(e.to_string()))
 }
 
-fn offset_of(c: &Conn, region: &RegionCode) -> Result<i32> {
-    c.query_opt(
-        "SELECT utc_offset_minutes FROM regions WHERE region = ?1",
-        params![region.as_str()],
-        |r| r.get(0),
-    )?
-    .ok_or_else(|| StoreError::NotFound(format!("region {region}")))
-}
-
 /// The summary of a close, if the year was closed or is closing.
 pub fn close_summary(c: &Conn, region: &RegionCode, year: i32) -> Result<Option<CloseSummary>> {
     let row = c.query_opt(
@@ -222,7 +214,7 @@ pub fn close_window(
     year: i32,
     now: Timestamp,
 ) -> Result<CloseWindow> {
-    let offset = offset_of(c, region)?;
+    let offset = region_offset(c, region)?;
     let today = now
         .local_date(offset)
         .map_err(|e| StoreError::rejected(e.to_string()))?;
@@ -965,14 +957,14 @@ impl Store {
 
     pub fn close_summary(&self, region: &RegionCode, year: i32) -> Result<Option<CloseSummary>> {
         self.read(|c| {
-            offset_of(c, region)?;
+            region_offset(c, region)?;
             close_summary(c, region, year)
         })
     }
 
     pub fn year_report(&self, region: &RegionCode, year: i32) -> Result<YearReport> {
         self.read(|c| {
-            offset_of(c, region)?;
+            region_offset(c, region)?;
             year_report(c, region, year)
         })
     }
