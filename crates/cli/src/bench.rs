@@ -220,9 +220,14 @@ fn ingest(n: u64, members: u64, dir: Option<PathBuf>) -> Result<ExitCode> {
         store_dir.display()
     );
 
-    let done = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
-    let first_error = Arc::new(std::sync::Mutex::new(None::<String>));
+    // One shared tally, so each append's completion holds one reference, not three.
+    #[derive(Default)]
+    struct Tally {
+        done: AtomicU64,
+        failed: AtomicU64,
+        first_error: std::sync::Mutex<Option<String>>,
+    }
+    let tally = Arc::new(Tally::default());
     let bar = indicatif::ProgressBar::new(n);
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} entries {per_sec} eta {eta}")
@@ -251,24 +256,24 @@ fn ingest(n: u64, members: u64, dir: Option<PathBuf>) -> Result<ExitCode> {
             },
             idempotency_key: None,
         };
-        let (d, f, fe) = (done.clone(), failed.clone(), first_error.clone());
+        let t = tally.clone();
         store.append_with(req, move |r| {
             if let Err(e) = r {
-                f.fetch_add(1, Ordering::Relaxed);
-                if let Ok(mut g) = fe.lock() {
+                t.failed.fetch_add(1, Ordering::Relaxed);
+                if let Ok(mut g) = t.first_error.lock() {
                     g.get_or_insert_with(|| e.to_string());
                 }
             }
-            d.fetch_add(1, Ordering::Release);
+            t.done.fetch_add(1, Ordering::Release);
         })?;
         if i % 4096 == 0 {
-            let acked = done.load(Ordering::Acquire);
+            let acked = tally.done.load(Ordering::Acquire);
             bar.set_position(acked);
             report_acked(acked, &mut reported);
         }
     }
-    while done.load(Ordering::Acquire) < n {
-        let acked = done.load(Ordering::Acquire);
+    while tally.done.load(Ordering::Acquire) < n {
+        let acked = tally.done.load(Ordering::Acquire);
         bar.set_position(acked);
         report_acked(acked, &mut reported);
         std::thread::sleep(Duration::from_millis(2));
@@ -278,11 +283,12 @@ fn ingest(n: u64, members: u64, dir: Option<PathBuf>) -> Result<ExitCode> {
     // (and checkpoints the WAL) before it stops.
     store.close();
     let secs = started.elapsed().as_secs_f64();
-    let failures = failed.load(Ordering::Relaxed);
+    let failures = tally.failed.load(Ordering::Relaxed);
     if failures > 0 {
         bail!(
             "{failures} of {n} appends failed; first: {}",
-            first_error
+            tally
+                .first_error
                 .lock()
                 .ok()
                 .and_then(|g| g.clone())

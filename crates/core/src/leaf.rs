@@ -76,14 +76,21 @@ impl PublicAccount {
         }
     }
 
-    fn to_text(&self) -> String {
+    /// Appends the account's text (`issuance`, `member:<hex>`, ...) to `out`.
+    fn write_text(&self, out: &mut String) {
         match self {
-            PublicAccount::Member(c) => format!("member:{}", hex(c)),
-            PublicAccount::Issuance => "issuance".into(),
-            PublicAccount::Penalty => "penalty".into(),
-            PublicAccount::Redemption(s) => format!("redemption:{s}"),
-            PublicAccount::Expiry => "expiry".into(),
-            PublicAccount::Recognition => "recognition".into(),
+            PublicAccount::Member(c) => {
+                out.push_str("member:");
+                push_hex(out, c);
+            }
+            PublicAccount::Issuance => out.push_str("issuance"),
+            PublicAccount::Penalty => out.push_str("penalty"),
+            PublicAccount::Redemption(s) => {
+                out.push_str("redemption:");
+                out.push_str(s.as_str());
+            }
+            PublicAccount::Expiry => out.push_str("expiry"),
+            PublicAccount::Recognition => out.push_str("recognition"),
         }
     }
 
@@ -137,13 +144,18 @@ pub enum LeafError {
 }
 
 fn hex(b: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        s.push(char::from(DIGITS[usize::from(x >> 4)]));
-        s.push(char::from(DIGITS[usize::from(x & 15)]));
-    }
+    push_hex(&mut s, b);
     s
+}
+
+fn push_hex(out: &mut String, b: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(b.len() * 2);
+    for x in b {
+        out.push(char::from(DIGITS[usize::from(x >> 4)]));
+        out.push(char::from(DIGITS[usize::from(x & 15)]));
+    }
 }
 
 fn unhex32(s: &str) -> Option<[u8; 32]> {
@@ -191,31 +203,42 @@ impl PublicLeaf {
     pub fn encode(&self) -> Vec<u8> {
         use std::fmt::Write;
         let mut s = String::with_capacity(400);
-        let ind = match &self.indicator {
-            Some(i) => format!("{}/{}", i.code, i.version),
-            None => "-".into(),
-        };
-        let rev = self
-            .reverses
-            .map_or_else(|| "-".to_owned(), |r| r.to_string());
-        // Writing to a String cannot fail.
+        // Written field by field into one buffer (no string per field): the writer
+        // encodes every entry it appends. Writing to a String cannot fail.
         let _ = write!(
             s,
-            "{HEADER}\nregion {}\nseq {}\ntime {}\nkind {}\namount {}\ndebit {}\ncredit {}\nindicator {}\nquantity {}\nreason {}\noperator {}\nreverses {}\nannual {}\n",
+            "{HEADER}\nregion {}\nseq {}\ntime {}\nkind {}\namount {}\ndebit ",
             self.region,
             self.seq,
             self.time.millis(),
             self.kind,
             self.amount,
-            self.debit.to_text(),
-            self.credit.to_text(),
-            ind,
-            self.quantity,
-            self.reason.to_text(),
-            self.operator,
-            rev,
-            self.annual_delta,
         );
+        self.debit.write_text(&mut s);
+        s.push_str("\ncredit ");
+        self.credit.write_text(&mut s);
+        s.push_str("\nindicator ");
+        match &self.indicator {
+            Some(i) => {
+                let _ = write!(s, "{}/{}", i.code, i.version);
+            }
+            None => s.push('-'),
+        }
+        let _ = write!(
+            s,
+            "\nquantity {}\nreason {}:{}\noperator {}\nreverses ",
+            self.quantity,
+            self.reason.source.as_str(),
+            self.reason.reference,
+            self.operator,
+        );
+        match self.reverses {
+            Some(r) => {
+                let _ = write!(s, "{r}");
+            }
+            None => s.push('-'),
+        }
+        let _ = writeln!(s, "\nannual {}", self.annual_delta);
         debug_assert!(s.len() <= LEAF_BYTES_MAX, "a leaf's fields are all bounded");
         s.into_bytes()
     }
@@ -386,6 +409,63 @@ mod tests {
         );
         // Another key gives another commitment.
         assert_ne!(member_commitment(&[8u8; 32], &e.region, e.member), c);
+    }
+
+    /// The exact bytes of leaves already in published logs: the encoding may never drift.
+    #[test]
+    fn known_leaf_bytes() {
+        let region = RegionCode::parse("tx-gq").expect("valid");
+        let award = PublicLeaf {
+            region: region.clone(),
+            seq: 41,
+            time: Timestamp::from_millis(1_767_225_600_000),
+            kind: EntryKind::Award,
+            amount: Points::new(5),
+            debit: PublicAccount::Issuance,
+            credit: PublicAccount::Member([0xab; 32]),
+            indicator: Some(IndicatorRef {
+                code: IndicatorCode::parse("TX-MEETING").expect("valid"),
+                version: 2,
+            }),
+            quantity: 1,
+            reason: Reason::new(Source::Claim, 812),
+            operator: OperatorId::new(3).expect("positive"),
+            reverses: None,
+            annual_delta: Points::new(5),
+        };
+        let hex_ab = "ab".repeat(32);
+        assert_eq!(
+            String::from_utf8(award.encode()).expect("utf-8"),
+            format!(
+                "jifen/entry/v1\nregion tx-gq\nseq 41\ntime 1767225600000\nkind award\namount 5\n\
+                 debit issuance\ncredit member:{hex_ab}\nindicator TX-MEETING/2\nquantity 1\n\
+                 reason claim:812\noperator 3\nreverses -\nannual 5\n"
+            )
+        );
+        let reversal = PublicLeaf {
+            seq: 42,
+            kind: EntryKind::Reversal,
+            debit: PublicAccount::Member([0x01; 32]),
+            credit: PublicAccount::Redemption(SponsorCode::parse("shop-1").expect("valid")),
+            indicator: None,
+            quantity: 3,
+            reason: Reason::new(Source::Appeal, 7),
+            reverses: Some(40),
+            annual_delta: Points::new(-15),
+            ..award.clone()
+        };
+        let hex_01 = "01".repeat(32);
+        assert_eq!(
+            String::from_utf8(reversal.encode()).expect("utf-8"),
+            format!(
+                "jifen/entry/v1\nregion tx-gq\nseq 42\ntime 1767225600000\nkind reversal\namount 5\n\
+                 debit member:{hex_01}\ncredit redemption:shop-1\nindicator -\nquantity 3\n\
+                 reason appeal:7\noperator 3\nreverses 40\nannual -15\n"
+            )
+        );
+        for leaf in [award, reversal] {
+            assert_eq!(PublicLeaf::decode(&leaf.encode()), Ok(leaf));
+        }
     }
 
     proptest! {

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 
 use jifen_core::{
-    Account, CapPeriod, Caps, Clock, Entry, EntryKind, Indicator, MemberId, NewEntry, Points,
-    PublicLeaf, RegionCode, RegionTree, Source, Timestamp, indicator::visible_indicators,
+    Account, CapPeriod, Caps, Clock, Commitment, Entry, EntryKind, Indicator, MemberId, NewEntry,
+    Points, PublicLeaf, RegionCode, RegionTree, Source, Timestamp, indicator::visible_indicators,
 };
 use jifen_log::{Appender, Checkpoint, NoteSigner, NoteVerifier};
 
@@ -252,7 +252,9 @@ impl RegionState {
 /// An entry accepted in the current batch, not yet written.
 struct Pending {
     entry: Entry,
-    /// The cap counters it added to.
+    /// The member's commitment, for the entry's public leaf.
+    commitment: Commitment,
+    /// The cap counters it added to; kept only inside a savepoint (to undo them there).
     caps: Vec<CapKey>,
     idempotency_key: Option<String>,
 }
@@ -585,24 +587,39 @@ impl<'c> Batch<'c> {
         let now = self.now;
         let tx = self.tx;
         let state = self.state(&region)?;
-        if !state.members.contains_key(&ne.member) && !state.members_loaded {
-            // One query for the region's members instead of one round trip per first
-            // sight of each (what a remote database charges most for).
-            state.members_loaded = true;
-            let n = rows::member_commitments(tx, &region, MEMBER_BULK_MAX, &mut state.members)?;
-            if n > MEMBER_BULK_MAX {
-                state.members.clear();
+        let cached = state.members.get(&ne.member).copied();
+        let commitment = match cached {
+            Some(c) => c,
+            None => {
+                if !state.members_loaded {
+                    // One query for the region's members instead of one round trip per
+                    // first sight of each (what a remote database charges most for).
+                    state.members_loaded = true;
+                    let n =
+                        rows::member_commitments(tx, &region, MEMBER_BULK_MAX, &mut state.members)?;
+                    if n > MEMBER_BULK_MAX {
+                        state.members.clear();
+                    }
+                }
+                match state.members.get(&ne.member) {
+                    Some(c) => *c,
+                    None => {
+                        let c =
+                            rows::member_commitment(tx, &region, ne.member)?.ok_or_else(|| {
+                                StoreError::NotFound(format!(
+                                    "member {} in region {region}",
+                                    ne.member
+                                ))
+                            })?;
+                        if state.members.len() >= MEMBER_CACHE_MAX {
+                            state.members.clear();
+                        }
+                        state.members.insert(ne.member, c);
+                        c
+                    }
+                }
             }
-        }
-        if !state.members.contains_key(&ne.member) {
-            let c = rows::member_commitment(tx, &region, ne.member)?.ok_or_else(|| {
-                StoreError::NotFound(format!("member {} in region {region}", ne.member))
-            })?;
-            if state.members.len() >= MEMBER_CACHE_MAX {
-                state.members.clear();
-            }
-            state.members.insert(ne.member, c);
-        }
+        };
         let date = match state.today {
             Some((at, d)) if at == now => d,
             _ => {
@@ -613,7 +630,8 @@ impl<'c> Batch<'c> {
                 d
             }
         };
-        let mut caps: Vec<(CapKey, u64)> = Vec::new();
+        // An indicator has at most three caps (day, month, year): no allocation here.
+        let mut caps: [Option<(CapKey, u64)>; 3] = [None, None, None];
         if let Some(ir) = &ne.indicator {
             let (code, ind) = state
                 .indicators
@@ -716,7 +734,9 @@ impl<'c> Batch<'c> {
                     Caps::check(period, limit, used, ne.quantity).map_err(|e| {
                         StoreError::refused("cap-reached", format!("{}: {e}", ind.code))
                     })?;
-                    caps.push((key, used + u64::from(ne.quantity)));
+                    if let Some(slot) = caps.iter_mut().find(|c| c.is_none()) {
+                        *slot = Some((key, used + u64::from(ne.quantity)));
+                    }
                 }
             }
         }
@@ -738,10 +758,12 @@ impl<'c> Batch<'c> {
             }
         }
         let state = self.states.get_mut(&region).expect("loaded above");
-        let mut keys = Vec::with_capacity(caps.len());
-        for (k, used) in caps {
-            state.cap_used.insert(k.clone(), used);
-            keys.push(k);
+        let mut keys = Vec::new();
+        for (k, used) in caps.into_iter().flatten() {
+            if self.savepoint_depth > 0 {
+                keys.push(k.clone());
+            }
+            state.cap_used.insert(k, used);
         }
         state.next_seq += 1;
         if let Some(key) = &idempotency_key {
@@ -750,6 +772,7 @@ impl<'c> Batch<'c> {
         }
         self.pending.push(Pending {
             entry: entry.clone(),
+            commitment,
             caps: keys,
             idempotency_key,
         });
@@ -774,12 +797,12 @@ impl<'c> Batch<'c> {
                 .states
                 .get_mut(&region)
                 .expect("state loaded by append");
-            let entries: Vec<&Entry> = self
+            let (entries, commitments): (Vec<&Entry>, Vec<Commitment>) = self
                 .pending
                 .iter()
-                .map(|p| &p.entry)
-                .filter(|e| e.region == region)
-                .collect();
+                .filter(|p| p.entry.region == region)
+                .map(|p| (&p.entry, p.commitment))
+                .unzip();
             // Check before writing: the rows about to go in continue the tree in order.
             for (i, e) in entries.iter().enumerate() {
                 assert_eq!(
@@ -788,18 +811,11 @@ impl<'c> Batch<'c> {
                     "entries reach the tree in sequence order"
                 );
             }
-            let mut commitments = Vec::with_capacity(entries.len());
             // System accounts, and per (member, year): (annual score, net flow).
             let mut balances: FxHashMap<&Account, i64> = FxHashMap::default();
             let mut years = member_years::YearSums::default();
             let mut last_year: Option<(Timestamp, i32)> = None;
             for e in &entries {
-                commitments.push(match state.members.get(&e.member) {
-                    Some(c) => *c,
-                    None => rows::member_commitment(tx, &region, e.member)?.ok_or_else(|| {
-                        StoreError::Corrupt(format!("member {} vanished", e.member))
-                    })?,
-                });
                 // A batch's entries mostly share the batch's time: compute its year once.
                 let year = match last_year {
                     Some((t, y)) if t == e.time => y,
