@@ -240,3 +240,71 @@ fn a_fold_by_another_writer_is_seen() {
     assert_eq!(stored_rows(&ts), ledger_rows(&ledger, &[1, 2, 3], &[year]));
     ts.audit(|_, _| {}).expect("audit passes");
 }
+
+/// A database from before member years were folded later (every batch folded its
+/// own entries) is upgraded by the migration that adds the marks: each region's
+/// mark is its log's size, so nothing is counted twice and nothing is missed.
+#[test]
+fn a_database_from_before_the_marks_is_upgraded() {
+    let (ts, mut ledger, year) = village_with_points();
+    for m in 1..=3 {
+        post(&ts, &mut ledger, award(m, "MEET", 5, 1));
+    }
+    post(&ts, &mut ledger, redemption(2, 3));
+    let (mark, size) = mark_and_size(&ts);
+    assert_eq!(mark, size, "small batches fold at once");
+    ts.store.close();
+    let database = ts.pg.as_ref().map_or(
+        Database::Sqlite,
+        jifen_store::testdb::TestDatabase::database,
+    );
+    // Back to the schema before the marks: no member_year_folds, an older version.
+    let raw = match &database {
+        Database::Sqlite => jifen_store::db::open(&ts.dir.path().join(jifen_store::DB_FILE)),
+        Database::Postgres(url) => jifen_store::db::open_pg(url),
+    }
+    .expect("raw connection");
+    raw.execute_batch(match &database {
+        Database::Sqlite => "DROP TABLE member_year_folds; PRAGMA user_version = 4",
+        Database::Postgres(_) => {
+            "DROP TABLE member_year_folds; UPDATE jifen_schema SET version = 5"
+        }
+    })
+    .expect("downgraded");
+    drop(raw);
+    let store = Store::open_with(ts.dir.path(), &database, ts.clock.clone()).expect("upgrades");
+    assert_eq!(
+        mark_and_size(&store),
+        (size, size),
+        "the mark is the log's size"
+    );
+    let all = store
+        .read(|c| jifen_store::member_years::all(c, &rc(VIL)))
+        .expect("read");
+    assert_eq!(all, ledger_rows(&ledger, &[1, 2, 3], &[year]));
+    for m in 1..=3 {
+        let b = store.balance(&rc(VIL), mid(m), year).expect("balance");
+        assert_eq!(
+            (b.spendable, b.annual_score),
+            (
+                ledger.net_flow(mid(m), year),
+                ledger.annual_score(mid(m), year)
+            ),
+            "member {m}"
+        );
+    }
+    store
+        .audit(|_, _| {})
+        .expect("audit passes after the upgrade");
+    // And the store goes on as before.
+    let e = store
+        .append(append_req(VIL, award(3, "MEET", 5, 1)))
+        .expect("posted");
+    ledger.apply(&e, year_of(&e)).expect("applies");
+    assert_eq!(
+        stored_rows(&store),
+        ledger_rows(&ledger, &[1, 2, 3], &[year])
+    );
+    store.audit(|_, _| {}).expect("audit passes");
+    store.close();
+}
