@@ -173,7 +173,7 @@ impl Store {
         f: impl FnOnce(&mut Batch<'_>) -> Result<T> + Send + 'static,
         done: impl FnOnce(Result<T>) + Send + 'static,
     ) -> Result<()> {
-        self.submit(Box::new(move |b: &mut Batch<'_>| {
+        self.submit(Job::Run(Box::new(move |b: &mut Batch<'_>| {
             let r = b.savepoint(f);
             Box::new(move |commit: Result<(), &StoreError>| {
                 done(match commit {
@@ -181,7 +181,7 @@ impl Store {
                     Err(e) => Err(e.for_batch()),
                 })
             }) as Completion
-        }))
+        })))
     }
 
     /// Runs `f` in the writer and waits until its batch is durable.
@@ -203,15 +203,7 @@ impl Store {
         req: Append,
         done: impl FnOnce(Result<Entry>) + Send + 'static,
     ) -> Result<()> {
-        self.submit(Box::new(move |b: &mut Batch<'_>| {
-            let r = b.append(req);
-            Box::new(move |commit: Result<(), &StoreError>| {
-                done(match commit {
-                    Ok(()) => r,
-                    Err(e) => Err(e.for_batch()),
-                })
-            }) as Completion
-        }))
+        self.submit(Job::Append(req, Box::new(done)))
     }
 
     /// Appends one entry and waits until it is durable.

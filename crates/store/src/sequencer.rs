@@ -32,7 +32,7 @@ use crate::sql::Conn;
 /// Most jobs one batch takes from the queue.
 pub const BATCH_JOBS_MAX: usize = 8_192;
 /// Most jobs waiting in the queue; submitters block beyond it (backpressure).
-pub const QUEUE_JOBS_MAX: usize = 65_536;
+pub const QUEUE_JOBS_MAX: usize = 16_384;
 /// Most members whose commitments a region's sequencer keeps in memory.
 pub const MEMBER_CACHE_MAX: usize = 1_000_000;
 /// A cap counter: member, indicator code, period kind and the period's number.
@@ -55,7 +55,35 @@ pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 128;
 /// What a job reports once its batch committed (`Ok`) or failed (`Err`).
 pub type Completion = Box<dyn FnOnce(Result<(), &StoreError>) + Send>;
 /// A unit of work run inside a batch's transaction.
-pub type Job = Box<dyn FnOnce(&mut Batch<'_>) -> Completion + Send>;
+pub enum Job {
+    /// One append, checked without a savepoint ([`Batch::append`] writes nothing it
+    /// refuses); `done` gets the entry once the batch is durable. Unboxed: the queue
+    /// carries it by value, so the common path allocates no job and no completion.
+    Append(Append, Done),
+    /// Anything else, run inside the batch's transaction.
+    Run(Box<dyn FnOnce(&mut Batch<'_>) -> Completion + Send>),
+}
+
+/// What an appender is told once its batch has ended.
+pub type Done = Box<dyn FnOnce(Result<Entry>) + Send>;
+
+/// A job's part once the batch has ended.
+enum Ack {
+    Append(Result<Entry>, Done),
+    Run(Completion),
+}
+
+impl Ack {
+    fn call(self, commit: Result<(), &StoreError>) {
+        match self {
+            Ack::Append(r, done) => done(match commit {
+                Ok(()) => r,
+                Err(e) => Err(e.for_batch()),
+            }),
+            Ack::Run(c) => c(commit),
+        }
+    }
+}
 
 /// A request to append one entry.
 #[derive(Debug, Clone)]
@@ -999,12 +1027,12 @@ impl Writer {
         }
         // What is still unfolded goes in before stopping, so the next start reads no tail.
         if self.states.values().any(|s| s.folded < s.appender.size()) {
-            self.run_batch(vec![Box::new(|b: &mut Batch<'_>| {
+            self.run_batch(vec![Job::Run(Box::new(|b: &mut Batch<'_>| {
                 if let Err(e) = b.savepoint(Batch::fold_all) {
                     tracing::warn!(error = %e, "folding member years on stop failed");
                 }
                 Box::new(|_: Result<(), &StoreError>| {}) as Completion
-            })]);
+            }))]);
         }
         stop.store(true, std::sync::atomic::Ordering::Release);
         if let Some(h) = checkpointer {
@@ -1074,7 +1102,10 @@ impl Writer {
                 indicators_checked: false,
             };
             for job in jobs {
-                completions.push(job(&mut batch));
+                completions.push(match job {
+                    Job::Append(req, done) => Ack::Append(batch.append(req), done),
+                    Job::Run(f) => Ack::Run(f(&mut batch)),
+                });
             }
             let r = batch.finish();
             if let Ok(signed) = &r {
@@ -1101,7 +1132,7 @@ impl Writer {
                     }
                 }
                 for c in completions {
-                    c(Ok(()));
+                    c.call(Ok(()));
                 }
                 // Caches are bounded between batches, never inside one (see `cap_used`).
                 for s in states.values_mut() {
@@ -1117,7 +1148,7 @@ impl Writer {
                 states.clear();
                 let e = e.for_batch();
                 for c in completions {
-                    c(Err(&e));
+                    c.call(Err(&e));
                 }
             }
         }

@@ -473,11 +473,11 @@ pub fn in_one_batch(store: &Store, queue: impl FnOnce()) {
     let (open_tx, open_rx) = std::sync::mpsc::channel::<()>();
     let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
     store
-        .submit(Box::new(move |_b| {
+        .submit(jifen_store::Job::Run(Box::new(move |_b| {
             let _ = started_tx.send(());
             let _ = open_rx.recv();
             Box::new(|_| {})
-        }))
+        })))
         .expect("gate queued");
     // Once the gate runs, its batch is already taken: what is queued now waits for the next.
     started_rx.recv().expect("gate started");
