@@ -277,6 +277,15 @@ impl RegionState {
     }
 }
 
+/// What a region's part of a batch adds up to, computed without the database.
+struct Sums<'a> {
+    /// Per system account, the change of its balance.
+    balances: FxHashMap<&'a Account, i64>,
+    years: member_years::YearSums,
+    /// The tiles the batch's leaves changed, to store.
+    tiles: Vec<jifen_log::Tile>,
+}
+
 /// An entry accepted in the current batch, not yet written.
 struct Pending {
     entry: Entry,
@@ -839,67 +848,54 @@ impl<'c> Batch<'c> {
                     "entries reach the tree in sequence order"
                 );
             }
-            // System accounts, and per (member, year): (annual score, net flow).
-            let mut balances: FxHashMap<&Account, i64> = FxHashMap::default();
-            let mut years = member_years::YearSums::default();
-            let mut last_year: Option<(Timestamp, i32)> = None;
-            for e in &entries {
-                // A batch's entries mostly share the batch's time: compute its year once.
-                let year = match last_year {
-                    Some((t, y)) if t == e.time => y,
-                    _ => {
-                        let y = e
-                            .time
-                            .local_year(state.offset_minutes)
-                            .map_err(|err| StoreError::rejected(err.to_string()))?;
-                        last_year = Some((e.time, y));
-                        y
-                    }
-                };
-                let flow = if e.credit.member().is_some() {
-                    e.amount.get()
-                } else {
-                    -e.amount.get()
-                };
-                let system = if e.credit.member().is_some() {
-                    &e.debit
-                } else {
-                    &e.credit
-                };
-                debug_assert!(
-                    system.member().is_none(),
-                    "a transfer is between a member and a system account"
-                );
-                *balances.entry(system).or_default() -= flow;
-                let y = years.entry((e.member.get(), year)).or_default();
-                y.0 += e.annual_delta.get();
-                y.1 += flow;
-            }
-            let hash_all = || -> Vec<jifen_log::Hash> {
-                entries
-                    .iter()
-                    .zip(&commitments)
-                    .map(|(e, c)| jifen_log::leaf_hash(&PublicLeaf::of_entry(e, c).encode()))
-                    .collect()
-            };
-            // Member years: this batch's sums join the unfolded ones, folded in now
-            // for a small batch or once enough have gathered (see member_years).
-            let new_size = state.appender.size() + entries.len() as u64;
-            member_years::merge(&mut state.unfolded, years);
-            let to_fold = (entries.len() < FOLD_INLINE_BELOW
-                || new_size - state.folded >= FOLD_ENTRIES_MAX)
-                .then(|| std::mem::take(&mut state.unfolded));
-            let write_balances = || -> Result<()> {
-                let mut accounts: Vec<_> = balances.iter().collect();
-                accounts.sort();
-                for (account, delta) in accounts {
-                    tx.execute("INSERT INTO balances (region, account, balance) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (region, account) DO UPDATE SET balance = balances.balance + excluded.balance", params![region.as_str(), account.to_key(), delta])?;
+            // What needs no database: the system accounts' and the members' sums, and
+            // the leaves into the tree. For a large batch it runs on a second core while
+            // this one writes the rows. (If anything later fails, the batch rolls back
+            // and the writer reloads every region's state from what is committed.)
+            let offset_minutes = state.offset_minutes;
+            let grow = |appender: &mut Appender| -> Result<Sums<'_>> {
+                // System accounts, and per (member, year): (annual score, net flow).
+                let mut balances: FxHashMap<&Account, i64> = FxHashMap::default();
+                let mut years = member_years::YearSums::default();
+                let mut last_year: Option<(Timestamp, i32)> = None;
+                for (e, c) in entries.iter().zip(&commitments) {
+                    // A batch's entries mostly share the batch's time: its year once.
+                    let year = match last_year {
+                        Some((t, y)) if t == e.time => y,
+                        _ => {
+                            let y = e
+                                .time
+                                .local_year(offset_minutes)
+                                .map_err(|err| StoreError::rejected(err.to_string()))?;
+                            last_year = Some((e.time, y));
+                            y
+                        }
+                    };
+                    let flow = if e.credit.member().is_some() {
+                        e.amount.get()
+                    } else {
+                        -e.amount.get()
+                    };
+                    let system = if e.credit.member().is_some() {
+                        &e.debit
+                    } else {
+                        &e.credit
+                    };
+                    debug_assert!(
+                        system.member().is_none(),
+                        "a transfer is between a member and a system account"
+                    );
+                    *balances.entry(system).or_default() -= flow;
+                    let y = years.entry((e.member.get(), year)).or_default();
+                    y.0 += e.annual_delta.get();
+                    y.1 += flow;
+                    appender.append(jifen_log::leaf_hash(&PublicLeaf::of_entry(e, c).encode()));
                 }
-                if let Some(sums) = &to_fold {
-                    member_years::fold(tx, &region, sums, new_size)?;
-                }
-                Ok(())
+                Ok(Sums {
+                    balances,
+                    years,
+                    tiles: appender.take_dirty_tiles(),
+                })
             };
             let pending = &self.pending;
             let write_rows = || -> Result<()> {
@@ -912,29 +908,39 @@ impl<'c> Batch<'c> {
                         )?;
                     }
                 }
-                write_balances()
+                Ok(())
             };
-            // Leaf hashing runs on a second core while this one writes the rows.
-            let hashes = if entries.len() >= PARALLEL_HASH_ENTRIES_MIN {
+            let sums = if entries.len() >= PARALLEL_HASH_ENTRIES_MIN {
+                let appender = &mut state.appender;
                 std::thread::scope(|s| {
-                    let h = s.spawn(hash_all);
+                    let h = s.spawn(move || grow(appender));
                     let written = write_rows();
-                    let hashes = h
+                    let grown = h
                         .join()
-                        .map_err(|_| StoreError::Corrupt("leaf hashing failed".into()));
-                    written.and(hashes)
+                        .map_err(|_| StoreError::Corrupt("leaf hashing failed".into()))
+                        .and_then(|r| r);
+                    written.and(grown)
                 })?
             } else {
                 write_rows()?;
-                hash_all()
+                grow(&mut state.appender)?
             };
-            if to_fold.is_some() {
+            let mut accounts: Vec<_> = sums.balances.into_iter().collect();
+            accounts.sort();
+            for (account, delta) in accounts {
+                tx.execute("INSERT INTO balances (region, account, balance) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (region, account) DO UPDATE SET balance = balances.balance + excluded.balance", params![region.as_str(), account.to_key(), delta])?;
+            }
+            // Member years: this batch's sums join the unfolded ones, folded in now
+            // for a small batch or once enough have gathered (see member_years).
+            let new_size = state.appender.size();
+            member_years::merge(&mut state.unfolded, sums.years);
+            if entries.len() < FOLD_INLINE_BELOW || new_size - state.folded >= FOLD_ENTRIES_MAX {
+                member_years::fold(tx, &region, &state.unfolded, new_size)?;
+                state.unfolded = member_years::YearSums::default();
                 state.folded = new_size;
             }
-            for h in hashes {
-                state.appender.append(h);
-            }
-            for t in state.appender.take_dirty_tiles() {
+            for t in sums.tiles {
                 tx.execute(
                     "INSERT INTO tiles (region, level, idx, hashes) VALUES (?1, ?2, ?3, ?4) \
                  ON CONFLICT (region, level, idx) DO UPDATE SET hashes = excluded.hashes",
