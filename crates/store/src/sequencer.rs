@@ -940,13 +940,7 @@ impl<'c> Batch<'c> {
                 state.unfolded = member_years::YearSums::default();
                 state.folded = new_size;
             }
-            for t in sums.tiles {
-                tx.execute(
-                    "INSERT INTO tiles (region, level, idx, hashes) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (region, level, idx) DO UPDATE SET hashes = excluded.hashes",
-                    params![region.as_str(), t.level, sql_u64(t.index)?, t.hashes],
-                )?;
-            }
+            rows::store_tiles(tx, &region, &sums.tiles)?;
             let next = Checkpoint {
                 origin: state.origin.clone(),
                 size: state.appender.size(),
