@@ -414,25 +414,7 @@ mod tests {
     /// The exact bytes of leaves already in published logs: the encoding may never drift.
     #[test]
     fn known_leaf_bytes() {
-        let region = RegionCode::parse("tx-gq").expect("valid");
-        let award = PublicLeaf {
-            region: region.clone(),
-            seq: 41,
-            time: Timestamp::from_millis(1_767_225_600_000),
-            kind: EntryKind::Award,
-            amount: Points::new(5),
-            debit: PublicAccount::Issuance,
-            credit: PublicAccount::Member([0xab; 32]),
-            indicator: Some(IndicatorRef {
-                code: IndicatorCode::parse("TX-MEETING").expect("valid"),
-                version: 2,
-            }),
-            quantity: 1,
-            reason: Reason::new(Source::Claim, 812),
-            operator: OperatorId::new(3).expect("positive"),
-            reverses: None,
-            annual_delta: Points::new(5),
-        };
+        let award = PublicLeaf::of_entry(&entry(EntryKind::Award, 5, 41), &[0xab; 32]);
         let hex_ab = "ab".repeat(32);
         assert_eq!(
             String::from_utf8(award.encode()).expect("utf-8"),

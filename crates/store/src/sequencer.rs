@@ -234,6 +234,21 @@ impl RegionState {
         Ok(state)
     }
 
+    /// Writes the unfolded member-year sums into `member_years` and moves the mark to
+    /// the tree's size; returns the mark before and the sums folded (for an undo).
+    fn fold_in(
+        &mut self,
+        conn: &Conn,
+        region: &RegionCode,
+    ) -> Result<(u64, member_years::YearSums)> {
+        let size = self.appender.size();
+        member_years::fold(conn, region, &self.unfolded, size)?;
+        Ok((
+            std::mem::replace(&mut self.folded, size),
+            std::mem::take(&mut self.unfolded),
+        ))
+    }
+
     fn load_indicators(&mut self, conn: &Conn, region: &RegionCode) -> Result<()> {
         let tree = RegionTree::new(rows::load_regions(conn)?);
         let lineage: Vec<RegionCode> = tree
@@ -500,13 +515,10 @@ impl<'c> Batch<'c> {
     pub fn fold_member_years(&mut self, region: &RegionCode) -> Result<()> {
         let tx = self.tx;
         let state = self.state(region)?;
-        let size = state.appender.size();
-        if state.folded == size {
+        if state.folded == state.appender.size() {
             return Ok(());
         }
-        member_years::fold(tx, region, &state.unfolded, size)?;
-        let sums = std::mem::take(&mut state.unfolded);
-        let before = std::mem::replace(&mut state.folded, size);
+        let (before, sums) = state.fold_in(tx, region)?;
         self.folds.push((region.clone(), before, sums));
         Ok(())
     }
@@ -624,37 +636,27 @@ impl<'c> Batch<'c> {
         let now = self.now;
         let tx = self.tx;
         let state = self.state(&region)?;
-        let cached = state.members.get(&ne.member).copied();
-        let commitment = match cached {
-            Some(c) => c,
+        if !state.members_loaded && !state.members.contains_key(&ne.member) {
+            // One query for the region's members instead of one round trip per first
+            // sight of each (what a remote database charges most for).
+            state.members_loaded = true;
+            let n = rows::member_commitments(tx, &region, MEMBER_BULK_MAX, &mut state.members)?;
+            if n > MEMBER_BULK_MAX {
+                state.members.clear();
+            }
+        }
+        // Once loaded, one lookup an append; the commitment travels with the entry.
+        let commitment = match state.members.get(&ne.member) {
+            Some(c) => *c,
             None => {
-                if !state.members_loaded {
-                    // One query for the region's members instead of one round trip per
-                    // first sight of each (what a remote database charges most for).
-                    state.members_loaded = true;
-                    let n =
-                        rows::member_commitments(tx, &region, MEMBER_BULK_MAX, &mut state.members)?;
-                    if n > MEMBER_BULK_MAX {
-                        state.members.clear();
-                    }
+                let c = rows::member_commitment(tx, &region, ne.member)?.ok_or_else(|| {
+                    StoreError::NotFound(format!("member {} in region {region}", ne.member))
+                })?;
+                if state.members.len() >= MEMBER_CACHE_MAX {
+                    state.members.clear();
                 }
-                match state.members.get(&ne.member) {
-                    Some(c) => *c,
-                    None => {
-                        let c =
-                            rows::member_commitment(tx, &region, ne.member)?.ok_or_else(|| {
-                                StoreError::NotFound(format!(
-                                    "member {} in region {region}",
-                                    ne.member
-                                ))
-                            })?;
-                        if state.members.len() >= MEMBER_CACHE_MAX {
-                            state.members.clear();
-                        }
-                        state.members.insert(ne.member, c);
-                        c
-                    }
-                }
+                state.members.insert(ne.member, c);
+                c
             }
         };
         let date = match state.today {
@@ -936,9 +938,7 @@ impl<'c> Batch<'c> {
             let new_size = state.appender.size();
             member_years::merge(&mut state.unfolded, sums.years);
             if entries.len() < FOLD_INLINE_BELOW || new_size - state.folded >= FOLD_ENTRIES_MAX {
-                member_years::fold(tx, &region, &state.unfolded, new_size)?;
-                state.unfolded = member_years::YearSums::default();
-                state.folded = new_size;
+                state.fold_in(tx, &region)?;
             }
             rows::store_tiles(tx, &region, &sums.tiles)?;
             let next = Checkpoint {

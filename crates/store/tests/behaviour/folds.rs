@@ -172,16 +172,9 @@ fn a_restarted_sequencer_reads_the_tail_back() {
     let (ts, mut ledger, year) = village_with_points();
     large_batch(&ts, &mut ledger, 300);
     ts.store.close();
-    let database = ts.pg.as_ref().map_or(
-        Database::Sqlite,
-        jifen_store::testdb::TestDatabase::database,
-    );
+    let database = ts.store.database().clone();
     // As if the writer had stopped before folding anything.
-    let raw = match &database {
-        Database::Sqlite => jifen_store::db::open(&ts.dir.path().join(jifen_store::DB_FILE)),
-        Database::Postgres(url) => jifen_store::db::open_pg(url),
-    }
-    .expect("raw connection");
+    let raw = ts.raw_conn();
     raw.execute_batch(
         "DELETE FROM member_years WHERE region = 'vil'; \
          UPDATE member_year_folds SET upto = 0 WHERE region = 'vil'",
@@ -225,10 +218,7 @@ fn a_fold_by_another_writer_is_seen() {
     large_batch(&ts, &mut ledger, FOLD_INLINE_BELOW + 50);
     let (mark, size) = mark_and_size(&ts);
     assert!(mark < size, "the first writer holds the batch unfolded");
-    let database = ts.pg.as_ref().map_or(
-        Database::Sqlite,
-        jifen_store::testdb::TestDatabase::database,
-    );
+    let database = ts.store.database().clone();
     let other = Store::open_with(ts.dir.path(), &database, ts.clock.clone()).expect("opens");
     other
         .write(|b| b.fold_member_years(&rc(VIL)))
@@ -254,16 +244,9 @@ fn a_database_from_before_the_marks_is_upgraded() {
     let (mark, size) = mark_and_size(&ts);
     assert_eq!(mark, size, "small batches fold at once");
     ts.store.close();
-    let database = ts.pg.as_ref().map_or(
-        Database::Sqlite,
-        jifen_store::testdb::TestDatabase::database,
-    );
+    let database = ts.store.database().clone();
     // Back to the schema before the marks: no member_year_folds, an older version.
-    let raw = match &database {
-        Database::Sqlite => jifen_store::db::open(&ts.dir.path().join(jifen_store::DB_FILE)),
-        Database::Postgres(url) => jifen_store::db::open_pg(url),
-    }
-    .expect("raw connection");
+    let raw = ts.raw_conn();
     raw.execute_batch(match &database {
         Database::Sqlite => "DROP TABLE member_year_folds; PRAGMA user_version = 4",
         Database::Postgres(_) => {

@@ -118,13 +118,18 @@ impl TestStore {
     /// Runs one statement behind the store's back, on a connection of its own
     /// (to tamper with what the audit must catch); returns the rows it changed.
     pub fn raw_execute(&self, sql: &str) -> usize {
-        let conn = match self.store.database() {
+        self.raw_conn()
+            .execute(sql, jifen_store::params![])
+            .expect("raw change")
+    }
+
+    /// A connection of its own to the store's database, behind the store's back.
+    pub fn raw_conn(&self) -> jifen_store::sql::Conn {
+        match self.store.database() {
             Database::Sqlite => jifen_store::db::open(&self.dir.path().join(jifen_store::DB_FILE)),
             Database::Postgres(url) => jifen_store::db::open_pg(url),
         }
-        .expect("raw connection");
-        conn.execute(sql, jifen_store::params![])
-            .expect("raw change")
+        .expect("raw connection")
     }
 }
 
