@@ -7,7 +7,9 @@
 //! point leaves either all of a batch or none of it.
 //!
 //! SQLite allows one writer at a time, so one thread hosts the sequencers of all
-//! regions; each region still has its own tree, sequence and checkpoints.
+//! regions; each region still has its own tree, sequence and checkpoints. While a
+//! batch commits (on a second thread), the writer checks the appends queued
+//! behind it from memory, to start the next batch with (`check_ahead`).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -27,7 +29,7 @@ use crate::keys::KeyDir;
 use crate::member_years::{self, FOLD_ENTRIES_MAX, FOLD_INLINE_BELOW};
 use crate::params;
 use crate::rows::{self, SqlTiles};
-use crate::sql::Conn;
+use crate::sql::{Conn, Kind};
 
 /// Most jobs one batch takes from the queue.
 pub const BATCH_JOBS_MAX: usize = 8_192;
@@ -249,6 +251,183 @@ impl RegionState {
         ))
     }
 
+    /// Checks a new entry against the region's rules: the member exists, the
+    /// indicator is visible and valid, the amount matches it, caps hold. Reads the
+    /// database only on a cache miss; with no database at hand (`db` is `None`,
+    /// when checking ahead) it stops there with [`Stop::NeedsDb`], having changed
+    /// nothing but what its caches hold. Takes no sequence number.
+    fn check(
+        &mut self,
+        db: Option<&Conn>,
+        region: &RegionCode,
+        ne: &NewEntry,
+        now: Timestamp,
+    ) -> std::result::Result<Checked, Stop> {
+        if !self.members_loaded && !self.members.contains_key(&ne.member) {
+            // One query for the region's members instead of one round trip per first
+            // sight of each (what a remote database charges most for).
+            let tx = db.ok_or(Stop::NeedsDb)?;
+            self.members_loaded = true;
+            let n = rows::member_commitments(tx, region, MEMBER_BULK_MAX, &mut self.members)?;
+            if n > MEMBER_BULK_MAX {
+                self.members.clear();
+            }
+        }
+        // Once loaded, one lookup an append; the commitment travels with the entry.
+        let commitment = match self.members.get(&ne.member) {
+            Some(c) => *c,
+            None => {
+                let tx = db.ok_or(Stop::NeedsDb)?;
+                let c = rows::member_commitment(tx, region, ne.member)?.ok_or_else(|| {
+                    StoreError::NotFound(format!("member {} in region {region}", ne.member))
+                })?;
+                if self.members.len() >= MEMBER_CACHE_MAX {
+                    self.members.clear();
+                }
+                self.members.insert(ne.member, c);
+                c
+            }
+        };
+        let date = match self.today {
+            Some((at, d)) if at == now => d,
+            _ => {
+                let d = now
+                    .local_date(self.offset_minutes)
+                    .map_err(|e| StoreError::rejected(e.to_string()))?;
+                self.today = Some((now, d));
+                d
+            }
+        };
+        // An indicator has at most three caps (day, month, year): no allocation here.
+        let mut caps: [Option<(CapKey, u64)>; 3] = [None, None, None];
+        if let Some(ir) = &ne.indicator {
+            let (code, ind) = self
+                .indicators
+                .get(ir.code.as_str())
+                .and_then(|(code, v)| v.get(&ir.version).map(|i| (code, i)))
+                .ok_or_else(|| {
+                    StoreError::NotFound(format!(
+                        "indicator {} version {} in region {region} (its own or inherited)",
+                        ir.code, ir.version
+                    ))
+                })?;
+            let by_rule = matches!(ne.kind, EntryKind::Award | EntryKind::Deduction)
+                && !matches!(ne.reason.source, Source::Appeal);
+            if ne.kind == EntryKind::Award && ind.points.is_negative()
+                || ne.kind == EntryKind::Deduction && ind.points.is_positive()
+            {
+                return Err(StoreError::rejected(format!(
+                    "indicator {} {} points per {}; it cannot be used for a {}",
+                    ind.code,
+                    if ind.points.is_negative() {
+                        "deducts"
+                    } else {
+                        "awards"
+                    },
+                    ind.unit,
+                    ne.kind
+                ))
+                .into());
+            }
+            if by_rule {
+                if !ind.valid_on(date) {
+                    return Err(StoreError::rejected(format!(
+                        "indicator {} version {} is not valid on {date}",
+                        ind.code, ind.version
+                    ))
+                    .into());
+                }
+                let expect = ind
+                    .points
+                    .abs()
+                    .and_then(|p| p.checked_mul(i64::from(ne.quantity)))
+                    .map_err(StoreError::from_overflow)?;
+                if ne.amount != expect {
+                    return Err(StoreError::rejected(format!(
+                        "amount {} does not match indicator {}: {} × {} {}",
+                        ne.amount,
+                        ind.code,
+                        ind.points.abs().unwrap_or_default(),
+                        ne.quantity,
+                        ind.unit
+                    ))
+                    .into());
+                }
+            }
+            if ne.kind == EntryKind::Award && by_rule {
+                for (period, limit) in ind.caps.limits() {
+                    let key: CapKey = (ne.member, code.clone(), period, period.number(date));
+                    let used = match self.cap_used.get(&key) {
+                        Some(u) => *u,
+                        None if self.cap_loaded.contains(&(code.clone(), period, key.3)) => 0,
+                        None => {
+                            let tx = db.ok_or(Stop::NeedsDb)?;
+                            let period_key = (code.clone(), period, key.3);
+                            let (from, to) = period.bounds(date);
+                            let start = Timestamp::start_of(from, self.offset_minutes);
+                            let end = Timestamp::start_of(to, self.offset_minutes);
+                            let (start, end) = start
+                                .and_then(|s| end.map(|e| (s, e)))
+                                .map_err(|e| StoreError::rejected(e.to_string()))?;
+                            // Every member's count for this period in one query while the
+                            // region's log is small enough to scan; else this member's
+                            // alone, by its index.
+                            let all = if self.appender.size() <= CAP_BULK_TREE_ENTRIES_MAX {
+                                rows::cap_units_by_member(
+                                    tx,
+                                    region,
+                                    &ir.code,
+                                    start,
+                                    end,
+                                    CAP_BULK_ROWS_MAX,
+                                )?
+                            } else {
+                                None
+                            };
+                            match all {
+                                Some(all) if self.cap_used.len() + all.len() <= CAP_CACHE_MAX => {
+                                    // Keys with pending units are kept: they already count
+                                    // the committed ones (a miss never has pending units).
+                                    for (m, u) in all {
+                                        self.cap_used
+                                            .entry((m, code.clone(), period, key.3))
+                                            .or_insert(u);
+                                    }
+                                    self.cap_loaded.insert(period_key);
+                                    self.cap_used.get(&key).copied().unwrap_or(0)
+                                }
+                                _ => rows::cap_units_used(
+                                    tx, region, ne.member, &ir.code, start, end,
+                                )?,
+                            }
+                        }
+                    };
+                    Caps::check(period, limit, used, ne.quantity).map_err(|e| {
+                        StoreError::refused("cap-reached", format!("{}: {e}", ind.code))
+                    })?;
+                    if let Some(slot) = caps.iter_mut().find(|c| c.is_none()) {
+                        *slot = Some((key, used + u64::from(ne.quantity)));
+                    }
+                }
+            }
+        }
+        Ok(Checked { commitment, caps })
+    }
+
+    /// Counts a checked entry against its caps and moves the sequence on; returns
+    /// the cap keys it added to when `keep` (to undo them inside a savepoint).
+    fn accept(&mut self, caps: [Option<(CapKey, u64)>; 3], keep: bool) -> Vec<CapKey> {
+        let mut kept = Vec::new();
+        for (k, used) in caps.into_iter().flatten() {
+            if keep {
+                kept.push(k.clone());
+            }
+            self.cap_used.insert(k, used);
+        }
+        self.next_seq += 1;
+        kept
+    }
+
     fn load_indicators(&mut self, conn: &Conn, region: &RegionCode) -> Result<()> {
         let tree = RegionTree::new(rows::load_regions(conn)?);
         let lineage: Vec<RegionCode> = tree
@@ -299,6 +478,129 @@ struct Sums<'a> {
     years: member_years::YearSums,
     /// The tiles the batch's leaves changed, to store.
     tiles: Vec<jifen_log::Tile>,
+}
+
+/// Why checking an append stopped.
+enum Stop {
+    /// The rules refuse it (or reading the database failed).
+    Refused(StoreError),
+    /// Checking ahead, with no database at hand: it needs to read the database.
+    NeedsDb,
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Self {
+        Stop::Refused(e)
+    }
+}
+
+impl Stop {
+    /// For a check made with the database at hand, which never asks for it.
+    fn into_error(self) -> StoreError {
+        match self {
+            Stop::Refused(e) => e,
+            Stop::NeedsDb => StoreError::Corrupt(
+                "an append checked inside a transaction asked for the database".into(),
+            ),
+        }
+    }
+}
+
+/// What checking an append found, to post it with.
+struct Checked {
+    commitment: Commitment,
+    /// The cap counters it adds to, with their new counts (at most day, month, year).
+    caps: [Option<(CapKey, u64)>; 3],
+}
+
+/// Entry kinds that spend a member's balance: checked against the balance, which
+/// needs the database.
+fn spends(kind: EntryKind) -> bool {
+    matches!(
+        kind,
+        EntryKind::Redemption | EntryKind::Expiry | EntryKind::RecognitionOut
+    )
+}
+
+/// The start of the next batch, checked while the batch before was committing.
+struct Ahead {
+    /// The next batch's time, which its entries carry.
+    now: Timestamp,
+    /// Appends accepted and sequenced, not yet written.
+    pending: Vec<Pending>,
+    /// Their answers (and refusals'), in the order the jobs came.
+    acks: Vec<Ack>,
+    /// The jobs from the first one that could not be checked ahead on, in order.
+    rest: Vec<Job>,
+}
+
+/// While a batch commits on another thread (SQLite), checks and sequences the jobs
+/// queued behind it from memory: appends whose region, member and cap counts are
+/// cached, that carry no idempotency key, reverse nothing and spend nothing. At the
+/// first job that needs more (the database, or the batch's transaction), it stops
+/// checking and keeps that job and all after it, in order, for the batch itself.
+fn check_ahead(
+    states: &mut FxHashMap<RegionCode, RegionState>,
+    rx: &Receiver<Job>,
+    now: Timestamp,
+) -> Option<Ahead> {
+    let mut ahead = Ahead {
+        now,
+        pending: Vec::new(),
+        acks: Vec::new(),
+        rest: Vec::new(),
+    };
+    while ahead.acks.len() + ahead.rest.len() < BATCH_JOBS_MAX {
+        let Ok(job) = rx.try_recv() else { break };
+        let job = match job {
+            Job::Append(req, done) if ahead.rest.is_empty() => {
+                match append_ahead(states, &req, now) {
+                    Some(Ok(p)) => {
+                        ahead.acks.push(Ack::Append(Ok(p.entry.clone()), done));
+                        ahead.pending.push(p);
+                        continue;
+                    }
+                    Some(Err(e)) => {
+                        ahead.acks.push(Ack::Append(Err(e), done));
+                        continue;
+                    }
+                    None => Job::Append(req, done),
+                }
+            }
+            job => job,
+        };
+        ahead.rest.push(job);
+    }
+    (!ahead.acks.is_empty() || !ahead.rest.is_empty()).then_some(ahead)
+}
+
+/// [`Batch::append`] from memory alone, for the appends [`check_ahead`] takes;
+/// `None` when this one needs the database.
+fn append_ahead(
+    states: &mut FxHashMap<RegionCode, RegionState>,
+    req: &Append,
+    now: Timestamp,
+) -> Option<Result<Pending>> {
+    let ne = &req.entry;
+    if req.idempotency_key.is_some() || ne.reverses.is_some() || spends(ne.kind) {
+        return None;
+    }
+    let state = states.get_mut(&req.region)?;
+    let checked = match state.check(None, &req.region, ne, now) {
+        Ok(c) => c,
+        Err(Stop::NeedsDb) => return None,
+        Err(Stop::Refused(e)) => return Some(Err(e)),
+    };
+    Some(
+        ne.post(&req.region, state.next_seq, now, None)
+            .map_err(StoreError::from)
+            .map(|entry| Pending {
+                entry,
+                commitment: checked.commitment,
+                caps: state.accept(checked.caps, false),
+                idempotency_key: None,
+            }),
+    )
 }
 
 /// An entry accepted in the current batch, not yet written.
@@ -636,155 +938,16 @@ impl<'c> Batch<'c> {
         let now = self.now;
         let tx = self.tx;
         let state = self.state(&region)?;
-        if !state.members_loaded && !state.members.contains_key(&ne.member) {
-            // One query for the region's members instead of one round trip per first
-            // sight of each (what a remote database charges most for).
-            state.members_loaded = true;
-            let n = rows::member_commitments(tx, &region, MEMBER_BULK_MAX, &mut state.members)?;
-            if n > MEMBER_BULK_MAX {
-                state.members.clear();
-            }
-        }
-        // Once loaded, one lookup an append; the commitment travels with the entry.
-        let commitment = match state.members.get(&ne.member) {
-            Some(c) => *c,
-            None => {
-                let c = rows::member_commitment(tx, &region, ne.member)?.ok_or_else(|| {
-                    StoreError::NotFound(format!("member {} in region {region}", ne.member))
-                })?;
-                if state.members.len() >= MEMBER_CACHE_MAX {
-                    state.members.clear();
-                }
-                state.members.insert(ne.member, c);
-                c
-            }
-        };
-        let date = match state.today {
-            Some((at, d)) if at == now => d,
-            _ => {
-                let d = now
-                    .local_date(state.offset_minutes)
-                    .map_err(|e| StoreError::rejected(e.to_string()))?;
-                state.today = Some((now, d));
-                d
-            }
-        };
-        // An indicator has at most three caps (day, month, year): no allocation here.
-        let mut caps: [Option<(CapKey, u64)>; 3] = [None, None, None];
-        if let Some(ir) = &ne.indicator {
-            let (code, ind) = state
-                .indicators
-                .get(ir.code.as_str())
-                .and_then(|(code, v)| v.get(&ir.version).map(|i| (code, i)))
-                .ok_or_else(|| {
-                    StoreError::NotFound(format!(
-                        "indicator {} version {} in region {region} (its own or inherited)",
-                        ir.code, ir.version
-                    ))
-                })?;
-            let by_rule = matches!(ne.kind, EntryKind::Award | EntryKind::Deduction)
-                && !matches!(ne.reason.source, Source::Appeal);
-            if ne.kind == EntryKind::Award && ind.points.is_negative()
-                || ne.kind == EntryKind::Deduction && ind.points.is_positive()
-            {
-                return Err(StoreError::rejected(format!(
-                    "indicator {} {} points per {}; it cannot be used for a {}",
-                    ind.code,
-                    if ind.points.is_negative() {
-                        "deducts"
-                    } else {
-                        "awards"
-                    },
-                    ind.unit,
-                    ne.kind
-                )));
-            }
-            if by_rule {
-                if !ind.valid_on(date) {
-                    return Err(StoreError::rejected(format!(
-                        "indicator {} version {} is not valid on {date}",
-                        ind.code, ind.version
-                    )));
-                }
-                let expect = ind
-                    .points
-                    .abs()
-                    .and_then(|p| p.checked_mul(i64::from(ne.quantity)))
-                    .map_err(StoreError::from_overflow)?;
-                if ne.amount != expect {
-                    return Err(StoreError::rejected(format!(
-                        "amount {} does not match indicator {}: {} × {} {}",
-                        ne.amount,
-                        ind.code,
-                        ind.points.abs().unwrap_or_default(),
-                        ne.quantity,
-                        ind.unit
-                    )));
-                }
-            }
-            if ne.kind == EntryKind::Award && by_rule {
-                for (period, limit) in ind.caps.limits() {
-                    let key: CapKey = (ne.member, code.clone(), period, period.number(date));
-                    let used = match state.cap_used.get(&key) {
-                        Some(u) => *u,
-                        None if state.cap_loaded.contains(&(code.clone(), period, key.3)) => 0,
-                        None => {
-                            let period_key = (code.clone(), period, key.3);
-                            let (from, to) = period.bounds(date);
-                            let start = Timestamp::start_of(from, state.offset_minutes);
-                            let end = Timestamp::start_of(to, state.offset_minutes);
-                            let (start, end) = start
-                                .and_then(|s| end.map(|e| (s, e)))
-                                .map_err(|e| StoreError::rejected(e.to_string()))?;
-                            // Every member's count for this period in one query while the
-                            // region's log is small enough to scan; else this member's
-                            // alone, by its index.
-                            let all = if state.appender.size() <= CAP_BULK_TREE_ENTRIES_MAX {
-                                rows::cap_units_by_member(
-                                    tx,
-                                    &region,
-                                    &ir.code,
-                                    start,
-                                    end,
-                                    CAP_BULK_ROWS_MAX,
-                                )?
-                            } else {
-                                None
-                            };
-                            match all {
-                                Some(all) if state.cap_used.len() + all.len() <= CAP_CACHE_MAX => {
-                                    // Keys with pending units are kept: they already count
-                                    // the committed ones (a miss never has pending units).
-                                    for (m, u) in all {
-                                        state
-                                            .cap_used
-                                            .entry((m, code.clone(), period, key.3))
-                                            .or_insert(u);
-                                    }
-                                    state.cap_loaded.insert(period_key);
-                                    state.cap_used.get(&key).copied().unwrap_or(0)
-                                }
-                                _ => rows::cap_units_used(
-                                    tx, &region, ne.member, &ir.code, start, end,
-                                )?,
-                            }
-                        }
-                    };
-                    Caps::check(period, limit, used, ne.quantity).map_err(|e| {
-                        StoreError::refused("cap-reached", format!("{}: {e}", ind.code))
-                    })?;
-                    if let Some(slot) = caps.iter_mut().find(|c| c.is_none()) {
-                        *slot = Some((key, used + u64::from(ne.quantity)));
-                    }
-                }
-            }
-        }
-        let seq = state.next_seq;
-        let entry = ne.post(&region, seq, now, reversed.as_ref().map(|(o, d)| (o, *d)))?;
-        if matches!(
-            entry.kind,
-            EntryKind::Redemption | EntryKind::Expiry | EntryKind::RecognitionOut
-        ) {
+        let checked = state
+            .check(Some(tx), &region, &ne, now)
+            .map_err(Stop::into_error)?;
+        let entry = ne.post(
+            &region,
+            state.next_seq,
+            now,
+            reversed.as_ref().map(|(o, d)| (o, *d)),
+        )?;
+        if spends(entry.kind) {
             let have = self.balance(&region, &entry.debit)?;
             if have < entry.amount {
                 return Err(StoreError::refused(
@@ -797,22 +960,15 @@ impl<'c> Batch<'c> {
             }
         }
         let state = self.states.get_mut(&region).expect("loaded above");
-        let mut keys = Vec::new();
-        for (k, used) in caps.into_iter().flatten() {
-            if self.savepoint_depth > 0 {
-                keys.push(k.clone());
-            }
-            state.cap_used.insert(k, used);
-        }
-        state.next_seq += 1;
+        let caps = state.accept(checked.caps, self.savepoint_depth > 0);
         if let Some(key) = &idempotency_key {
             self.pending_keys
                 .insert((region.clone(), key.clone()), self.pending.len());
         }
         self.pending.push(Pending {
             entry: entry.clone(),
-            commitment,
-            caps: keys,
+            commitment: checked.commitment,
+            caps,
             idempotency_key,
         });
         Ok(entry)
@@ -1009,17 +1165,32 @@ impl Writer {
         {
             tracing::warn!(error = %e, "cannot turn off automatic checkpoints");
         }
+        // SQLite has one writer, this one: while a batch commits, the next can be
+        // checked from memory. (On PostgreSQL a region's state is only known under
+        // its lock, which the batch's own transaction takes.)
+        let pipeline = (self.conn.kind() == Kind::Sqlite).then_some(&rx);
         let mut batches: u64 = 0;
-        while let Ok(first) = rx.recv() {
-            let mut jobs = Vec::with_capacity(rx_len_hint());
-            jobs.push(first);
-            while jobs.len() < BATCH_JOBS_MAX {
+        let mut ahead: Option<Ahead> = None;
+        loop {
+            let (mut jobs, early) = match ahead.take() {
+                Some(mut a) => (std::mem::take(&mut a.rest), Some(a)),
+                None => match rx.recv() {
+                    Ok(first) => {
+                        let mut jobs = Vec::with_capacity(rx_len_hint());
+                        jobs.push(first);
+                        (jobs, None)
+                    }
+                    Err(_) => break,
+                },
+            };
+            let taken = early.as_ref().map_or(0, |a| a.acks.len());
+            while taken + jobs.len() < BATCH_JOBS_MAX {
                 match rx.try_recv() {
                     Ok(j) => jobs.push(j),
                     Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
                 }
             }
-            self.run_batch(jobs);
+            ahead = self.run_batch(jobs, early, pipeline);
             batches += 1;
             if batches.is_multiple_of(WAL_CHECK_EVERY_BATCHES) {
                 self.bound_wal();
@@ -1027,12 +1198,13 @@ impl Writer {
         }
         // What is still unfolded goes in before stopping, so the next start reads no tail.
         if self.states.values().any(|s| s.folded < s.appender.size()) {
-            self.run_batch(vec![Job::Run(Box::new(|b: &mut Batch<'_>| {
+            let fold = Job::Run(Box::new(|b: &mut Batch<'_>| {
                 if let Err(e) = b.savepoint(Batch::fold_all) {
                     tracing::warn!(error = %e, "folding member years on stop failed");
                 }
                 Box::new(|_: Result<(), &StoreError>| {}) as Completion
-            }))]);
+            }));
+            self.run_batch(vec![fold], None, None);
         }
         stop.store(true, std::sync::atomic::Ordering::Release);
         if let Some(h) = checkpointer {
@@ -1062,35 +1234,52 @@ impl Writer {
         }
     }
 
-    fn run_batch(&mut self, jobs: Vec<Job>) {
-        let now = self.clock.now();
+    /// Runs one batch: `early`'s appends (checked while the batch before committed),
+    /// then `jobs`, in one transaction. With `pipeline` (SQLite), the commit, the
+    /// record of the signed checkpoints and the replies run on a second thread while
+    /// this one checks the jobs queued behind; what it checked is returned, to
+    /// start the next batch with. A batch that fails rolls back, and so fails what
+    /// was checked ahead on top of it (the jobs it could not check run next).
+    fn run_batch(
+        &mut self,
+        jobs: Vec<Job>,
+        early: Option<Ahead>,
+        pipeline: Option<&Receiver<Job>>,
+    ) -> Option<Ahead> {
+        let (now, pending, mut completions) = match early {
+            Some(a) => (a.now, a.pending, a.acks),
+            None => (
+                self.clock.now(),
+                Vec::with_capacity(jobs.len()),
+                Vec::with_capacity(jobs.len()),
+            ),
+        };
         let Writer {
             conn,
             keys,
+            clock,
             states,
             indicators_seen,
-            ..
         } = self;
-        let tx = &*conn;
-        match tx.begin_write() {
-            Ok(()) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "cannot begin a write transaction");
-                // Run each job against nothing: they must still get an answer.
-                for job in jobs {
-                    drop(job);
-                }
-                return;
+        if let Err(e) = conn.begin_write() {
+            tracing::error!(error = %e, "cannot begin a write transaction");
+            // What was sequenced ahead will not be written: start again from the store.
+            states.clear();
+            fail(completions, &e);
+            // Run each job against nothing: they must still get an answer.
+            for job in jobs {
+                drop(job);
             }
+            return None;
         }
-        let mut completions = Vec::with_capacity(jobs.len());
+        let tx = &*conn;
         let outcome = {
             let mut batch = Batch {
                 tx,
                 states,
                 keys,
                 now,
-                pending: Vec::with_capacity(jobs.len()),
+                pending,
                 pending_keys: HashMap::new(),
                 poisoned: None,
                 savepoint_depth: 0,
@@ -1118,40 +1307,83 @@ impl Writer {
             }
             r
         };
-        let outcome = outcome.and_then(|signed| tx.commit().map(|()| signed));
-        if outcome.is_err()
-            && let Err(e) = tx.rollback()
-        {
-            tracing::debug!(error = %e, "rollback after a failed batch");
-        }
-        match outcome {
-            Ok(signed) => {
-                for (region, note, _) in &signed {
-                    if let Err(e) = keys.record_signed(region.as_str(), note) {
-                        tracing::warn!(error = %e, region = %region, "could not record the last signed checkpoint");
-                    }
-                }
-                for c in completions {
-                    c.call(Ok(()));
-                }
-                // Caches are bounded between batches, never inside one (see `cap_used`).
-                for s in states.values_mut() {
-                    if s.cap_used.len() > CAP_CACHE_MAX {
-                        s.cap_used.clear();
-                        s.cap_loaded.clear();
-                    }
-                }
-            }
+        let signed = match outcome {
+            Ok(signed) => signed,
             Err(e) => {
+                if let Err(re) = tx.rollback() {
+                    tracing::debug!(error = %re, "rollback after a failed batch");
+                }
                 tracing::error!(error = %e, "batch rolled back");
                 // The in-memory trees may have advanced: reload from what is committed.
                 states.clear();
-                let e = e.for_batch();
-                for c in completions {
-                    c.call(Err(&e));
-                }
+                fail(completions, &e);
+                return None;
+            }
+        };
+        // Caches are bounded between batches, never inside one (see `cap_used`).
+        for s in states.values_mut() {
+            if s.cap_used.len() > CAP_CACHE_MAX {
+                s.cap_used.clear();
+                s.cap_loaded.clear();
             }
         }
+        let keys = &*keys;
+        let commit = move || -> Result<()> {
+            let committed = conn.commit();
+            match &committed {
+                Ok(()) => {
+                    for (region, note, _) in &signed {
+                        if let Err(e) = keys.record_signed(region.as_str(), note) {
+                            tracing::warn!(error = %e, region = %region, "could not record the last signed checkpoint");
+                        }
+                    }
+                    for c in completions {
+                        c.call(Ok(()));
+                    }
+                }
+                Err(e) => {
+                    if let Err(re) = conn.rollback() {
+                        tracing::debug!(error = %re, "rollback after a failed commit");
+                    }
+                    tracing::error!(error = %e, "batch did not commit");
+                    fail(completions, e);
+                }
+            }
+            committed
+        };
+        let (committed, next) = match pipeline {
+            Some(rx) => std::thread::scope(|s| {
+                let committing = s.spawn(commit);
+                let next = check_ahead(states, rx, clock.now());
+                let committed = committing
+                    .join()
+                    .unwrap_or_else(|_| Err(StoreError::Commit("the commit panicked".into())));
+                (committed, next)
+            }),
+            None => (commit(), None),
+        };
+        let Err(e) = committed else {
+            return next;
+        };
+        // The in-memory trees advanced: reload from what is committed. What was
+        // checked ahead sat on top of the failed batch, so it fails with it.
+        states.clear();
+        let next = next?;
+        fail(next.acks, &e);
+        (!next.rest.is_empty()).then(|| Ahead {
+            now: clock.now(),
+            pending: Vec::new(),
+            acks: Vec::new(),
+            rest: next.rest,
+        })
+    }
+}
+
+/// Tells every job of a batch that did not commit why.
+fn fail(acks: Vec<Ack>, e: &StoreError) {
+    let e = e.for_batch();
+    for a in acks {
+        a.call(Err(&e));
     }
 }
 

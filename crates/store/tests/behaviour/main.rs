@@ -15,6 +15,7 @@ mod folds;
 mod fork;
 mod indicators;
 mod market;
+mod pipeline;
 mod props;
 mod receipts;
 mod regions;
