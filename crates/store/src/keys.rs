@@ -11,6 +11,7 @@ use ed25519_dalek::SigningKey;
 
 use crate::error::{Result, StoreError};
 
+#[derive(Clone)]
 pub struct KeyDir {
     dir: PathBuf,
 }

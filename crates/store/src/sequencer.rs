@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError};
 
 use jifen_core::{
     Account, CapPeriod, Caps, Clock, Commitment, Entry, EntryKind, Indicator, MemberId, NewEntry,
@@ -1135,6 +1135,25 @@ pub(crate) struct Writer {
     clock: Arc<dyn Clock>,
     states: FxHashMap<RegionCode, RegionState>,
     indicators_seen: Option<i64>,
+    /// Where committed batches' replies go (see [`Writer::run`]); `None` before the
+    /// writer runs, or when that thread could not start: then the writer sends them.
+    acker: Option<Sender<Acks>>,
+}
+
+/// A committed batch's signed checkpoints, to record beside the keys, and replies.
+type Acks = (Vec<(RegionCode, String, Checkpoint)>, Vec<Ack>);
+
+/// Records a committed batch's signed checkpoints beside the keys (the fork guard),
+/// then answers its jobs.
+fn acknowledge(keys: &KeyDir, signed: &[(RegionCode, String, Checkpoint)], acks: Vec<Ack>) {
+    for (region, note, _) in signed {
+        if let Err(e) = keys.record_signed(region.as_str(), note) {
+            tracing::warn!(error = %e, region = %region, "could not record the last signed checkpoint");
+        }
+    }
+    for a in acks {
+        a.call(Ok(()));
+    }
 }
 
 impl Writer {
@@ -1145,6 +1164,7 @@ impl Writer {
             clock,
             states: FxHashMap::default(),
             indicators_seen: None,
+            acker: None,
         }
     }
 
@@ -1165,6 +1185,21 @@ impl Writer {
         {
             tracing::warn!(error = %e, "cannot turn off automatic checkpoints");
         }
+        // A committed batch's replies (and the record of its signed checkpoints) go
+        // out on a thread of their own, so the writer goes on to the next batch. The
+        // queue is unbounded so that the writer never waits for it: a reply that
+        // submits a job (and waits while the job queue is full) cannot stall it.
+        let (acks_tx, acks_rx) = std::sync::mpsc::channel::<Acks>();
+        let keys = self.keys.clone();
+        let acker = std::thread::Builder::new()
+            .name("jifen-acker".into())
+            .spawn(move || {
+                for (signed, acks) in acks_rx {
+                    acknowledge(&keys, &signed, acks);
+                }
+            })
+            .ok();
+        self.acker = acker.is_some().then_some(acks_tx);
         // SQLite has one writer, this one: while a batch commits, the next can be
         // checked from memory. (On PostgreSQL a region's state is only known under
         // its lock, which the batch's own transaction takes.)
@@ -1206,6 +1241,11 @@ impl Writer {
             }));
             self.run_batch(vec![fold], None, None);
         }
+        // Every reply is out before the writer stops.
+        self.acker = None;
+        if let Some(h) = acker {
+            let _ = h.join();
+        }
         stop.store(true, std::sync::atomic::Ordering::Release);
         if let Some(h) = checkpointer {
             let _ = h.join();
@@ -1235,10 +1275,10 @@ impl Writer {
     }
 
     /// Runs one batch: `early`'s appends (checked while the batch before committed),
-    /// then `jobs`, in one transaction. With `pipeline` (SQLite), the commit, the
-    /// record of the signed checkpoints and the replies run on a second thread while
-    /// this one checks the jobs queued behind; what it checked is returned, to
-    /// start the next batch with. A batch that fails rolls back, and so fails what
+    /// then `jobs`, in one transaction. With `pipeline` (SQLite), the commit runs on
+    /// a second thread while this one checks the jobs queued behind; what it checked
+    /// is returned, to start the next batch with. Once committed, the batch's signed
+    /// checkpoints and replies go to the acknowledging thread. A batch that fails rolls back, and so fails what
     /// was checked ahead on top of it (the jobs it could not check run next).
     fn run_batch(
         &mut self,
@@ -1260,6 +1300,7 @@ impl Writer {
             clock,
             states,
             indicators_seen,
+            acker,
         } = self;
         if let Err(e) = conn.begin_write() {
             tracing::error!(error = %e, "cannot begin a write transaction");
@@ -1328,17 +1369,17 @@ impl Writer {
             }
         }
         let keys = &*keys;
+        let acker = acker.as_ref();
         let commit = move || -> Result<()> {
             let committed = conn.commit();
             match &committed {
                 Ok(()) => {
-                    for (region, note, _) in &signed {
-                        if let Err(e) = keys.record_signed(region.as_str(), note) {
-                            tracing::warn!(error = %e, region = %region, "could not record the last signed checkpoint");
-                        }
-                    }
-                    for c in completions {
-                        c.call(Ok(()));
+                    let unsent = match acker {
+                        Some(a) => a.send((signed, completions)).err().map(|e| e.0),
+                        None => Some((signed, completions)),
+                    };
+                    if let Some((signed, completions)) = unsent {
+                        acknowledge(keys, &signed, completions);
                     }
                 }
                 Err(e) => {

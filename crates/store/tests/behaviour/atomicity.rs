@@ -137,3 +137,38 @@ fn concurrent_appends_land_with_contiguous_seqs() {
     assert_eq!(vil.entries, n);
     assert_eq!(vil.outstanding.get(), 5 * n as i64);
 }
+
+#[test]
+fn every_reply_is_out_once_the_store_has_closed() {
+    // Replies go out on a thread of their own, after each commit: closing the store
+    // waits for them too, so none is lost or late.
+    let ts = spawn_village();
+    ts.put(indicator(VIL, "MEET", 5));
+    let (tx, rx) = mpsc::channel::<u64>();
+    const N: usize = 3_000;
+    for i in 0..N {
+        let tx = tx.clone();
+        let member = 1 + (i % 3) as i64;
+        ts.append_with(append_req(VIL, award(member, "MEET", 5, 1)), move |r| {
+            if i + 1 == N {
+                // A slow reply: close must still wait for it.
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+            let _ = tx.send(r.expect("posted").seq);
+        })
+        .expect("queued");
+    }
+    drop(tx);
+    ts.close();
+    let mut seqs: Vec<u64> = rx.try_iter().collect();
+    assert_eq!(
+        seqs.len(),
+        N,
+        "every append answered by the time close returns"
+    );
+    seqs.sort_unstable();
+    assert!(
+        seqs.iter().copied().eq(0..N as u64),
+        "one sequence number each, no gaps"
+    );
+}
