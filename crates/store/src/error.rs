@@ -124,7 +124,11 @@ impl StoreError {
 
     /// A copy for each request of a batch that failed as a whole.
     pub(crate) fn for_batch(&self) -> StoreError {
-        StoreError::Commit(self.to_string())
+        match self {
+            // Already said: not "did not commit: did not commit: ...".
+            StoreError::Commit(m) => StoreError::Commit(m.clone()),
+            e => StoreError::Commit(e.to_string()),
+        }
     }
 }
 

@@ -76,7 +76,17 @@ enum Ack {
 }
 
 impl Ack {
+    /// Answers the job. A completion that panics is logged and goes no further: the
+    /// other jobs of its batch, and of the batches after it, are answered still.
     fn call(self, commit: Result<(), &StoreError>) {
+        let answered =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.answer(commit)));
+        if answered.is_err() {
+            tracing::error!("a write's completion panicked");
+        }
+    }
+
+    fn answer(self, commit: Result<(), &StoreError>) {
         match self {
             Ack::Append(r, done) => done(match commit {
                 Ok(()) => r,
@@ -96,7 +106,8 @@ pub struct Append {
     pub idempotency_key: Option<String>,
 }
 
-/// The in-memory state of one region's sequencer, valid for what is committed.
+/// The in-memory state of one region's sequencer: what is committed, plus the
+/// entries pending in the current batch (or checked ahead for the next one).
 struct RegionState {
     origin: String,
     offset_minutes: i32,
@@ -120,7 +131,8 @@ struct RegionState {
     cap_loaded: FxHashSet<(Arc<str>, CapPeriod, i32)>,
     /// The local date at the batch time it was last computed for.
     today: Option<(Timestamp, time::Date)>,
-    /// Next sequence number: tree size plus entries pending in the current batch.
+    /// Next sequence number: tree size plus entries pending in the current batch (or
+    /// checked ahead for the next).
     next_seq: u64,
     /// `member_years` holds the entries before this one (as committed).
     folded: u64,
@@ -1136,21 +1148,16 @@ pub(crate) struct Writer {
     states: FxHashMap<RegionCode, RegionState>,
     indicators_seen: Option<i64>,
     /// Where committed batches' replies go (see [`Writer::run`]); `None` before the
-    /// writer runs, or when that thread could not start: then the writer sends them.
+    /// writer runs, or when that thread could not start: then the thread that
+    /// committed the batch sends them.
     acker: Option<Sender<Acks>>,
 }
 
-/// A committed batch's signed checkpoints, to record beside the keys, and replies.
-type Acks = (Vec<(RegionCode, String, Checkpoint)>, Vec<Ack>);
+/// A committed batch's replies.
+type Acks = Vec<Ack>;
 
-/// Records a committed batch's signed checkpoints beside the keys (the fork guard),
-/// then answers its jobs.
-fn acknowledge(keys: &KeyDir, signed: &[(RegionCode, String, Checkpoint)], acks: Vec<Ack>) {
-    for (region, note, _) in signed {
-        if let Err(e) = keys.record_signed(region.as_str(), note) {
-            tracing::warn!(error = %e, region = %region, "could not record the last signed checkpoint");
-        }
-    }
+/// Answers the jobs of a committed batch.
+fn acknowledge(acks: Vec<Ack>) {
     for a in acks {
         a.call(Ok(()));
     }
@@ -1185,17 +1192,16 @@ impl Writer {
         {
             tracing::warn!(error = %e, "cannot turn off automatic checkpoints");
         }
-        // A committed batch's replies (and the record of its signed checkpoints) go
-        // out on a thread of their own, so the writer goes on to the next batch. The
+        // A committed batch's replies go out on a thread of their own, so the writer
+        // goes on to the next batch. The
         // queue is unbounded so that the writer never waits for it: a reply that
         // submits a job (and waits while the job queue is full) cannot stall it.
         let (acks_tx, acks_rx) = std::sync::mpsc::channel::<Acks>();
-        let keys = self.keys.clone();
         let acker = std::thread::Builder::new()
             .name("jifen-acker".into())
             .spawn(move || {
-                for (signed, acks) in acks_rx {
-                    acknowledge(&keys, &signed, acks);
+                for acks in acks_rx {
+                    acknowledge(acks);
                 }
             })
             .ok();
@@ -1306,11 +1312,13 @@ impl Writer {
             tracing::error!(error = %e, "cannot begin a write transaction");
             // What was sequenced ahead will not be written: start again from the store.
             states.clear();
+            // Appends are told; a write job is dropped unrun, which its caller sees
+            // as the writer gone.
+            completions.extend(jobs.into_iter().filter_map(|job| match job {
+                Job::Append(_, done) => Some(Ack::Append(Err(e.for_batch()), done)),
+                Job::Run(_) => None,
+            }));
             fail(completions, &e);
-            // Run each job against nothing: they must still get an answer.
-            for job in jobs {
-                drop(job);
-            }
             return None;
         }
         let tx = &*conn;
@@ -1374,12 +1382,19 @@ impl Writer {
             let committed = conn.commit();
             match &committed {
                 Ok(()) => {
+                    // The fork guard's record, before anything else: what readers may
+                    // publish is committed, and the record must not lag behind it.
+                    for (region, note, _) in &signed {
+                        if let Err(e) = keys.record_signed(region.as_str(), note) {
+                            tracing::warn!(error = %e, region = %region, "could not record the last signed checkpoint");
+                        }
+                    }
                     let unsent = match acker {
-                        Some(a) => a.send((signed, completions)).err().map(|e| e.0),
-                        None => Some((signed, completions)),
+                        Some(a) => a.send(completions).err().map(|e| e.0),
+                        None => Some(completions),
                     };
-                    if let Some((signed, completions)) = unsent {
-                        acknowledge(keys, &signed, completions);
+                    if let Some(completions) = unsent {
+                        acknowledge(completions);
                     }
                 }
                 Err(e) => {

@@ -172,3 +172,30 @@ fn every_reply_is_out_once_the_store_has_closed() {
         "one sequence number each, no gaps"
     );
 }
+
+#[test]
+fn a_completion_that_panics_leaves_the_other_replies_and_the_writer_alone() {
+    let ts = spawn_village();
+    ts.put(indicator(VIL, "MEET", 5));
+    let (tx, rx) = mpsc::channel::<(usize, Result<Entry>)>();
+    in_one_batch(&ts, || {
+        ts.append_with(append_req(VIL, award(1, "MEET", 5, 1)), |_| {
+            panic!("a caller's bug")
+        })
+        .expect("queued");
+        let tx = tx.clone();
+        ts.append_with(append_req(VIL, award(2, "MEET", 5, 1)), move |r| {
+            let _ = tx.send((1, r));
+        })
+        .expect("queued");
+    });
+    drop(tx);
+    let (i, r) = rx
+        .recv()
+        .expect("the reply after the panicking one goes out");
+    assert_eq!((i, r.expect("posted").seq), (1, 1));
+    // Later batches are answered too, by the same writer.
+    assert_eq!(ts.append_ok(VIL, award(3, "MEET", 5, 1)).seq, 2);
+    ts.close();
+    assert_eq!((ts.entry_count(VIL), ts.tree_size(VIL)), (3, 3));
+}

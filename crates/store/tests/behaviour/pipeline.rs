@@ -152,7 +152,11 @@ fn a_batch_that_fails_to_commit_fails_what_was_checked_behind_it() {
     let got = answers(&rx, 3);
     for r in &got[..2] {
         assert!(
-            matches!(r, Err(StoreError::Commit(m)) if m.contains("FOREIGN KEY")),
+            matches!(r, Err(StoreError::Commit(m)) if m.contains("FOREIGN KEY"))
+                && r.as_ref()
+                    .err()
+                    .map(|e| e.to_string().matches("did not commit").count())
+                    == Some(1),
             "checked behind the failed batch, it fails with it and says why: {r:?}"
         );
     }
