@@ -1369,7 +1369,8 @@ impl Writer {
                 return None;
             }
         };
-        // Caches are bounded between batches, never inside one (see `cap_used`).
+        // Caches are bounded between batches, never inside one (see `cap_used`), and
+        // before checking ahead: a miss must never hide units pending in memory.
         for s in states.values_mut() {
             if s.cap_used.len() > CAP_CACHE_MAX {
                 s.cap_used.clear();
