@@ -19,6 +19,22 @@ fn mark_and_size(store: &Store) -> (u64, u64) {
     (mark, store.checkpoint(&rc(VIL)).expect("checkpoint").0.size)
 }
 
+/// Members 1 to 3's spendable balance and annual score, as the store answers them,
+/// equal the ledger's.
+fn assert_members_match(store: &Store, ledger: &Ledger, year: i32) {
+    for m in 1..=3 {
+        let b = store.balance(&rc(VIL), mid(m), year).expect("balance");
+        assert_eq!(
+            (b.spendable, b.annual_score),
+            (
+                ledger.net_flow(mid(m), year),
+                ledger.annual_score(mid(m), year)
+            ),
+            "member {m}"
+        );
+    }
+}
+
 /// The stored `member_years` rows alone (no tail), by (member, year).
 fn stored_rows(store: &Store) -> Vec<(i64, i32, i64, i64)> {
     store
@@ -94,17 +110,7 @@ fn a_large_batch_stays_unfolded_and_every_reader_adds_it() {
     // The stored rows alone still show only the base grant ...
     assert_eq!(stored_rows(&ts), vec![(1, year, 100, 100)]);
     // ... but balances, scores, levels and the audit see every entry.
-    for m in 1..=3 {
-        let b = ts.balance(&rc(VIL), mid(m), year).expect("balance");
-        assert_eq!(
-            (b.spendable, b.annual_score),
-            (
-                ledger.net_flow(mid(m), year),
-                ledger.annual_score(mid(m), year)
-            ),
-            "member {m}"
-        );
-    }
+    assert_members_match(&ts, &ledger, year);
     ts.assert_balances_match(VIL, &ledger);
     ts.audit(|_, _| {}).expect("audit passes with a tail");
 
@@ -265,17 +271,7 @@ fn a_database_from_before_the_marks_is_upgraded() {
         .read(|c| jifen_store::member_years::all(c, &rc(VIL)))
         .expect("read");
     assert_eq!(all, ledger_rows(&ledger, &[1, 2, 3], &[year]));
-    for m in 1..=3 {
-        let b = store.balance(&rc(VIL), mid(m), year).expect("balance");
-        assert_eq!(
-            (b.spendable, b.annual_score),
-            (
-                ledger.net_flow(mid(m), year),
-                ledger.annual_score(mid(m), year)
-            ),
-            "member {m}"
-        );
-    }
+    assert_members_match(&store, &ledger, year);
     store
         .audit(|_, _| {})
         .expect("audit passes after the upgrade");

@@ -8,11 +8,12 @@
 use std::sync::mpsc;
 
 use jifen_core::{Caps, Entry};
+use jifen_store::StoreError;
 use jifen_store::admin::{NewMember, insert_member};
-use jifen_store::{Job, StoreError};
 
 use crate::common::{
-    Expect, VIL, append_req, award, check, hid, in_one_batch, indicator, mid, spawn_village,
+    Expect, VIL, append_req, award, check, hid, in_one_batch, in_one_batch_with, indicator, mid,
+    spawn_village,
 };
 
 type Answers = mpsc::Receiver<(usize, Result<Entry, StoreError>)>;
@@ -113,11 +114,11 @@ fn a_batch_that_fails_to_commit_fails_what_was_checked_behind_it() {
     let ts = spawn_village();
     ts.put(indicator(VIL, "MEET", 5));
     ts.append_ok(VIL, award(1, "MEET", 5, 1));
-    // A gate whose batch breaks a foreign key checked only at commit: the commit fails.
-    let (open_tx, open_rx) = mpsc::channel::<()>();
-    let (started_tx, started_rx) = mpsc::channel::<()>();
     let (gate_tx, gate_rx) = mpsc::channel::<(bool, bool)>();
-    ts.submit(Job::Run(Box::new(move |b| {
+    let (tx, rx) = mpsc::channel();
+    let (member_tx, member_rx) = mpsc::channel();
+    // A gate whose batch breaks a foreign key checked only at commit: the commit fails.
+    let break_the_batch = move |b: &mut jifen_store::Batch<'_>| -> jifen_store::Completion {
         let wrote = b
             .conn()
             .execute_batch(
@@ -125,24 +126,19 @@ fn a_batch_that_fails_to_commit_fails_what_was_checked_behind_it() {
                  INSERT INTO levels (region, code, name, min_score) VALUES ('NOPE', 'x', 'x', 1)",
             )
             .is_ok();
-        let _ = started_tx.send(());
-        let _ = open_rx.recv();
         Box::new(move |committed| {
             let _ = gate_tx.send((wrote, committed.is_ok()));
         })
-    })))
-    .expect("gate queued");
-    started_rx.recv().expect("gate started");
-    let (tx, rx) = mpsc::channel();
-    let (member_tx, member_rx) = mpsc::channel();
-    for (i, m) in [2, 3].into_iter().enumerate() {
-        ts.append_with(append_req(VIL, award(m, "MEET", 5, 1)), answer(&tx, i))
+    };
+    in_one_batch_with(&ts, break_the_batch, || {
+        for (i, m) in [2, 3].into_iter().enumerate() {
+            ts.append_with(append_req(VIL, award(m, "MEET", 5, 1)), answer(&tx, i))
+                .expect("queued");
+        }
+        add_member_job(&ts, 9, member_tx);
+        ts.append_with(append_req(VIL, award(9, "MEET", 5, 1)), answer(&tx, 2))
             .expect("queued");
-    }
-    add_member_job(&ts, 9, member_tx);
-    ts.append_with(append_req(VIL, award(9, "MEET", 5, 1)), answer(&tx, 2))
-        .expect("queued");
-    open_tx.send(()).expect("gate opened");
+    });
 
     assert_eq!(
         gate_rx.recv().expect("answered"),

@@ -475,13 +475,23 @@ impl StoredBalances {
 /// Runs `jobs` in one batch of the writer: a gate job holds the writer while the
 /// jobs are queued behind it, so the writer takes them all at once.
 pub fn in_one_batch(store: &Store, queue: impl FnOnce()) {
+    in_one_batch_with(store, |_| Box::new(|_| {}), queue);
+}
+
+/// [`in_one_batch`] whose gate job, once opened, runs `inside` in its own batch
+/// (to make that batch fail, say); the gate's completion is what `inside` returns.
+pub fn in_one_batch_with(
+    store: &Store,
+    inside: impl FnOnce(&mut jifen_store::Batch<'_>) -> jifen_store::Completion + Send + 'static,
+    queue: impl FnOnce(),
+) {
     let (open_tx, open_rx) = std::sync::mpsc::channel::<()>();
     let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
     store
-        .submit(jifen_store::Job::Run(Box::new(move |_b| {
+        .submit(jifen_store::Job::Run(Box::new(move |b| {
             let _ = started_tx.send(());
             let _ = open_rx.recv();
-            Box::new(|_| {})
+            inside(b)
         })))
         .expect("gate queued");
     // Once the gate runs, its batch is already taken: what is queued now waits for the next.
