@@ -284,6 +284,18 @@ fn demo_refuses_a_folder_with_data() {
     check(&d, &["demo"], false, "already holds 1 regions");
 }
 
+#[test]
+fn bench_ingest_refuses_more_awards_a_member_than_the_cap_allows() {
+    let tmp = temp("bench");
+    let d = tmp.0.join("data");
+    check(
+        &d,
+        &["bench", "ingest", "--entries", "1001", "--members", "10"],
+        false,
+        "give at least 11 members",
+    );
+}
+
 /// The README's first command: the demo seeds and serves, and its accounts sign in.
 #[test]
 fn demo_serves_with_its_accounts() {

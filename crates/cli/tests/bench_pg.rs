@@ -1,0 +1,110 @@
+//! `jifen bench ingest` on PostgreSQL: a small run prints its figures (the
+//! sequencer, the bare `COPY` baseline and the `COPY` into a table with the
+//! ledger's keys and indexes), leaves the posted entries behind and its own
+//! tables not, and the log it wrote verifies. Runs when `JIFEN_TEST_DATABASE_URL`
+//! is set.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use jifen_store::testdb::TestDatabase;
+
+/// Enough for every printed time (two decimals) to be above zero.
+const ENTRIES: u64 = 20_000;
+
+struct TempDir(PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The number after `prefix` on the line that starts with it.
+fn figure(out: &str, prefix: &str, after: &str) -> f64 {
+    let line = out
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{out}"));
+    let (_, rest) = line
+        .split_once(after)
+        .unwrap_or_else(|| panic!("no {after:?} in {line:?}"));
+    rest.split(|c: char| c != '.' && !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no figure after {after:?} in {line:?}"))
+}
+
+#[test]
+fn the_ingest_bench_prints_its_figures_and_leaves_a_log_that_verifies() {
+    let db = TestDatabase::for_suite("jifen bench ingest on PostgreSQL");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let tmp = TempDir(
+        std::env::temp_dir().join(format!("jifen-bench-pg-{}-{nanos}", std::process::id())),
+    );
+    std::fs::create_dir_all(&tmp.0).expect("temp dir");
+    let out = Command::new(env!("CARGO_BIN_EXE_jifen"))
+        .arg("--database")
+        .arg(db.url())
+        .args(["bench", "ingest", "--entries"])
+        .arg(ENTRIES.to_string())
+        .args(["--members", "1000", "--dir"])
+        .arg(&tmp.0)
+        .output()
+        .expect("run the bench");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "the bench failed:\n{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let raw = figure(&text, "baseline: ", " in ");
+    let ratio = figure(&text, "ratio: ", " is ");
+    let indexed = figure(&text, "indexed: ", " in ");
+    let indexed_ratio = figure(&text, "indexed: ", " s = ");
+    let ingest = figure(&text, "ingest: ", " in ");
+    assert!(
+        [raw, ratio, indexed, indexed_ratio, ingest]
+            .iter()
+            .all(|f| *f > 0.0),
+        "every figure is measured:\n{text}"
+    );
+    // The bench's own tables are gone; the sequencer's entries stay, and verify.
+    let conn = jifen_store::db::open_pg(db.url()).expect("connect");
+    let left: bool = conn
+        .with_pg(|pg| {
+            pg.client
+                .query_one("SELECT to_regclass('bench_raw') IS NULL", &[])
+                .map(|r| r.get(0))
+                .map_err(Into::into)
+        })
+        .expect("a PostgreSQL connection")
+        .expect("query");
+    assert!(left, "the bench left its bench_raw table behind");
+    drop(conn);
+    let verify = Command::new(env!("CARGO_BIN_EXE_jifen"))
+        .arg("--data")
+        .arg(tmp.0.join("store"))
+        .arg("--database")
+        .arg(db.url())
+        .arg("verify")
+        .output()
+        .expect("run verify");
+    let report = String::from_utf8_lossy(&verify.stdout).to_string();
+    assert!(
+        verify.status.success(),
+        "verify failed:\n{report}{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let verified: u64 = report
+        .lines()
+        .find_map(|l| l.strip_prefix("ok bench: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count for the bench region in:\n{report}"));
+    assert_eq!(
+        verified, ENTRIES,
+        "verify counted other than what was posted"
+    );
+}
