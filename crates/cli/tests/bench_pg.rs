@@ -4,6 +4,8 @@
 //! tables not, and the log it wrote verifies. Runs when `JIFEN_TEST_DATABASE_URL`
 //! is set.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -83,26 +85,7 @@ fn the_ingest_bench_prints_its_figures_and_leaves_a_log_that_verifies() {
         .expect("query");
     assert!(left, "the bench left its bench_raw table behind");
     drop(conn);
-    let verify = Command::new(env!("CARGO_BIN_EXE_jifen"))
-        .arg("--data")
-        .arg(tmp.0.join("store"))
-        .arg("--database")
-        .arg(db.url())
-        .arg("verify")
-        .output()
-        .expect("run verify");
-    let report = String::from_utf8_lossy(&verify.stdout).to_string();
-    assert!(
-        verify.status.success(),
-        "verify failed:\n{report}{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
-    let verified: u64 = report
-        .lines()
-        .find_map(|l| l.strip_prefix("ok bench: "))
-        .and_then(|l| l.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no count for the bench region in:\n{report}"));
+    let verified = common::verify_bench_store(&tmp.0.join("store"), Some(db.url()));
     assert_eq!(
         verified, ENTRIES,
         "verify counted other than what was posted"

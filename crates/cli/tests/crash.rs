@@ -1,6 +1,8 @@
 //! A crash at any point loses nothing acknowledged and never leaves the log and
 //! the balances disagreeing: kill the writer mid-ingest with SIGKILL, then audit.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -57,25 +59,7 @@ fn sigkill_mid_ingest_leaves_a_consistent_store() {
         "the bench stopped before acknowledging enough entries"
     );
 
-    let store = dir.join("store");
-    let out = Command::new(env!("CARGO_BIN_EXE_jifen"))
-        .arg("--data")
-        .arg(&store)
-        .arg("verify")
-        .output()
-        .expect("run verify");
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "verify after the crash failed:\n{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let entries: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("ok bench: "))
-        .and_then(|l| l.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .expect("the bench region's entry count");
+    let entries = common::verify_bench_store(&dir.join("store"), None);
     assert!(
         entries >= acked,
         "acknowledged {acked} entries but only {entries} survived the crash"
