@@ -11,7 +11,7 @@ use clap::Subcommand;
 use jifen_core::{
     Caps, Claimants, EntryKind, Evidence, HouseholdId, Indicator, IndicatorCode, IndicatorRef,
     MemberId, NewEntry, OperatorId, Points, Reason, Region, RegionCode, RegionKind, ReviewPolicy,
-    Source, SystemClock, clock::parse_date,
+    Source, clock::parse_date,
 };
 use jifen_store::admin::{NewMember, NewRegion, insert_household, insert_member};
 use jifen_store::{Append, Store};
@@ -127,7 +127,7 @@ fn temp_dir(tag: &str) -> Result<TempDir> {
 
 /// Opens a new store in `<base>/store` (which must not exist yet) with one region, `bench`.
 fn fresh_store(base: &std::path::Path) -> Result<(PathBuf, Store, RegionCode)> {
-    fresh_store_with(base, Arc::new(SystemClock))
+    fresh_store_with(base, crate::clock())
 }
 
 /// [`fresh_store`] with a given clock.
@@ -371,7 +371,7 @@ fn raw_copy(url: &str, n: u64, members: u64, create: &str) -> Result<f64> {
         pg.client
             .batch_execute(&format!("DROP TABLE IF EXISTS bench_raw; {create}"))?;
         let started = Instant::now();
-        let now = jifen_core::Clock::now(&SystemClock).millis();
+        let now = jifen_core::Clock::now(crate::clock().as_ref()).millis();
         let mut i: u64 = 0;
         let mut line = String::new();
         while i < n {
@@ -412,7 +412,7 @@ fn raw_insert(path: &std::path::Path, n: u64, members: u64) -> Result<f64> {
          reverses INTEGER, annual_delta INTEGER NOT NULL)",
     )?;
     let started = Instant::now();
-    let now = jifen_core::Clock::now(&SystemClock).millis();
+    let now = jifen_core::Clock::now(crate::clock().as_ref()).millis();
     let mut i: u64 = 0;
     while i < n {
         let tx =

@@ -1,4 +1,4 @@
-//! `jifen demo`: two pilots modelled on the seed document, a year of activity
+//! `jifen demo`: two pilots modelled on the seed document, last year (closed) and this year so far
 //! posted through the same claim → review → post paths a community would use.
 //!
 //! - Tongxiang (桐乡市) with the village 越丰村 (tongxiang-yuefeng): the "三治积分"
@@ -17,8 +17,8 @@ use anyhow::{Context, Result, bail};
 use jifen_core::{
     AppealDecision, AppealId, Caps, ClaimId, Claimants, EntryKind, Evidence, FixedClock, Indicator,
     IndicatorCode, Level, Levels, MemberId, NewEntry, OperatorId, Points, Reason, Region,
-    RegionCode, RegionKind, ReviewPolicy, Reviewer, Role, Source, SponsorCode, SystemClock,
-    Timestamp, clock::parse_date,
+    RegionCode, RegionKind, ReviewPolicy, Reviewer, Role, Source, SponsorCode, Timestamp,
+    clock::parse_date,
 };
 use jifen_store::admin::{NewMember, NewRegion, insert_household, insert_member};
 use jifen_store::workflow::{ClaimOutcome, NewClaim, review_claim_in, submit_claim_in};
@@ -205,7 +205,7 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
         bail!("--households must be between 1 and 100000");
     }
     if *crate::database() != jifen_store::Database::Sqlite || Store::exists(data) {
-        let store = crate::open_store(data, Arc::new(SystemClock))?;
+        let store = crate::open_store(data, crate::clock())?;
         let n = store.regions()?.len();
         let seeded = store.account_by_username("admin")?.is_some();
         if n > 0 && seeded && args.serve {
@@ -221,10 +221,13 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
             );
         }
     }
-    let today = jifen_core::Clock::now(&SystemClock)
+    let today = jifen_core::Clock::now(crate::clock().as_ref())
         .local_date(jifen_core::clock::CHINA_OFFSET_MINUTES)
         .context("today's date")?;
-    let start = today - time::Duration::days(365);
+    // Whole calendar years: all of last year (closed below, with its levels and model
+    // households) and this year up to yesterday, whatever today is.
+    let start = Date::from_calendar_date(today.year() - 1, time::Month::January, 1)
+        .context("the first day of last year")?;
     let clock = Arc::new(FixedClock::new(at(start, 8)?));
     let store = crate::open_store(data, clock.clone())?;
     let mut rng = Rng(args.seed);
@@ -757,8 +760,8 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
         day = day.next_day().context("calendar")?;
     }
     store.close();
-    let store = crate::open_store(data, Arc::new(SystemClock))?;
-    // Last year is closed, even when the simulated year did not cross New Year.
+    let store = crate::open_store(data, crate::clock())?;
+    // Last year is closed, also on New Year's Day, when the simulation stops before it.
     for r in ["tongxiang-yuefeng", "shenzhen-futian-lianhua"] {
         store.close_year(&code(r), today.year() - 1, op(ADMIN), |_| {})?;
     }
@@ -770,7 +773,7 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
         );
     }
     println!(
-        "demo data in {}: {claims_total} claims over a year; try `jifen --data {} verify`",
+        "demo data in {}: {claims_total} claims from {start} to {today}; try `jifen --data {} verify`",
         data.display(),
         data.display()
     );

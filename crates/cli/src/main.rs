@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use jifen_core::{Region, RegionCode, RegionKind, SystemClock};
+use jifen_core::{Region, RegionCode, RegionKind, ShiftedClock, SystemClock};
 use jifen_store::admin::NewRegion;
 use jifen_store::{Database, Store};
 
@@ -45,6 +45,10 @@ struct Cli {
         hide_env_values = true
     )]
     database: Option<String>,
+    /// Run as if today were this date (YYYY-MM-DD, noon China time) or this RFC 3339
+    /// instant; time then runs on from there. For reproducible demos and date tests.
+    #[arg(long, global = true, env = "JIFEN_TODAY", hide = true)]
+    today: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,6 +56,15 @@ struct Cli {
 /// The database every command opens, from `--database` (set once in `main`, before any
 /// command runs; the subcommands' signatures stay about the data folder).
 static DATABASE: std::sync::OnceLock<Database> = std::sync::OnceLock::new();
+
+/// The clock every command runs on, from `--today` / `JIFEN_TODAY` (set once in
+/// `main`); the system clock when not given.
+static CLOCK: std::sync::OnceLock<Arc<dyn jifen_core::Clock>> = std::sync::OnceLock::new();
+
+/// The process's clock: the system's, or the one `JIFEN_TODAY` shifted.
+pub fn clock() -> Arc<dyn jifen_core::Clock> {
+    CLOCK.get_or_init(|| Arc::new(SystemClock)).clone()
+}
 
 /// The database `--database` chose (SQLite in the data folder when not given).
 pub fn database() -> &'static Database {
@@ -86,7 +99,7 @@ enum Command {
         #[arg(long, default_value = ORIGIN_PREFIX_DEFAULT)]
         origin_prefix: String,
     },
-    /// Seed demo regions modelled on the Tongxiang and Shenzhen pilots, with a year of activity.
+    /// Seed demo regions modelled on the Tongxiang and Shenzhen pilots, with last year (closed) and this year up to today.
     Demo(demo::DemoArgs),
     /// Serve the HTTP API (and the live log) on the data folder.
     Serve {
@@ -130,6 +143,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    if let Some(today) = cli.today.as_deref() {
+        match jifen_core::clock::parse_today(today, jifen_core::clock::CHINA_OFFSET_MINUTES) {
+            Ok(at) => {
+                let _ = CLOCK.set(Arc::new(ShiftedClock::starting_at(at)));
+            }
+            Err(e) => {
+                eprintln!("jifen: --today (JIFEN_TODAY): {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -147,7 +171,7 @@ pub fn open_existing(data: &std::path::Path) -> Result<Store> {
             data.display()
         );
     }
-    open_store(data, Arc::new(SystemClock))
+    open_store(data, clock())
 }
 
 pub fn parse_region(s: &str) -> Result<RegionCode> {
@@ -171,7 +195,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .transpose()
                 .context("--parent")?;
             let region = Region::new(code.clone(), &name, kind, parent).context("--name")?;
-            let store = open_store(&cli.data, Arc::new(SystemClock))?;
+            let store = open_store(&cli.data, clock())?;
             let vkey = store.create_region(NewRegion {
                 region,
                 origin_prefix,

@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use jifen_store::testdb::TestDatabase;
 
@@ -46,7 +45,7 @@ fn the_ingest_bench_prints_its_figures_and_leaves_a_log_that_verifies() {
         std::env::temp_dir().join(format!("jifen-bench-pg-{}-{nanos}", std::process::id())),
     );
     std::fs::create_dir_all(&tmp.0).expect("temp dir");
-    let out = Command::new(env!("CARGO_BIN_EXE_jifen"))
+    let out = common::jifen(&tmp.0)
         .arg("--database")
         .arg(db.url())
         .args(["bench", "ingest", "--entries"])

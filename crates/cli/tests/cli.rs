@@ -1,7 +1,9 @@
 //! End-to-end tests of the `jifen` binary: init, regions, import/export, verify.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 struct TempDir(PathBuf);
 impl Drop for TempDir {
@@ -20,12 +22,7 @@ fn temp(tag: &str) -> TempDir {
 }
 
 fn jifen(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jifen"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run jifen")
+    common::jifen(data).args(args).output().expect("run jifen")
 }
 
 fn text(o: &Output) -> String {
@@ -302,9 +299,7 @@ fn demo_serves_with_its_accounts() {
     use std::io::{BufRead, BufReader, Read as _, Write as _};
     let tmp = temp("serve");
     let data = tmp.0.join("data");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jifen"))
-        .arg("--data")
-        .arg(&data)
+    let mut child = common::jifen(&data)
         .args([
             "demo",
             "--households",

@@ -5,7 +5,7 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -16,7 +16,7 @@ fn sigkill_mid_ingest_leaves_a_consistent_store() {
     let dir: PathBuf =
         std::env::temp_dir().join(format!("jifen-crash-{}-{nanos}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jifen"))
+    let mut child = common::jifen(&dir)
         .args([
             "bench",
             "ingest",

@@ -10,10 +10,12 @@
 //!
 //! Each test seeds its own demo data folder in a scratch directory that it removes.
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -67,12 +69,8 @@ impl Drop for Scratch {
 }
 
 fn jifen(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jifen"))
-        .arg("--data")
-        .arg(data)
+    common::jifen(data)
         .args(args)
-        .env_remove("JIFEN_DATA")
-        .env_remove("RUST_LOG")
         .output()
         .expect("run the jifen binary")
 }
@@ -992,9 +990,7 @@ fn live_log_verifies_with_cloudflare_tlog_tiles() {
     let scratch = Scratch::new("live");
     let data = scratch.join("data");
     let regions = seed(&data, true);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_jifen"))
-        .arg("--data")
-        .arg(&data)
+    let mut child = common::jifen(&data)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

@@ -6,6 +6,8 @@
 //! through one server stops working on another within its token cache's lifetime.
 //! Runs when `JIFEN_TEST_DATABASE_URL` is set.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,7 +15,7 @@ use std::sync::Arc;
 
 use jifen_core::{
     Caps, Claimants, Evidence, HouseholdId, Indicator, IndicatorCode, MemberId, Points, Region,
-    RegionCode, RegionKind, ReviewPolicy, Role, SystemClock, Timestamp, clock::parse_date,
+    RegionCode, RegionKind, ReviewPolicy, Role, Timestamp, clock::parse_date,
 };
 use jifen_store::Store;
 use jifen_store::accounts::{Grant, Token, TokenKind};
@@ -50,8 +52,8 @@ impl Drop for Server {
 }
 
 fn jifen(data: &Path, url: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_jifen"));
-    c.arg("--data").arg(data).arg("--database").arg(url);
+    let mut c = common::jifen(data);
+    c.arg("--database").arg(url);
     c
 }
 
@@ -131,7 +133,8 @@ fn add_household_and_member(addr: &str, server: usize, i: usize) -> (i64, i64) {
 /// A region with one auto-reviewed indicator, members, and reviewer and admin API tokens.
 /// Returns the reviewer's account id.
 fn seed(data: &Path, db: &TestDatabase) -> i64 {
-    let store = Store::open_with(data, &db.database(), Arc::new(SystemClock)).expect("open");
+    let store =
+        Store::open_with(data, &db.database(), Arc::new(common::pinned_clock())).expect("open");
     let vil = RegionCode::parse("vil").expect("code");
     store
         .create_region(NewRegion {

@@ -22,6 +22,10 @@ pub enum TimeError {
     BadOffset(i32),
     #[error("date {0:?} is not a valid YYYY-MM-DD date")]
     BadDate(String),
+    #[error(
+        "{0:?} is neither a YYYY-MM-DD date nor an RFC 3339 time such as 2026-12-31T23:30:00+08:00"
+    )]
+    BadToday(String),
 }
 
 impl Timestamp {
@@ -97,6 +101,45 @@ impl Clock for SystemClock {
     }
 }
 
+/// The system clock moved by a fixed amount: it starts at a chosen instant and then
+/// runs at the system's pace. This is how a whole `jifen` process is given another
+/// "today" (`JIFEN_TODAY`) for reproducible demos and date-edge tests, while timeouts
+/// and expiry still see time pass.
+#[derive(Debug, Clone, Copy)]
+pub struct ShiftedClock {
+    shift_ms: i64,
+}
+
+impl ShiftedClock {
+    /// A clock that reads `at` now.
+    pub fn starting_at(at: Timestamp) -> Self {
+        ShiftedClock {
+            shift_ms: at.millis().saturating_sub(SystemClock.now().millis()),
+        }
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(SystemClock.now().millis().saturating_add(self.shift_ms))
+    }
+}
+
+/// Parses a "today" for [`ShiftedClock`]: `YYYY-MM-DD` is that date at noon in the
+/// given offset (so a run of a few hours stays on that date), and an RFC 3339
+/// instant (`2026-12-31T23:30:00+08:00`) is taken as written.
+pub fn parse_today(s: &str, offset_minutes: i32) -> Result<Timestamp, TimeError> {
+    if let Ok(date) = parse_date(s) {
+        let start = Timestamp::start_of(date, offset_minutes)?;
+        return Ok(Timestamp(start.0.saturating_add(DAY_MS / 2)));
+    }
+    let t = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| TimeError::BadToday(s.to_owned()))?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .map(Timestamp)
+        .map_err(|_| TimeError::OutOfRange(i64::MAX))
+}
+
 /// A clock that says what it is told; for tests and for replaying a demo year.
 #[derive(Debug, Default)]
 pub struct FixedClock(std::sync::atomic::AtomicI64);
@@ -131,5 +174,41 @@ mod tests {
         let start = Timestamp::start_of(d, CHINA_OFFSET_MINUTES).expect("in range");
         assert_eq!(start.millis(), 1_767_196_800_000);
         assert!(parse_date("2026-13-01").is_err());
+    }
+
+    #[test]
+    fn a_chosen_today_is_noon_there_or_the_instant_given() {
+        let noon = parse_today("2028-02-29", CHINA_OFFSET_MINUTES).expect("a leap day");
+        assert_eq!(
+            noon.local_date(CHINA_OFFSET_MINUTES),
+            parse_date("2028-02-29")
+        );
+        let start = Timestamp::start_of(parse_date("2028-02-29").expect("valid"), 480).expect("ok");
+        assert_eq!(noon.millis() - start.millis(), DAY_MS / 2);
+        let late =
+            parse_today("2026-12-31T23:30:00+08:00", CHINA_OFFSET_MINUTES).expect("RFC 3339");
+        assert_eq!(late.local_year(CHINA_OFFSET_MINUTES), Ok(2026));
+        assert_eq!(late.local_year(0), Ok(2026));
+        assert_eq!(late.plus_days(1).local_year(CHINA_OFFSET_MINUTES), Ok(2027));
+        for bad in ["2027-02-29", "tomorrow", "2026-12-31 23:30"] {
+            assert_eq!(
+                parse_today(bad, CHINA_OFFSET_MINUTES),
+                Err(TimeError::BadToday(bad.to_owned()))
+            );
+        }
+    }
+
+    #[test]
+    fn a_shifted_clock_starts_where_told_and_runs_on() {
+        let at = parse_today("2027-01-01", CHINA_OFFSET_MINUTES).expect("valid");
+        let clock = ShiftedClock::starting_at(at);
+        let first = clock.now();
+        // Within a minute of the chosen instant, and never behind it by more than rounding.
+        assert!(
+            (first.millis() - at.millis()).abs() < 60_000,
+            "{first:?} vs {at:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert!(clock.now() > first);
     }
 }

@@ -33,7 +33,7 @@ pub mod region;
 pub mod role;
 
 pub use claim::{AppealDecision, AppealOutcome, AppealStatus, ClaimEvent, ClaimStatus, Reviewer};
-pub use clock::{Clock, FixedClock, SystemClock, Timestamp};
+pub use clock::{Clock, FixedClock, ShiftedClock, SystemClock, Timestamp};
 pub use entry::{Account, Entry, EntryError, EntryKind, IndicatorRef, NewEntry, Reason, Source};
 pub use ids::{
     AppealId, ClaimId, HouseholdId, IdError, IndicatorCode, MemberId, OperatorId, RegionCode,
