@@ -178,8 +178,17 @@ pub fn import(data: &Path, args: ImportArgs) -> Result<ExitCode> {
             let t = Table::read(&args.file, &["member", "kind", "amount"])?;
             let n = t.rows.len();
             let r = region.clone();
-            store.write(move |b| import_entries(b, &r, &t, operator))?;
-            ("entries", n)
+            let claims = store.write(move |b| import_entries(b, &r, &t, operator))?;
+            store.close();
+            if claims > 0 {
+                println!(
+                    "imported {} entries into {region}; {claims} rows under indicators that need review wait as claims in the review queue (someone other than operator {operator} must approve them)",
+                    n - claims
+                );
+            } else {
+                println!("imported {n} entries into {region}");
+            }
+            return Ok(ExitCode::SUCCESS);
         }
     };
     store.close();
@@ -234,8 +243,9 @@ fn import_entries(
     region: &RegionCode,
     t: &Table,
     operator: OperatorId,
-) -> jifen_store::Result<()> {
+) -> jifen_store::Result<usize> {
     let mut latest: HashMap<String, u32> = HashMap::new();
+    let mut claims = 0;
     for (line, rec) in &t.rows {
         let line = *line;
         let member =
@@ -292,6 +302,65 @@ fn import_entries(
                 Some(IndicatorRef { code, version })
             }
         };
+        if kind != EntryKind::BaseGrant {
+            let Some(ind) = &indicator else {
+                return Err(line_err(
+                    line,
+                    format!(
+                        "an {kind} row must name its indicator: points are granted and deducted only under the rulebook, with its review"
+                    ),
+                ));
+            };
+            // Four eyes: under an indicator that needs review, the row is a claim
+            // that someone other than the importing operator approves.
+            let now = b.now();
+            let current =
+                jifen_store::workflow::current_indicator(b.conn(), now, region, &ind.code)
+                    .map_err(|e| line_err(line, e))?;
+            let total = current
+                .points
+                .abs()
+                .and_then(|p| p.checked_mul(i64::from(quantity)))
+                .unwrap_or(Points::ZERO);
+            if current.review.approvals_needed(total) > 0 {
+                if ind.version != current.version {
+                    return Err(line_err(
+                        line,
+                        format!(
+                            "indicator {} needs review, so the row becomes a claim under its current version {}, not version {}",
+                            ind.code, current.version, ind.version
+                        ),
+                    ));
+                }
+                if amount.checked_abs() != Some(total.get()) {
+                    return Err(line_err(
+                        line,
+                        format!(
+                            "amount {amount} is not {} points × quantity {quantity} = {} for indicator {}",
+                            current.points.get().abs(),
+                            total.get(),
+                            ind.code
+                        ),
+                    ));
+                }
+                jifen_store::workflow::submit_claim_in(
+                    b,
+                    jifen_store::workflow::NewClaim {
+                        region: region.clone(),
+                        member,
+                        indicator: ind.code.clone(),
+                        quantity,
+                        note: format!("import line {line}"),
+                        source: Source::Import,
+                        submitted_by: operator,
+                        by_staff: true,
+                    },
+                )
+                .map_err(|e| line_err(line, e))?;
+                claims += 1;
+                continue;
+            }
+        }
         let entry = NewEntry {
             kind,
             member,
@@ -315,7 +384,7 @@ fn import_entries(
         })
         .map_err(|e| line_err(line, e))?;
     }
-    Ok(())
+    Ok(claims)
 }
 
 pub fn export(data: &Path, args: ExportArgs) -> Result<ExitCode> {

@@ -49,6 +49,10 @@ struct Cli {
     /// instant; time then runs on from there. For reproducible demos and date tests.
     #[arg(long, global = true, env = "JIFEN_TODAY", hide = true)]
     today: Option<String>,
+    /// When serving behind a TLS proxy that sets `X-Forwarded-Proto` (and drops the
+    /// clients' own): believe it, so session cookies are marked `Secure`.
+    #[arg(long, global = true, env = "JIFEN_TRUST_FORWARDED_PROTO")]
+    trust_forwarded_proto: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -64,6 +68,15 @@ static CLOCK: std::sync::OnceLock<Arc<dyn jifen_core::Clock>> = std::sync::OnceL
 /// The process's clock: the system's, or the one `JIFEN_TODAY` shifted.
 pub fn clock() -> Arc<dyn jifen_core::Clock> {
     CLOCK.get_or_init(|| Arc::new(SystemClock)).clone()
+}
+
+/// `--trust-forwarded-proto`, set once in `main`.
+static TRUST_FORWARDED_PROTO: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `jifen serve` believes a proxy's `X-Forwarded-Proto`.
+pub fn trust_forwarded_proto() -> bool {
+    TRUST_FORWARDED_PROTO.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The database `--database` chose (SQLite in the data folder when not given).
@@ -143,6 +156,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    TRUST_FORWARDED_PROTO.store(
+        cli.trust_forwarded_proto,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     if let Some(today) = cli.today.as_deref() {
         match jifen_core::clock::parse_today(today, jifen_core::clock::CHINA_OFFSET_MINUTES) {
             Ok(at) => {

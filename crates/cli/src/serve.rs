@@ -43,7 +43,8 @@ pub fn serve(
             .with_context(|| format!("listening on {listen}"))?;
         let addr = listener.local_addr()?;
         let url = format!("http://{addr}");
-        let state = AppState::new(store.clone(), key, url.clone());
+        let state = AppState::new(store.clone(), key, url.clone())
+            .trusting_forwarded_proto(crate::trust_forwarded_proto());
         // Reservations not fulfilled in their window are cancelled and refunded.
         jifen_server::api::market::spawn_sweeper(state.clone());
         banner(&url);

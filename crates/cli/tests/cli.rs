@@ -364,3 +364,126 @@ fn demo_serves_with_its_accounts() {
     assert!(res.contains("\"token\""), "{res}");
     assert!(res.contains("\"role\":\"reviewer\""), "{res}");
 }
+
+/// Four eyes for imports: an award row under an indicator that needs review becomes a
+/// claim in the review queue, which the importing operator cannot approve and another
+/// reviewer can; an award that names no indicator is refused by its line; rows under
+/// an auto-reviewed indicator and base grants post at once.
+#[test]
+fn imported_awards_that_need_review_wait_for_someone_other_than_the_importer() {
+    use jifen_core::{
+        Caps, ClaimStatus, Claimants, Evidence, Indicator, IndicatorCode, OperatorId, Points,
+        RegionCode, ReviewPolicy, Reviewer, clock::parse_date,
+    };
+    let tmp = temp("import-claims");
+    let d = tmp.0.join("data");
+    check(
+        &d,
+        &["init", "--region", "vil", "--name", "村"],
+        true,
+        "created",
+    );
+    let members = write(
+        &tmp.0,
+        "m.csv",
+        "member,household,name\n1,1,张三\n2,2,李四\n",
+    );
+    check(
+        &d,
+        &["import", "members", "--region", "vil", &members],
+        true,
+        "imported 2",
+    );
+    let vil = RegionCode::parse("vil").expect("code");
+    {
+        let store = jifen_store::Store::open_with(
+            &d,
+            &jifen_store::Database::Sqlite,
+            std::sync::Arc::new(common::pinned_clock()),
+        )
+        .expect("open");
+        for (code, review) in [("MEET", ReviewPolicy::One), ("WASTE", ReviewPolicy::Auto)] {
+            store
+                .put_indicator(Indicator {
+                    region: vil.clone(),
+                    code: IndicatorCode::parse(code).expect("code"),
+                    version: 1,
+                    name: code.to_owned(),
+                    category: "自治".into(),
+                    points: Points::new(5),
+                    unit: "次".into(),
+                    caps: Caps::default(),
+                    evidence: Evidence::None,
+                    review,
+                    claimants: Claimants::Residents,
+                    valid_from: parse_date("2020-01-01").expect("date"),
+                    valid_to: None,
+                    core: false,
+                    notice_days: 0,
+                })
+                .expect("indicator");
+        }
+        store.close();
+    }
+    let bare = write(&tmp.0, "bare.csv", "member,kind,amount\n1,award,5\n");
+    check(
+        &d,
+        &["import", "entries", "--region", "vil", &bare],
+        false,
+        "line 2: an award row must name its indicator",
+    );
+    let wrong = write(
+        &tmp.0,
+        "wrong.csv",
+        "member,kind,amount,indicator,indicator_version,quantity\n1,award,7,MEET,1,1\n",
+    );
+    check(
+        &d,
+        &["import", "entries", "--region", "vil", &wrong],
+        false,
+        "line 2: amount 7 is not 5 points × quantity 1 = 5",
+    );
+    let rows = write(
+        &tmp.0,
+        "rows.csv",
+        "member,kind,amount,indicator,indicator_version,quantity\n\
+         1,award,10,MEET,1,2\n2,award,5,WASTE,1,1\n2,base-grant,100,,,\n",
+    );
+    check(
+        &d,
+        &["import", "entries", "--region", "vil", &rows],
+        true,
+        "imported 2 entries into vil; 1 rows under indicators that need review wait as claims",
+    );
+    let store = jifen_store::Store::open_with(
+        &d,
+        &jifen_store::Database::Sqlite,
+        std::sync::Arc::new(common::pinned_clock()),
+    )
+    .expect("open");
+    let claims = store.claims(&vil, None, None, 0, 10).expect("claims");
+    let waiting: Vec<_> = claims
+        .iter()
+        .filter(|c| c.status == ClaimStatus::Submitted)
+        .collect();
+    assert_eq!(waiting.len(), 1, "{claims:?}");
+    let claim = waiting[0];
+    assert_eq!(claim.source.as_str(), "import");
+    assert_eq!(claim.submitted_by.get(), 1, "the import's operator");
+    assert_eq!(claim.quantity, 2);
+    let reviewer = |n| Reviewer {
+        operator: OperatorId::new(n).expect("positive"),
+        member: None,
+        household: None,
+    };
+    let e = store
+        .review_claim(vil.clone(), claim.id, reviewer(1), true)
+        .expect_err("the importer cannot approve");
+    assert!(e.to_string().contains("you recorded this claim"), "{e}");
+    let done = store
+        .review_claim(vil.clone(), claim.id, reviewer(2), true)
+        .expect("another reviewer approves");
+    assert_eq!(done.status, ClaimStatus::Posted);
+    store.close();
+    check(&d, &["verify"], true, "ok vil: 3 entries");
+}

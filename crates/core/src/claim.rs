@@ -78,6 +78,10 @@ pub enum ClaimError {
     OwnClaim,
     #[error("you cannot review a claim of your own household")]
     OwnHousehold,
+    #[error(
+        "you recorded this claim, so you cannot approve it: four eyes, a claim needs the review of someone other than whoever recorded it"
+    )]
+    OwnRecord,
     #[error("this award needs a second, different reviewer; you already approved it")]
     SameReviewerTwice,
     #[error("an appeal is decided by someone other than the original reviewer")]
@@ -156,6 +160,17 @@ pub fn check_reviewer(
     }
     if earlier_approvals.contains(&reviewer.operator) {
         return Err(ClaimError::SameReviewerTwice);
+    }
+    Ok(())
+}
+
+/// Four eyes: whoever recorded or submitted a claim (staff for a resident, a station,
+/// an import, a partner) gives it none of its approvals, so a claim that needs one
+/// review needs one person other than its recorder. Rejecting stays open to the
+/// recorder: it posts nothing.
+pub fn check_approver(approver: OperatorId, recorder: OperatorId) -> Result<(), ClaimError> {
+    if approver == recorder {
+        return Err(ClaimError::OwnRecord);
     }
     Ok(())
 }
@@ -333,6 +348,8 @@ mod tests {
             Err(ClaimError::SameReviewerTwice)
         );
         assert!(check_reviewer(&r, other, h2, &[op(2)]).is_ok());
+        assert_eq!(check_approver(op(1), op(1)), Err(ClaimError::OwnRecord));
+        assert!(check_approver(op(1), op(2)).is_ok());
     }
 
     #[test]

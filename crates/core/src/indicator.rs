@@ -204,6 +204,8 @@ pub struct Indicator {
 pub enum IndicatorError {
     #[error("{field} must be 1 to {INDICATOR_TEXT_CHARS_MAX} characters without line breaks")]
     BadText { field: &'static str },
+    #[error(transparent)]
+    Text(#[from] crate::text::TextError),
     #[error(
         "points per unit must be non-zero and at most {POINTS_PER_UNIT_MAX} either way, not {0}"
     )]
@@ -227,6 +229,7 @@ pub enum IndicatorError {
 }
 
 fn check_text(field: &'static str, s: &str) -> Result<(), IndicatorError> {
+    crate::text::check(field, s, crate::text::Lines::One)?;
     if s.trim().is_empty()
         || s.chars().count() > INDICATOR_TEXT_CHARS_MAX
         || s.contains(['\n', '\r'])

@@ -15,6 +15,7 @@
 //! - [`claim`]: claim and appeal state machines, separation of duties.
 //! - [`leaf`]: the canonical public leaf and member commitments.
 //! - [`market`]: rewards, sponsors, redemption codes, a region's policy, expiry.
+//! - [`text`]: what typed text may hold (no control or bidirectional characters).
 //!
 //! This crate knows nothing of SQL, HTTP, files or async, and does not serialise.
 
@@ -31,6 +32,7 @@ pub mod member;
 pub mod points;
 pub mod region;
 pub mod role;
+pub mod text;
 
 pub use claim::{AppealDecision, AppealOutcome, AppealStatus, ClaimEvent, ClaimStatus, Reviewer};
 pub use clock::{Clock, FixedClock, ShiftedClock, SystemClock, Timestamp};

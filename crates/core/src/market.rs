@@ -30,6 +30,8 @@ pub const BUDGET_MAX: i64 = 1_000_000_000_000;
 pub enum MarketError {
     #[error("{what} must be 1 to {max} characters on one line")]
     BadName { what: &'static str, max: usize },
+    #[error(transparent)]
+    Text(#[from] crate::text::TextError),
     #[error("the description must be at most {DESCRIPTION_CHARS_MAX} characters")]
     DescriptionTooLong,
     #[error("reward kind {0:?} is not one of goods, voucher, service")]
@@ -65,6 +67,7 @@ pub enum MarketError {
 }
 
 fn check_line(what: &'static str, s: &str, max: usize) -> Result<(), MarketError> {
+    crate::text::check(what, s, crate::text::Lines::One)?;
     let n = s.chars().count();
     if s.trim().is_empty() || n > max || s.contains(['\n', '\r']) {
         return Err(MarketError::BadName { what, max });
@@ -166,6 +169,11 @@ pub struct Reward {
 impl Reward {
     pub fn validate(&self) -> Result<(), MarketError> {
         check_line("a reward's name", &self.name, NAME_CHARS_MAX)?;
+        crate::text::check(
+            "a reward's description",
+            &self.description,
+            crate::text::Lines::Many,
+        )?;
         if self.description.chars().count() > DESCRIPTION_CHARS_MAX {
             return Err(MarketError::DescriptionTooLong);
         }

@@ -28,12 +28,15 @@ pub enum MemberError {
         "{field} must be 1 to {NAME_CHARS_MAX} characters without line breaks or control characters"
     )]
     BadName { field: &'static str },
+    #[error(transparent)]
+    Text(#[from] crate::text::TextError),
 }
 
 /// Checks a personal or household name.
 pub fn check_name(field: &'static str, s: &str) -> Result<String, MemberError> {
     let t = s.trim();
-    if t.is_empty() || t.chars().count() > NAME_CHARS_MAX || t.chars().any(char::is_control) {
+    crate::text::check(field, t, crate::text::Lines::One)?;
+    if t.is_empty() || t.chars().count() > NAME_CHARS_MAX {
         return Err(MemberError::BadName { field });
     }
     Ok(t.to_owned())

@@ -60,6 +60,8 @@ pub struct Region {
 pub enum RegionError {
     #[error("region name must be 1 to {REGION_NAME_CHARS_MAX} characters without line breaks")]
     BadName,
+    #[error(transparent)]
+    Text(#[from] crate::text::TextError),
     #[error("region kind {0:?} is not one of city, district, town, village, community")]
     BadKind(String),
     #[error("region {0} is not known")]
@@ -78,6 +80,7 @@ impl Region {
         parent: Option<RegionCode>,
     ) -> Result<Self, RegionError> {
         let name = name.trim();
+        crate::text::check("the region name", name, crate::text::Lines::One)?;
         if name.is_empty()
             || name.chars().count() > REGION_NAME_CHARS_MAX
             || name.contains(['\n', '\r'])

@@ -18,6 +18,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+mod headers;
 pub mod json;
 pub mod logs;
 pub mod metrics;
@@ -46,6 +47,9 @@ struct Inner {
     link_key: [u8; 32],
     /// Where the server is reached, for links in QR codes, e.g. `http://127.0.0.1:8080`.
     public_url: String,
+    /// Whether `X-Forwarded-Proto: https` from a proxy in front is believed (the
+    /// cookies are then `Secure`); off unless the operator says so.
+    trust_forwarded_proto: bool,
     /// Regions' UTC offsets (they never change once a region exists).
     offsets: std::sync::RwLock<std::collections::HashMap<jifen_core::RegionCode, i32>>,
 }
@@ -67,9 +71,21 @@ impl AppState {
                 metrics: metrics::Metrics::default(),
                 link_key,
                 public_url,
+                trust_forwarded_proto: false,
                 offsets: Default::default(),
             }),
         }
+    }
+    /// Believe a proxy's `X-Forwarded-Proto: https` (set when jifen runs behind a
+    /// TLS proxy that sets the header and strips it from clients).
+    pub fn trusting_forwarded_proto(mut self, trust: bool) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.trust_forwarded_proto = trust;
+        }
+        self
+    }
+    pub fn trusts_forwarded_proto(&self) -> bool {
+        self.inner.trust_forwarded_proto
     }
     pub fn store(&self) -> &Store {
         &self.inner.store
@@ -118,6 +134,11 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics::routes())
         .merge(api::docs::routes(openapi))
         .merge(web::routes())
+        .layer(axum::middleware::from_fn(write::require_key))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,15 +1,26 @@
 //! Writes with `Idempotency-Key`, and reads off the async runtime.
 //!
-//! A write runs as one job in the store's writer: it first looks for an earlier
-//! answer under the same (account, key); if there is one it is returned as it
-//! was and nothing is written; otherwise the work runs and its answer is stored
-//! in the same transaction, so the answer is kept exactly when the write is.
+//! Every write to the API carries a key ([`require_key`], one layer for all of
+//! them; signing in and out excepted): without one it is refused with 400, since a
+//! client that retries after a timeout would otherwise post twice. The layer also
+//! takes the request's digest (SHA-256 of method, path and body). A write runs as
+//! one job in the store's writer: it first looks for an earlier answer under the
+//! same (account, key); if there is one for the same digest it is returned as it
+//! was and nothing is written, and for another request it is refused with 422
+//! naming the key; otherwise the work runs and its answer is stored, with the
+//! digest, in the same transaction, so the answer is kept exactly when the write
+//! is. Answers are kept for `IDEMPOTENCY_KEEP_HOURS` (the store's) and then
+//! deleted by the server's sweep.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jifen_core::OperatorId;
 use jifen_store::{Batch, StoreError};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -17,10 +28,110 @@ use crate::error::ApiError;
 /// Longest idempotency key, in bytes.
 pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 128;
 
-/// The `Idempotency-Key` header, if sent, checked.
-pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+/// The header [`require_key`] puts the request's digest in, for the handler's
+/// write; a value the client sent under this name is dropped first.
+const DIGEST_HEADER: &str = "jifen-request-digest";
+
+/// A write's idempotency key and the digest of the request it came with.
+#[derive(Debug, Clone)]
+pub struct Idem {
+    pub key: String,
+    /// SHA-256 of the method, the path with its query, and the body.
+    pub digest: Vec<u8>,
+}
+
+impl Idem {
+    /// A page's own write (not through the API): the form's key, or a fresh one for
+    /// a form that has none, with the digest of what the form asks for.
+    pub fn for_page(form_key: &str, content: &str) -> Idem {
+        let key = if form_key.is_empty() {
+            crate::web::ctx::random_token()
+        } else {
+            form_key.to_owned()
+        };
+        let digest: String = Sha256::digest(content.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Idem {
+            key,
+            digest: digest.into_bytes(),
+        }
+    }
+}
+
+/// Writes that need no key: signing in makes a new session each time, and signing
+/// out of one twice changes nothing.
+fn exempt(path: &str) -> bool {
+    matches!(path, "/api/v1/auth/login" | "/api/v1/auth/logout")
+}
+
+/// Every API write must carry an `Idempotency-Key`; this layer refuses one without
+/// (400) and hands the handler the digest of the request, so a reused key with
+/// another request is told apart from a retry.
+pub async fn require_key(mut req: Request, next: Next) -> Response {
+    req.headers_mut().remove(DIGEST_HEADER);
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    if matches!(method, Method::GET | Method::HEAD | Method::OPTIONS)
+        || !path.starts_with("/api/v1/")
+        || exempt(&path)
+    {
+        return next.run(req).await;
+    }
+    if let Err(e) = key_of(req.headers()) {
+        return e.into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, crate::BODY_BYTES_MAX).await {
+        Ok(b) => b,
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the request body is over {} bytes", crate::BODY_BYTES_MAX),
+            )
+            .into_response();
+        }
+    };
+    let mut h = Sha256::new();
+    h.update(method.as_str().as_bytes());
+    h.update(b"\n");
+    h.update(
+        parts
+            .uri
+            .path_and_query()
+            .map_or(path.as_str(), |p| p.as_str())
+            .as_bytes(),
+    );
+    h.update(b"\n");
+    h.update(&bytes);
+    let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let mut req = Request::from_parts(parts, Body::from(bytes));
+    if let Ok(v) = HeaderValue::from_str(&digest) {
+        req.headers_mut().insert(DIGEST_HEADER, v);
+    }
+    next.run(req).await
+}
+
+/// The write's `Idempotency-Key` and request digest; 400 when the key is missing.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Idem, ApiError> {
+    let key = key_of(headers)?;
+    let digest = headers
+        .get(DIGEST_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.as_bytes().to_vec())
+        .ok_or_else(|| {
+            ApiError::internal("a write reached its handler without a request digest")
+        })?;
+    Ok(Idem { key, digest })
+}
+
+/// The `Idempotency-Key` header, checked: required, 1 to 128 visible ASCII characters.
+fn key_of(headers: &HeaderMap) -> Result<String, ApiError> {
     let Some(v) = headers.get("idempotency-key") else {
-        return Ok(None);
+        return Err(ApiError::bad_request(
+            "this write needs an Idempotency-Key header: a value of your choosing, new for each new request and the same when you retry one (for example a UUID)",
+        ));
     };
     let s = v
         .to_str()
@@ -34,7 +145,7 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> 
             "Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_BYTES_MAX} visible ASCII characters"
         )));
     }
-    Ok(Some(s.to_owned()))
+    Ok(s.to_owned())
 }
 
 fn json_response(status: StatusCode, body: Vec<u8>, replayed: bool) -> Response {
@@ -54,7 +165,7 @@ fn json_response(status: StatusCode, body: Vec<u8>, replayed: bool) -> Response 
 pub async fn idempotent<T, F>(
     state: &AppState,
     account: OperatorId,
-    key: Option<String>,
+    key: Idem,
     method: &'static str,
     path: String,
     status: StatusCode,
@@ -73,22 +184,33 @@ where
     // Domain refusals travel through the store as `Rejected`, tagged with their status.
     state.store().write_with(
         move |b| -> Result<Answer, StoreError> {
-            if let Some(k) = &key
-                && let Some((m, p, s, body)) = jifen_store::accounts::lookup_response_in(b, account, k)?
-            {
-                if m != method || p != path_for_job {
-                    return Err(StoreError::Conflict(format!(
-                        "Idempotency-Key {k:?} was already used for {m} {p}; use a new key for a new request"
+            let k = &key.key;
+            if let Some(earlier) = jifen_store::accounts::lookup_response_in(b, account, k)? {
+                let same_request = earlier.method == method
+                    && earlier.path == path_for_job
+                    && earlier.request.as_ref().is_none_or(|d| *d == key.digest);
+                if !same_request {
+                    return Err(api_to_store(ApiError::field(
+                        "Idempotency-Key",
+                        format!(
+                            "Idempotency-Key {k:?} was already used for another request ({} {}); a retry must send the same request, and a new request needs a new key",
+                            earlier.method, earlier.path
+                        ),
                     )));
                 }
-                return Ok(Answer::Replayed(s, body));
+                return Ok(Answer::Replayed(earlier.status, earlier.body));
             }
             let value = f(b).map_err(api_to_store)?;
             let body = serde_json::to_vec(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            if let Some(k) = &key {
-                jifen_store::accounts::record_response(b, account, k, method, &path_for_job, status.as_u16(), &body)?;
-            }
-            Ok(Answer::Fresh(body))
+            let answer = jifen_store::accounts::StoredResponse {
+                method: method.to_owned(),
+                path: path_for_job.clone(),
+                request: Some(key.digest.clone()),
+                status: status.as_u16(),
+                body,
+            };
+            jifen_store::accounts::record_response(b, account, k, &answer)?;
+            Ok(Answer::Fresh(answer.body))
         },
         move |r| {
             let _ = tx.send(r);

@@ -223,19 +223,18 @@ fn an_idempotent_retry_returns_the_first_answer() {
         &json!({"member": 3, "indicator": "WASTE"}),
         Some("k-1"),
     );
-    assert_eq!(
-        c.status,
-        201,
-        "same method and path: the first answer again: {}",
-        c.text()
-    );
+    // Another body under the same key is another request, not a retry: refused by
+    // the key, never answered with the first claim.
+    assert_eq!(c.status, 422, "another body: {}", c.text());
+    assert_eq!(c.json()["field"], "Idempotency-Key");
     let d = app.post(
         "/api/v1/claims/vil:1/approve",
         Some(&reviewer),
         &json!({}),
         Some("k-1"),
     );
-    assert_eq!(d.status, 409, "{}", d.text());
+    assert_eq!(d.status, 422, "another path: {}", d.text());
+    assert!(d.text().contains("already used"), "{}", d.text());
 }
 
 #[test]

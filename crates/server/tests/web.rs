@@ -1100,3 +1100,73 @@ fn a_refused_redemption_says_why_in_the_pages_language() {
         );
     }
 }
+
+/// Four eyes on the pages: a reviewer who records for a resident sees that claim in
+/// the queue marked as theirs, with no approve button, and the decision form refuses
+/// an approval sent anyway; the other reviewer approves it.
+#[test]
+fn the_review_queue_shows_the_recorder_and_hides_their_approve_button() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    w.sign_in("reviewer");
+    let csrf = w.csrf("/r/vil/record?lang=en");
+    let r = w.post(
+        "/r/vil/record",
+        &[
+            ("csrf", &csrf),
+            ("key", "rec-1"),
+            ("member", "4"),
+            ("indicator", "TREE"),
+            ("quantity", "1"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let queue = w.get("/r/vil/review?lang=en").text();
+    let card = &queue[queue.find("id=\"claim-1\"").expect("the claim is queued")..];
+    let card = &card[..card.find("</section>").expect("its card ends")];
+    assert!(card.contains("class=\"recorder\">reviewer (#2)"), "{card}");
+    assert!(
+        card.contains(i18n::text(Lang::En, "review.own_record")),
+        "{card}"
+    );
+    assert!(
+        !card.contains("value=\"approve\""),
+        "no approve button: {card}"
+    );
+    assert!(card.contains("value=\"reject\""), "{card}");
+    let key = field_value(card, "key").expect("a form key");
+    let csrf = field_value(card, "csrf").expect("csrf");
+    let r = w.post(
+        "/r/vil/claims/1/decide",
+        &[("csrf", &csrf), ("key", &key), ("decision", "approve")],
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("four eyes"), "{}", r.text());
+
+    let mut other = Web::new(&app);
+    other.sign_in("reviewer2");
+    let queue = other.get("/r/vil/review?lang=en").text();
+    let card = &queue[queue.find("id=\"claim-1\"").expect("queued")..];
+    let card = &card[..card.find("</section>").expect("ends")];
+    assert!(card.contains("value=\"approve\""), "{card}");
+    let (key, csrf) = (
+        field_value(card, "key").expect("key"),
+        field_value(card, "csrf").expect("csrf"),
+    );
+    let r = other.post(
+        "/r/vil/claims/1/decide",
+        &[("csrf", &csrf), ("key", &key), ("decision", "approve")],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let claims = app
+        .store
+        .claims(
+            &jifen_core::RegionCode::parse("vil").expect("valid"),
+            Some(jifen_core::ClaimStatus::Posted),
+            None,
+            0,
+            50,
+        )
+        .expect("claims");
+    assert_eq!(claims.len(), 1, "posted by the second reviewer");
+}

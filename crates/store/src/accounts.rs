@@ -9,8 +9,34 @@ use crate::params;
 use crate::sql::{Conn, ToParam};
 use crate::{Store, admin::region_must_exist};
 
-/// An earlier write's answer: (method, path, status, body).
-pub type StoredResponse = (String, String, u16, Vec<u8>);
+/// An earlier write's answer under an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub method: String,
+    pub path: String,
+    /// The digest of the request it answered (method, path, body); `None` for
+    /// answers kept before digests were.
+    pub request: Option<Vec<u8>>,
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// How long an answer is kept under its idempotency key, in hours: a retry within
+/// this time gets the first answer. Thirty days covers a phone that queued acts
+/// offline in a village and syncs weeks later; older answers are deleted.
+pub const IDEMPOTENCY_KEEP_HOURS: i64 = 30 * 24;
+
+const STORED_RESPONSE_COLUMNS: &str = "method, path, request, status, body";
+
+fn stored_response(r: &crate::sql::Row<'_>) -> Result<StoredResponse> {
+    Ok(StoredResponse {
+        method: r.get(0)?,
+        path: r.get(1)?,
+        request: r.get(2)?,
+        status: r.get(3)?,
+        body: r.get(4)?,
+    })
+}
 
 /// A token row: account, kind, region, role, expiry.
 type TokenRow = (i64, String, Option<String>, Option<String>, i64);
@@ -286,7 +312,24 @@ impl Store {
         key: &str,
     ) -> Result<Option<StoredResponse>> {
         self.read(|c| {
-            c.query_opt("SELECT method, path, status, body FROM http_idempotency WHERE account = ?1 AND key = ?2", params![account.get(), key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            c.query_opt(
+                &format!("SELECT {STORED_RESPONSE_COLUMNS} FROM http_idempotency WHERE account = ?1 AND key = ?2"),
+                params![account.get(), key],
+                stored_response,
+            )
+        })
+    }
+
+    /// Deletes the answers kept under idempotency keys for longer than
+    /// [`IDEMPOTENCY_KEEP_HOURS`]; returns how many went.
+    pub fn forget_old_responses(&self) -> Result<u64> {
+        self.write(|b| {
+            let before = b.now().millis() - IDEMPOTENCY_KEEP_HOURS * 3_600_000;
+            let n = b.conn().execute(
+                "DELETE FROM http_idempotency WHERE created_ms < ?1",
+                params![before],
+            )?;
+            Ok(n as u64)
         })
     }
 }
@@ -296,13 +339,17 @@ pub fn record_response(
     b: &crate::Batch<'_>,
     account: OperatorId,
     key: &str,
-    method: &str,
-    path: &str,
-    status: u16,
-    body: &[u8],
+    answer: &StoredResponse,
 ) -> Result<()> {
+    let StoredResponse {
+        method,
+        path,
+        request,
+        status,
+        body,
+    } = answer;
     b.conn()
-        .execute("INSERT INTO http_idempotency (account, key, method, path, status, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", params![account.get(), key, method, path, status, body, b.now().millis()])
+        .execute("INSERT INTO http_idempotency (account, key, method, path, request, status, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", params![account.get(), key, method.as_str(), path.as_str(), request.as_deref(), *status, body.as_slice(), b.now().millis()])
         .map_err(|e| match e {
             StoreError::Conflict(_) => StoreError::Conflict(format!("idempotency key {key:?} was used for another request at the same time")),
             e => e,
@@ -317,9 +364,11 @@ pub fn lookup_response_in(
     key: &str,
 ) -> Result<Option<StoredResponse>> {
     b.conn().query_opt(
-        "SELECT method, path, status, body FROM http_idempotency WHERE account = ?1 AND key = ?2",
+        &format!(
+            "SELECT {STORED_RESPONSE_COLUMNS} FROM http_idempotency WHERE account = ?1 AND key = ?2"
+        ),
         params![account.get(), key],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        stored_response,
     )
 }
 
@@ -415,6 +464,12 @@ pub fn create_account_in(
 ) -> Result<OperatorId> {
     check_username(&username)?;
     let display_name = display_name.trim().to_owned();
+    jifen_core::text::check(
+        "the display name",
+        &display_name,
+        jifen_core::text::Lines::One,
+    )
+    .map_err(|e| StoreError::rejected(e.to_string()))?;
     if display_name.is_empty() || display_name.chars().count() > 64 {
         return Err(StoreError::rejected(
             "display name must be 1 to 64 characters",

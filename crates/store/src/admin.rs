@@ -246,6 +246,9 @@ pub fn insert_household(
     id: Option<HouseholdId>,
     label: &str,
 ) -> Result<HouseholdId> {
+    let label =
+        check_name("household label", label).map_err(|e| StoreError::rejected(e.to_string()))?;
+    let label = label.as_str();
     region_must_exist(b.conn(), region)?;
     b.lock_region(region)?;
     let tx = b.conn();

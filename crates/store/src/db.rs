@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0003_market_year.sql"),
     include_str!("../migrations/sqlite/0004_large_text.sql"),
     include_str!("../migrations/sqlite/0005_member_year_folds.sql"),
+    include_str!("../migrations/sqlite/0006_idempotency_request.sql"),
 ];
 
 /// The PostgreSQL migrations, in order: the same schema as SQLite's, in PostgreSQL's types.
@@ -28,6 +29,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0004_member_years_fillfactor.sql"),
     include_str!("../migrations/postgres/0005_large_text.sql"),
     include_str!("../migrations/postgres/0006_member_year_folds.sql"),
+    include_str!("../migrations/postgres/0007_idempotency_request.sql"),
 ];
 
 /// The oldest PostgreSQL jifen runs on (as `server_version_num`): 13 brings

@@ -251,7 +251,9 @@ pub struct ClaimView {
     pub note: String,
     pub status: jifen_core::ClaimStatus,
     pub source: jifen_core::Source,
+    /// Who recorded or submitted it (never one of its approvers), and their name.
     pub submitted_by: jifen_core::OperatorId,
+    pub submitted_by_name: Option<String>,
     pub submitted: jifen_core::Timestamp,
     pub notice_until: Option<jifen_core::Timestamp>,
     pub entry_seq: Option<u64>,
@@ -275,6 +277,12 @@ fn claim_from_row(c: &Conn, row: &Row<'_>) -> Result<ClaimView> {
         .into_iter()
         .filter_map(|v| jifen_core::OperatorId::new(v).ok())
         .collect();
+    let submitted_by: i64 = row.get(11)?;
+    let submitted_by_name: Option<String> = c.query_opt(
+        "SELECT display_name FROM accounts WHERE account = ?1",
+        params![submitted_by],
+        |r| r.get(0),
+    )?;
     Ok(ClaimView {
         id: jifen_core::ClaimId::new(id).map_err(|_| bad("id"))?,
         member: MemberId::new(row.get(2)?).map_err(|_| bad("member"))?,
@@ -288,7 +296,8 @@ fn claim_from_row(c: &Conn, row: &Row<'_>) -> Result<ClaimView> {
         note: row.get(8)?,
         status: jifen_core::ClaimStatus::parse(&status).ok_or_else(|| bad("status"))?,
         source: jifen_core::Source::parse(&source).map_err(|_| bad("source"))?,
-        submitted_by: jifen_core::OperatorId::new(row.get(11)?).map_err(|_| bad("submitter"))?,
+        submitted_by: jifen_core::OperatorId::new(submitted_by).map_err(|_| bad("submitter"))?,
+        submitted_by_name,
         submitted: jifen_core::Timestamp::from_millis(row.get(12)?),
         notice_until: row
             .get::<Option<i64>>(13)?

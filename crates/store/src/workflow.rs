@@ -5,7 +5,7 @@ use jifen_core::{
     AppealDecision, AppealId, AppealOutcome, AppealStatus, ClaimEvent, ClaimId, ClaimStatus,
     Claimants, Entry, EntryKind, Evidence, HouseholdId, Indicator, IndicatorCode, IndicatorRef,
     MemberId, NewEntry, OperatorId, Points, Reason, RegionCode, Reviewer, Source, Timestamp,
-    claim::{appeal_deadline, check_appeal_window, check_reviewer, decide_appeal},
+    claim::{appeal_deadline, check_appeal_window, check_approver, check_reviewer, decide_appeal},
     entry::reversible,
     indicator::QUANTITY_MAX,
 };
@@ -50,16 +50,18 @@ struct ClaimRow {
     quantity: u32,
     status: ClaimStatus,
     source: Source,
+    /// Who recorded or submitted it: never one of its approvers.
+    submitted_by: OperatorId,
 }
 
 fn load_claim(tx: &Conn, region: &RegionCode, claim: ClaimId) -> Result<ClaimRow> {
-    let row: Option<(i64, String, u32, u32, String, String)> = tx
+    let row: Option<(i64, String, u32, u32, String, String, i64)> = tx
         .query_opt(
-            "SELECT member, indicator, indicator_version, quantity, status, source FROM claims WHERE region = ?1 AND claim = ?2",
+            "SELECT member, indicator, indicator_version, quantity, status, source, submitted_by FROM claims WHERE region = ?1 AND claim = ?2",
             params![region.as_str(), claim.get()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
         )?;
-    let (member, code, version, quantity, status, source) =
+    let (member, code, version, quantity, status, source, submitted_by) =
         row.ok_or_else(|| StoreError::NotFound(format!("claim {claim} in region {region}")))?;
     let bad = |w: &str| StoreError::Corrupt(format!("claim {region}/{claim}: bad {w}"));
     Ok(ClaimRow {
@@ -71,6 +73,7 @@ fn load_claim(tx: &Conn, region: &RegionCode, claim: ClaimId) -> Result<ClaimRow
         quantity,
         status: ClaimStatus::parse(&status).ok_or_else(|| bad("status"))?,
         source: Source::parse(&source).map_err(|_| bad("source"))?,
+        submitted_by: OperatorId::new(submitted_by).map_err(|_| bad("submitter"))?,
     })
 }
 
@@ -199,8 +202,10 @@ fn post_claim(
     Ok(entry)
 }
 
-fn check_text(field: &str, s: &str, required: bool) -> Result<String> {
+fn check_text(field: &'static str, s: &str, required: bool) -> Result<String> {
     let t = s.trim();
+    jifen_core::text::check(field, t, jifen_core::text::Lines::Many)
+        .map_err(|e| StoreError::rejected(e.to_string()))?;
     if t.chars().count() > NOTE_CHARS_MAX {
         return Err(StoreError::rejected(format!(
             "{field} is longer than {NOTE_CHARS_MAX} characters"
@@ -363,6 +368,10 @@ pub fn review_claim_in(
     };
     check_reviewer(&reviewer, c.member, household, &earlier)
         .map_err(|e| StoreError::Forbidden(e.to_string()))?;
+    if approve {
+        check_approver(reviewer.operator, c.submitted_by)
+            .map_err(|e| StoreError::Forbidden(e.to_string()))?;
+    }
     let ind = indicator_version(tx, region, &c.indicator)?;
     let amount = ind
         .points
@@ -452,7 +461,9 @@ pub fn create_event_in(
     // Numbers are allocated per region: writers of other processes wait their turn.
     b.lock_region(region)?;
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > EVENT_NAME_CHARS_MAX || name.contains('\n') {
+    jifen_core::text::check("the event name", name, jifen_core::text::Lines::One)
+        .map_err(|e| StoreError::rejected(e.to_string()))?;
+    if name.is_empty() || name.chars().count() > EVENT_NAME_CHARS_MAX {
         return Err(StoreError::rejected(format!(
             "event name must be 1 to {EVENT_NAME_CHARS_MAX} characters on one line"
         )));

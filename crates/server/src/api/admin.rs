@@ -220,6 +220,7 @@ fn role_field(field: &str, s: &str) -> Result<Role, ApiError> {
 fn indicator_error(e: IndicatorError, caps: &Caps) -> ApiError {
     let field = match &e {
         IndicatorError::BadText { field } => *field,
+        IndicatorError::Text(t) => t.field(),
         IndicatorError::BadPoints(_) => "points",
         IndicatorError::DeductionClaimable => "claimants",
         IndicatorError::BadValidity { .. } => "valid_to",
@@ -392,7 +393,7 @@ fn check_username(u: &str) -> Result<(), ApiError> {
 /// Adds a household (户) to the region.
 #[utoipa::path(post, path = "/api/v1/regions/{region}/households", tag = "admin", security(("bearer" = [])),
     params(("region" = String, Path, description = "region code"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer")),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
     request_body = HouseholdIn,
     responses((status = 201, body = HouseholdOut), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -465,7 +466,7 @@ async fn list_members(
 /// Adds a member (居民) to a household, with a fresh commitment key.
 #[utoipa::path(post, path = "/api/v1/regions/{region}/members", tag = "admin", security(("bearer" = [])),
     params(("region" = String, Path, description = "region code"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer")),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
     request_body = MemberIn,
     responses((status = 201, body = IdOut), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem)))]

@@ -142,7 +142,7 @@ fn one_appeal_in(
 /// Appeals an entry of one's own, within the region's appeal window (after it: 422).
 #[utoipa::path(post, path = "/api/v1/entries/{id}/appeal", tag = "appeals", security(("bearer" = [])),
     params(("id" = String, Path, description = "entry id, <region>:<seq>"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer")),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
     request_body = AppealIn,
     responses((status = 201, body = AppealOut), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -277,7 +277,7 @@ async fn list(
 /// A second decision is refused with 409.
 #[utoipa::path(post, path = "/api/v1/appeals/{id}/decide", tag = "appeals", security(("bearer" = [])),
     params(("id" = String, Path, description = "appeal id, <region>:<number>"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer")),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
     request_body = DecisionIn,
     responses((status = 200, body = DecisionOut), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]

@@ -24,7 +24,7 @@ use crate::write::{idempotency_key, idempotent, read};
 /// Under an `auto` review policy the claim posts at once.
 #[utoipa::path(post, path = "/api/v1/regions/{region}/claims", tag = "claims", security(("bearer" = [])),
     params(("region" = String, Path, description = "region code"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer")),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
     request_body = ClaimIn,
     responses((status = 201, body = ClaimOut), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -252,7 +252,7 @@ async fn decide(
 /// would be passed refuses the approval with the reason.
 #[utoipa::path(post, path = "/api/v1/claims/{id}/approve", tag = "claims", security(("bearer" = [])),
     params(("id" = String, Path, description = "claim id, <region>:<number>"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer")),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
     responses((status = 200, body = ClaimOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn approve(
     State(state): State<AppState>,
@@ -266,7 +266,7 @@ async fn approve(
 /// Rejects a claim.
 #[utoipa::path(post, path = "/api/v1/claims/{id}/reject", tag = "claims", security(("bearer" = [])),
     params(("id" = String, Path, description = "claim id, <region>:<number>"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer")),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
     responses((status = 200, body = ClaimOut), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn reject(
     State(state): State<AppState>,

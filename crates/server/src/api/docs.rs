@@ -79,7 +79,16 @@ pub fn routes(api: Arc<OpenApi>) -> Router<AppState> {
             "/api/docs",
             get(move || {
                 let html = html.clone();
-                async move { Html(html) }
+                // Its one inline style block is the only thing beyond the default policy.
+                async move {
+                    (
+                        [(
+                            axum::http::header::CONTENT_SECURITY_POLICY,
+                            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
+                        )],
+                        Html(html),
+                    )
+                }
             }),
         )
 }

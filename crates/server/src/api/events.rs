@@ -182,7 +182,7 @@ async fn event_of(state: &AppState, code: &RegionCode, event: i64) -> ApiResult<
 /// Opens an event (reviewer or admin). Its check-in link, for the QR code, is in the answer.
 #[utoipa::path(post, path = "/api/v1/regions/{region}/events", tag = "events", security(("bearer" = [])),
     params(("region" = String, Path, description = "region code"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer")),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
     request_body = EventIn,
     responses((status = 201, body = EventOut), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -352,7 +352,7 @@ async fn check_in(
     event: i64,
     exp: i64,
     sig: &str,
-    key: Option<String>,
+    key: crate::write::Idem,
 ) -> ApiResult<Response> {
     let code = region(r)?;
     who.require(&code, &[Role::Resident])?;
@@ -410,7 +410,7 @@ async fn check_in(
 /// Checks the signed-in resident in to an event with what its QR link carries.
 /// The check-in is a claim under the event's indicator (source `event`); once per event.
 #[utoipa::path(post, path = "/api/v1/checkin", tag = "events", security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer")),
+    params(("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
     request_body = CheckinIn,
     responses((status = 201, body = ClaimOut), (status = 401, body = Problem),
               (status = 403, body = Problem, description = "not a resident here, or the code is not genuine"),

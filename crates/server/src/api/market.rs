@@ -552,7 +552,7 @@ async fn list_rewards(
 /// Adds a reward to the catalog.
 #[utoipa::path(post, path = "/api/v1/regions/{region}/rewards", tag = "market", security(("bearer" = [])),
     params(("region" = String, Path, description = "region code"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer")),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
     request_body = RewardIn,
     responses((status = 201, body = RewardOut), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 422, body = Problem)))]
@@ -617,7 +617,7 @@ async fn update_reward(
 /// points; the answer carries the code to show the merchant.
 #[utoipa::path(post, path = "/api/v1/regions/{region}/redemptions", tag = "market", security(("bearer" = [])),
     params(("region" = String, Path, description = "region code"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer")),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
     request_body = ReserveIn,
     responses((status = 201, body = RedemptionOut), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -847,7 +847,7 @@ pub fn redemption_qr_svg(code: &RedemptionCode) -> ApiResult<String> {
 /// Cancels a reservation and refunds it: the resident's own, or any as admin.
 #[utoipa::path(post, path = "/api/v1/regions/{region}/redemptions/{id}/cancel", tag = "market", security(("bearer" = [])),
     params(("region" = String, Path, description = "region code"), ("id" = u64, Path, description = "redemption id"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer")),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
     responses((status = 200, body = RedemptionOut), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn cancel(
@@ -900,7 +900,7 @@ fn merchant_sponsor(who: &Principal, code: &RegionCode) -> ApiResult<SponsorCode
 /// unknown (404). A reservation past its window was refunded: 409.
 #[utoipa::path(post, path = "/api/v1/regions/{region}/merchant/confirm", tag = "market", security(("bearer" = [])),
     params(("region" = String, Path, description = "region code"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer")),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
     request_body = ConfirmIn,
     responses((status = 200, body = MerchantRedemptionOut), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -1003,7 +1003,8 @@ async fn budget(
     Ok(Json(BudgetOut::from_budget(&b)))
 }
 
-/// Expires and refunds overdue reservations every [`SWEEP_SECONDS`] until the runtime stops.
+/// Expires and refunds overdue reservations, and deletes idempotent answers older than
+/// the store's `IDEMPOTENCY_KEEP_HOURS`, every [`SWEEP_SECONDS`] until the runtime stops.
 pub fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(SWEEP_SECONDS));
@@ -1019,6 +1020,15 @@ pub fn spawn_sweeper(state: AppState) {
                 Ok(Err(jifen_store::StoreError::Closed)) => return,
                 Ok(Err(e)) => tracing::warn!(error = %e, "expiring reservations failed"),
                 Err(e) => tracing::warn!(error = %e, "the expiry sweep panicked"),
+            }
+            // Answers kept under idempotency keys past their time go too.
+            let store = state.store().clone();
+            match tokio::task::spawn_blocking(move || store.forget_old_responses()).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(count = n, "deleted old idempotent answers"),
+                Ok(Ok(_)) => {}
+                Ok(Err(jifen_store::StoreError::Closed)) => return,
+                Ok(Err(e)) => tracing::warn!(error = %e, "deleting old idempotent answers failed"),
+                Err(e) => tracing::warn!(error = %e, "the idempotency sweep panicked"),
             }
         }
     });

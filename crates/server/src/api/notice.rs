@@ -129,7 +129,7 @@ async fn board(
 /// notice runs; after it ended, 409.
 #[utoipa::path(post, path = "/api/v1/claims/{id}/object", tag = "notice", security(("bearer" = [])),
     params(("id" = String, Path, description = "claim id, <region>:<number>"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer")),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
     request_body = ObjectionIn,
     responses((status = 201, body = ObjectionOut), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
@@ -172,7 +172,7 @@ async fn object(
 /// A claim that can no longer post (a cap reached meanwhile) stays on notice and is logged.
 #[utoipa::path(post, path = "/api/v1/regions/{region}/notice/close", tag = "notice", security(("bearer" = [])),
     params(("region" = String, Path, description = "region code"),
-           ("Idempotency-Key" = Option<String>, Header, description = "a retry with the same key returns the first answer")),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
     responses((status = 200, body = Vec<ClaimOut>), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem)))]
 async fn close(

@@ -113,6 +113,11 @@ pub struct ClaimOut {
     /// claim, direct, station, event, import.
     pub source: String,
     pub submitted_at: String,
+    /// The account that recorded or submitted it: it cannot give the claim any of
+    /// its approvals (four eyes).
+    pub recorded_by: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded_by_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notice_until: Option<String>,
     pub approvals: Vec<i64>,
@@ -134,6 +139,8 @@ impl ClaimOut {
             note: c.note.clone(),
             source: c.source.as_str().to_owned(),
             submitted_at: rfc3339(c.submitted, offset),
+            recorded_by: c.submitted_by.get(),
+            recorded_by_name: c.submitted_by_name.clone(),
             notice_until: c.notice_until.map(|t| rfc3339(t, offset)),
             approvals: c.approvals.iter().map(|a| a.get()).collect(),
             entry: c.entry_seq.map(|s| format!("{}:{s}", c.region)),

@@ -906,7 +906,18 @@ async fn import(c: Ctx, Path(r): Path<String>, Form(f): Form<ImportForm>) -> Res
     // The good rows in one write, through the store functions the members API uses;
     // the form's key makes a second press replay the first answer.
     let region = code.clone();
-    let key = (!f.key.is_empty()).then(|| f.key.clone());
+    let key = crate::write::Idem::for_page(
+        &f.key,
+        &good_rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{:?}\t{}\t{}\t{:?}\n",
+                    r.member, r.household, r.name, r.label
+                )
+            })
+            .collect::<String>(),
+    );
     let res = crate::write::idempotent(
         &c.state,
         who.id(),

@@ -218,8 +218,13 @@ impl Problem {
 /// The API router, built once; each call gives it the state.
 fn api_router() -> Router<AppState> {
     static API: OnceLock<Router<AppState>> = OnceLock::new();
-    API.get_or_init(|| crate::api::routes().split_for_parts().0)
-        .clone()
+    API.get_or_init(|| {
+        crate::api::routes()
+            .split_for_parts()
+            .0
+            .layer(axum::middleware::from_fn(crate::write::require_key))
+    })
+    .clone()
 }
 
 impl Ctx {
@@ -333,10 +338,7 @@ impl Ctx {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
-                 object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
-            ),
+            HeaderValue::from_static(crate::headers::CONTENT_SECURITY_POLICY),
         );
         h.insert(
             header::REFERRER_POLICY,
@@ -455,10 +457,22 @@ impl Ctx {
         body: Option<Value>,
         key: Option<&str>,
     ) -> Result<Value, Problem> {
+        let is_write = method != Method::GET;
         let mut req = Request::builder().method(method).uri(path);
         if let Some(t) = &self.token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
+        // Every write carries a key; a form rendered before keys were (or a page
+        // that has none to give) gets a fresh one, which still posts once.
+        let fresh;
+        let key = match key {
+            Some(k) => Some(k),
+            None if is_write => {
+                fresh = random_token();
+                Some(fresh.as_str())
+            }
+            None => None,
+        };
         if let Some(k) = key {
             req = req.header("idempotency-key", k);
         }

@@ -118,6 +118,10 @@ pub struct QueueItem {
     pub status: String,
     pub submitted: String,
     pub approvals: usize,
+    /// Who recorded it; `own` when that is the signed-in reviewer, who then may
+    /// reject it but not approve it (four eyes).
+    pub recorder: String,
+    pub own: bool,
     pub history: Vec<EntryRow>,
     /// Objections raised on the public notice board: (reason, when).
     pub objections: Vec<(String, String)>,
@@ -267,6 +271,19 @@ async fn queue_items(c: &Ctx, code: &RegionCode) -> Result<Vec<QueueItem>, Probl
             status: c.word("status", &s(x, "status")),
             submitted: short_time(&s(x, "submitted_at")),
             approvals: x["approvals"].as_array().map_or(0, Vec::len),
+            recorder: {
+                let name = s(x, "recorded_by_name");
+                let id = n(x, "recorded_by");
+                if name.is_empty() {
+                    format!("#{id}")
+                } else {
+                    format!("{name} (#{id})")
+                }
+            },
+            own: c
+                .who
+                .as_ref()
+                .is_some_and(|w| w.id().get() == n(x, "recorded_by")),
             history: items(&hist)
                 .iter()
                 .map(|e| EntryRow::from(c, e, &names))

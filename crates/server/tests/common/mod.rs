@@ -119,6 +119,12 @@ fn indicator(
 
 /// Starts a server over a fresh fixture store.
 pub fn spawn_app() -> App {
+    spawn_app_trusting_proxy(false)
+}
+
+/// [`spawn_app`], believing `X-Forwarded-Proto` as a server behind a TLS proxy does
+/// (`jifen serve --trust-forwarded-proto`).
+pub fn spawn_app_trusting_proxy(trust_forwarded_proto: bool) -> App {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -293,7 +299,8 @@ pub fn spawn_app() -> App {
             }
         }
     }
-    let state = jifen_server::AppState::new(store.clone(), [7u8; 32], String::new());
+    let state = jifen_server::AppState::new(store.clone(), [7u8; 32], String::new())
+        .trusting_forwarded_proto(trust_forwarded_proto);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
@@ -357,8 +364,35 @@ impl App {
         format!("http://{}{path}", self.addr)
     }
 
-    /// Sends one request on a fresh connection; `headers` as (name, value).
+    /// Sends one request on a fresh connection; `headers` as (name, value). A write
+    /// (any method but GET) that names no `Idempotency-Key` gets a fresh one, as
+    /// every client must send; [`App::request_without_key`] sends none.
     pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Res {
+        static NEXT_KEY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let mut headers = headers.to_vec();
+        let key;
+        if method != "GET"
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("idempotency-key"))
+        {
+            key = format!(
+                "test-{}",
+                NEXT_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            );
+            headers.push(("Idempotency-Key", &key));
+        }
+        self.request_without_key(method, path, &headers, body)
+    }
+
+    /// [`App::request`] exactly as given, with no key added.
+    pub fn request_without_key(
         &self,
         method: &str,
         path: &str,
@@ -391,7 +425,7 @@ impl App {
         self.request("GET", path, &h, None)
     }
 
-    /// POSTs JSON, with a bearer token and an optional idempotency key.
+    /// POSTs JSON, with a bearer token and an idempotency key (a fresh one for `None`).
     pub fn post(
         &self,
         path: &str,

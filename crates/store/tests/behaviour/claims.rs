@@ -393,3 +393,38 @@ fn an_objection_after_the_notice_ended_is_refused() {
     let posted = ts.end_notices(rc(VIL), op(1)).expect("ran");
     assert_eq!(posted.len(), 1, "the claim still posts");
 }
+
+/// Answers kept under idempotency keys stay for `IDEMPOTENCY_KEEP_HOURS` and are
+/// deleted after; the digest of the request they answered comes back with them.
+#[test]
+fn idempotent_answers_are_kept_for_their_time_then_deleted() {
+    use jifen_store::accounts::{
+        IDEMPOTENCY_KEEP_HOURS, StoredResponse, lookup_response_in, record_response,
+    };
+    let ts = spawn_village();
+    let answer = StoredResponse {
+        method: "POST".into(),
+        path: "/api/v1/regions/vil/claims".into(),
+        request: Some(b"digest".to_vec()),
+        status: 201,
+        body: b"{}".to_vec(),
+    };
+    let kept = answer.clone();
+    ts.store
+        .write(move |b| record_response(b, op(REVIEWER_A), "k-1", &kept))
+        .expect("recorded");
+    let read = |key: &'static str| {
+        ts.store
+            .write(move |b| lookup_response_in(b, op(REVIEWER_A), key))
+            .expect("read")
+    };
+    assert_eq!(read("k-1"), Some(answer.clone()));
+    // Just inside the time: kept.
+    ts.advance_days(IDEMPOTENCY_KEEP_HOURS / 24 - 1);
+    assert_eq!(ts.store.forget_old_responses().expect("sweep"), 0);
+    assert_eq!(read("k-1"), Some(answer));
+    // Past it: deleted, and the key is free again.
+    ts.advance_days(2);
+    assert_eq!(ts.store.forget_old_responses().expect("sweep"), 1);
+    assert_eq!(read("k-1"), None);
+}
