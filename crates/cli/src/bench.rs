@@ -677,6 +677,7 @@ mod api {
             Method::POST,
             "/api/v1/auth/login",
             None,
+            None,
             Some(serde_json::to_vec(&login)?),
         )
         .await?;
@@ -699,6 +700,7 @@ mod api {
             Method::GET,
             "/api/v1/auth/me",
             Some(&bearer),
+            None,
             None,
         )
         .await?;
@@ -783,6 +785,8 @@ mod api {
                 let member = n % self.members + 1;
                 let body =
                     format!(r#"{{"member":{member},"indicator":"{INDICATOR}","quantity":1}}"#);
+                // Every write carries its own key, as a real client's must.
+                let key = format!("bench-{n}");
                 let sent_at = Instant::now();
                 let answer = tokio::time::timeout(
                     Duration::from_secs(REQUEST_TIMEOUT_S),
@@ -792,6 +796,7 @@ mod api {
                         Method::POST,
                         &self.path,
                         Some(&self.bearer),
+                        Some(&key),
                         Some(body.into_bytes()),
                     ),
                 )
@@ -873,6 +878,7 @@ mod api {
         method: Method,
         path: &str,
         bearer: Option<&str>,
+        idempotency_key: Option<&str>,
         body: Option<Vec<u8>>,
     ) -> Result<(StatusCode, Bytes)> {
         sender.ready().await?;
@@ -882,6 +888,9 @@ mod api {
             .header(header::HOST, host);
         if let Some(b) = bearer {
             req = req.header(header::AUTHORIZATION, b);
+        }
+        if let Some(k) = idempotency_key {
+            req = req.header("idempotency-key", k);
         }
         let req = match body {
             Some(b) => req

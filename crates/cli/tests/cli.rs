@@ -487,3 +487,29 @@ fn imported_awards_that_need_review_wait_for_someone_other_than_the_importer() {
     store.close();
     check(&d, &["verify"], true, "ok vil: 3 entries");
 }
+
+/// `jifen bench api` posts its awards as a client must, each with its own
+/// `Idempotency-Key`: every request posts, and the log grows by as many entries.
+#[test]
+fn bench_api_posts_every_request_with_its_own_key() {
+    let tmp = temp("bench-api");
+    let out = check(
+        &tmp.0.join("data"),
+        &[
+            "bench",
+            "api",
+            "--requests",
+            "300",
+            "--clients",
+            "8",
+            "--dir",
+            tmp.0.to_str().expect("UTF-8 path"),
+        ],
+        true,
+        "errors 0",
+    );
+    assert!(
+        out.contains("grew by 300 entries for 300 successful requests: equal"),
+        "{out}"
+    );
+}
