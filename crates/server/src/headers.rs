@@ -14,7 +14,7 @@ use crate::AppState;
 
 /// The policy for pages and answers that set none of their own: everything from
 /// this origin only, no plugins, no framing.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
      object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 /// How long a browser keeps to HTTPS once told, in seconds (one year).

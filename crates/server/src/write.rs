@@ -49,15 +49,22 @@ impl Idem {
         } else {
             form_key.to_owned()
         };
-        let digest: String = Sha256::digest(content.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
         Idem {
             key,
-            digest: digest.into_bytes(),
+            digest: hex(&Sha256::digest(content.as_bytes())).into_bytes(),
         }
     }
+}
+
+/// Lowercase hex, without a string per byte (this runs on every write).
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// Writes that need no key: signing in makes a new session each time, and signing
@@ -105,7 +112,7 @@ pub async fn require_key(mut req: Request, next: Next) -> Response {
     );
     h.update(b"\n");
     h.update(&bytes);
-    let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let digest = hex(&h.finalize());
     let mut req = Request::from_parts(parts, Body::from(bytes));
     if let Ok(v) = HeaderValue::from_str(&digest) {
         req.headers_mut().insert(DIGEST_HEADER, v);

@@ -305,21 +305,7 @@ fn an_event_check_in_is_approved_by_someone_other_than_who_checked_in() {
         None,
     );
     assert_eq!(r.status, 201, "{}", r.text());
-    let url = r.json()["checkin_url"].as_str().expect("link").to_owned();
-    let (path, query) = url.split_once('?').expect("a query");
-    let event: i64 = path
-        .rsplit('/')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .expect("event");
-    let (mut exp, mut sig) = (0i64, String::new());
-    for kv in query.split('&') {
-        match kv.split_once('=') {
-            Some(("exp", v)) => exp = v.parse().expect("exp"),
-            Some(("sig", v)) => sig = v.to_owned(),
-            _ => {}
-        }
-    }
+    let (_, event, exp, sig) = link_parts(r.json()["checkin_url"].as_str().expect("link"));
     // reviewer3 is also member 2, a resident: they check in themselves (MEET needs review).
     let r = app.post(
         "/api/v1/checkin",

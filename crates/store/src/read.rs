@@ -261,7 +261,7 @@ pub struct ClaimView {
 }
 
 const CLAIM_COLUMNS: &str = "c.region, c.claim, c.member, m.name, m.household, c.indicator, c.indicator_version, \
-     c.quantity, c.note, c.status, c.source, c.submitted_by, c.submitted_ms, c.notice_until_ms, c.entry_seq";
+     c.quantity, c.note, c.status, c.source, c.submitted_by, c.submitted_ms, c.notice_until_ms, c.entry_seq, a.display_name";
 
 fn claim_from_row(c: &Conn, row: &Row<'_>) -> Result<ClaimView> {
     let region: String = row.get(0)?;
@@ -278,11 +278,6 @@ fn claim_from_row(c: &Conn, row: &Row<'_>) -> Result<ClaimView> {
         .filter_map(|v| jifen_core::OperatorId::new(v).ok())
         .collect();
     let submitted_by: i64 = row.get(11)?;
-    let submitted_by_name: Option<String> = c.query_opt(
-        "SELECT display_name FROM accounts WHERE account = ?1",
-        params![submitted_by],
-        |r| r.get(0),
-    )?;
     Ok(ClaimView {
         id: jifen_core::ClaimId::new(id).map_err(|_| bad("id"))?,
         member: MemberId::new(row.get(2)?).map_err(|_| bad("member"))?,
@@ -297,7 +292,7 @@ fn claim_from_row(c: &Conn, row: &Row<'_>) -> Result<ClaimView> {
         status: jifen_core::ClaimStatus::parse(&status).ok_or_else(|| bad("status"))?,
         source: jifen_core::Source::parse(&source).map_err(|_| bad("source"))?,
         submitted_by: jifen_core::OperatorId::new(submitted_by).map_err(|_| bad("submitter"))?,
-        submitted_by_name,
+        submitted_by_name: row.get(15)?,
         submitted: jifen_core::Timestamp::from_millis(row.get(12)?),
         notice_until: row
             .get::<Option<i64>>(13)?
@@ -332,6 +327,7 @@ impl Store {
             let mut out = Vec::new();
             c.query_each(&format!(
                 "SELECT {CLAIM_COLUMNS} FROM claims c JOIN members m ON m.region = c.region AND m.member = c.member \
+                 LEFT JOIN accounts a ON a.account = c.submitted_by \
                  WHERE c.region = ?1 AND (CAST(?2 AS TEXT) IS NULL OR c.status = ?2) AND (CAST(?3 AS BIGINT) IS NULL OR c.member = ?3) AND c.claim > ?4 \
                  ORDER BY c.claim LIMIT ?5"
             ), params![
@@ -385,6 +381,7 @@ pub fn claim_in(c: &Conn, region: &RegionCode, id: jifen_core::ClaimId) -> Resul
     let row = c.query_opt(
         &format!(
             "SELECT {CLAIM_COLUMNS} FROM claims c JOIN members m ON m.region = c.region AND m.member = c.member \
+                 LEFT JOIN accounts a ON a.account = c.submitted_by \
              WHERE c.region = ?1 AND c.claim = ?2"
         ),
         params![region.as_str(), id.get()],

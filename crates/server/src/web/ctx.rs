@@ -335,19 +335,9 @@ impl Ctx {
                 h.append(header::SET_COOKIE, v);
             }
         }
+        // The security headers (CSP, nosniff, referrer, framing) come from the one
+        // layer in `headers.rs`, as on every other answer.
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(crate::headers::CONTENT_SECURITY_POLICY),
-        );
-        h.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("same-origin"),
-        );
-        h.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
         res
     }
 

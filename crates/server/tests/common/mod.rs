@@ -504,3 +504,27 @@ fn parse_response(raw: &[u8]) -> Res {
         body,
     }
 }
+
+/// `/checkin/{region}/{event}?exp=…&sig=…` → (region, event, exp, sig).
+pub fn link_parts(url: &str) -> (String, i64, i64, String) {
+    let rest = url
+        .strip_prefix("/checkin/")
+        .unwrap_or_else(|| panic!("a relative check-in link: {url}"));
+    let (path, query) = rest.split_once('?').expect("a query");
+    let (region, event) = path.split_once('/').expect("region/event");
+    let mut exp = None;
+    let mut sig = None;
+    for kv in query.split('&') {
+        match kv.split_once('=') {
+            Some(("exp", v)) => exp = Some(v.parse().expect("exp is a number")),
+            Some(("sig", v)) => sig = Some(v.to_owned()),
+            _ => panic!("unexpected query part {kv:?} in {url}"),
+        }
+    }
+    (
+        region.to_owned(),
+        event.parse().expect("event is a number"),
+        exp.expect("exp"),
+        sig.expect("sig"),
+    )
+}
