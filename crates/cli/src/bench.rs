@@ -13,8 +13,8 @@ use jifen_core::{
     MemberId, NewEntry, OperatorId, Points, Reason, Region, RegionCode, RegionKind, ReviewPolicy,
     Source, clock::parse_date,
 };
-use jifen_store::admin::{NewMember, NewRegion, insert_household, insert_member};
-use jifen_store::{Append, Store};
+use jifen_store::admin::NewRegion;
+use jifen_store::{Append, ImportMembers, MemberRow, Store};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -156,29 +156,20 @@ fn fresh_store_with(
 
 /// Members 1..=`members` in households of four, in one write.
 fn seed_members(store: &Store, region: &RegionCode, members: u64) -> Result<()> {
-    let r2 = region.clone();
-    store.write(move |b| {
-        for h in 1..=members.div_ceil(4) {
-            insert_household(
-                b,
-                &r2,
-                HouseholdId::new(i64::try_from(h).unwrap_or(i64::MAX)).ok(),
-                "户",
-            )?;
-        }
-        for m in 1..=members {
-            let id = i64::try_from(m).unwrap_or(i64::MAX);
-            insert_member(
-                b,
-                &NewMember {
-                    region: r2.clone(),
-                    id: MemberId::new(id).ok(),
-                    household: HouseholdId::new((id - 1) / 4 + 1).expect("positive"),
-                    name: "居民".into(),
-                },
-            )?;
-        }
-        Ok(())
+    let rows = (1..=i64::try_from(members)?)
+        .map(|id| {
+            Ok(MemberRow {
+                line: None,
+                member: Some(MemberId::new(id)?),
+                household: HouseholdId::new((id - 1) / 4 + 1)?,
+                household_label: Some("户".into()),
+                name: "居民".into(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    store.run(ImportMembers {
+        region: region.clone(),
+        rows,
     })?;
     Ok(())
 }
@@ -628,14 +619,7 @@ mod api {
 
     /// How many checkpoints the region's log has.
     fn checkpoints(store: &Store, region: &RegionCode) -> Result<u64> {
-        let n: i64 = store.read(|c| {
-            c.query_row(
-                "SELECT COUNT(*) FROM checkpoints WHERE region = ?1",
-                jifen_store::params![region.as_str()],
-                |r| r.get(0),
-            )
-        })?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        Ok(store.checkpoint_count(region)?)
     }
 
     /// Members, and the one indicator: +2 an hour, no cap, posted at once (auto review).

@@ -9,13 +9,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
-use jifen_core::{
-    EntryKind, HouseholdId, IndicatorCode, IndicatorRef, MemberId, NewEntry, OperatorId, Points,
-    Reason, RegionCode, Source,
-};
-use jifen_store::admin::{NewMember, insert_household, insert_member};
-use jifen_store::params;
-use jifen_store::{Append, StoreError};
+use jifen_core::{EntryKind, HouseholdId, IndicatorCode, MemberId, OperatorId};
+use jifen_store::{EntryRow, ImportEntries, ImportMembers, MemberRow, StoreError};
 
 /// Most rows one import takes (it is one transaction).
 pub const IMPORT_ROWS_MAX: usize = 1_000_000;
@@ -170,15 +165,22 @@ pub fn import(data: &Path, args: ImportArgs) -> Result<ExitCode> {
         What::Members => {
             let t = Table::read(&args.file, &["member", "household", "name"])?;
             let n = t.rows.len();
-            let r = region.clone();
-            store.write(move |b| import_members(b, &r, &t))?;
+            store.run(ImportMembers {
+                region: region.clone(),
+                rows: member_rows(&t)?,
+            })?;
             ("members", n)
         }
         What::Entries => {
             let t = Table::read(&args.file, &["member", "kind", "amount"])?;
             let n = t.rows.len();
-            let r = region.clone();
-            let claims = store.write(move |b| import_entries(b, &r, &t, operator))?;
+            let claims = store
+                .run(ImportEntries {
+                    region: region.clone(),
+                    operator,
+                    rows: entry_rows(&t)?,
+                })?
+                .claims;
             store.close();
             if claims > 0 {
                 println!(
@@ -196,11 +198,9 @@ pub fn import(data: &Path, args: ImportArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn import_members(
-    b: &mut jifen_store::Batch<'_>,
-    region: &RegionCode,
-    t: &Table,
-) -> jifen_store::Result<()> {
+/// The members file's rows, parsed; the store checks the rest.
+fn member_rows(t: &Table) -> jifen_store::Result<Vec<MemberRow>> {
+    let mut out = Vec::with_capacity(t.rows.len());
     for (line, rec) in &t.rows {
         let line = *line;
         let member = t
@@ -213,56 +213,26 @@ fn import_members(
         let name = t
             .get(rec, "name")
             .ok_or_else(|| line_err(line, "name is empty"))?;
-        let exists: Option<i64> = b.conn().query_opt(
-            "SELECT household FROM households WHERE region = ?1 AND household = ?2",
-            params![region.as_str(), household.get()],
-            |r| r.get(0),
-        )?;
-        if exists.is_none() {
-            let label = t
-                .get(rec, "household_label")
-                .map_or_else(|| format!("户{household}"), str::to_owned);
-            insert_household(b, region, Some(household), &label).map_err(|e| line_err(line, e))?;
-        }
-        insert_member(
-            b,
-            &NewMember {
-                region: region.clone(),
-                id: member,
-                household,
-                name: name.to_owned(),
-            },
-        )
-        .map_err(|e| line_err(line, e))?;
+        out.push(MemberRow {
+            line: Some(line),
+            member,
+            household,
+            household_label: t.get(rec, "household_label").map(str::to_owned),
+            name: name.to_owned(),
+        });
     }
-    Ok(())
+    Ok(out)
 }
 
-fn import_entries(
-    b: &mut jifen_store::Batch<'_>,
-    region: &RegionCode,
-    t: &Table,
-    operator: OperatorId,
-) -> jifen_store::Result<usize> {
-    let mut latest: HashMap<String, u32> = HashMap::new();
-    let mut claims = 0;
+/// The entries file's rows, parsed; the store checks the rest.
+fn entry_rows(t: &Table) -> jifen_store::Result<Vec<EntryRow>> {
+    let mut out = Vec::with_capacity(t.rows.len());
     for (line, rec) in &t.rows {
         let line = *line;
         let member =
             MemberId::parse(t.get(rec, "member").unwrap_or("")).map_err(|e| line_err(line, e))?;
         let kind =
             EntryKind::parse(t.get(rec, "kind").unwrap_or("")).map_err(|e| line_err(line, e))?;
-        if !matches!(
-            kind,
-            EntryKind::Award | EntryKind::Deduction | EntryKind::BaseGrant
-        ) {
-            return Err(line_err(
-                line,
-                format!(
-                    "a {kind} cannot be imported; only award, deduction and base-grant rows can"
-                ),
-            ));
-        }
         let amount: i64 = t
             .get(rec, "amount")
             .unwrap_or("")
@@ -278,113 +248,26 @@ fn import_entries(
             None => None,
             Some(code) => {
                 let code = IndicatorCode::parse(code).map_err(|e| line_err(line, e))?;
-                let version = match t.get(rec, "indicator_version") {
-                    Some(v) => v
-                        .parse()
-                        .map_err(|_| line_err(line, "indicator_version is not a whole number"))?,
-                    None => match latest.get(code.as_str()) {
-                        Some(v) => *v,
-                        None => {
-                            let now = b.now();
-                            let v = jifen_store::workflow::current_indicator(
-                                b.conn(),
-                                now,
-                                region,
-                                &code,
-                            )
-                            .map_err(|e| line_err(line, e))?
-                            .version;
-                            latest.insert(code.as_str().to_owned(), v);
-                            v
-                        }
-                    },
-                };
-                Some(IndicatorRef { code, version })
+                let version = t
+                    .get(rec, "indicator_version")
+                    .map(|v| {
+                        v.parse()
+                            .map_err(|_| line_err(line, "indicator_version is not a whole number"))
+                    })
+                    .transpose()?;
+                Some((code, version))
             }
         };
-        if kind != EntryKind::BaseGrant {
-            let Some(ind) = &indicator else {
-                return Err(line_err(
-                    line,
-                    format!(
-                        "an {kind} row must name its indicator: points are granted and deducted only under the rulebook, with its review"
-                    ),
-                ));
-            };
-            // Four eyes: under an indicator that needs review, the row is a claim
-            // that someone other than the importing operator approves.
-            let now = b.now();
-            let current =
-                jifen_store::workflow::current_indicator(b.conn(), now, region, &ind.code)
-                    .map_err(|e| line_err(line, e))?;
-            let total = current
-                .points
-                .abs()
-                .and_then(|p| p.checked_mul(i64::from(quantity)))
-                .unwrap_or(Points::ZERO);
-            if current.review.approvals_needed(total) > 0 {
-                if ind.version != current.version {
-                    return Err(line_err(
-                        line,
-                        format!(
-                            "indicator {} needs review, so the row becomes a claim under its current version {}, not version {}",
-                            ind.code, current.version, ind.version
-                        ),
-                    ));
-                }
-                if amount.checked_abs() != Some(total.get()) {
-                    return Err(line_err(
-                        line,
-                        format!(
-                            "amount {amount} is not {} points × quantity {quantity} = {} for indicator {}",
-                            current.points.get().abs(),
-                            total.get(),
-                            ind.code
-                        ),
-                    ));
-                }
-                jifen_store::workflow::submit_claim_in(
-                    b,
-                    jifen_store::workflow::NewClaim {
-                        region: region.clone(),
-                        member,
-                        indicator: ind.code.clone(),
-                        quantity,
-                        note: format!("import line {line}"),
-                        source: Source::Import,
-                        submitted_by: operator,
-                        by_staff: true,
-                    },
-                )
-                .map_err(|e| line_err(line, e))?;
-                claims += 1;
-                continue;
-            }
-        }
-        let entry = NewEntry {
-            kind,
+        out.push(EntryRow {
+            line: Some(line),
             member,
-            amount: Points::new(
-                amount
-                    .checked_abs()
-                    .ok_or_else(|| line_err(line, "amount out of range"))?,
-            ),
-            indicator,
+            kind,
+            amount,
             quantity,
-            reason: Reason::new(Source::Import, line),
-            operator,
-            reverses: None,
-            sponsor: None,
-            counts_annual: false,
-        };
-        b.append(Append {
-            region: region.clone(),
-            entry,
-            idempotency_key: None,
-        })
-        .map_err(|e| line_err(line, e))?;
+            indicator,
+        });
     }
-    Ok(claims)
+    Ok(out)
 }
 
 pub fn export(data: &Path, args: ExportArgs) -> Result<ExitCode> {
@@ -399,103 +282,83 @@ pub fn export(data: &Path, args: ExportArgs) -> Result<ExitCode> {
     };
     let mut w = csv::Writer::from_writer(out);
     let offset = info.region.utc_offset_minutes;
-    let rows = store.read(|c| {
-        let mut n = 0u64;
-        let fail = |e: csv::Error| StoreError::Io {
-            path: "export".into(),
-            source: std::io::Error::other(e.to_string()),
-        };
-        match args.what {
-            What::Members => {
+    let fail = |e: csv::Error| StoreError::Io {
+        path: "export".into(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let mut rows = 0u64;
+    match args.what {
+        What::Members => {
+            w.write_record([
+                "member",
+                "household",
+                "household_label",
+                "name",
+                "commitment",
+            ])
+            .map_err(fail)?;
+            store.each_member(&region, |m| {
                 w.write_record([
-                    "member",
-                    "household",
-                    "household_label",
-                    "name",
-                    "commitment",
+                    m.member.to_string(),
+                    m.household.to_string(),
+                    m.household_label,
+                    m.name.unwrap_or_default(),
+                    jifen_core::leaf::commitment_hex(&m.commitment),
                 ])
                 .map_err(fail)?;
-                c.query_each(
-                    "SELECT m.member, m.household, h.label, m.name, m.commitment FROM members m \
-                     JOIN households h ON h.region = m.region AND h.household = m.household \
-                     WHERE m.region = ?1 ORDER BY m.member",
-                    params![region.as_str()],
-                    |r| {
-                        let cm: Vec<u8> = r.get(4)?;
-                        let cm = <[u8; 32]>::try_from(cm.as_slice()).unwrap_or([0; 32]);
-                        let name: Option<String> = r.get(3)?;
-                        w.write_record([
-                            r.get::<i64>(0)?.to_string(),
-                            r.get::<i64>(1)?.to_string(),
-                            r.get::<String>(2)?,
-                            name.unwrap_or_default(),
-                            jifen_core::leaf::commitment_hex(&cm),
-                        ])
-                        .map_err(fail)?;
-                        n += 1;
-                        Ok(())
-                    },
-                )?;
-            }
-            What::Entries => {
-                w.write_record([
-                    "id",
-                    "seq",
-                    "time",
-                    "kind",
-                    "member",
-                    "amount",
-                    "debit",
-                    "credit",
-                    "indicator",
-                    "indicator_version",
-                    "quantity",
-                    "reason",
-                    "operator",
-                    "reverses",
-                    "annual_delta",
-                ])
-                .map_err(fail)?;
-                c.query_each(
-                    &format!(
-                        "SELECT {} FROM entries WHERE region = ?1 ORDER BY seq",
-                        jifen_store::rows::ENTRY_COLUMNS
-                    ),
-                    params![region.as_str()],
-                    |r| {
-                        let e = jifen_store::rows::entry_from_row(r)?;
-                        w.write_record([
-                            format!("{}:{}", e.region, e.seq),
-                            e.seq.to_string(),
-                            e.time.to_rfc3339(offset),
-                            e.kind.as_str().to_owned(),
-                            e.member.to_string(),
-                            e.amount.to_string(),
-                            e.debit.to_key(),
-                            e.credit.to_key(),
-                            e.indicator
-                                .as_ref()
-                                .map(|i| i.code.to_string())
-                                .unwrap_or_default(),
-                            e.indicator
-                                .as_ref()
-                                .map(|i| i.version.to_string())
-                                .unwrap_or_default(),
-                            e.quantity.to_string(),
-                            e.reason.to_text(),
-                            e.operator.to_string(),
-                            e.reverses.map(|s| s.to_string()).unwrap_or_default(),
-                            e.annual_delta.to_string(),
-                        ])
-                        .map_err(fail)?;
-                        n += 1;
-                        Ok(())
-                    },
-                )?;
-            }
+                rows += 1;
+                Ok(())
+            })?;
         }
-        Ok(n)
-    })?;
+        What::Entries => {
+            w.write_record([
+                "id",
+                "seq",
+                "time",
+                "kind",
+                "member",
+                "amount",
+                "debit",
+                "credit",
+                "indicator",
+                "indicator_version",
+                "quantity",
+                "reason",
+                "operator",
+                "reverses",
+                "annual_delta",
+            ])
+            .map_err(fail)?;
+            store.each_entry(&region, |e| {
+                w.write_record([
+                    format!("{}:{}", e.region, e.seq),
+                    e.seq.to_string(),
+                    e.time.to_rfc3339(offset),
+                    e.kind.as_str().to_owned(),
+                    e.member.to_string(),
+                    e.amount.to_string(),
+                    e.debit.to_key(),
+                    e.credit.to_key(),
+                    e.indicator
+                        .as_ref()
+                        .map(|i| i.code.to_string())
+                        .unwrap_or_default(),
+                    e.indicator
+                        .as_ref()
+                        .map(|i| i.version.to_string())
+                        .unwrap_or_default(),
+                    e.quantity.to_string(),
+                    e.reason.to_text(),
+                    e.operator.to_string(),
+                    e.reverses.map(|s| s.to_string()).unwrap_or_default(),
+                    e.annual_delta.to_string(),
+                ])
+                .map_err(fail)?;
+                rows += 1;
+                Ok(())
+            })?;
+        }
+    }
     w.flush().context("writing the CSV")?;
     if let Some(p) = &args.out {
         eprintln!("exported {rows} rows to {}", p.display());

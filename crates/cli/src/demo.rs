@@ -15,14 +15,15 @@ use std::sync::mpsc;
 
 use anyhow::{Context, Result, bail};
 use jifen_core::{
-    AppealDecision, AppealId, Caps, ClaimId, Claimants, EntryKind, Evidence, FixedClock, Indicator,
-    IndicatorCode, Level, Levels, MemberId, NewEntry, OperatorId, Points, Reason, Region,
-    RegionCode, RegionKind, ReviewPolicy, Reviewer, Role, Source, SponsorCode, Timestamp,
+    AppealDecision, AppealId, Caps, ClaimId, Claimants, EntryKind, Evidence, FixedClock,
+    HouseholdId, Indicator, IndicatorCode, Level, Levels, MemberId, NewEntry, OperatorId, Points,
+    Reason, Region, RegionCode, RegionKind, ReviewPolicy, Role, Source, SponsorCode, Timestamp,
     clock::parse_date,
 };
-use jifen_store::admin::{NewMember, NewRegion, insert_household, insert_member};
-use jifen_store::workflow::{ClaimOutcome, NewClaim, review_claim_in, submit_claim_in};
-use jifen_store::{Append, Store, StoreError};
+use jifen_store::admin::NewRegion;
+use jifen_store::read::ClaimView;
+use jifen_store::workflow::NewClaim;
+use jifen_store::{Append, Command, ImportMembers, MemberRow, ReviewClaim, Store, StoreError};
 use time::Date;
 
 /// Demo staff, as operator ids; issue #3's accounts take the same numbers.
@@ -167,26 +168,77 @@ fn op(n: i64) -> OperatorId {
     OperatorId::new(n).expect("positive")
 }
 
-/// Runs write jobs in one go (they share batches) and waits for all their results.
-fn run_all<T: Send + 'static>(
-    store: &Store,
-    jobs: Vec<WriteJob<T>>,
-) -> Result<Vec<jifen_store::Result<T>>> {
+/// Runs commands in one go (they share batches) and waits for all their results, in order.
+fn run_all<C: Command>(store: &Store, cmds: Vec<C>) -> Result<Vec<jifen_store::Result<C::Output>>> {
     let (tx, rx) = mpsc::channel();
-    let n = jobs.len();
-    for (i, job) in jobs.into_iter().enumerate() {
+    let n = cmds.len();
+    for (i, cmd) in cmds.into_iter().enumerate() {
         let tx = tx.clone();
-        store.write_with(job, move |r| {
+        store.run_with(cmd, move |r| {
             let _ = tx.send((i, r));
         })?;
     }
     drop(tx);
-    let mut out: Vec<Option<jifen_store::Result<T>>> = (0..n).map(|_| None).collect();
+    let mut out: Vec<Option<jifen_store::Result<C::Output>>> = (0..n).map(|_| None).collect();
     for (i, r) in rx {
         out[i] = Some(r);
     }
     out.into_iter()
         .map(|r| r.ok_or_else(|| anyhow::anyhow!("the writer dropped a demo job")))
+        .collect()
+}
+
+/// Two reviewers work through the queue, four eyes: a claim a reviewer recorded
+/// (a deduction, say) is decided by the other; a second approval by the other
+/// reviewer, or by the admin when the other one recorded it. Each claim goes to
+/// the next of its three in turn, all claims of a round together.
+fn review_all(
+    store: &Store,
+    queue: Vec<(RegionCode, ClaimId, bool, [i64; 3])>,
+) -> Result<Vec<jifen_store::Result<ClaimView>>> {
+    let mut done: Vec<Option<jifen_store::Result<ClaimView>>> =
+        (0..queue.len()).map(|_| None).collect();
+    // (position, last partial approval) of the claims still going round.
+    let mut going: Vec<(usize, Option<ClaimView>)> = (0..queue.len()).map(|i| (i, None)).collect();
+    for round in 0..3 {
+        let cmds = going
+            .iter()
+            .map(|(i, _)| {
+                let (region, claim, approve, by) = &queue[*i];
+                ReviewClaim {
+                    region: region.clone(),
+                    claim: *claim,
+                    operator: op(by[round]),
+                    member: None,
+                    approve: *approve,
+                }
+            })
+            .collect();
+        let results = run_all(store, cmds)?;
+        let mut next = Vec::new();
+        for ((i, last), r) in going.into_iter().zip(results) {
+            match r {
+                Ok(v) if v.status == jifen_core::ClaimStatus::PartlyApproved => {
+                    next.push((i, Some(v)))
+                }
+                Ok(v) => done[i] = Some(Ok(v)),
+                // The recorder, or someone who approved already: the next one.
+                Err(StoreError::Forbidden(_)) => next.push((i, last)),
+                Err(e) => done[i] = Some(Err(e)),
+            }
+        }
+        going = next;
+    }
+    for (i, last) in going {
+        let (_, claim, _, _) = &queue[i];
+        done[i] = Some(last.map(Ok).unwrap_or_else(|| {
+            Err(StoreError::rejected(format!(
+                "nobody in the demo could review claim {claim}"
+            )))
+        }));
+    }
+    done.into_iter()
+        .map(|r| r.ok_or_else(|| anyhow::anyhow!("a demo review went missing")))
         .collect()
 }
 
@@ -197,8 +249,6 @@ struct Person {
     zeal: u8,
     elderly: bool,
 }
-
-type WriteJob<T> = Box<dyn FnOnce(&mut jifen_store::Batch<'_>) -> jifen_store::Result<T> + Send>;
 
 pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
     if args.households == 0 || args.households > 100_000 {
@@ -460,6 +510,15 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
     )?;
     // The points supermarkets (积分超市): policies, sponsors, shelves.
     let catalog = setup_market(&store, start)?;
+    // The indicators that deduct points: their entries are the ones residents appeal.
+    let mut deductions = std::collections::HashSet::new();
+    for r in ["tongxiang-yuefeng", "shenzhen-futian-lianhua"] {
+        for ind in store.visible_indicators(&code(r))? {
+            if ind.points.get() < 0 {
+                deductions.insert(ind.code);
+            }
+        }
+    }
 
     // Residents.
     let mut people: Vec<Person> = Vec::new();
@@ -488,27 +547,27 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
             }
             plan.push((label, members));
         }
-        let r = region.clone();
-        let made: Vec<(MemberId, u8, bool)> = store.write(move |b| {
-            let mut out = Vec::new();
-            for (label, members) in plan {
-                let h = insert_household(b, &r, None, &label)?;
-                for (name, zeal, elderly) in members {
-                    let id = insert_member(
-                        b,
-                        &NewMember {
-                            region: r.clone(),
-                            id: None,
-                            household: h,
-                            name,
-                        },
-                    )?;
-                    out.push((id, zeal, elderly));
-                }
+        // Households numbered 1, 2, ... in the new community, in one import.
+        let mut rows = Vec::new();
+        let mut traits = Vec::new();
+        for (h, (label, members)) in (1..).zip(plan) {
+            let household = HouseholdId::new(h)?;
+            for (name, zeal, elderly) in members {
+                rows.push(MemberRow {
+                    line: None,
+                    member: None,
+                    household,
+                    household_label: Some(label.clone()),
+                    name,
+                });
+                traits.push((zeal, elderly));
             }
-            Ok(out)
+        }
+        let ids = store.run(ImportMembers {
+            region: region.clone(),
+            rows,
         })?;
-        for (id, zeal, elderly) in made {
+        for (id, (zeal, elderly)) in ids.into_iter().zip(traits) {
             people.push(Person {
                 region: region.clone(),
                 id,
@@ -551,31 +610,23 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
         if last_year.is_none() {
             clock.set(at(day, 8)?);
             let year = day.year();
-            let jobs: Vec<WriteJob<()>> = people
+            let grants: Vec<Append> = people
                 .iter()
                 .filter(|p| base_points(&p.region) > 0)
-                .map(|p| {
-                    let (region, member) = (p.region.clone(), p.id);
-                    Box::new(move |b: &mut jifen_store::Batch<'_>| {
-                        let idempotency_key = Some(format!("base-grant-{year}-{member}"));
-                        let amount = base_points(&region);
-                        b.append(Append {
-                            region,
-                            entry: base_grant(member, year, amount),
-                            idempotency_key,
-                        })
-                        .map(|_| ())
-                    }) as WriteJob<()>
+                .map(|p| Append {
+                    region: p.region.clone(),
+                    entry: base_grant(p.id, year, base_points(&p.region)),
+                    idempotency_key: Some(format!("base-grant-{year}-{}", p.id)),
                 })
                 .collect();
-            for r in run_all(&store, jobs)? {
+            for r in run_all(&store, grants)? {
                 r?;
             }
             last_year = Some(year);
         }
         // Morning: residents claim; staff record deductions and station visits.
         clock.set(at(day, 10)?);
-        let mut jobs: Vec<WriteJob<ClaimOutcome>> = Vec::new();
+        let mut claims: Vec<NewClaim> = Vec::new();
         let month_day = day.day();
         let weekday = day.weekday().number_days_from_monday();
         for p in &people {
@@ -593,9 +644,7 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
                         submitted_by: op(by),
                         by_staff: source != Source::Claim,
                     };
-                    jobs.push(Box::new(move |b: &mut jifen_store::Batch<'_>| {
-                        submit_claim_in(b, c)
-                    }));
+                    claims.push(c);
                 };
             // Residents claim for themselves; the elderly at the offline station.
             let (src, by) = if p.elderly {
@@ -661,12 +710,12 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
                 }
             }
         }
-        let submitted = run_all(&store, jobs)?;
+        let submitted = run_all(&store, claims)?;
         let mut to_review: Vec<(RegionCode, ClaimId)> = Vec::new();
         for r in submitted {
             match r {
-                Ok(o) if o.status == jifen_core::ClaimStatus::Submitted => {
-                    to_review.push((o.region, o.claim))
+                Ok(v) if v.status == jifen_core::ClaimStatus::Submitted => {
+                    to_review.push((v.region, v.id))
                 }
                 Ok(_) => {}
                 Err(e) if e.is_refusal() => {} // a cap, say: the resident is told, nothing posts
@@ -676,7 +725,7 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
         }
         // Evening: two reviewers work through the queue.
         clock.set(at(day, 18)?);
-        let mut jobs: Vec<WriteJob<ClaimOutcome>> = Vec::new();
+        let mut queue = Vec::new();
         for (region, claim) in to_review {
             let approve = !rng.chance(0.06);
             let first = if rng.chance(0.5) { REVIEWER } else { REVIEWER2 };
@@ -685,46 +734,19 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
             } else {
                 REVIEWER
             };
-            jobs.push(Box::new(move |b: &mut jifen_store::Batch<'_>| {
-                // Four eyes: a claim a reviewer recorded (a deduction, say) is
-                // decided by the other; a second approval by the other reviewer,
-                // or by the admin when the other one recorded it.
-                let reviewer = |n| Reviewer {
-                    operator: op(n),
-                    member: None,
-                    household: None,
-                };
-                let mut last = None;
-                for n in [first, second, ADMIN] {
-                    match b.savepoint(|b| review_claim_in(b, &region, claim, reviewer(n), approve))
-                    {
-                        Ok(o) if o.status == jifen_core::ClaimStatus::PartlyApproved => {
-                            last = Some(Ok(o));
-                        }
-                        Ok(o) => return Ok(o),
-                        // The recorder, or someone who approved already: the next one.
-                        Err(StoreError::Forbidden(_)) => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-                last.unwrap_or_else(|| {
-                    Err(StoreError::rejected(format!(
-                        "nobody in the demo could review claim {claim}"
-                    )))
-                })
-            }));
+            queue.push((region, claim, approve, [first, second, ADMIN]));
         }
-        for r in run_all(&store, jobs)? {
+        for r in review_all(&store, queue)? {
             match r {
-                Ok(o) => {
-                    if let Some(e) = &o.entry
-                        && e.kind == EntryKind::Deduction
+                Ok(v) => {
+                    if let Some(seq) = v.entry_seq
+                        && deductions.contains(&v.indicator.code)
                         && rng.chance(0.3)
                     {
                         appeals.push((
-                            e.region.clone(),
-                            e.seq,
-                            e.member,
+                            v.region.clone(),
+                            seq,
+                            v.member,
                             day + time::Duration::days(2),
                         ));
                     }
@@ -1039,8 +1061,10 @@ fn redeem_day(
     catalog: &Catalog,
     open: &mut Vec<jifen_store::market::RedemptionView>,
 ) -> Result<()> {
-    use jifen_store::market::{RedemptionView, Reserve, cancel_in, confirm_in, reserve_in};
-    let mut jobs: Vec<WriteJob<RedemptionView>> = Vec::new();
+    use jifen_store::market::Reserve;
+    use jifen_store::{CancelRedemption, ConfirmRedemption};
+    let mut confirms = Vec::new();
+    let mut cancels = Vec::new();
     for d in open.drain(..) {
         match rng.below(100) {
             0..=84 => {
@@ -1049,24 +1073,32 @@ fn redeem_day(
                 } else {
                     COOP_SHOP
                 };
-                jobs.push(Box::new(move |b: &mut jifen_store::Batch<'_>| {
-                    confirm_in(b, &d.region, &d.code, &d.sponsor, op(shop))
-                }));
+                confirms.push(ConfirmRedemption {
+                    region: d.region,
+                    code: d.code,
+                    sponsor: d.sponsor,
+                    by: op(shop),
+                });
             }
-            85..=89 => jobs.push(Box::new(move |b: &mut jifen_store::Batch<'_>| {
-                cancel_in(b, &d.region, d.id, Some(d.member), op(SELF_SERVICE))
-            })),
+            85..=89 => cancels.push(CancelRedemption {
+                region: d.region,
+                id: d.id,
+                as_member: Some(d.member),
+                by: op(SELF_SERVICE),
+            }),
             _ => {} // never collected: it expires after the window
         }
     }
-    for r in run_all(store, jobs)? {
+    // A code past its window is refused (409) and refunded below.
+    let handed = run_all(store, confirms)?;
+    for r in handed.into_iter().chain(run_all(store, cancels)?) {
         match r {
             Ok(_) | Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }
     store.expire_reservations()?;
-    let mut jobs: Vec<WriteJob<RedemptionView>> = Vec::new();
+    let mut reserves = Vec::new();
     for p in people {
         if !rng.chance(0.006 + 0.004 * f64::from(p.zeal)) {
             continue;
@@ -1083,11 +1115,9 @@ fn redeem_day(
             member: p.id,
             by: op(if p.elderly { STATION } else { SELF_SERVICE }),
         };
-        jobs.push(Box::new(move |b: &mut jifen_store::Batch<'_>| {
-            reserve_in(b, req)
-        }));
+        reserves.push(req);
     }
-    for r in run_all(store, jobs)? {
+    for r in run_all(store, reserves)? {
         match r {
             Ok(d) => open.push(d),
             // Not enough points, out of stock, a limit, a level, a spent budget: refused, nothing kept.

@@ -44,7 +44,10 @@ impl Principal {
     }
 
     /// The caller's grants in a region, narrowed by an API token's scope.
-    pub fn grants_in<'a>(&'a self, region: &'a RegionCode) -> impl Iterator<Item = &'a Grant> + 'a {
+    pub fn grants_for<'a>(
+        &'a self,
+        region: &'a RegionCode,
+    ) -> impl Iterator<Item = &'a Grant> + 'a {
         self.account.grants.iter().filter(move |g| {
             g.region == *region
                 && self
@@ -55,7 +58,7 @@ impl Principal {
     }
 
     pub fn has(&self, region: &RegionCode, role: Role) -> bool {
-        self.grants_in(region).any(|g| g.role == role)
+        self.grants_for(region).any(|g| g.role == role)
     }
 
     /// The first of `roles` the caller holds in the region, or a 403 saying what is needed.
@@ -65,7 +68,7 @@ impl Principal {
         roles: &[Role],
     ) -> Result<&'a Grant, ApiError> {
         for role in roles {
-            if let Some(g) = self.grants_in(region).find(|g| g.role == *role) {
+            if let Some(g) = self.grants_for(region).find(|g| g.role == *role) {
                 return Ok(g);
             }
         }
@@ -77,13 +80,13 @@ impl Principal {
     }
 
     /// The member record the caller is, in the region (for residents, and staff who live there).
-    pub fn member_in(&self, region: &RegionCode) -> Option<MemberId> {
-        self.grants_in(region).find_map(|g| g.member)
+    pub fn member_of(&self, region: &RegionCode) -> Option<MemberId> {
+        self.grants_for(region).find_map(|g| g.member)
     }
 
     /// The sponsor a merchant fulfils for, in the region.
-    pub fn sponsor_in(&self, region: &RegionCode) -> Option<SponsorCode> {
-        self.grants_in(region).find_map(|g| g.sponsor.clone())
+    pub fn sponsor_of(&self, region: &RegionCode) -> Option<SponsorCode> {
+        self.grants_for(region).find_map(|g| g.sponsor.clone())
     }
 }
 

@@ -82,6 +82,7 @@ impl From<StoreError> for ApiError {
                 code: Some(code),
                 ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, detail)
             },
+            StoreError::Field { field, detail } => ApiError::field(field, detail),
             StoreError::Forbidden(m) => ApiError::forbidden(m),
             StoreError::Commit(m) => {
                 tracing::error!(error = %m, "write did not commit");

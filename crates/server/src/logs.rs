@@ -82,14 +82,7 @@ async fn tile(
                     .ok_or_else(|| ApiError::internal(format!("tile {level}/{index} too short")))
             }
             None => {
-                let leaves = s.read(|c| {
-                    jifen_store::read::leaves(
-                        c,
-                        &code,
-                        index * TILE_WIDTH,
-                        index * TILE_WIDTH + want,
-                    )
-                })?;
+                let leaves = s.leaves(&code, index * TILE_WIDTH, index * TILE_WIDTH + want)?;
                 jifen_log::encode_entry_bundle(leaves.iter().map(|(_, l)| l.as_slice()))
                     .map_err(ApiError::internal)
             }

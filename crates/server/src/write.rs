@@ -3,14 +3,13 @@
 //! Every write to the API carries a key ([`require_key`], one layer for all of
 //! them; signing in and out excepted): without one it is refused with 400, since a
 //! client that retries after a timeout would otherwise post twice. The layer also
-//! takes the request's digest (SHA-256 of method, path and body). A write runs as
-//! one job in the store's writer: it first looks for an earlier answer under the
-//! same (account, key); if there is one for the same digest it is returned as it
-//! was and nothing is written, and for another request it is refused with 422
-//! naming the key; otherwise the work runs and its answer is stored, with the
-//! digest, in the same transaction, so the answer is kept exactly when the write
-//! is. Answers are kept for `IDEMPOTENCY_KEEP_HOURS` (the store's) and then
-//! deleted by the server's sweep.
+//! takes the request's digest (SHA-256 of method, path and body). A handler then
+//! hands one store command to [`once`], which runs it under the key with
+//! `Store::run_once`: an earlier answer under the same (account, key) for the same
+//! digest comes back as it was and nothing is written; for another request it is
+//! refused with 422 naming the key; otherwise the command runs and the store keeps
+//! its answer, with the digest, in the same transaction. Answers are kept for
+//! `IDEMPOTENCY_KEEP_HOURS` (the store's) and then deleted by the server's sweep.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -18,7 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use jifen_core::OperatorId;
-use jifen_store::{Batch, StoreError};
+use jifen_store::{Command, Once, StoreError};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -168,113 +167,46 @@ fn json_response(status: StatusCode, body: Vec<u8>, replayed: bool) -> Response 
     res
 }
 
-/// Runs `f` in the writer as an idempotent write and answers with its JSON.
-pub async fn idempotent<T, F>(
+/// Runs `cmd` in the store at most once under (account, key) and answers with the
+/// JSON of `spell(output)`, or with the first answer when this is a retry.
+#[allow(clippy::too_many_arguments)]
+pub async fn once<C, T>(
     state: &AppState,
     account: OperatorId,
     key: Idem,
     method: &'static str,
     path: String,
     status: StatusCode,
-    f: F,
+    cmd: C,
+    spell: impl FnOnce(&C::Output) -> T + Send + 'static,
 ) -> Result<Response, ApiError>
 where
-    T: Serialize + Send + 'static,
-    F: FnOnce(&mut Batch<'_>) -> Result<T, ApiError> + Send + 'static,
+    C: Command,
+    T: Serialize,
 {
-    enum Answer {
-        Fresh(Vec<u8>),
-        Replayed(u16, Vec<u8>),
-    }
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let path_for_job = path.clone();
-    // Domain refusals travel through the store as `Rejected`, tagged with their status.
-    state.store().write_with(
-        move |b| -> Result<Answer, StoreError> {
-            let k = &key.key;
-            if let Some(earlier) = jifen_store::accounts::lookup_response_in(b, account, k)? {
-                let same_request = earlier.method == method
-                    && earlier.path == path_for_job
-                    && earlier.request.as_ref().is_none_or(|d| *d == key.digest);
-                if !same_request {
-                    return Err(api_to_store(ApiError::field(
-                        "Idempotency-Key",
-                        format!(
-                            "Idempotency-Key {k:?} was already used for another request ({} {}); a retry must send the same request, and a new request needs a new key",
-                            earlier.method, earlier.path
-                        ),
-                    )));
-                }
-                return Ok(Answer::Replayed(earlier.status, earlier.body));
-            }
-            let value = f(b).map_err(api_to_store)?;
-            let body = serde_json::to_vec(&value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let answer = jifen_store::accounts::StoredResponse {
-                method: method.to_owned(),
-                path: path_for_job.clone(),
-                request: Some(key.digest.clone()),
-                status: status.as_u16(),
-                body,
-            };
-            jifen_store::accounts::record_response(b, account, k, &answer)?;
-            Ok(Answer::Fresh(answer.body))
-        },
+    let once = Once {
+        account,
+        key: key.key,
+        method: method.to_owned(),
+        path,
+        digest: key.digest,
+        status: status.as_u16(),
+    };
+    state.store().run_once(
+        cmd,
+        once,
+        move |out| serde_json::to_vec(&spell(out)).map_err(|e| e.to_string()),
         move |r| {
             let _ = tx.send(r);
         },
     )?;
-    match rx.await.map_err(|_| ApiError::from(StoreError::Closed))? {
-        Ok(Answer::Fresh(body)) => Ok(json_response(status, body, false)),
-        Ok(Answer::Replayed(s, body)) => Ok(json_response(
-            StatusCode::from_u16(s).unwrap_or(StatusCode::OK),
-            body,
-            true,
-        )),
-        Err(e) => Err(store_to_api(e)),
-    }
-}
-
-/// An `ApiError` raised inside a write job rides through the store as a tagged `Rejected`.
-const TAG: &str = "\u{1}api:";
-
-fn api_to_store(e: ApiError) -> StoreError {
-    // A rule's refusal keeps its code (it maps back to the same 422).
-    if let Some(code) = e.code
-        && e.status == StatusCode::UNPROCESSABLE_ENTITY
-        && e.field.is_none()
-    {
-        return StoreError::Refused {
-            code,
-            detail: e.detail,
-        };
-    }
-    StoreError::Rejected(format!(
-        "{TAG}{}:{}:{}",
-        e.status.as_u16(),
-        e.field.unwrap_or_default(),
-        e.detail
+    let answer = rx.await.map_err(|_| ApiError::from(StoreError::Closed))??;
+    Ok(json_response(
+        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
+        answer.body,
+        answer.replayed,
     ))
-}
-
-fn store_to_api(e: StoreError) -> ApiError {
-    if let StoreError::Rejected(m) = &e
-        && let Some(rest) = m.strip_prefix(TAG)
-    {
-        let mut parts = rest.splitn(3, ':');
-        let status = parts
-            .next()
-            .and_then(|s| s.parse().ok())
-            .and_then(|s| StatusCode::from_u16(s).ok());
-        let field = parts.next().filter(|f| !f.is_empty()).map(str::to_owned);
-        let detail = parts.next().unwrap_or_default().to_owned();
-        return ApiError {
-            status: status.unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
-            detail,
-            field,
-            code: None,
-        };
-    }
-    ApiError::from(e)
 }
 
 /// Runs a blocking store read on the blocking pool.

@@ -19,6 +19,10 @@ pub enum StoreError {
     /// `Rejected` is: a refusal, nothing kept.
     #[error("{detail}")]
     Refused { code: &'static str, detail: String },
+    /// One field of the request is wrong; `field` names it as the caller sent it.
+    /// Handled wherever `Rejected` is.
+    #[error("{detail}")]
+    Field { field: &'static str, detail: String },
     /// The rules forbid this person doing this (separation of duties).
     #[error("{0}")]
     Forbidden(String),
@@ -117,9 +121,20 @@ impl StoreError {
         }
     }
 
-    /// Whether the domain's rules refused (`Rejected` or `Refused`): nothing was kept.
+    /// A refusal that names the field of the request it is about.
+    pub fn field(field: &'static str, detail: impl Into<String>) -> Self {
+        StoreError::Field {
+            field,
+            detail: detail.into(),
+        }
+    }
+
+    /// Whether the domain's rules refused (`Rejected`, `Refused` or `Field`): nothing was kept.
     pub fn is_refusal(&self) -> bool {
-        matches!(self, StoreError::Rejected(_) | StoreError::Refused { .. })
+        matches!(
+            self,
+            StoreError::Rejected(_) | StoreError::Refused { .. } | StoreError::Field { .. }
+        )
     }
 
     /// A copy for each request of a batch that failed as a whole.

@@ -16,8 +16,10 @@
 pub mod accounts;
 pub mod admin;
 pub mod audit;
+mod command;
 pub mod db;
 pub mod error;
+mod import;
 pub mod keys;
 pub mod market;
 pub mod member_years;
@@ -36,7 +38,13 @@ use std::sync::{Arc, Mutex};
 
 use jifen_core::{Clock, Entry};
 
+pub use command::{
+    AddHousehold, AddReward, Answer, AppealDecided, CancelRedemption, CheckIn, Command,
+    ConfirmRedemption, CreateAccount, CreateEvent, DecideAppeal, EndNotices, FileAppeal, Object,
+    Objected, Once, PutIndicator, ReviewClaim,
+};
 pub use error::{Result, StoreError};
+pub use import::{EntryRow, ImportEntries, ImportMembers, Imported, MemberRow};
 pub use sequencer::{Append, Batch, Completion, Job};
 pub use sql::{Conn, FromCol, Row, ToParam, Value};
 

@@ -1162,6 +1162,12 @@ impl Store {
     pub fn update_reward(&self, region: RegionCode, id: u64, r: Reward) -> Result<()> {
         self.write(move |b| update_reward_in(b, &region, id, &r))
     }
+    pub fn reward(&self, region: &RegionCode, id: u64) -> Result<RewardView> {
+        self.read(|c| reward(c, region, id))
+    }
+    pub fn sponsor(&self, region: &RegionCode, code: &SponsorCode) -> Result<SponsorView> {
+        self.read(|c| sponsor(c, region, code))
+    }
     pub fn rewards(&self, region: &RegionCode, on: Option<Date>) -> Result<Vec<RewardView>> {
         self.read(|c| rewards(c, region, on))
     }

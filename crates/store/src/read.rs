@@ -433,7 +433,91 @@ impl Store {
     }
 }
 
+/// A member as an export lists it: with the household's label and the commitment
+/// key (erased members have no name).
+#[derive(Debug, Clone)]
+pub struct MemberRecord {
+    pub member: i64,
+    pub household: i64,
+    pub household_label: String,
+    pub name: Option<String>,
+    pub commitment: [u8; 32],
+}
+
 impl Store {
+    /// Calls `f` with each member of the region, by number, in one snapshot.
+    pub fn each_member(
+        &self,
+        region: &RegionCode,
+        mut f: impl FnMut(MemberRecord) -> Result<()>,
+    ) -> Result<()> {
+        self.read(|c| {
+            c.query_each(
+                "SELECT m.member, m.household, h.label, m.name, m.commitment FROM members m \
+                 JOIN households h ON h.region = m.region AND h.household = m.household \
+                 WHERE m.region = ?1 ORDER BY m.member",
+                params![region.as_str()],
+                |r| {
+                    let cm: Vec<u8> = r.get(4)?;
+                    f(MemberRecord {
+                        member: r.get(0)?,
+                        household: r.get(1)?,
+                        household_label: r.get(2)?,
+                        name: r.get(3)?,
+                        commitment: <[u8; 32]>::try_from(cm.as_slice()).unwrap_or([0; 32]),
+                    })
+                },
+            )
+        })
+    }
+
+    /// Calls `f` with each entry of the region's log, in order, in one snapshot.
+    pub fn each_entry(
+        &self,
+        region: &RegionCode,
+        mut f: impl FnMut(Entry) -> Result<()>,
+    ) -> Result<()> {
+        self.read(|c| {
+            c.query_each(
+                &format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE region = ?1 ORDER BY seq"),
+                params![region.as_str()],
+                |r| f(rows::entry_from_row(r)?),
+            )
+        })
+    }
+
+    /// How many checkpoints the region's log has signed.
+    pub fn checkpoint_count(&self, region: &RegionCode) -> Result<u64> {
+        let n: i64 = self.read(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM checkpoints WHERE region = ?1",
+                params![region.as_str()],
+                |r| r.get(0),
+            )
+        })?;
+        from_sql_u64(n)
+    }
+
+    /// One entry of a region's log, if the log is that long.
+    pub fn entry(&self, region: &RegionCode, seq: u64) -> Result<Option<Entry>> {
+        self.read(|c| rows::load_entry(c, region, seq))
+    }
+
+    /// The region's levels (thresholds on the annual score).
+    pub fn levels(&self, region: &RegionCode) -> Result<Levels> {
+        self.read(|c| load_levels(c, region))
+    }
+
+    /// Entries `from..to` of a region's log with their leaves, for entry bundles.
+    pub fn leaves(&self, region: &RegionCode, from: u64, to: u64) -> Result<Vec<(Entry, Vec<u8>)>> {
+        self.read(|c| leaves(c, region, from, to))
+    }
+
+    /// One event of a region.
+    pub fn event(&self, region: &RegionCode, id: i64) -> Result<crate::workflow::Event> {
+        self.read(|c| crate::workflow::load_event(c, region, id))
+    }
+
     /// A region's UTC offset, in minutes: one row, for the many answers that format times.
     pub fn region_offset(&self, code: &RegionCode) -> Result<i32> {
         self.read(|c| rows::region_offset(c, code))

@@ -1,22 +1,11 @@
 //! Small reads the web pages need that no other part of the store offers.
-//! They go through [`Conn`], so they follow the store to any backend.
 
-use jifen_core::{HouseholdId, RegionCode};
+use jifen_core::RegionCode;
 
+use crate::Store;
 use crate::error::Result;
 use crate::params;
 use crate::sql::Conn;
-
-/// Whether a household exists in the region, inside a write (a CSV import decides
-/// whether to create it in the same transaction that adds its members).
-pub fn household_exists_in(c: &Conn, region: &RegionCode, household: HouseholdId) -> Result<bool> {
-    let found: Option<i64> = c.query_opt(
-        "SELECT household FROM households WHERE region = ?1 AND household = ?2",
-        params![region.as_str(), household.get()],
-        |r| r.get(0),
-    )?;
-    Ok(found.is_some())
-}
 
 /// An event as its list shows it (times in Unix milliseconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,7 +18,7 @@ pub struct EventRow {
 }
 
 /// The region's events, newest first, at most `limit`.
-pub fn events(c: &Conn, region: &RegionCode, limit: u32) -> Result<Vec<EventRow>> {
+fn events(c: &Conn, region: &RegionCode, limit: u32) -> Result<Vec<EventRow>> {
     c.query_map(
         "SELECT event, name, indicator, starts_ms, ends_ms FROM events WHERE region = ?1 \
          ORDER BY event DESC LIMIT ?2",
@@ -48,10 +37,23 @@ pub fn events(c: &Conn, region: &RegionCode, limit: u32) -> Result<Vec<EventRow>
 
 /// The objections raised against a claim on the public notice board, oldest first:
 /// (reason, time in Unix milliseconds). Reviewers read them before deciding again.
-pub fn objections(c: &Conn, region: &RegionCode, claim: i64) -> Result<Vec<(String, i64)>> {
+fn objections(c: &Conn, region: &RegionCode, claim: i64) -> Result<Vec<(String, i64)>> {
     c.query_map(
         "SELECT reason, time_ms FROM objections WHERE region = ?1 AND claim = ?2 ORDER BY objection",
         params![region.as_str(), claim],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
+}
+
+impl Store {
+    /// The region's events, newest first, at most `limit`.
+    pub fn events(&self, region: &RegionCode, limit: u32) -> Result<Vec<EventRow>> {
+        self.read(|c| events(c, region, limit))
+    }
+
+    /// The objections raised against a claim on the notice board, oldest first:
+    /// (reason, time in Unix milliseconds).
+    pub fn objections(&self, region: &RegionCode, claim: i64) -> Result<Vec<(String, i64)>> {
+        self.read(|c| objections(c, region, claim))
+    }
 }

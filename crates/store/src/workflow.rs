@@ -151,7 +151,11 @@ pub fn current_indicator(
     )))
 }
 
-fn member_household(tx: &Conn, region: &RegionCode, member: MemberId) -> Result<HouseholdId> {
+pub(crate) fn member_household(
+    tx: &Conn,
+    region: &RegionCode,
+    member: MemberId,
+) -> Result<HouseholdId> {
     let h: Option<i64> = tx.query_opt(
         "SELECT household FROM members WHERE region = ?1 AND member = ?2",
         params![region.as_str(), member.get()],

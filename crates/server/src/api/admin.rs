@@ -21,8 +21,8 @@ use jifen_core::{
     OperatorId, Points, RegionCode, ReviewPolicy, Role, SponsorCode,
 };
 use jifen_store::accounts::{Grant, Token, TokenKind, USERNAME_BYTES_MAX};
-use jifen_store::admin::{NewMember, insert_household, insert_member};
-use jifen_store::{Store, StoreError};
+use jifen_store::admin::NewMember;
+use jifen_store::{AddHousehold, CreateAccount, PutIndicator, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -34,7 +34,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::json::ApiJson;
-use crate::write::{idempotency_key, idempotent, read};
+use crate::write::{idempotency_key, once, read};
 
 /// Longest an API token lives, in days: integrations renew yearly.
 pub const API_TOKEN_DAYS_MAX: u32 = 366;
@@ -413,19 +413,23 @@ async fn add_household(
         .id
         .map(|i| HouseholdId::new(i).map_err(|e| ApiError::field("id", e.to_string())))
         .transpose()?;
-    idempotent(
+    let path = format!("/api/v1/regions/{code}/households");
+    let cmd = AddHousehold {
+        region: code,
+        id,
+        label: label.clone(),
+    };
+    once(
         &state,
         who.id(),
         key,
         "POST",
-        format!("/api/v1/regions/{code}/households"),
+        path,
         StatusCode::CREATED,
-        move |b| {
-            let id = insert_household(b, &code, id, &label)?;
-            Ok(HouseholdOut {
-                id: id.get(),
-                label,
-            })
+        cmd,
+        move |id| HouseholdOut {
+            id: id.get(),
+            label,
         },
     )
     .await
@@ -494,23 +498,15 @@ async fn add_member(
         household,
         name,
     };
-    idempotent(
+    once(
         &state,
         who.id(),
         key,
         "POST",
         format!("/api/v1/regions/{code}/members"),
         StatusCode::CREATED,
-        move |b| {
-            let id = insert_member(b, &m).map_err(|e| match e {
-                // The only thing insert_member looks up is the household.
-                StoreError::NotFound(what) => {
-                    ApiError::field("household", format!("{what} does not exist; add it first"))
-                }
-                e => ApiError::from(e),
-            })?;
-            Ok(IdOut { id: id.get() })
-        },
+        m,
+        |id| IdOut { id: id.get() },
     )
     .await
 }
@@ -586,24 +582,18 @@ async fn put_indicator(
     let key = idempotency_key(&headers)?;
     let ind = parse_indicator(&code, body)?;
     let ind_code = ind.code.to_string();
-    idempotent(
+    // Checked above on its own; what the store still refuses is about the code.
+    once(
         &state,
         who.id(),
         key,
         "POST",
         format!("/api/v1/regions/{code}/indicators"),
         StatusCode::CREATED,
-        move |b| {
-            let version = jifen_store::admin::put_indicator_in(b, ind).map_err(|e| match e {
-                // Checked above on its own; what the store still refuses is about the code
-                // (it would shadow an ancestor's core indicator, or a descendant's).
-                StoreError::Rejected(m) => ApiError::field("code", m),
-                e => ApiError::from(e),
-            })?;
-            Ok(IndicatorVersionOut {
-                code: ind_code,
-                version,
-            })
+        PutIndicator(ind),
+        move |version| IndicatorVersionOut {
+            code: ind_code,
+            version: *version,
         },
     )
     .await
@@ -687,17 +677,20 @@ async fn create_account(
     })
     .await?;
     let username = body.username;
-    idempotent(
+    let cmd = CreateAccount {
+        username,
+        display_name: display,
+        password_hash: hash,
+    };
+    once(
         &state,
         who.id(),
         key,
         "POST",
         "/api/v1/accounts".to_owned(),
         StatusCode::CREATED,
-        move |b| {
-            let id = jifen_store::accounts::create_account_in(b, None, username, display, hash)?;
-            Ok(IdOut { id: id.get() })
-        },
+        cmd,
+        |id| IdOut { id: id.get() },
     )
     .await
 }

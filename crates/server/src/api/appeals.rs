@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use jifen_core::{AppealDecision, AppealId, AppealStatus, MemberId, Points, RegionCode, Role};
-use jifen_store::Store;
 use jifen_store::read::AppealView;
+use jifen_store::{DecideAppeal, FileAppeal};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -20,7 +20,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::json::ApiJson;
-use crate::write::{idempotency_key, idempotent, read};
+use crate::write::{idempotency_key, once, read};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -119,26 +119,6 @@ fn appeal_id(s: &str) -> Result<(RegionCode, AppealId), ApiError> {
     ))
 }
 
-/// One appeal, read back after a write or before a decision.
-fn one_appeal(s: &Store, code: &RegionCode, id: AppealId) -> Result<AppealView, ApiError> {
-    s.appeals(code, None, None, id.get() - 1, 1)?
-        .into_iter()
-        .find(|a| a.id == id)
-        .ok_or_else(|| ApiError::not_found(format!("appeal {code}:{id}")))
-}
-
-/// One appeal, read inside a write (so the answer shows what the write did).
-fn one_appeal_in(
-    b: &jifen_store::Batch<'_>,
-    code: &RegionCode,
-    id: AppealId,
-) -> Result<AppealView, ApiError> {
-    jifen_store::read::appeals_in(b.conn(), code, None, None, id.get() - 1, 1)?
-        .into_iter()
-        .find(|a| a.id == id)
-        .ok_or_else(|| ApiError::not_found(format!("appeal {code}:{id}")))
-}
-
 /// Appeals an entry of one's own, within the region's appeal window (after it: 422).
 #[utoipa::path(post, path = "/api/v1/entries/{id}/appeal", tag = "appeals", security(("bearer" = [])),
     params(("id" = String, Path, description = "entry id, <region>:<seq>"),
@@ -157,15 +137,13 @@ async fn file(
     let seq = u64::try_from(seq).map_err(|_| ApiError::not_found(format!("entry {id}")))?;
     who.require(&code, &[Role::Resident])?;
     let member = who
-        .member_in(&code)
+        .member_of(&code)
         .ok_or_else(|| ApiError::forbidden("no member record in this region"))?;
     let key = idempotency_key(&headers)?;
     let c2 = code.clone();
-    let entry = read(&state, move |s| {
-        Ok(s.read(|c| jifen_store::rows::load_entry(c, &c2, seq))?)
-    })
-    .await?
-    .ok_or_else(|| ApiError::not_found(format!("entry {code}:{seq}")))?;
+    let entry = read(&state, move |s| Ok(s.entry(&c2, seq)?))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("entry {code}:{seq}")))?;
     if entry.member != member {
         return Err(ApiError::forbidden(
             "a resident can only appeal entries of their own",
@@ -173,26 +151,21 @@ async fn file(
     }
     let path = format!("/api/v1/entries/{code}:{seq}/appeal");
     let offset = state.offset(&code).await?;
-    idempotent(
+    let cmd = FileAppeal {
+        region: code,
+        seq,
+        member,
+        statement: body.statement,
+    };
+    once(
         &state,
         who.id(),
         key,
         "POST",
         path,
         StatusCode::CREATED,
-        move |b| {
-            let (appeal, _deadline) = jifen_store::workflow::file_appeal_in(
-                b,
-                code.clone(),
-                seq,
-                member,
-                body.statement,
-            )?;
-            Ok(AppealOut::from_view(
-                &one_appeal_in(b, &code, appeal)?,
-                offset,
-            ))
-        },
+        cmd,
+        move |a| AppealOut::from_view(a, offset),
     )
     .await
 }
@@ -242,7 +215,7 @@ async fn list(
     } else {
         who.require(&code, &[Role::Resident, Role::Reviewer, Role::Admin])?;
         let own = who
-            .member_in(&code)
+            .member_of(&code)
             .ok_or_else(|| ApiError::forbidden("no member record in this region"))?;
         if q.member.is_some_and(|m| m != own.get()) {
             return Err(ApiError::forbidden(
@@ -292,44 +265,28 @@ async fn decide(
     who.require(&code, &[Role::Reviewer, Role::Admin])?;
     let decision = body.parse()?;
     let key = idempotency_key(&headers)?;
-    // The store keeps out the entry's reviewers; a decider who lives in the region
-    // must also not decide their own or their household's appeal.
-    if let Some(own) = who.member_in(&code) {
-        let c2 = code.clone();
-        let conflicted = read(&state, move |s| {
-            let a = one_appeal(s, &c2, appeal)?;
-            Ok(a.member == own
-                || s.member(&c2, a.member)?.household == s.member(&c2, own)?.household)
-        })
-        .await?;
-        if conflicted {
-            return Err(ApiError::forbidden(
-                "you cannot decide an appeal of your own or of your own household",
-            ));
-        }
-    }
-    let decider = who.id();
     let path = format!("/api/v1/appeals/{code}:{appeal}/decide");
-    idempotent(
+    // The store keeps out the entry's reviewers and, when the decider lives in the
+    // region, their own and their household's appeals.
+    let cmd = DecideAppeal {
+        region: code.clone(),
+        appeal,
+        decider: who.id(),
+        decider_member: who.member_of(&code),
+        decision,
+    };
+    once(
         &state,
-        decider,
+        who.id(),
         key,
         "POST",
         path,
         StatusCode::OK,
-        move |b| {
-            let (status, entry) = jifen_store::workflow::decide_appeal_in(
-                b,
-                code.clone(),
-                appeal,
-                decider,
-                decision,
-            )?;
-            Ok(DecisionOut {
-                id: format!("{code}:{appeal}"),
-                status: status.as_str().to_owned(),
-                entry: entry.map(|e| format!("{code}:{}", e.seq)),
-            })
+        cmd,
+        move |d| DecisionOut {
+            id: format!("{code}:{appeal}"),
+            status: d.status.as_str().to_owned(),
+            entry: d.entry_seq.map(|seq| format!("{code}:{seq}")),
         },
     )
     .await

@@ -5,8 +5,9 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use jifen_core::{ClaimStatus, IndicatorCode, MemberId, Reviewer, Role, Source};
-use jifen_store::workflow::{NewClaim, review_claim_in, submit_claim_in};
+use jifen_core::{ClaimStatus, IndicatorCode, MemberId, Role, Source};
+use jifen_store::ReviewClaim;
+use jifen_store::workflow::NewClaim;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,7 +18,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::json::ApiJson;
-use crate::write::{idempotency_key, idempotent, read};
+use crate::write::{idempotency_key, once, read};
 
 /// Submits a claim. A resident claims for themself; a station operator records for
 /// a resident who is present (`present: true`); a reviewer or admin records directly.
@@ -41,7 +42,7 @@ async fn submit(
         MemberId::new(body.member).map_err(|e| ApiError::field("member", e.to_string()))?;
     let indicator = IndicatorCode::parse(&body.indicator)
         .map_err(|e| ApiError::field("indicator", e.to_string()))?;
-    let own = who.member_in(&code) == Some(member);
+    let own = who.member_of(&code) == Some(member);
     // Who is claiming, and as what: for oneself as a resident; for others as staff.
     let source = if own && who.has(&code, Role::Resident) {
         Source::Claim
@@ -86,29 +87,17 @@ async fn submit(
         by_staff: source != Source::Claim,
     };
     let offset = state.offset(&code).await?;
-    idempotent(
+    once(
         &state,
         account,
         key,
         "POST",
         format!("/api/v1/regions/{code}/claims"),
         StatusCode::CREATED,
-        move |b| {
-            let outcome = submit_claim_in(b, claim)?;
-            let view = claim_view_in(b, &outcome.region, outcome.claim)?;
-            Ok(ClaimOut::from_view(&view, offset))
-        },
+        claim,
+        move |view| ClaimOut::from_view(view, offset),
     )
     .await
-}
-
-/// Reads a claim inside a write, so the answer shows what the write did.
-fn claim_view_in(
-    b: &jifen_store::Batch<'_>,
-    region: &jifen_core::RegionCode,
-    id: jifen_core::ClaimId,
-) -> Result<jifen_store::read::ClaimView, ApiError> {
-    Ok(jifen_store::read::claim_in(b.conn(), region, id)?)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -157,7 +146,7 @@ async fn list(
     } else {
         who.require(&code, &[Role::Resident])?;
         let own = who
-            .member_in(&code)
+            .member_of(&code)
             .ok_or_else(|| ApiError::forbidden("no member record in this region"))?;
         if q.member.is_some_and(|m| m != own.get()) {
             return Err(ApiError::forbidden("a resident sees only their own claims"));
@@ -200,7 +189,7 @@ async fn one(
     let staff = [Role::Reviewer, Role::Station, Role::Admin]
         .iter()
         .any(|r| who.has(&code, *r));
-    if !staff && who.member_in(&code) != Some(view.member) {
+    if !staff && who.member_of(&code) != Some(view.member) {
         return Err(ApiError::forbidden(
             "only staff of the region or the claimant see a claim",
         ));
@@ -218,31 +207,25 @@ async fn decide(
     let (code, claim) = claim_id(&id)?;
     who.require(&code, &[Role::Reviewer])?;
     let key = idempotency_key(&headers)?;
-    let member = who.member_in(&code);
-    let c2 = code.clone();
-    let household = match member {
-        Some(m) => Some(read(&state, move |s| Ok(s.member(&c2, m)?.household)).await?),
-        None => None,
-    };
-    let reviewer = Reviewer {
-        operator: who.id(),
-        member,
-        household,
-    };
     let offset = state.offset(&code).await?;
     let verb = if approve { "approve" } else { "reject" };
-    idempotent(
+    let path = format!("/api/v1/claims/{code}:{claim}/{verb}");
+    let review = ReviewClaim {
+        region: code.clone(),
+        claim,
+        operator: who.id(),
+        member: who.member_of(&code),
+        approve,
+    };
+    once(
         &state,
         who.id(),
         key,
         "POST",
-        format!("/api/v1/claims/{code}:{claim}/{verb}"),
+        path,
         StatusCode::OK,
-        move |b| {
-            let outcome = review_claim_in(b, &code, claim, reviewer, approve)?;
-            let view = claim_view_in(b, &code, outcome.claim)?;
-            Ok(ClaimOut::from_view(&view, offset))
-        },
+        review,
+        move |view| ClaimOut::from_view(view, offset),
     )
     .await
 }

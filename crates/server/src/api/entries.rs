@@ -21,7 +21,7 @@ fn may_see_member(who: &Principal, region: &RegionCode, member: MemberId) -> Res
     {
         return Ok(());
     }
-    if who.has(region, Role::Resident) && who.member_in(region) == Some(member) {
+    if who.has(region, Role::Resident) && who.member_of(region) == Some(member) {
         return Ok(());
     }
     Err(ApiError::forbidden(
@@ -95,7 +95,7 @@ async fn balance(
         let offset = s.region_offset(&c2)?;
         let year = now.local_year(offset).map_err(ApiError::internal)?;
         let b = s.balance(&c2, member, year)?;
-        let levels = s.read(|c| jifen_store::read::load_levels(c, &c2))?;
+        let levels = s.levels(&c2)?;
         let next = levels
             .next_after(b.annual_score)
             .map(|(l, gap)| NextLevelOut {

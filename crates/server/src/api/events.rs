@@ -15,7 +15,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use jifen_core::{IndicatorCode, RegionCode, Role, Timestamp};
-use jifen_store::workflow::{Event, check_in_in, create_event_in, load_event};
+use jifen_store::workflow::Event;
+use jifen_store::{CheckIn, CreateEvent};
 use qrcode::{Color, EcLevel, QrCode};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -29,7 +30,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::json::ApiJson;
-use crate::write::{idempotency_key, idempotent, read};
+use crate::write::{idempotency_key, once, read};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -176,7 +177,7 @@ async fn offset_of(state: &AppState, code: &RegionCode) -> ApiResult<i32> {
 
 async fn event_of(state: &AppState, code: &RegionCode, event: i64) -> ApiResult<Event> {
     let code = code.clone();
-    read(state, move |s| Ok(s.read(|c| load_event(c, &code, event))?)).await
+    read(state, move |s| Ok(s.event(&code, event)?)).await
 }
 
 /// Opens an event (reviewer or admin). Its check-in link, for the QR code, is in the answer.
@@ -218,17 +219,24 @@ async fn create(
     let link_key = *state.link_key();
     let public_url = state.public_url().to_owned();
     let account = who.id();
-    idempotent(
+    let path = format!("/api/v1/regions/{code}/events");
+    let cmd = CreateEvent {
+        region: code,
+        name: body.name,
+        indicator,
+        starts,
+        ends,
+        by: account,
+    };
+    once(
         &state,
         account,
         key,
         "POST",
-        format!("/api/v1/regions/{code}/events"),
+        path,
         StatusCode::CREATED,
-        move |b| {
-            let ev = create_event_in(b, &code, &body.name, &indicator, starts, ends, account)?;
-            Ok(event_out(&ev, offset, &link_key, &public_url))
-        },
+        cmd,
+        move |ev| event_out(ev, offset, &link_key, &public_url),
     )
     .await
 }
@@ -245,7 +253,7 @@ async fn one(
     Path((r, e)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<EventOut>> {
     let code = region(&r)?;
-    if who.grants_in(&code).next().is_none() {
+    if who.grants_for(&code).next().is_none() {
         return Err(ApiError::forbidden(format!(
             "this needs a role in region {code}"
         )));
@@ -345,7 +353,7 @@ async fn qr_png_handler(
 }
 
 /// Checks the caller in with what a link carries; answers with the claim as JSON.
-async fn check_in(
+async fn record_checkin(
     state: &AppState,
     who: &Principal,
     r: &str,
@@ -356,7 +364,7 @@ async fn check_in(
 ) -> ApiResult<Response> {
     let code = region(r)?;
     who.require(&code, &[Role::Resident])?;
-    let member = who.member_in(&code).ok_or_else(|| {
+    let member = who.member_of(&code).ok_or_else(|| {
         ApiError::forbidden(format!(
             "you have no member record in region {code}; ask the committee to add you"
         ))
@@ -366,8 +374,14 @@ async fn check_in(
     }
     let offset = offset_of(state, &code).await?;
     let account = who.id();
-    let unprocessable = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, m);
-    idempotent(
+    let cmd = CheckIn {
+        region: code.clone(),
+        event,
+        member,
+        by: account,
+        expires: Timestamp::from_millis(exp),
+    };
+    once(
         state,
         account,
         key,
@@ -375,34 +389,8 @@ async fn check_in(
         // One key checks in to one event: reusing it for another is a conflict.
         format!("/api/v1/checkin {code}:{event}"),
         StatusCode::CREATED,
-        move |b| {
-            // Time is read inside the write, so the check and the check-in agree.
-            let now = b.now();
-            if now.millis() > exp {
-                return Err(unprocessable(format!(
-                    "this check-in code expired at {}; check-in closes when the event ends",
-                    rfc3339(Timestamp::from_millis(exp), offset)
-                )));
-            }
-            let ev = load_event(b.conn(), &code, event)?;
-            if now < ev.starts {
-                return Err(unprocessable(format!(
-                    "check-in for \"{}\" opens at {}",
-                    ev.name,
-                    rfc3339(ev.starts, offset)
-                )));
-            }
-            if now > ev.ends {
-                return Err(unprocessable(format!(
-                    "check-in for \"{}\" closed at {}",
-                    ev.name,
-                    rfc3339(ev.ends, offset)
-                )));
-            }
-            let outcome = check_in_in(b, &code, event, member, account)?;
-            let view = jifen_store::read::claim_in(b.conn(), &outcome.region, outcome.claim)?;
-            Ok(ClaimOut::from_view(&view, offset))
-        },
+        cmd,
+        move |view| ClaimOut::from_view(view, offset),
     )
     .await
 }
@@ -423,7 +411,7 @@ async fn checkin(
     ApiJson(body): ApiJson<CheckinIn>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(&headers)?;
-    check_in(
+    record_checkin(
         &state,
         &who,
         &body.region,

@@ -14,6 +14,7 @@ use jifen_core::{CapPeriod, MemberId, Points, RegionCode, Role, SponsorCode, clo
 use jifen_store::market::{
     Budget, RedemptionFilter, RedemptionView, Reserve, RewardView, SponsorView,
 };
+use jifen_store::{AddReward, CancelRedemption, ConfirmRedemption};
 use qrcode::{EcLevel, QrCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -26,7 +27,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::json::ApiJson;
-use crate::write::{idempotency_key, idempotent, read};
+use crate::write::{idempotency_key, once, read};
 
 /// How often the server expires and refunds reservations past their window.
 pub const SWEEP_SECONDS: u64 = 60;
@@ -496,7 +497,7 @@ async fn put_sponsor(
     let (created, view) = read(&state, move |s| {
         let sp = sponsor.code.clone();
         let created = s.put_sponsor(code.clone(), sponsor)?;
-        let view = s.read(|c| jifen_store::market::sponsor(c, &code, &sp))?;
+        let view = s.sponsor(&code, &sp)?;
         Ok((created, view))
     })
     .await?;
@@ -531,7 +532,7 @@ async fn list_rewards(
     let code = region(&r)?;
     if q.all {
         who.require(&code, &[Role::Admin, Role::Auditor])?;
-    } else if who.grants_in(&code).next().is_none() {
+    } else if who.grants_for(&code).next().is_none() {
         return Err(ApiError::forbidden(format!(
             "this needs a role in region {code}"
         )));
@@ -567,21 +568,19 @@ async fn add_reward(
     who.require(&code, &[Role::Admin])?;
     let key = idempotency_key(&headers)?;
     let reward = body.to_reward()?;
-    idempotent(
+    let path = format!("/api/v1/regions/{code}/rewards");
+    once(
         &state,
         who.id(),
         key,
         "POST",
-        format!("/api/v1/regions/{code}/rewards"),
+        path,
         StatusCode::CREATED,
-        move |b| {
-            let id = jifen_store::market::add_reward_in(b, &code, &reward)?;
-            Ok(RewardOut::from_view(&jifen_store::market::reward(
-                b.conn(),
-                &code,
-                id,
-            )?))
+        AddReward {
+            region: code,
+            reward,
         },
+        RewardOut::from_view,
     )
     .await
 }
@@ -603,7 +602,7 @@ async fn update_reward(
     let reward = body.to_reward()?;
     let v = read(&state, move |s| {
         s.update_reward(code.clone(), id, reward)?;
-        Ok(s.read(|c| jifen_store::market::reward(c, &code, id))?)
+        Ok(s.reward(&code, id)?)
     })
     .await?;
     Ok(Json(RewardOut::from_view(&v)))
@@ -631,7 +630,7 @@ async fn reserve(
     let code = region(&r)?;
     let member =
         MemberId::new(body.member).map_err(|e| ApiError::field("member", e.to_string()))?;
-    let own = who.member_in(&code) == Some(member);
+    let own = who.member_of(&code) == Some(member);
     if own && who.has(&code, Role::Resident) {
         // A resident for themself.
     } else if who.has(&code, Role::Station) && !own {
@@ -653,25 +652,22 @@ async fn reserve(
     let key = idempotency_key(&headers)?;
     let offset = state.offset(&code).await?;
     let by = who.id();
-    idempotent(
+    let path = format!("/api/v1/regions/{code}/redemptions");
+    let cmd = Reserve {
+        region: code,
+        reward: body.reward,
+        member,
+        by,
+    };
+    once(
         &state,
         by,
         key,
         "POST",
-        format!("/api/v1/regions/{code}/redemptions"),
+        path,
         StatusCode::CREATED,
-        move |b| {
-            let d = jifen_store::market::reserve_in(
-                b,
-                Reserve {
-                    region: code,
-                    reward: body.reward,
-                    member,
-                    by,
-                },
-            )?;
-            Ok(RedemptionOut::from_view(&d, offset))
-        },
+        cmd,
+        move |d| RedemptionOut::from_view(d, offset),
     )
     .await
 }
@@ -722,7 +718,7 @@ async fn list_redemptions(
     } else {
         who.require(&code, &[Role::Resident])?;
         let own = who
-            .member_in(&code)
+            .member_of(&code)
             .ok_or_else(|| ApiError::forbidden("no member record in this region"))?;
         if q.member.is_some_and(|m| m != own.get()) {
             return Err(ApiError::forbidden(
@@ -783,7 +779,7 @@ async fn visible_redemption(
     let c = code.clone();
     let d = read(state, move |s| Ok(s.redemption(&c, id)?)).await?;
     let staff = who.has(code, Role::Admin) || who.has(code, Role::Auditor);
-    if staff || who.member_in(code) == Some(d.member) {
+    if staff || who.member_of(code) == Some(d.member) {
         Ok(d)
     } else {
         // Someone else's redemption reads as absent.
@@ -862,24 +858,29 @@ async fn cancel(
     } else {
         who.require(&code, &[Role::Resident, Role::Admin])?;
         Some(
-            who.member_in(&code)
+            who.member_of(&code)
                 .ok_or_else(|| ApiError::forbidden("no member record in this region"))?,
         )
     };
     let key = idempotency_key(&headers)?;
     let offset = state.offset(&code).await?;
     let by = who.id();
-    idempotent(
+    let path = format!("/api/v1/regions/{code}/redemptions/{id}/cancel");
+    let cmd = CancelRedemption {
+        region: code,
+        id,
+        as_member,
+        by,
+    };
+    once(
         &state,
         by,
         key,
         "POST",
-        format!("/api/v1/regions/{code}/redemptions/{id}/cancel"),
+        path,
         StatusCode::OK,
-        move |b| {
-            let d = jifen_store::market::cancel_in(b, &code, id, as_member, by)?;
-            Ok(RedemptionOut::from_view(&d, offset))
-        },
+        cmd,
+        move |d| RedemptionOut::from_view(d, offset),
     )
     .await
 }
@@ -888,7 +889,7 @@ async fn cancel(
 
 fn merchant_sponsor(who: &Principal, code: &RegionCode) -> ApiResult<SponsorCode> {
     who.require(code, &[Role::Merchant])?;
-    who.sponsor_in(code).ok_or_else(|| {
+    who.sponsor_of(code).ok_or_else(|| {
         ApiError::forbidden(format!(
             "this merchant account names no sponsor in region {code}; ask an admin to set it"
         ))
@@ -920,27 +921,22 @@ async fn confirm(
     read(&state, |s| Ok(s.expire_reservations().map(|_| ())?)).await?;
     let offset = state.offset(&code).await?;
     let by = who.id();
-    idempotent(
+    let path = format!("/api/v1/regions/{code}/merchant/confirm");
+    let cmd = ConfirmRedemption {
+        region: code,
+        code: rc,
+        sponsor,
+        by,
+    };
+    once(
         &state,
         by,
         key,
         "POST",
-        format!("/api/v1/regions/{code}/merchant/confirm"),
+        path,
         StatusCode::OK,
-        move |b| {
-            let d = jifen_store::market::confirm_in(b, &code, &rc, &sponsor, by)?;
-            if d.status != RedemptionStatus::Fulfilled {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    format!(
-                        "redemption {} expired at {}; do not hand it over",
-                        d.code,
-                        rfc3339(d.expires, offset)
-                    ),
-                ));
-            }
-            Ok(MerchantRedemptionOut::from_view(&d, offset))
-        },
+        cmd,
+        move |d| MerchantRedemptionOut::from_view(d, offset),
     )
     .await
 }

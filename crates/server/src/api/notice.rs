@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use jifen_core::{ClaimStatus, IndicatorRef, Role, member::mask_name};
-use jifen_store::workflow::object_in;
+use jifen_store::{EndNotices, Object};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::json::ApiJson;
-use crate::write::{idempotency_key, idempotent, read};
+use crate::write::{idempotency_key, once, read};
 
 /// What the public board shows for the name of a member whose data was erased.
 pub const ERASED_NAME: &str = "已注销";
@@ -141,28 +141,32 @@ async fn object(
     ApiJson(body): ApiJson<ObjectionIn>,
 ) -> ApiResult<Response> {
     let (code, claim) = claim_id(&id)?;
-    if who.grants_in(&code).next().is_none() {
+    if who.grants_for(&code).next().is_none() {
         return Err(ApiError::forbidden(format!(
             "only someone holding a role in region {code} may object to its notices"
         )));
     }
     let key = idempotency_key(&headers)?;
     let account = who.id();
-    idempotent(
+    let path = format!("/api/v1/claims/{code}:{claim}/object");
+    let cmd = Object {
+        region: code.clone(),
+        claim,
+        by: account,
+        reason: body.reason,
+    };
+    once(
         &state,
         account,
         key,
         "POST",
-        format!("/api/v1/claims/{code}:{claim}/object"),
+        path,
         StatusCode::CREATED,
-        move |b| {
-            let objection = object_in(b, &code, claim, account, &body.reason)?;
-            let view = jifen_store::read::claim_in(b.conn(), &code, claim)?;
-            Ok(ObjectionOut {
-                id: format!("{code}:{objection}"),
-                claim: format!("{code}:{claim}"),
-                claim_status: view.status.as_str().to_owned(),
-            })
+        cmd,
+        move |o| ObjectionOut {
+            id: format!("{code}:{}", o.objection),
+            claim: format!("{code}:{claim}"),
+            claim_status: o.claim_status.as_str().to_owned(),
         },
     )
     .await
@@ -187,24 +191,22 @@ async fn close(
     let operator = who.id();
     let path = format!("/api/v1/regions/{code}/notice/close");
     let offset = state.offset(&code).await?;
-    idempotent(
+    once(
         &state,
         operator,
         key,
         "POST",
         path,
         StatusCode::OK,
-        move |b| {
-            let posted = jifen_store::workflow::end_notices_in(b, code.clone(), operator)?;
+        EndNotices {
+            region: code,
+            operator,
+        },
+        move |posted| {
             posted
                 .iter()
-                .map(|o| {
-                    Ok(ClaimOut::from_view(
-                        &jifen_store::read::claim_in(b.conn(), &o.region, o.claim)?,
-                        offset,
-                    ))
-                })
-                .collect::<Result<Vec<_>, ApiError>>()
+                .map(|v| ClaimOut::from_view(v, offset))
+                .collect::<Vec<_>>()
         },
     )
     .await

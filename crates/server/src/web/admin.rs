@@ -12,8 +12,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use jifen_core::member::check_name;
 use jifen_core::{HouseholdId, MemberId, RegionCode, Role};
-use jifen_store::admin::{NewMember, insert_household, insert_member};
-use jifen_store::web_reads::household_exists_in;
+use jifen_store::{ImportMembers, MemberRow};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -189,16 +188,14 @@ async fn overview_page(
 /// The region's levels, read through a balance-free path: the levels the admin set.
 async fn levels_of(c: &Ctx, code: &RegionCode) -> Result<Vec<LevelRow>, Problem> {
     let c2 = code.clone();
-    let levels = crate::write::read(&c.state, move |st| {
-        Ok(st.read(|conn| jifen_store::read::load_levels(conn, &c2))?)
-    })
-    .await
-    .map_err(|e| Problem {
-        status: e.status.as_u16(),
-        detail: e.detail,
-        field: None,
-        code: None,
-    })?;
+    let levels = crate::write::read(&c.state, move |st| Ok(st.levels(&c2)?))
+        .await
+        .map_err(|e| Problem {
+            status: e.status.as_u16(),
+            detail: e.detail,
+            field: None,
+            code: None,
+        })?;
     Ok(levels
         .all()
         .iter()
@@ -650,14 +647,6 @@ pub struct CsvRow {
     pub error: String,
 }
 
-/// A good row, ready to write.
-struct GoodRow {
-    member: Option<MemberId>,
-    household: HouseholdId,
-    name: String,
-    label: Option<String>,
-}
-
 /// A form sends a text box's lines ending in CRLF, and the csv reader counts lines
 /// one short on CRLF; with LF only, a row's line number is its line in the file.
 fn unify_newlines(text: &str) -> String {
@@ -876,18 +865,19 @@ async fn import(c: Ctx, Path(r): Path<String>, Form(f): Form<ImportForm>) -> Res
         Ok(x) => x,
         Err(e) => return page(Vec::new(), 0, e, StatusCode::UNPROCESSABLE_ENTITY),
     };
-    let good_rows: Vec<GoodRow> = good
+    let good_rows: Vec<MemberRow> = good
         .iter()
         .flatten()
         .map(|&i| {
             let r = &rows[i];
-            GoodRow {
+            MemberRow {
+                line: None,
                 member: (!r.member.is_empty())
                     .then(|| MemberId::parse(&r.member).ok())
                     .flatten(),
                 household: HouseholdId::parse(&r.household).expect("checked above"),
+                household_label: (!r.label.is_empty()).then(|| r.label.clone()),
                 name: r.name.clone(),
-                label: (!r.label.is_empty()).then(|| r.label.clone()),
             }
         })
         .collect();
@@ -903,9 +893,8 @@ async fn import(c: Ctx, Path(r): Path<String>, Form(f): Form<ImportForm>) -> Res
     let Some(who) = c.who.as_ref() else {
         return c.to_login();
     };
-    // The good rows in one write, through the store functions the members API uses;
+    // The good rows in one write, through the store's import command;
     // the form's key makes a second press replay the first answer.
-    let region = code.clone();
     let key = crate::write::Idem::for_page(
         &f.key,
         &good_rows
@@ -913,40 +902,25 @@ async fn import(c: Ctx, Path(r): Path<String>, Form(f): Form<ImportForm>) -> Res
             .map(|r| {
                 format!(
                     "{:?}\t{}\t{}\t{:?}\n",
-                    r.member, r.household, r.name, r.label
+                    r.member, r.household, r.name, r.household_label
                 )
             })
             .collect::<String>(),
     );
-    let res = crate::write::idempotent(
+    let cmd = ImportMembers {
+        region: code.clone(),
+        rows: good_rows,
+    };
+    let res = crate::write::once(
         &c.state,
         who.id(),
         key,
         "POST",
         format!("/web/regions/{code}/import-members"),
         StatusCode::OK,
-        move |b| {
-            for row in &good_rows {
-                if !household_exists_in(b.conn(), &region, row.household)? {
-                    let label = row
-                        .label
-                        .clone()
-                        .unwrap_or_else(|| format!("户{}", row.household));
-                    insert_household(b, &region, Some(row.household), &label)?;
-                }
-                insert_member(
-                    b,
-                    &NewMember {
-                        region: region.clone(),
-                        id: row.member,
-                        household: row.household,
-                        name: row.name.clone(),
-                    },
-                )?;
-            }
-            Ok(Imported {
-                imported: good_rows.len(),
-            })
+        cmd,
+        |ids| Imported {
+            imported: ids.len(),
         },
     )
     .await;

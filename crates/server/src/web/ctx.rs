@@ -258,7 +258,7 @@ impl Ctx {
         }
     }
 
-    pub fn signed_in(&self) -> bool {
+    pub fn is_signed(&self) -> bool {
         self.who.is_some()
     }
     pub fn name(&self) -> &str {
@@ -269,8 +269,8 @@ impl Ctx {
     pub fn has(&self, region: &RegionCode, role: Role) -> bool {
         self.who.as_ref().is_some_and(|p| p.has(region, role))
     }
-    pub fn member_in(&self, region: &RegionCode) -> Option<MemberId> {
-        self.who.as_ref().and_then(|p| p.member_in(region))
+    pub fn member_of(&self, region: &RegionCode) -> Option<MemberId> {
+        self.who.as_ref().and_then(|p| p.member_of(region))
     }
     /// This page in the other language.
     pub fn switch_url(&self) -> String {

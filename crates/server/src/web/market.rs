@@ -102,7 +102,7 @@ async fn shop_page(
     if let Err(res) = c.require_role(code, &[Role::Resident]) {
         return *res;
     }
-    let Some(member) = c.member_in(code) else {
+    let Some(member) = c.member_of(code) else {
         return c.error_page(StatusCode::FORBIDDEN, c.tr("err.no_member"), None);
     };
     let data = async {
@@ -157,7 +157,7 @@ async fn redeem(
         Ok(x) => x,
         Err(res) => return *res,
     };
-    let Some(member) = c.member_in(&code) else {
+    let Some(member) = c.member_of(&code) else {
         return c.error_page(StatusCode::FORBIDDEN, c.tr("err.no_member"), None);
     };
     let Ok(reward_id) = reward.trim().parse::<i64>() else {

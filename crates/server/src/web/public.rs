@@ -393,7 +393,7 @@ async fn notice_page(
     let may_object = c
         .who
         .as_ref()
-        .is_some_and(|w| w.grants_in(code).next().is_some());
+        .is_some_and(|w| w.grants_for(code).next().is_some());
     c.render(
         status,
         &Notice {

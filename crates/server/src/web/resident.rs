@@ -97,7 +97,7 @@ pub async fn indicator_names(c: &Ctx, region: &RegionCode) -> HashMap<String, St
 /// The signed-in resident's member number in the region, or the page to show instead.
 fn my_member(c: &Ctx, region: &RegionCode) -> Result<MemberId, Refused> {
     c.require_role(region, &[Role::Resident])?;
-    c.member_in(region)
+    c.member_of(region)
         .ok_or_else(|| Box::new(c.error_page(StatusCode::FORBIDDEN, c.tr("err.no_member"), None)))
 }
 
@@ -425,7 +425,7 @@ async fn entry_page(
         "checkpoint": v["checkpoint"],
     });
     let mine =
-        c.member_in(code).is_some_and(|m| m.get() == n(e, "member")) && c.has(code, Role::Resident);
+        c.member_of(code).is_some_and(|m| m.get() == n(e, "member")) && c.has(code, Role::Resident);
     c.render(
         status,
         &EntryPage {

@@ -213,7 +213,7 @@ async fn queue_items(c: &Ctx, code: &RegionCode) -> Result<Vec<QueueItem>, Probl
     let objections = crate::write::read(&c.state, move |st| {
         let mut out = HashMap::new();
         for n in numbers {
-            let list = st.read(|conn| jifen_store::web_reads::objections(conn, &c2, n))?;
+            let list = st.objections(&c2, n)?;
             if !list.is_empty() {
                 out.insert(n, list);
             }
@@ -662,10 +662,8 @@ async fn events_page(
     let c2 = code.clone();
     let listed = async {
         let offset = c.state.offset(code).await?;
-        let rows = crate::write::read(&c.state, move |st| {
-            Ok(st.read(|conn| jifen_store::web_reads::events(conn, &c2, EVENTS_SHOWN_MAX))?)
-        })
-        .await?;
+        let rows =
+            crate::write::read(&c.state, move |st| Ok(st.events(&c2, EVENTS_SHOWN_MAX)?)).await?;
         Ok::<_, crate::error::ApiError>((rows, offset))
     }
     .await;
