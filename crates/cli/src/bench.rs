@@ -366,7 +366,7 @@ fn raw_copy(url: &str, n: u64, members: u64, create: &str) -> Result<f64> {
         let mut i: u64 = 0;
         let mut line = String::new();
         while i < n {
-            let end = (i + jifen_store::sequencer::BATCH_JOBS_MAX as u64).min(n);
+            let end = (i + jifen_store::BATCH_JOBS_MAX as u64).min(n);
             let mut w = pg
                 .client
                 .copy_in("COPY bench_raw FROM STDIN (FORMAT text)")?;
@@ -410,7 +410,7 @@ fn raw_insert(path: &std::path::Path, n: u64, members: u64) -> Result<f64> {
             rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
         {
             let mut st = tx.prepare_cached("INSERT INTO raw VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")?;
-            let end = (i + jifen_store::sequencer::BATCH_JOBS_MAX as u64).min(n);
+            let end = (i + jifen_store::BATCH_JOBS_MAX as u64).min(n);
             while i < end {
                 let member = i64::try_from(i % members + 1).unwrap_or(1);
                 st.execute(rusqlite::params![

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow};
 use clap::Subcommand;
 use jifen_core::{PublicLeaf, RegionCode};
-use jifen_log::{NoteVerifier, Receipt, TILE_WIDTH, TileReader};
-use jifen_store::rows::SqlTiles;
+use jifen_log::{NoteVerifier, Receipt, TILE_WIDTH};
 
 use crate::open_existing;
 
@@ -127,13 +126,9 @@ fn publish_region(
 ) -> Result<(u64, u64)> {
     let dir = out.join(region.as_str());
     store
-        .read(|c| {
-            let (cp, note) = jifen_store::read::latest_checkpoint(c, region)?;
+        .log_view(region, |log| {
+            let (cp, note) = (&log.checkpoint, &log.note);
             let mut files = 0u64;
-            let mut tiles = SqlTiles {
-                conn: c,
-                region: region.as_str(),
-            };
             let width = TILE_WIDTH;
             for level in 0u8.. {
                 let nodes = cp.size >> (8 * u32::from(level));
@@ -142,7 +137,7 @@ fn publish_region(
                 }
                 for index in 0..nodes.div_ceil(width) {
                     let w = (nodes - index * width).min(width);
-                    let blob = tiles.read_tile(level, index)?.unwrap_or_default();
+                    let blob = log.tile(level, index)?.unwrap_or_default();
                     let bytes = usize::try_from(w).unwrap_or(usize::MAX) * 32;
                     if blob.len() < bytes {
                         return Err(jifen_store::StoreError::Corrupt(format!(
@@ -161,8 +156,7 @@ fn publish_region(
                     })?;
                     files += 1;
                     if level == 0 {
-                        let leaves =
-                            jifen_store::read::leaves(c, region, index * width, index * width + w)?;
+                        let leaves = log.leaves(index * width, index * width + w)?;
                         let bundle = jifen_log::encode_entry_bundle(
                             leaves.iter().map(|(_, l)| l.as_slice()),
                         )?;

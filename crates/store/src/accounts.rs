@@ -334,46 +334,54 @@ impl Store {
     }
 }
 
-/// Records a write's answer under its idempotency key, inside the write's own batch.
-pub fn record_response(
-    b: &crate::Batch<'_>,
-    account: OperatorId,
-    key: &str,
-    answer: &StoredResponse,
-) -> Result<()> {
-    let StoredResponse {
-        method,
-        path,
-        request,
-        status,
-        body,
-    } = answer;
-    b.conn()
-        .execute("INSERT INTO http_idempotency (account, key, method, path, request, status, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", params![account.get(), key, method.as_str(), path.as_str(), request.as_deref(), *status, body.as_slice(), b.now().millis()])
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => StoreError::Conflict(format!("idempotency key {key:?} was used for another request at the same time")),
-            e => e,
-        })?;
-    Ok(())
+pub_for_tests! {
+    /// Records a write's answer under its idempotency key, inside the write's own batch.
+    fn record_response(
+        b: &crate::Batch<'_>,
+        account: OperatorId,
+        key: &str,
+        answer: &StoredResponse,
+    ) -> Result<()> {
+        let StoredResponse {
+            method,
+            path,
+            request,
+            status,
+            body,
+        } = answer;
+        b.conn()
+            .execute("INSERT INTO http_idempotency (account, key, method, path, request, status, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", params![account.get(), key, method.as_str(), path.as_str(), request.as_deref(), *status, body.as_slice(), b.now().millis()])
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("idempotency key {key:?} was used for another request at the same time")),
+                e => e,
+            })?;
+        Ok(())
+    }
 }
 
-/// The stored answer under (account, key), read inside a write's batch.
-pub fn lookup_response_in(
-    b: &crate::Batch<'_>,
-    account: OperatorId,
-    key: &str,
-) -> Result<Option<StoredResponse>> {
-    b.conn().query_opt(
-        &format!(
-            "SELECT {STORED_RESPONSE_COLUMNS} FROM http_idempotency WHERE account = ?1 AND key = ?2"
-        ),
-        params![account.get(), key],
-        stored_response,
-    )
+pub_for_tests! {
+    /// The stored answer under (account, key), read inside a write's batch.
+    fn lookup_response_in(
+        b: &crate::Batch<'_>,
+        account: OperatorId,
+        key: &str,
+    ) -> Result<Option<StoredResponse>> {
+        b.conn().query_opt(
+            &format!(
+                "SELECT {STORED_RESPONSE_COLUMNS} FROM http_idempotency WHERE account = ?1 AND key = ?2"
+            ),
+            params![account.get(), key],
+            stored_response,
+        )
+    }
 }
 
 /// [`Store::grant_role`] inside a write's batch, so it commits with the rest of the write.
-pub fn grant_role_in(b: &mut crate::Batch<'_>, account: OperatorId, grant: Grant) -> Result<()> {
+pub(crate) fn grant_role_in(
+    b: &mut crate::Batch<'_>,
+    account: OperatorId,
+    grant: Grant,
+) -> Result<()> {
     if grant.role == Role::Resident && grant.member.is_none() {
         return Err(StoreError::rejected("a resident role must name the member"));
     }
@@ -418,7 +426,7 @@ pub fn grant_role_in(b: &mut crate::Batch<'_>, account: OperatorId, grant: Grant
 }
 
 /// [`Store::revoke_role`] inside a write's batch, so it commits with the rest of the write.
-pub fn revoke_role_in(
+pub(crate) fn revoke_role_in(
     b: &mut crate::Batch<'_>,
     account: OperatorId,
     region: RegionCode,
@@ -438,7 +446,7 @@ pub fn revoke_role_in(
 }
 
 /// [`Store::put_token`] inside a write's batch, so it commits with the rest of the write.
-pub fn put_token_in(b: &mut crate::Batch<'_>, token_hash: [u8; 32], t: Token) -> Result<()> {
+pub(crate) fn put_token_in(b: &mut crate::Batch<'_>, token_hash: [u8; 32], t: Token) -> Result<()> {
     b.conn().execute(
             "INSERT INTO tokens (token_hash, account, kind, region, role, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
@@ -455,7 +463,7 @@ pub fn put_token_in(b: &mut crate::Batch<'_>, token_hash: [u8; 32], t: Token) ->
 }
 
 /// [`Store::create_account`] inside a write's batch, so it commits with the rest of the write.
-pub fn create_account_in(
+pub(crate) fn create_account_in(
     b: &mut crate::Batch<'_>,
     id: Option<OperatorId>,
     username: String,

@@ -240,7 +240,7 @@ pub(crate) fn region_must_exist(tx: &Conn, region: &RegionCode) -> Result<()> {
 /// Adds a household inside a write's batch. Numbers are allocated per region, so on
 /// PostgreSQL the batch takes the region's lock first: two servers adding at once
 /// wait their turn instead of colliding on the next free number.
-pub fn insert_household(
+pub(crate) fn insert_household(
     b: &mut crate::Batch<'_>,
     region: &RegionCode,
     id: Option<HouseholdId>,
@@ -277,52 +277,54 @@ pub fn insert_household(
     Ok(id)
 }
 
-/// Adds a member with a fresh commitment key inside a write's batch, under the
-/// region's lock as [`insert_household`] does.
-pub fn insert_member(b: &mut crate::Batch<'_>, m: &NewMember) -> Result<MemberId> {
-    let name =
-        check_name("member name", &m.name).map_err(|e| StoreError::rejected(e.to_string()))?;
-    b.lock_region(&m.region)?;
-    let now_ms = b.now().millis();
-    let tx = b.conn();
-    let household: Option<i64> = tx.query_opt(
-        "SELECT household FROM households WHERE region = ?1 AND household = ?2",
-        params![m.region.as_str(), m.household.get()],
-        |r| r.get(0),
-    )?;
-    if household.is_none() {
-        return Err(StoreError::NotFound(format!(
-            "household {} in region {}",
-            m.household, m.region
-        )));
-    }
-    let id = match m.id {
-        Some(id) => id,
-        None => {
-            let max: Option<i64> = tx.query_row(
-                "SELECT MAX(member) FROM members WHERE region = ?1",
-                params![m.region.as_str()],
-                |r| r.get(0),
-            )?;
-            MemberId::new(max.unwrap_or(0) + 1).map_err(|e| StoreError::Corrupt(e.to_string()))?
+pub_for_tests! {
+    /// Adds a member with a fresh commitment key inside a write's batch, under the
+    /// region's lock as [`insert_household`] does.
+    fn insert_member(b: &mut crate::Batch<'_>, m: &NewMember) -> Result<MemberId> {
+        let name =
+            check_name("member name", &m.name).map_err(|e| StoreError::rejected(e.to_string()))?;
+        b.lock_region(&m.region)?;
+        let now_ms = b.now().millis();
+        let tx = b.conn();
+        let household: Option<i64> = tx.query_opt(
+            "SELECT household FROM households WHERE region = ?1 AND household = ?2",
+            params![m.region.as_str(), m.household.get()],
+            |r| r.get(0),
+        )?;
+        if household.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "household {} in region {}",
+                m.household, m.region
+            )));
         }
-    };
-    let key = random_secret()?;
-    let commitment = member_commitment(&key, &m.region, id);
-    tx.execute("INSERT INTO members (region, member, household, name, commitment, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", params![m.region.as_str(), id.get(), m.household.get(), name, commitment.as_slice(), now_ms])
-    .map_err(|e| match e {
-        StoreError::Conflict(_) => StoreError::Conflict(format!("member {id} exists already in {}", m.region)),
-        e => e,
-    })?;
-    tx.execute(
-        "INSERT INTO member_keys (region, member, key) VALUES (?1, ?2, ?3)",
-        params![m.region.as_str(), id.get(), key.as_slice()],
-    )?;
-    Ok(id)
+        let id = match m.id {
+            Some(id) => id,
+            None => {
+                let max: Option<i64> = tx.query_row(
+                    "SELECT MAX(member) FROM members WHERE region = ?1",
+                    params![m.region.as_str()],
+                    |r| r.get(0),
+                )?;
+                MemberId::new(max.unwrap_or(0) + 1).map_err(|e| StoreError::Corrupt(e.to_string()))?
+            }
+        };
+        let key = random_secret()?;
+        let commitment = member_commitment(&key, &m.region, id);
+        tx.execute("INSERT INTO members (region, member, household, name, commitment, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", params![m.region.as_str(), id.get(), m.household.get(), name, commitment.as_slice(), now_ms])
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("member {id} exists already in {}", m.region)),
+            e => e,
+        })?;
+        tx.execute(
+            "INSERT INTO member_keys (region, member, key) VALUES (?1, ?2, ?3)",
+            params![m.region.as_str(), id.get(), key.as_slice()],
+        )?;
+        Ok(id)
+    }
 }
 
 /// [`Store::put_indicator`] inside a write's batch, so it commits with the rest of the write.
-pub fn put_indicator_in(b: &mut crate::Batch<'_>, mut ind: Indicator) -> Result<u32> {
+pub(crate) fn put_indicator_in(b: &mut crate::Batch<'_>, mut ind: Indicator) -> Result<u32> {
     // Numbers are allocated per region: writers of other processes wait their turn.
     b.lock_region(&ind.region)?;
     let tx = b.conn();
@@ -397,7 +399,11 @@ pub fn put_indicator_in(b: &mut crate::Batch<'_>, mut ind: Indicator) -> Result<
 }
 
 /// [`Store::set_levels`] inside a write's batch, so it commits with the rest of the write.
-pub fn set_levels_in(b: &mut crate::Batch<'_>, region: RegionCode, levels: Levels) -> Result<()> {
+pub(crate) fn set_levels_in(
+    b: &mut crate::Batch<'_>,
+    region: RegionCode,
+    levels: Levels,
+) -> Result<()> {
     let tx = b.conn();
     region_must_exist(tx, &region)?;
     tx.execute(

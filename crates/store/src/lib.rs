@@ -1,42 +1,63 @@
 //! jifen's storage: the embedded SQLite store, its migrations, and the writer
 //! that sequences every region's log with group commit.
 //!
-//! # Layout
-//! - [`db`]: connections and migrations.
-//! - [`sequencer`]: the writer thread, batches, per-region sequencers.
-//! - [`admin`]: regions, indicators, levels, households and members.
-//! - [`workflow`]: claims and appeals, posting through the sequencer.
-//! - [`read`]: queries: balances, entries, checkpoints, tiles and proofs.
-//! - [`audit`]: the offline audit behind `jifen verify`.
-//! - [`keys`]: region signing keys and what each last signed, as files.
-//! - [`rows`]: row ⇄ domain type mapping.
+//! Other crates use the store through its commands ([`Command`], one type per
+//! act, run by [`Store::run`], [`Store::run_with`] or [`Store::run_once`]) and its
+//! reads (methods of [`Store`]). ARCHITECTURE.md maps the files.
 //!
 //! A data folder holds `jifen.db` (SQLite, WAL) and `keys/`.
 
+/// An item `pub` to this crate's own tests (feature `testing`) and `pub(crate)`
+/// otherwise: the writer's batch and what runs inside one, which no other crate uses.
+macro_rules! pub_for_tests {
+    ($(#[$a:meta])* $kw:ident $($t:tt)*) => {
+        #[cfg(feature = "testing")]
+        $(#[$a])* pub $kw $($t)*
+        #[cfg(not(feature = "testing"))]
+        $(#[$a])* pub(crate) $kw $($t)*
+    };
+}
+
 pub mod accounts;
 pub mod admin;
-pub mod audit;
+mod audit;
 mod command;
 pub mod db;
-pub mod error;
+mod error;
 mod import;
 pub mod keys;
 pub mod market;
-pub mod member_years;
 pub mod read;
-pub mod rows;
-pub mod sequencer;
 pub mod sql;
-pub mod testdb;
-pub mod web_reads;
+mod web_reads;
 pub mod workflow;
 pub mod year;
+
+/// Modules no other crate uses: public only to this crate's own tests (the
+/// `testing` feature, which its dev-dependency on itself turns on).
+macro_rules! internal {
+    ($($m:ident),*) => {$(
+        #[cfg(feature = "testing")]
+        pub mod $m;
+        #[cfg(not(feature = "testing"))]
+        mod $m;
+    )*};
+}
+internal!(member_years, rows, sequencer);
+
+/// A fresh PostgreSQL database per test, for the test suites of this and the
+/// other crates (feature `testing`).
+#[cfg(feature = "testing")]
+pub mod testdb;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
 use jifen_core::{Clock, Entry};
+
+#[cfg(not(feature = "testing"))]
+use crate::sequencer::{Batch, Completion, Job};
 
 pub use command::{
     AddHousehold, AddReward, Answer, AppealDecided, CancelRedemption, CheckIn, Command,
@@ -45,8 +66,12 @@ pub use command::{
 };
 pub use error::{Result, StoreError};
 pub use import::{EntryRow, ImportEntries, ImportMembers, Imported, MemberRow};
-pub use sequencer::{Append, Batch, Completion, Job};
+pub use read::{LogView, MemberRecord};
+pub use sequencer::{Append, BATCH_JOBS_MAX};
+#[cfg(feature = "testing")]
+pub use sequencer::{Batch, Completion, Job};
 pub use sql::{Conn, FromCol, Row, ToParam, Value};
+pub use web_reads::EventRow;
 
 /// Where the store keeps its tables. The signing keys always live in the data folder.
 #[derive(Clone, PartialEq, Eq)]
@@ -162,46 +187,52 @@ impl Store {
         &self.inner.clock
     }
 
-    /// Queues a job for the writer; its completion runs after the batch commits or fails.
-    pub fn submit(&self, job: Job) -> Result<()> {
-        let sender = self
-            .inner
-            .jobs
-            .lock()
-            .map_err(|_| StoreError::Closed)?
-            .clone()
-            .ok_or(StoreError::Closed)?;
-        sender.send(job).map_err(|_| StoreError::Closed)
+    pub_for_tests! {
+        /// Queues a job for the writer; its completion runs after the batch commits or fails.
+        fn submit(&self, job: Job) -> Result<()> {
+            let sender = self
+                .inner
+                .jobs
+                .lock()
+                .map_err(|_| StoreError::Closed)?
+                .clone()
+                .ok_or(StoreError::Closed)?;
+            sender.send(job).map_err(|_| StoreError::Closed)
+        }
     }
 
-    /// Runs `f` in the writer, inside a savepoint, and calls `done` with its result once
-    /// the batch is durable (or with the error that stopped it).
-    pub fn write_with<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Batch<'_>) -> Result<T> + Send + 'static,
-        done: impl FnOnce(Result<T>) + Send + 'static,
-    ) -> Result<()> {
-        self.submit(Job::Run(Box::new(move |b: &mut Batch<'_>| {
-            let r = b.savepoint(f);
-            Box::new(move |commit: Result<(), &StoreError>| {
-                done(match commit {
-                    Ok(()) => r,
-                    Err(e) => Err(e.for_batch()),
-                })
-            }) as Completion
-        })))
+    pub_for_tests! {
+        /// Runs `f` in the writer, inside a savepoint, and calls `done` with its result once
+        /// the batch is durable (or with the error that stopped it).
+        fn write_with<T: Send + 'static>(
+            &self,
+            f: impl FnOnce(&mut Batch<'_>) -> Result<T> + Send + 'static,
+            done: impl FnOnce(Result<T>) + Send + 'static,
+        ) -> Result<()> {
+            self.submit(Job::Run(Box::new(move |b: &mut Batch<'_>| {
+                let r = b.savepoint(f);
+                Box::new(move |commit: Result<(), &StoreError>| {
+                    done(match commit {
+                        Ok(()) => r,
+                        Err(e) => Err(e.for_batch()),
+                    })
+                }) as Completion
+            })))
+        }
     }
 
-    /// Runs `f` in the writer and waits until its batch is durable.
-    pub fn write<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Batch<'_>) -> Result<T> + Send + 'static,
-    ) -> Result<T> {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        self.write_with(f, move |r| {
-            let _ = tx.send(r);
-        })?;
-        rx.recv().map_err(|_| StoreError::Closed)?
+    pub_for_tests! {
+        /// Runs `f` in the writer and waits until its batch is durable.
+        fn write<T: Send + 'static>(
+            &self,
+            f: impl FnOnce(&mut Batch<'_>) -> Result<T> + Send + 'static,
+        ) -> Result<T> {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            self.write_with(f, move |r| {
+                let _ = tx.send(r);
+            })?;
+            rx.recv().map_err(|_| StoreError::Closed)?
+        }
     }
 
     /// Appends one entry and calls `done` once it is durable. This path takes no
@@ -223,33 +254,35 @@ impl Store {
         rx.recv().map_err(|_| StoreError::Closed)?
     }
 
-    /// Runs `f` on a read connection inside one read transaction (a consistent snapshot).
-    pub fn read<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
-        let conn = match self
-            .inner
-            .readers
-            .lock()
-            .map_err(|_| StoreError::Closed)?
-            .pop()
-        {
-            Some(c) => c,
-            None => match &self.inner.database {
-                Database::Sqlite => db::open(&self.inner.db_path)?,
-                Database::Postgres(url) => db::open_pg(url)?,
-            },
-        };
-        conn.begin_read()?;
-        let r = f(&conn);
-        let end = conn.commit();
-        if end.is_ok() {
-            let mut pool = self.inner.readers.lock().map_err(|_| StoreError::Closed)?;
-            if pool.len() < READERS_IDLE_MAX {
-                pool.push(conn);
+    pub_for_tests! {
+        /// Runs `f` on a read connection inside one read transaction (a consistent snapshot).
+        fn read<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
+            let conn = match self
+                .inner
+                .readers
+                .lock()
+                .map_err(|_| StoreError::Closed)?
+                .pop()
+            {
+                Some(c) => c,
+                None => match &self.inner.database {
+                    Database::Sqlite => db::open(&self.inner.db_path)?,
+                    Database::Postgres(url) => db::open_pg(url)?,
+                },
+            };
+            conn.begin_read()?;
+            let r = f(&conn);
+            let end = conn.commit();
+            if end.is_ok() {
+                let mut pool = self.inner.readers.lock().map_err(|_| StoreError::Closed)?;
+                if pool.len() < READERS_IDLE_MAX {
+                    pool.push(conn);
+                }
             }
+            let v = r?;
+            end?;
+            Ok(v)
         }
-        let v = r?;
-        end?;
-        Ok(v)
     }
 
     /// Stops the writer after the jobs already queued, and waits for it.

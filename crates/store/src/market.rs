@@ -124,7 +124,7 @@ pub fn policy(c: &Conn, region: &RegionCode) -> Result<Policy> {
 }
 
 /// Sets a region's policy (it applies to reservations and closes from now on).
-pub fn set_policy_in(b: &mut Batch<'_>, region: &RegionCode, p: &Policy) -> Result<()> {
+pub(crate) fn set_policy_in(b: &mut Batch<'_>, region: &RegionCode, p: &Policy) -> Result<()> {
     p.validate()
         .map_err(|e| StoreError::rejected(e.to_string()))?;
     region_offset(b.conn(), region)?;
@@ -201,7 +201,7 @@ fn sponsor_in(b: &mut Batch<'_>, region: &RegionCode, code: &SponsorCode) -> Res
 
 /// Adds a sponsor or changes its name, kind and budget. A budget cannot go below
 /// what has been redeemed already. Returns whether it was new.
-pub fn put_sponsor_in(b: &mut Batch<'_>, region: &RegionCode, s: &Sponsor) -> Result<bool> {
+pub(crate) fn put_sponsor_in(b: &mut Batch<'_>, region: &RegionCode, s: &Sponsor) -> Result<bool> {
     s.validate()
         .map_err(|e| StoreError::rejected(e.to_string()))?;
     region_offset(b.conn(), region)?;
@@ -361,7 +361,7 @@ fn reward_params(r: &Reward) -> (Option<u32>, Option<&'static str>, String, Opti
 }
 
 /// Adds a reward to the catalog; returns its id.
-pub fn add_reward_in(b: &mut Batch<'_>, region: &RegionCode, r: &Reward) -> Result<u64> {
+pub(crate) fn add_reward_in(b: &mut Batch<'_>, region: &RegionCode, r: &Reward) -> Result<u64> {
     // Numbers are allocated per region: writers of other processes wait their turn.
     b.lock_region(region)?;
     let c = b.conn();
@@ -406,7 +406,12 @@ pub fn add_reward_in(b: &mut Batch<'_>, region: &RegionCode, r: &Reward) -> Resu
 
 /// Replaces a reward's details (name, price, stock, dates, ...). Redemptions
 /// already made keep the price they were made at.
-pub fn update_reward_in(b: &mut Batch<'_>, region: &RegionCode, id: u64, r: &Reward) -> Result<()> {
+pub(crate) fn update_reward_in(
+    b: &mut Batch<'_>,
+    region: &RegionCode,
+    id: u64,
+    r: &Reward,
+) -> Result<()> {
     let c = b.conn();
     reward(c, region, id)?;
     check_reward_refs(c, region, r)?;
@@ -579,196 +584,198 @@ fn random_code() -> Result<RedemptionCode> {
     Ok(RedemptionCode::from_random(b))
 }
 
-/// Reserves one item of a reward for a member: checks everything, posts the
-/// redemption entry, takes the item, and returns the redemption with its code.
-pub fn reserve_in(b: &mut Batch<'_>, req: Reserve) -> Result<RedemptionView> {
-    // Numbers are allocated per region: writers of other processes wait their turn.
-    b.lock_region(&req.region)?;
-    let Reserve {
-        region,
-        reward: reward_id,
-        member,
-        by,
-    } = req;
-    let now = b.now();
-    let c = b.conn();
-    let offset = region_offset(c, &region)?;
-    let today = local_date(now, offset)?;
-    let v = reward(c, &region, reward_id)?;
-    let r = &v.reward;
-    if !r.active_on(today) {
-        return Err(StoreError::refused(
-            "not-on-offer",
-            format!(
-                "reward {reward_id} ({}) is not on offer on {today}: it runs from {}{}",
-                r.name,
-                r.active_from,
-                r.active_to
-                    .map_or_else(|| " on".to_owned(), |to| format!(" to {to}"))
-            ),
-        ));
-    }
-    if r.stock == 0 {
-        return Err(StoreError::refused(
-            "out-of-stock",
-            format!("reward {reward_id} ({}) is out of stock", r.name),
-        ));
-    }
-    let erased: Option<Option<String>> = c.query_opt(
-        "SELECT name FROM members WHERE region = ?1 AND member = ?2",
-        params![region.as_str(), member.get()],
-        |row| row.get(0),
-    )?;
-    match erased {
-        None => {
-            return Err(StoreError::NotFound(format!(
-                "member {member} in region {region}"
+pub_for_tests! {
+    /// Reserves one item of a reward for a member: checks everything, posts the
+    /// redemption entry, takes the item, and returns the redemption with its code.
+    fn reserve_in(b: &mut Batch<'_>, req: Reserve) -> Result<RedemptionView> {
+        // Numbers are allocated per region: writers of other processes wait their turn.
+        b.lock_region(&req.region)?;
+        let Reserve {
+            region,
+            reward: reward_id,
+            member,
+            by,
+        } = req;
+        let now = b.now();
+        let c = b.conn();
+        let offset = region_offset(c, &region)?;
+        let today = local_date(now, offset)?;
+        let v = reward(c, &region, reward_id)?;
+        let r = &v.reward;
+        if !r.active_on(today) {
+            return Err(StoreError::refused(
+                "not-on-offer",
+                format!(
+                    "reward {reward_id} ({}) is not on offer on {today}: it runs from {}{}",
+                    r.name,
+                    r.active_from,
+                    r.active_to
+                        .map_or_else(|| " on".to_owned(), |to| format!(" to {to}"))
+                ),
+            ));
+        }
+        if r.stock == 0 {
+            return Err(StoreError::refused(
+                "out-of-stock",
+                format!("reward {reward_id} ({}) is out of stock", r.name),
+            ));
+        }
+        let erased: Option<Option<String>> = c.query_opt(
+            "SELECT name FROM members WHERE region = ?1 AND member = ?2",
+            params![region.as_str(), member.get()],
+            |row| row.get(0),
+        )?;
+        match erased {
+            None => {
+                return Err(StoreError::NotFound(format!(
+                    "member {member} in region {region}"
+                )));
+            }
+            Some(None) => {
+                return Err(StoreError::refused(
+                    "member-erased",
+                    format!("member {member} was erased and can no longer redeem"),
+                ));
+            }
+            Some(Some(_)) => {}
+        }
+        if let Some(need) = &r.min_level {
+            let levels = crate::read::load_levels(c, &region)?;
+            let need_level = levels.all().iter().find(|l| &l.code == need);
+            let have = member_level(c, &region, member, now)?;
+            let ok = match (need_level, &have) {
+                (Some(n), Some(h)) => h.min_score >= n.min_score,
+                (Some(_), None) => false,
+                // The level was removed since: nobody is held back by a level that is gone.
+                (None, _) => true,
+            };
+            if !ok {
+                let n = need_level.map_or_else(
+                    || need.clone(),
+                    |l| format!("{} ({}, from {} points)", l.code, l.name, l.min_score),
+                );
+                return Err(StoreError::refused(
+                    "level-too-low",
+                    format!(
+                        "reward {reward_id} needs level {n}; member {member} holds {}",
+                        have.map_or_else(
+                            || "no level yet".to_owned(),
+                            |l| format!("level {} ({})", l.code, l.name)
+                        )
+                    ),
+                ));
+            }
+        }
+        if let Some((limit, period)) = r.limit {
+            let (from, to) = period.bounds(today);
+            let start =
+                Timestamp::start_of(from, offset).map_err(|e| StoreError::rejected(e.to_string()))?;
+            let end =
+                Timestamp::start_of(to, offset).map_err(|e| StoreError::rejected(e.to_string()))?;
+            let had: i64 = c
+                .query_row("SELECT COUNT(*) FROM redemptions WHERE region = ?1 AND member = ?2 AND reward = ?3 \
+                     AND reserved_ms >= ?4 AND reserved_ms < ?5 AND status IN ('reserved', 'fulfilled')", params![region.as_str(), member.get(), sql_u64(reward_id)?, start.millis(), end.millis()],
+                    |row| row.get(0))?;
+            if had >= i64::from(limit) {
+                return Err(StoreError::refused(
+                    "limit-reached",
+                    format!(
+                        "reward {reward_id} allows {limit} per member per {}; member {member} has {had} this {}",
+                        period.as_str(),
+                        period.as_str()
+                    ),
+                ));
+            }
+        }
+        let s = sponsor_in(b, &region, &r.sponsor)?;
+        let c = b.conn();
+        if s.left() < r.price {
+            return Err(StoreError::refused(
+                "budget-spent",
+                format!(
+                    "sponsor {} ({}) has spent its budget: {} of {} points left, the reward costs {}",
+                    s.sponsor.code,
+                    s.sponsor.name,
+                    s.left(),
+                    s.sponsor.budget,
+                    r.price
+                ),
+            ));
+        }
+        let hours = policy(c, &region)?.reservation_hours;
+        let id = {
+            let max: Option<i64> = c.query_row(
+                "SELECT MAX(redemption) FROM redemptions WHERE region = ?1",
+                params![region.as_str()],
+                |row| row.get(0),
+            )?;
+            from_sql_u64(max.unwrap_or(0) + 1)?
+        };
+        let entry = b.append(Append {
+            region: region.clone(),
+            entry: NewEntry {
+                kind: EntryKind::Redemption,
+                member,
+                amount: r.price,
+                indicator: None,
+                quantity: 1,
+                reason: Reason::new(Source::Shop, id),
+                operator: by,
+                reverses: None,
+                sponsor: Some(r.sponsor.clone()),
+                counts_annual: false,
+            },
+            idempotency_key: None,
+        })?;
+        let c = b.conn();
+        let taken = c.execute(
+            "UPDATE rewards SET stock = stock - 1 WHERE region = ?1 AND reward = ?2 AND stock > 0",
+            params![region.as_str(), sql_u64(reward_id)?],
+        )?;
+        if taken != 1 {
+            return Err(StoreError::rejected(format!(
+                "reward {reward_id} ({}) is out of stock",
+                r.name
             )));
         }
-        Some(None) => {
-            return Err(StoreError::refused(
-                "member-erased",
-                format!("member {member} was erased and can no longer redeem"),
-            ));
+        let expires = Timestamp::from_millis(
+            now.millis()
+                .saturating_add(i64::from(hours).saturating_mul(3_600_000)),
+        );
+        let mut code = random_code()?;
+        for attempt in 0.. {
+            let clash: Option<i64> = c.query_opt(
+                "SELECT redemption FROM redemptions WHERE region = ?1 AND code = ?2",
+                params![region.as_str(), code.as_str()],
+                |row| row.get(0),
+            )?;
+            if clash.is_none() {
+                break;
+            }
+            if attempt >= 8 {
+                return Err(StoreError::Conflict(
+                    "could not draw an unused redemption code".into(),
+                ));
+            }
+            code = random_code()?;
         }
-        Some(Some(_)) => {}
+        c.execute("INSERT INTO redemptions (region, redemption, reward, member, sponsor, price, code, status, \
+             reserved_by, reserved_ms, expires_ms, entry_seq) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'reserved', ?8, ?9, ?10, ?11)", params![
+            region.as_str(),
+            sql_u64(id)?,
+            sql_u64(reward_id)?,
+            member.get(),
+            r.sponsor.as_str(),
+            r.price.get(),
+            code.as_str(),
+            by.get(),
+            now.millis(),
+            expires.millis(),
+            sql_u64(entry.seq)?
+        ])?;
+        redemption(c, &region, id)
     }
-    if let Some(need) = &r.min_level {
-        let levels = crate::read::load_levels(c, &region)?;
-        let need_level = levels.all().iter().find(|l| &l.code == need);
-        let have = member_level(c, &region, member, now)?;
-        let ok = match (need_level, &have) {
-            (Some(n), Some(h)) => h.min_score >= n.min_score,
-            (Some(_), None) => false,
-            // The level was removed since: nobody is held back by a level that is gone.
-            (None, _) => true,
-        };
-        if !ok {
-            let n = need_level.map_or_else(
-                || need.clone(),
-                |l| format!("{} ({}, from {} points)", l.code, l.name, l.min_score),
-            );
-            return Err(StoreError::refused(
-                "level-too-low",
-                format!(
-                    "reward {reward_id} needs level {n}; member {member} holds {}",
-                    have.map_or_else(
-                        || "no level yet".to_owned(),
-                        |l| format!("level {} ({})", l.code, l.name)
-                    )
-                ),
-            ));
-        }
-    }
-    if let Some((limit, period)) = r.limit {
-        let (from, to) = period.bounds(today);
-        let start =
-            Timestamp::start_of(from, offset).map_err(|e| StoreError::rejected(e.to_string()))?;
-        let end =
-            Timestamp::start_of(to, offset).map_err(|e| StoreError::rejected(e.to_string()))?;
-        let had: i64 = c
-            .query_row("SELECT COUNT(*) FROM redemptions WHERE region = ?1 AND member = ?2 AND reward = ?3 \
-                 AND reserved_ms >= ?4 AND reserved_ms < ?5 AND status IN ('reserved', 'fulfilled')", params![region.as_str(), member.get(), sql_u64(reward_id)?, start.millis(), end.millis()],
-                |row| row.get(0))?;
-        if had >= i64::from(limit) {
-            return Err(StoreError::refused(
-                "limit-reached",
-                format!(
-                    "reward {reward_id} allows {limit} per member per {}; member {member} has {had} this {}",
-                    period.as_str(),
-                    period.as_str()
-                ),
-            ));
-        }
-    }
-    let s = sponsor_in(b, &region, &r.sponsor)?;
-    let c = b.conn();
-    if s.left() < r.price {
-        return Err(StoreError::refused(
-            "budget-spent",
-            format!(
-                "sponsor {} ({}) has spent its budget: {} of {} points left, the reward costs {}",
-                s.sponsor.code,
-                s.sponsor.name,
-                s.left(),
-                s.sponsor.budget,
-                r.price
-            ),
-        ));
-    }
-    let hours = policy(c, &region)?.reservation_hours;
-    let id = {
-        let max: Option<i64> = c.query_row(
-            "SELECT MAX(redemption) FROM redemptions WHERE region = ?1",
-            params![region.as_str()],
-            |row| row.get(0),
-        )?;
-        from_sql_u64(max.unwrap_or(0) + 1)?
-    };
-    let entry = b.append(Append {
-        region: region.clone(),
-        entry: NewEntry {
-            kind: EntryKind::Redemption,
-            member,
-            amount: r.price,
-            indicator: None,
-            quantity: 1,
-            reason: Reason::new(Source::Shop, id),
-            operator: by,
-            reverses: None,
-            sponsor: Some(r.sponsor.clone()),
-            counts_annual: false,
-        },
-        idempotency_key: None,
-    })?;
-    let c = b.conn();
-    let taken = c.execute(
-        "UPDATE rewards SET stock = stock - 1 WHERE region = ?1 AND reward = ?2 AND stock > 0",
-        params![region.as_str(), sql_u64(reward_id)?],
-    )?;
-    if taken != 1 {
-        return Err(StoreError::rejected(format!(
-            "reward {reward_id} ({}) is out of stock",
-            r.name
-        )));
-    }
-    let expires = Timestamp::from_millis(
-        now.millis()
-            .saturating_add(i64::from(hours).saturating_mul(3_600_000)),
-    );
-    let mut code = random_code()?;
-    for attempt in 0.. {
-        let clash: Option<i64> = c.query_opt(
-            "SELECT redemption FROM redemptions WHERE region = ?1 AND code = ?2",
-            params![region.as_str(), code.as_str()],
-            |row| row.get(0),
-        )?;
-        if clash.is_none() {
-            break;
-        }
-        if attempt >= 8 {
-            return Err(StoreError::Conflict(
-                "could not draw an unused redemption code".into(),
-            ));
-        }
-        code = random_code()?;
-    }
-    c.execute("INSERT INTO redemptions (region, redemption, reward, member, sponsor, price, code, status, \
-         reserved_by, reserved_ms, expires_ms, entry_seq) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'reserved', ?8, ?9, ?10, ?11)", params![
-        region.as_str(),
-        sql_u64(id)?,
-        sql_u64(reward_id)?,
-        member.get(),
-        r.sponsor.as_str(),
-        r.price.get(),
-        code.as_str(),
-        by.get(),
-        now.millis(),
-        expires.millis(),
-        sql_u64(entry.seq)?
-    ])?;
-    redemption(c, &region, id)
 }
 
 /// Closes an open redemption into `to`; for cancelled and expired, posts the
@@ -830,7 +837,7 @@ fn close_in(
 
 /// Cancels a reservation and refunds it. `as_member`: when the caller is the
 /// resident, only their own redemption may be cancelled.
-pub fn cancel_in(
+pub(crate) fn cancel_in(
     b: &mut Batch<'_>,
     region: &RegionCode,
     id: u64,
@@ -852,7 +859,7 @@ pub fn cancel_in(
 /// redemptions can be confirmed; any other code reads as unknown, so a merchant
 /// learns nothing about other sponsors' redemptions. A reservation past its
 /// window is expired and refunded instead, and the merchant is told so.
-pub fn confirm_in(
+pub(crate) fn confirm_in(
     b: &mut Batch<'_>,
     region: &RegionCode,
     code: &RedemptionCode,
@@ -876,7 +883,7 @@ pub fn confirm_in(
 
 /// Expires and refunds reservations past their window, in every region (at most
 /// [`EXPIRE_PER_JOB_MAX`] per region per call). Returns those it closed.
-pub fn expire_due_in(b: &mut Batch<'_>) -> Result<Vec<RedemptionView>> {
+pub(crate) fn expire_due_in(b: &mut Batch<'_>) -> Result<Vec<RedemptionView>> {
     let now = b.now();
     let due: Vec<(String, i64)> = {
         b.conn().query_map("SELECT region, redemption FROM redemptions \

@@ -377,7 +377,11 @@ impl Store {
 }
 
 /// One claim, on any connection (a write's transaction included).
-pub fn claim_in(c: &Conn, region: &RegionCode, id: jifen_core::ClaimId) -> Result<ClaimView> {
+pub(crate) fn claim_in(
+    c: &Conn,
+    region: &RegionCode,
+    id: jifen_core::ClaimId,
+) -> Result<ClaimView> {
     let row = c.query_opt(
         &format!(
             "SELECT {CLAIM_COLUMNS} FROM claims c JOIN members m ON m.region = c.region AND m.member = c.member \
@@ -430,6 +434,32 @@ impl Store {
         r: &jifen_core::IndicatorRef,
     ) -> Result<jifen_core::Indicator> {
         self.read(|c| crate::workflow::indicator_version(c, region, r))
+    }
+}
+
+/// One region's log in one snapshot: its latest checkpoint, and the tiles and
+/// leaves under it, all agreeing.
+pub struct LogView<'a> {
+    conn: &'a Conn,
+    region: &'a RegionCode,
+    pub checkpoint: Checkpoint,
+    /// The checkpoint as the signed note it was published as.
+    pub note: String,
+}
+
+impl LogView<'_> {
+    /// The stored tile at (level, index), partial or full.
+    pub fn tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
+        let mut tiles = SqlTiles {
+            conn: self.conn,
+            region: self.region.as_str(),
+        };
+        jifen_log::TileReader::read_tile(&mut tiles, level, index)
+    }
+
+    /// Entries `from..to` with their leaves.
+    pub fn leaves(&self, from: u64, to: u64) -> Result<Vec<(Entry, Vec<u8>)>> {
+        leaves(self.conn, self.region, from, to)
     }
 }
 
@@ -486,6 +516,23 @@ impl Store {
         })
     }
 
+    /// Runs `f` on one snapshot of the region's log (what `jifen log publish` writes).
+    pub fn log_view<T>(
+        &self,
+        region: &RegionCode,
+        f: impl FnOnce(&LogView<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.read(|c| {
+            let (checkpoint, note) = latest_checkpoint(c, region)?;
+            f(&LogView {
+                conn: c,
+                region,
+                checkpoint,
+                note,
+            })
+        })
+    }
+
     /// How many checkpoints the region's log has signed.
     pub fn checkpoint_count(&self, region: &RegionCode) -> Result<u64> {
         let n: i64 = self.read(|c| {
@@ -525,7 +572,7 @@ impl Store {
 }
 
 /// [`Store::appeals`] on a given connection or batch, so it can be part of a larger write.
-pub fn appeals_in(
+pub(crate) fn appeals_in(
     c: &Conn,
     region: &RegionCode,
     status: Option<jifen_core::AppealStatus>,

@@ -292,7 +292,7 @@ impl Store {
     }
 }
 
-pub fn submit_claim_in(b: &mut Batch<'_>, c: NewClaim) -> Result<ClaimOutcome> {
+pub(crate) fn submit_claim_in(b: &mut Batch<'_>, c: NewClaim) -> Result<ClaimOutcome> {
     // Numbers are allocated per region: writers of other processes wait their turn.
     b.lock_region(&c.region)?;
     if c.quantity == 0 || c.quantity > QUANTITY_MAX {
@@ -353,7 +353,7 @@ pub fn submit_claim_in(b: &mut Batch<'_>, c: NewClaim) -> Result<ClaimOutcome> {
     })
 }
 
-pub fn review_claim_in(
+pub(crate) fn review_claim_in(
     b: &mut Batch<'_>,
     region: &RegionCode,
     claim: ClaimId,
@@ -453,7 +453,7 @@ pub struct Event {
 pub const EVENT_NAME_CHARS_MAX: usize = 100;
 
 /// Creates an event under a visible indicator, open from `starts` to `ends`.
-pub fn create_event_in(
+pub(crate) fn create_event_in(
     b: &mut Batch<'_>,
     region: &RegionCode,
     name: &str,
@@ -526,7 +526,7 @@ pub fn load_event(c: &Conn, region: &RegionCode, id: i64) -> Result<Event> {
 
 /// Checks a member in to an event, once, inside its window; the check-in makes a
 /// claim under the event's indicator and its review policy.
-pub fn check_in_in(
+pub(crate) fn check_in_in(
     b: &mut Batch<'_>,
     region: &RegionCode,
     event: i64,
@@ -582,7 +582,7 @@ pub fn check_in_in(
 }
 
 /// Records an objection to a claim on public notice and sends it back to review.
-pub fn object_in(
+pub(crate) fn object_in(
     b: &mut Batch<'_>,
     region: &RegionCode,
     claim: ClaimId,
@@ -636,7 +636,7 @@ fn check_notice_open(b: &Batch<'_>, region: &RegionCode, claim: ClaimId) -> Resu
 }
 
 /// [`Store::file_appeal`] on a given connection or batch, so it can be part of a larger write.
-pub fn file_appeal_in(
+pub(crate) fn file_appeal_in(
     b: &mut crate::Batch<'_>,
     region: RegionCode,
     seq: u64,
@@ -696,7 +696,7 @@ pub fn file_appeal_in(
 }
 
 /// [`Store::decide_appeal`] on a given connection or batch, so it can be part of a larger write.
-pub fn decide_appeal_in(
+pub(crate) fn decide_appeal_in(
     b: &mut crate::Batch<'_>,
     region: RegionCode,
     appeal: AppealId,
@@ -796,7 +796,7 @@ pub fn decide_appeal_in(
 }
 
 /// [`Store::end_notices`] on a given connection or batch, so it can be part of a larger write.
-pub fn end_notices_in(
+pub(crate) fn end_notices_in(
     b: &mut crate::Batch<'_>,
     region: RegionCode,
     operator: OperatorId,

@@ -306,272 +306,296 @@ pub fn scan(c: &Conn, region: &RegionCode, w: CloseWindow, size: u64) -> Result<
 /// Members whose recent earnings one UPDATE sets.
 const RECENT_PER_STATEMENT: usize = 256;
 
-/// Step one of a close: refuses a year that has not ended, returns the close
-/// as it stands if it began before, and otherwise freezes the year. `pre` is a
-/// scan taken beforehand on read connections (entries after it are added here);
-/// without one, the scan runs here.
-pub fn begin_close_in(
-    b: &mut Batch<'_>,
-    region: &RegionCode,
-    year: i32,
-    by: OperatorId,
-    pre: Option<CloseScan>,
-) -> Result<CloseSummary> {
-    // The freeze below reads annual scores from member_years alone.
-    b.fold_member_years(region)?;
-    let c = b.conn();
-    let w = close_window(c, region, year, b.now())?;
-    if let Some(mut s) = close_summary(c, region, year)? {
-        s.already = s.status == CloseStatus::Closed;
-        return Ok(s);
-    }
-    let policy: Policy = market::policy(c, region)?;
-    let levels = read::load_levels(c, region)?;
-    let size = log_size(c, region)?;
-    let mut sc = match pre {
-        Some(p) if p.size <= size => p,
-        Some(p) => {
-            return Err(StoreError::Conflict(format!(
-                "a close scan of {region} up to entry {} is ahead of the log ({size})",
-                p.size
-            )));
+pub_for_tests! {
+    /// Step one of a close: refuses a year that has not ended, returns the close
+    /// as it stands if it began before, and otherwise freezes the year. `pre` is a
+    /// scan taken beforehand on read connections (entries after it are added here);
+    /// without one, the scan runs here.
+    fn begin_close_in(
+        b: &mut Batch<'_>,
+        region: &RegionCode,
+        year: i32,
+        by: OperatorId,
+        pre: Option<CloseScan>,
+    ) -> Result<CloseSummary> {
+        // The freeze below reads annual scores from member_years alone.
+        b.fold_member_years(region)?;
+        let c = b.conn();
+        let w = close_window(c, region, year, b.now())?;
+        if let Some(mut s) = close_summary(c, region, year)? {
+            s.already = s.status == CloseStatus::Closed;
+            return Ok(s);
         }
-        None => scan(c, region, w, size)?,
-    };
-    if sc.size < size {
-        // Entries that came after the scan.
-        sc.totals.extend(scan_totals(c, region, w, sc.size, size)?);
-        sc.recent.extend(scan_recent(c, region, w, sc.size, size)?);
-    }
-    let start_size = sql_u64(size)?;
-    c.execute(
-        "INSERT INTO year_scores (region, year, member, household, annual_score, level, recent_earned) \
-         SELECT m.region, ?2, m.member, m.household, COALESCE(y.annual_score, 0), NULL, 0 \
-         FROM members m \
-         LEFT JOIN member_years y ON y.region = m.region AND y.member = m.member AND y.year = ?2 \
-         WHERE m.region = ?1 AND m.name IS NOT NULL AND m.created_ms < ?3",
-        params![region.as_str(), year, w.end],
-    )?;
-    // Recent earnings, summed per member (a member may appear in the scan and its top-up).
-    let mut recent: HashMap<i64, i64> = HashMap::with_capacity(sc.recent.len());
-    for (m, e) in &sc.recent {
-        *recent.entry(*m).or_default() += e;
-    }
-    let mut recent: Vec<(i64, i64)> = recent.into_iter().filter(|(_, e)| *e != 0).collect();
-    recent.sort_unstable();
-    for chunk in recent.chunks(RECENT_PER_STATEMENT) {
-        let mut case = String::from("CASE member");
-        let mut list = Vec::with_capacity(chunk.len());
-        for i in 0..chunk.len() {
-            case.push_str(&format!(" WHEN ?{} THEN ?{}", 3 + 2 * i, 4 + 2 * i));
-            list.push(format!("?{}", 3 + 2 * i));
-        }
-        case.push_str(" ELSE recent_earned END");
-        let mut args: Vec<Value<'_>> = vec![Value::Text(region.as_str()), Value::Int(year.into())];
-        for (m, e) in chunk {
-            args.push(Value::Int(*m));
-            args.push(Value::Int(*e));
-        }
-        let refs: Vec<&dyn ToParam> = args.iter().map(|a| a as &dyn ToParam).collect();
-        c.execute(
-            &format!(
-                "UPDATE year_scores SET recent_earned = {case} WHERE region = ?1 AND year = ?2 AND member IN ({})",
-                list.join(", ")
-            ),
-            &refs,
-        )?;
-    }
-    if !levels.all().is_empty() {
-        let mut case = String::from("CASE");
-        for (i, _) in levels.all().iter().enumerate().rev() {
-            case.push_str(&format!(
-                " WHEN annual_score >= ?{} THEN ?{}",
-                3 + 2 * i,
-                4 + 2 * i
-            ));
-        }
-        case.push_str(" END");
-        let mut args: Vec<Value<'_>> = vec![Value::Text(region.as_str()), Value::Int(year.into())];
-        for l in levels.all() {
-            args.push(Value::Int(l.min_score.get()));
-            args.push(Value::Text(&l.code));
-        }
-        let refs: Vec<&dyn ToParam> = args.iter().map(|a| a as &dyn ToParam).collect();
-        c.execute(
-            &format!("UPDATE year_scores SET level = {case} WHERE region = ?1 AND year = ?2"),
-            &refs,
-        )?;
-    }
-    c.execute(
-        "INSERT INTO year_households (region, year, household, members, score, model) \
-         SELECT region, year, household, COUNT(*), SUM(annual_score), \
-         CASE WHEN CAST(?3 AS BIGINT) IS NOT NULL AND CAST(SUM(annual_score) AS BIGINT) >= ?3 THEN 1 ELSE 0 END \
-         FROM year_scores WHERE region = ?1 AND year = ?2 GROUP BY region, year, household",
-        params![
-            region.as_str(),
-            year,
-            policy.model_household_score.map(Points::get)
-        ],
-    )?;
-    // The year's totals per kind and indicator, named and put in their categories.
-    let mut totals: HashMap<(String, String), (String, String, i64, i64)> = HashMap::new();
-    for (kind, code, version, n, points) in sc.totals {
-        let (name, category) = match (&code, version) {
-            (Some(code), Some(version)) => {
-                let r = IndicatorRef {
-                    code: IndicatorCode::parse(code).map_err(corrupt)?,
-                    version,
-                };
-                match crate::workflow::indicator_version(c, region, &r) {
-                    Ok(ind) => (ind.name, ind.category),
-                    Err(StoreError::NotFound(_)) => (String::new(), String::new()),
-                    Err(e) => return Err(e),
-                }
+        let policy: Policy = market::policy(c, region)?;
+        let levels = read::load_levels(c, region)?;
+        let size = log_size(c, region)?;
+        let mut sc = match pre {
+            Some(p) if p.size <= size => p,
+            Some(p) => {
+                return Err(StoreError::Conflict(format!(
+                    "a close scan of {region} up to entry {} is ahead of the log ({size})",
+                    p.size
+                )));
             }
-            _ => (String::new(), String::new()),
+            None => scan(c, region, w, size)?,
         };
-        let t = totals
-            .entry((kind, code.unwrap_or_default()))
-            .or_insert((name, category, 0, 0));
-        t.2 += n;
-        t.3 = t.3.saturating_add(points);
+        if sc.size < size {
+            // Entries that came after the scan.
+            sc.totals.extend(scan_totals(c, region, w, sc.size, size)?);
+            sc.recent.extend(scan_recent(c, region, w, sc.size, size)?);
+        }
+        let start_size = sql_u64(size)?;
+        c.execute(
+            "INSERT INTO year_scores (region, year, member, household, annual_score, level, recent_earned) \
+             SELECT m.region, ?2, m.member, m.household, COALESCE(y.annual_score, 0), NULL, 0 \
+             FROM members m \
+             LEFT JOIN member_years y ON y.region = m.region AND y.member = m.member AND y.year = ?2 \
+             WHERE m.region = ?1 AND m.name IS NOT NULL AND m.created_ms < ?3",
+            params![region.as_str(), year, w.end],
+        )?;
+        // Recent earnings, summed per member (a member may appear in the scan and its top-up).
+        let mut recent: HashMap<i64, i64> = HashMap::with_capacity(sc.recent.len());
+        for (m, e) in &sc.recent {
+            *recent.entry(*m).or_default() += e;
+        }
+        let mut recent: Vec<(i64, i64)> = recent.into_iter().filter(|(_, e)| *e != 0).collect();
+        recent.sort_unstable();
+        for chunk in recent.chunks(RECENT_PER_STATEMENT) {
+            let mut case = String::from("CASE member");
+            let mut list = Vec::with_capacity(chunk.len());
+            for i in 0..chunk.len() {
+                case.push_str(&format!(" WHEN ?{} THEN ?{}", 3 + 2 * i, 4 + 2 * i));
+                list.push(format!("?{}", 3 + 2 * i));
+            }
+            case.push_str(" ELSE recent_earned END");
+            let mut args: Vec<Value<'_>> = vec![Value::Text(region.as_str()), Value::Int(year.into())];
+            for (m, e) in chunk {
+                args.push(Value::Int(*m));
+                args.push(Value::Int(*e));
+            }
+            let refs: Vec<&dyn ToParam> = args.iter().map(|a| a as &dyn ToParam).collect();
+            c.execute(
+                &format!(
+                    "UPDATE year_scores SET recent_earned = {case} WHERE region = ?1 AND year = ?2 AND member IN ({})",
+                    list.join(", ")
+                ),
+                &refs,
+            )?;
+        }
+        if !levels.all().is_empty() {
+            let mut case = String::from("CASE");
+            for (i, _) in levels.all().iter().enumerate().rev() {
+                case.push_str(&format!(
+                    " WHEN annual_score >= ?{} THEN ?{}",
+                    3 + 2 * i,
+                    4 + 2 * i
+                ));
+            }
+            case.push_str(" END");
+            let mut args: Vec<Value<'_>> = vec![Value::Text(region.as_str()), Value::Int(year.into())];
+            for l in levels.all() {
+                args.push(Value::Int(l.min_score.get()));
+                args.push(Value::Text(&l.code));
+            }
+            let refs: Vec<&dyn ToParam> = args.iter().map(|a| a as &dyn ToParam).collect();
+            c.execute(
+                &format!("UPDATE year_scores SET level = {case} WHERE region = ?1 AND year = ?2"),
+                &refs,
+            )?;
+        }
+        c.execute(
+            "INSERT INTO year_households (region, year, household, members, score, model) \
+             SELECT region, year, household, COUNT(*), SUM(annual_score), \
+             CASE WHEN CAST(?3 AS BIGINT) IS NOT NULL AND CAST(SUM(annual_score) AS BIGINT) >= ?3 THEN 1 ELSE 0 END \
+             FROM year_scores WHERE region = ?1 AND year = ?2 GROUP BY region, year, household",
+            params![
+                region.as_str(),
+                year,
+                policy.model_household_score.map(Points::get)
+            ],
+        )?;
+        // The year's totals per kind and indicator, named and put in their categories.
+        let mut totals: HashMap<(String, String), (String, String, i64, i64)> = HashMap::new();
+        for (kind, code, version, n, points) in sc.totals {
+            let (name, category) = match (&code, version) {
+                (Some(code), Some(version)) => {
+                    let r = IndicatorRef {
+                        code: IndicatorCode::parse(code).map_err(corrupt)?,
+                        version,
+                    };
+                    match crate::workflow::indicator_version(c, region, &r) {
+                        Ok(ind) => (ind.name, ind.category),
+                        Err(StoreError::NotFound(_)) => (String::new(), String::new()),
+                        Err(e) => return Err(e),
+                    }
+                }
+                _ => (String::new(), String::new()),
+            };
+            let t = totals
+                .entry((kind, code.unwrap_or_default()))
+                .or_insert((name, category, 0, 0));
+            t.2 += n;
+            t.3 = t.3.saturating_add(points);
+        }
+        for ((kind, code), (name, category, n, points)) in totals {
+            c.execute("INSERT INTO year_totals (region, year, kind, indicator, name, category, entries, points) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", params![region.as_str(), year, kind, code, name, category, n, points])?;
+        }
+        let (members, model): (i64, i64) = c.query_row(
+            "SELECT (SELECT COUNT(*) FROM year_scores WHERE region = ?1 AND year = ?2), \
+                    (SELECT COUNT(*) FROM year_households WHERE region = ?1 AND year = ?2 AND model = 1)",
+            params![region.as_str(), year],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        c.execute(
+            "INSERT INTO year_closes (region, year, status, closed_by, started_ms, closed_ms, done_member, \
+             start_size, members, base_grant, expiry_years, granted, granted_members, expired, \
+             expired_members, model_households) \
+             VALUES (?1, ?2, 'closing', ?3, ?4, NULL, 0, ?5, ?6, ?7, ?8, 0, 0, 0, 0, ?9)",
+            params![
+                region.as_str(),
+                year,
+                by.get(),
+                b.now().millis(),
+                start_size,
+                members,
+                policy.base_grant.get(),
+                policy.expiry_years,
+                model
+            ],
+        )?;
+        close_summary(b.conn(), region, year)?.ok_or_else(|| corrupt("the close just recorded is gone"))
     }
-    for ((kind, code), (name, category, n, points)) in totals {
-        c.execute("INSERT INTO year_totals (region, year, kind, indicator, name, category, entries, points) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", params![region.as_str(), year, kind, code, name, category, n, points])?;
-    }
-    let (members, model): (i64, i64) = c.query_row(
-        "SELECT (SELECT COUNT(*) FROM year_scores WHERE region = ?1 AND year = ?2), \
-                (SELECT COUNT(*) FROM year_households WHERE region = ?1 AND year = ?2 AND model = 1)",
-        params![region.as_str(), year],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    c.execute(
-        "INSERT INTO year_closes (region, year, status, closed_by, started_ms, closed_ms, done_member, \
-         start_size, members, base_grant, expiry_years, granted, granted_members, expired, \
-         expired_members, model_households) \
-         VALUES (?1, ?2, 'closing', ?3, ?4, NULL, 0, ?5, ?6, ?7, ?8, 0, 0, 0, 0, ?9)",
-        params![
-            region.as_str(),
-            year,
-            by.get(),
-            b.now().millis(),
-            start_size,
-            members,
-            policy.base_grant.get(),
-            policy.expiry_years,
-            model
-        ],
-    )?;
-    close_summary(b.conn(), region, year)?.ok_or_else(|| corrupt("the close just recorded is gone"))
 }
 
-/// Step two, repeated: expiry and base grant for the next members, and the
-/// progress, in one transaction. Returns the close as it stands; it is
-/// `Closed` once every member is done.
-pub fn close_chunk_in(b: &mut Batch<'_>, region: &RegionCode, year: i32) -> Result<CloseSummary> {
-    // Balances below are read from member_years alone.
-    b.fold_member_years(region)?;
-    let c = b.conn();
-    let Some(summary) = close_summary(c, region, year)? else {
-        return Err(StoreError::NotFound(format!(
-            "a close of {year} in region {region}"
-        )));
-    };
-    if summary.status == CloseStatus::Closed {
-        return Ok(summary);
-    }
-    let (done, start_size): (i64, i64) = c.query_row(
-        "SELECT done_member, start_size FROM year_closes WHERE region = ?1 AND year = ?2",
-        params![region.as_str(), year],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    // The next members (erased ones get nothing), with what they had earned after
-    // the cut when the close began (`None`: joined after the year).
-    let chunk: Vec<(i64, Option<i64>)> = {
-        c.query_map("SELECT m.member, s.recent_earned FROM members m \
-             LEFT JOIN year_scores s ON s.region = m.region AND s.year = ?2 AND s.member = m.member \
-             WHERE m.region = ?1 AND m.member > ?3 AND m.name IS NOT NULL \
-             ORDER BY m.member LIMIT ?4", params![region.as_str(), year, done, CLOSE_CHUNK_MEMBERS as i64],
-            |r| Ok((r.get(0)?, r.get(1)?)))?
-    };
-    let expiring = summary.expiry_years.is_some();
-    // Earned since the close began, by these members: from the entries table, and
-    // from this batch's entries not written yet.
-    let mut since: HashMap<i64, i64> = HashMap::new();
-    let mut balances: HashMap<i64, i64> = HashMap::new();
-    if expiring && let (Some(first), Some(last)) = (chunk.first(), chunk.last()) {
-        let kinds: Vec<&str> = EntryKind::ALL
-            .into_iter()
-            .filter(|k| earns(*k))
-            .map(EntryKind::as_str)
-            .collect();
-        // Which of their entries are newer than the scan: the member index alone
-        // answers that (reading each row to check its kind would cost ten times
-        // more); then only those rows are read.
-        let newer: Vec<i64> = c.query_map(
-            "SELECT seq FROM entries INDEXED BY entries_by_member \
-             WHERE region = ?1 AND member >= ?2 AND member <= ?3 AND seq >= ?4",
-            params![region.as_str(), first.0, last.0, start_size],
-            |r| r.get(0),
+pub_for_tests! {
+    /// Step two, repeated: expiry and base grant for the next members, and the
+    /// progress, in one transaction. Returns the close as it stands; it is
+    /// `Closed` once every member is done.
+    fn close_chunk_in(b: &mut Batch<'_>, region: &RegionCode, year: i32) -> Result<CloseSummary> {
+        // Balances below are read from member_years alone.
+        b.fold_member_years(region)?;
+        let c = b.conn();
+        let Some(summary) = close_summary(c, region, year)? else {
+            return Err(StoreError::NotFound(format!(
+                "a close of {year} in region {region}"
+            )));
+        };
+        if summary.status == CloseStatus::Closed {
+            return Ok(summary);
+        }
+        let (done, start_size): (i64, i64) = c.query_row(
+            "SELECT done_member, start_size FROM year_closes WHERE region = ?1 AND year = ?2",
+            params![region.as_str(), year],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        for seq in newer {
-            let (member, kind, amount): (i64, String, i64) = c.query_row(
-                "SELECT member, kind, amount FROM entries WHERE region = ?1 AND seq = ?2",
-                params![region.as_str(), seq],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        // The next members (erased ones get nothing), with what they had earned after
+        // the cut when the close began (`None`: joined after the year).
+        let chunk: Vec<(i64, Option<i64>)> = {
+            c.query_map("SELECT m.member, s.recent_earned FROM members m \
+                 LEFT JOIN year_scores s ON s.region = m.region AND s.year = ?2 AND s.member = m.member \
+                 WHERE m.region = ?1 AND m.member > ?3 AND m.name IS NOT NULL \
+                 ORDER BY m.member LIMIT ?4", params![region.as_str(), year, done, CLOSE_CHUNK_MEMBERS as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)))?
+        };
+        let expiring = summary.expiry_years.is_some();
+        // Earned since the close began, by these members: from the entries table, and
+        // from this batch's entries not written yet.
+        let mut since: HashMap<i64, i64> = HashMap::new();
+        let mut balances: HashMap<i64, i64> = HashMap::new();
+        if expiring && let (Some(first), Some(last)) = (chunk.first(), chunk.last()) {
+            let kinds: Vec<&str> = EntryKind::ALL
+                .into_iter()
+                .filter(|k| earns(*k))
+                .map(EntryKind::as_str)
+                .collect();
+            // Which of their entries are newer than the scan: the member index alone
+            // answers that (reading each row to check its kind would cost ten times
+            // more); then only those rows are read.
+            let newer: Vec<i64> = c.query_map(
+                "SELECT seq FROM entries INDEXED BY entries_by_member \
+                 WHERE region = ?1 AND member >= ?2 AND member <= ?3 AND seq >= ?4",
+                params![region.as_str(), first.0, last.0, start_size],
+                |r| r.get(0),
             )?;
-            if amount > 0 && kinds.contains(&kind.as_str()) {
-                *since.entry(member).or_default() += amount;
+            for seq in newer {
+                let (member, kind, amount): (i64, String, i64) = c.query_row(
+                    "SELECT member, kind, amount FROM entries WHERE region = ?1 AND seq = ?2",
+                    params![region.as_str(), seq],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?;
+                if amount > 0 && kinds.contains(&kind.as_str()) {
+                    *since.entry(member).or_default() += amount;
+                }
+            }
+            // Their balances in one range read, then this batch's entries not written yet.
+            c.query_each(
+                "SELECT member, CAST(SUM(net_flow) AS BIGINT) FROM member_years \
+                 WHERE region = ?1 AND member >= ?2 AND member <= ?3 GROUP BY member",
+                params![region.as_str(), first.0, last.0],
+                |r| {
+                    balances.insert(r.get(0)?, r.get(1)?);
+                    Ok(())
+                },
+            )?;
+            for e in b.pending_entries() {
+                let m = e.member.get();
+                if &e.region != region || m < first.0 || m > last.0 {
+                    continue;
+                }
+                if earns(e.kind) && u64::try_from(start_size).is_ok_and(|s| e.seq >= s) {
+                    *since.entry(m).or_default() += e.amount.get();
+                }
+                let flow = if e.credit.member().is_some() {
+                    e.amount.get()
+                } else {
+                    -e.amount.get()
+                };
+                *balances.entry(m).or_default() += flow;
             }
         }
-        // Their balances in one range read, then this batch's entries not written yet.
-        c.query_each(
-            "SELECT member, CAST(SUM(net_flow) AS BIGINT) FROM member_years \
-             WHERE region = ?1 AND member >= ?2 AND member <= ?3 GROUP BY member",
-            params![region.as_str(), first.0, last.0],
-            |r| {
-                balances.insert(r.get(0)?, r.get(1)?);
-                Ok(())
-            },
-        )?;
-        for e in b.pending_entries() {
-            let m = e.member.get();
-            if &e.region != region || m < first.0 || m > last.0 {
-                continue;
+        let (mut granted, mut granted_members) = (0i64, 0i64);
+        let (mut expired, mut expired_members) = (0i64, 0i64);
+        // Expiry names the year closed; the base grant names the year it is for.
+        let reason = Reason::new(Source::Year, u64::try_from(year).map_err(corrupt)?);
+        let grant_reason = Reason::new(Source::Year, u64::try_from(year + 1).map_err(corrupt)?);
+        for (member, recent) in &chunk {
+            let m = MemberId::new(*member).map_err(corrupt)?;
+            if expiring && let Some(recent) = recent {
+                let earned = recent.saturating_add(since.get(member).copied().unwrap_or(0));
+                let balance = Points::new(balances.get(member).copied().unwrap_or(0));
+                let x = expiry_due(balance, Points::new(earned));
+                if x.is_positive() {
+                    b.append(Append {
+                        region: region.clone(),
+                        entry: NewEntry {
+                            kind: EntryKind::Expiry,
+                            member: m,
+                            amount: x,
+                            indicator: None,
+                            quantity: 1,
+                            reason,
+                            operator: summary.closed_by,
+                            reverses: None,
+                            sponsor: None,
+                            counts_annual: false,
+                        },
+                        idempotency_key: None,
+                    })?;
+                    expired = expired.saturating_add(x.get());
+                    expired_members += 1;
+                }
             }
-            if earns(e.kind) && u64::try_from(start_size).is_ok_and(|s| e.seq >= s) {
-                *since.entry(m).or_default() += e.amount.get();
-            }
-            let flow = if e.credit.member().is_some() {
-                e.amount.get()
-            } else {
-                -e.amount.get()
-            };
-            *balances.entry(m).or_default() += flow;
-        }
-    }
-    let (mut granted, mut granted_members) = (0i64, 0i64);
-    let (mut expired, mut expired_members) = (0i64, 0i64);
-    // Expiry names the year closed; the base grant names the year it is for.
-    let reason = Reason::new(Source::Year, u64::try_from(year).map_err(corrupt)?);
-    let grant_reason = Reason::new(Source::Year, u64::try_from(year + 1).map_err(corrupt)?);
-    for (member, recent) in &chunk {
-        let m = MemberId::new(*member).map_err(corrupt)?;
-        if expiring && let Some(recent) = recent {
-            let earned = recent.saturating_add(since.get(member).copied().unwrap_or(0));
-            let balance = Points::new(balances.get(member).copied().unwrap_or(0));
-            let x = expiry_due(balance, Points::new(earned));
-            if x.is_positive() {
+            if summary.base_grant.is_positive() {
                 b.append(Append {
                     region: region.clone(),
                     entry: NewEntry {
-                        kind: EntryKind::Expiry,
+                        kind: EntryKind::BaseGrant,
                         member: m,
-                        amount: x,
+                        amount: summary.base_grant,
                         indicator: None,
                         quantity: 1,
-                        reason,
+                        reason: grant_reason,
                         operator: summary.closed_by,
                         reverses: None,
                         sponsor: None,
@@ -579,64 +603,44 @@ pub fn close_chunk_in(b: &mut Batch<'_>, region: &RegionCode, year: i32) -> Resu
                     },
                     idempotency_key: None,
                 })?;
-                expired = expired.saturating_add(x.get());
-                expired_members += 1;
+                granted = granted.saturating_add(summary.base_grant.get());
+                granted_members += 1;
             }
         }
-        if summary.base_grant.is_positive() {
-            b.append(Append {
-                region: region.clone(),
-                entry: NewEntry {
-                    kind: EntryKind::BaseGrant,
-                    member: m,
-                    amount: summary.base_grant,
-                    indicator: None,
-                    quantity: 1,
-                    reason: grant_reason,
-                    operator: summary.closed_by,
-                    reverses: None,
-                    sponsor: None,
-                    counts_annual: false,
-                },
-                idempotency_key: None,
+        let finished = chunk.len() < CLOSE_CHUNK_MEMBERS;
+        let last = chunk.last().map_or(done, |m| m.0);
+        b.conn()
+            .execute(
+                "UPDATE year_closes SET done_member = ?3, granted = granted + ?4, \
+             granted_members = granted_members + ?5, expired = expired + ?6, \
+             expired_members = expired_members + ?7, \
+             status = CASE WHEN ?8 THEN 'closed' ELSE status END, \
+             closed_ms = CASE WHEN ?8 THEN ?9 ELSE closed_ms END \
+             WHERE region = ?1 AND year = ?2 AND status = 'closing' AND done_member = ?10",
+                params![
+                    region.as_str(),
+                    year,
+                    last,
+                    granted,
+                    granted_members,
+                    expired,
+                    expired_members,
+                    finished,
+                    b.now().millis(),
+                    done
+                ],
+            )
+            .and_then(|n| {
+                if n == 1 {
+                    Ok(())
+                } else {
+                    Err(StoreError::Conflict(format!(
+                        "the close of {year} in {region} moved on meanwhile"
+                    )))
+                }
             })?;
-            granted = granted.saturating_add(summary.base_grant.get());
-            granted_members += 1;
-        }
+        close_summary(b.conn(), region, year)?.ok_or_else(|| corrupt("the close is gone"))
     }
-    let finished = chunk.len() < CLOSE_CHUNK_MEMBERS;
-    let last = chunk.last().map_or(done, |m| m.0);
-    b.conn()
-        .execute(
-            "UPDATE year_closes SET done_member = ?3, granted = granted + ?4, \
-         granted_members = granted_members + ?5, expired = expired + ?6, \
-         expired_members = expired_members + ?7, \
-         status = CASE WHEN ?8 THEN 'closed' ELSE status END, \
-         closed_ms = CASE WHEN ?8 THEN ?9 ELSE closed_ms END \
-         WHERE region = ?1 AND year = ?2 AND status = 'closing' AND done_member = ?10",
-            params![
-                region.as_str(),
-                year,
-                last,
-                granted,
-                granted_members,
-                expired,
-                expired_members,
-                finished,
-                b.now().millis(),
-                done
-            ],
-        )
-        .and_then(|n| {
-            if n == 1 {
-                Ok(())
-            } else {
-                Err(StoreError::Conflict(format!(
-                    "the close of {year} in {region} moved on meanwhile"
-                )))
-            }
-        })?;
-    close_summary(b.conn(), region, year)?.ok_or_else(|| corrupt("the close is gone"))
 }
 
 /// A closed (or closing) year's report.

@@ -40,8 +40,7 @@ mod threads;
 
 pub use append::Append;
 pub use batch::Batch;
-pub use job::{Completion, Done, Job};
-pub use pg_lock::region_lock_key;
+pub use job::{Completion, Job};
 pub(crate) use run::{Writer, spawn};
 
 /// Most jobs one batch takes from the queue.
