@@ -2,11 +2,11 @@
 //! indicators and their versions, levels, accounts and their roles, and API
 //! tokens for integrations (a blood bank, a volunteer platform).
 //!
-//! Households and members are written through [`idempotent`], so a retry with
-//! the same `Idempotency-Key` returns the first answer. Indicators, levels,
-//! accounts, roles, tokens and erasure go through store methods that run their
-//! own write, so they cannot join the idempotency record's transaction; levels,
-//! role grants and erasure are idempotent by nature, the others are not (yet).
+//! Households, members, indicator versions and accounts are store commands run
+//! through [`once`], so a retry with the same `Idempotency-Key` returns the first
+//! answer. Levels, roles, tokens and erasure go through store methods that keep
+//! no answer: levels, role grants and erasure are idempotent by nature, the
+//! others are not (yet).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
