@@ -168,7 +168,11 @@ pub fn sponsors(c: &Conn, region: &RegionCode) -> Result<Vec<SponsorView>> {
         params![region.as_str()],
         |r| {
             let sponsor = sponsor_from_row(r)?;
-            let used = rows::balance(c, region, &Account::Redemption(sponsor.code.clone()))?;
+            let used = crate::member_years::balance(
+                c,
+                region,
+                &Account::Redemption(sponsor.code.clone()),
+            )?;
             out.push(SponsorView { sponsor, used });
             Ok(())
         },
@@ -186,7 +190,7 @@ pub fn sponsor(c: &Conn, region: &RegionCode, code: &SponsorCode) -> Result<Spon
         )?
         .transpose()?
         .ok_or_else(|| StoreError::NotFound(format!("sponsor {code} in region {region}")))?;
-    let used = rows::balance(c, region, &Account::Redemption(code.clone()))?;
+    let used = crate::member_years::balance(c, region, &Account::Redemption(code.clone()))?;
     Ok(SponsorView { sponsor, used })
 }
 

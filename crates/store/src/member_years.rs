@@ -11,7 +11,7 @@
 
 use rustc_hash::FxHashMap;
 
-use jifen_core::{MemberId, RegionCode, Timestamp};
+use jifen_core::{Account, MemberId, Points, RegionCode, Timestamp};
 
 use crate::db::{from_sql_u64, sql_u64};
 use crate::error::{Result, StoreError};
@@ -216,4 +216,17 @@ pub(crate) fn fold(c: &Conn, region: &RegionCode, sums: &YearSums, upto: u64) ->
         params![region_str, sql_u64(upto)?],
     )?;
     Ok(())
+}
+
+/// An account's balance: a member's is the sum of their yearly net flows.
+pub fn balance(conn: &Conn, region: &RegionCode, account: &Account) -> Result<Points> {
+    let b: Option<i64> = match account {
+        Account::Member(m) => Some(member_balance(conn, region, *m)?),
+        _ => conn.query_opt(
+            "SELECT balance FROM balances WHERE region = ?1 AND account = ?2",
+            params![region.as_str(), account.to_key()],
+            |r| r.get(0),
+        )?,
+    };
+    Ok(Points::new(b.unwrap_or(0)))
 }

@@ -145,7 +145,8 @@ impl Store {
                     "member {member} in region {region}"
                 )));
             }
-            let spendable = rows::balance(c, region, &jifen_core::Account::Member(member))?;
+            let spendable =
+                crate::member_years::balance(c, region, &jifen_core::Account::Member(member))?;
             let annual_score =
                 Points::new(crate::member_years::annual_score(c, region, member, year)?);
             let levels = load_levels(c, region)?;

@@ -502,19 +502,6 @@ pub fn reversed_amount(conn: &Conn, region: &RegionCode, seq: u64) -> Result<Poi
         |r| r.get(0))?))
 }
 
-/// An account's balance: a member's is the sum of their yearly net flows.
-pub fn balance(conn: &Conn, region: &RegionCode, account: &Account) -> Result<Points> {
-    let b: Option<i64> = match account {
-        Account::Member(m) => Some(crate::member_years::member_balance(conn, region, *m)?),
-        _ => conn.query_opt(
-            "SELECT balance FROM balances WHERE region = ?1 AND account = ?2",
-            params![region.as_str(), account.to_key()],
-            |r| r.get(0),
-        )?,
-    };
-    Ok(Points::new(b.unwrap_or(0)))
-}
-
 /// The tiles of a region, read through a connection (inside a transaction for a consistent view).
 pub struct SqlTiles<'a> {
     pub conn: &'a Conn,

@@ -203,10 +203,6 @@ async fn blocking<T: Send + 'static>(
     read(state, f).await
 }
 
-async fn offset_of(state: &AppState, code: &RegionCode) -> Result<i32, ApiError> {
-    state.offset(code).await
-}
-
 fn role_field(field: &str, s: &str) -> Result<Role, ApiError> {
     Role::parse(s).ok_or_else(|| {
         let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
@@ -887,7 +883,7 @@ async fn issue_token(
         )?)
     })
     .await?;
-    let offset = offset_of(&state, &code).await?;
+    let offset = state.offset(&code).await?;
     Ok((
         StatusCode::CREATED,
         Json(TokenOut {

@@ -170,11 +170,6 @@ fn event_out(ev: &Event, offset: i32, key: &[u8; 32], public_url: &str) -> Event
     }
 }
 
-async fn offset_of(state: &AppState, code: &RegionCode) -> ApiResult<i32> {
-    let code = code.clone();
-    read(state, move |s| Ok(s.region_offset(&code)?)).await
-}
-
 async fn event_of(state: &AppState, code: &RegionCode, event: i64) -> ApiResult<Event> {
     let code = code.clone();
     read(state, move |s| Ok(s.event(&code, event)?)).await
@@ -215,7 +210,7 @@ async fn create(
             ),
         ));
     }
-    let offset = offset_of(&state, &code).await?;
+    let offset = state.offset(&code).await?;
     let link_key = *state.link_key();
     let public_url = state.public_url().to_owned();
     let account = who.id();
@@ -259,7 +254,7 @@ async fn one(
         )));
     }
     let n = event_number(&code, &e)?;
-    let offset = offset_of(&state, &code).await?;
+    let offset = state.offset(&code).await?;
     let ev = event_of(&state, &code, n).await?;
     let mut out = event_out(&ev, offset, state.link_key(), state.public_url());
     if !(who.has(&code, Role::Reviewer) || who.has(&code, Role::Admin)) {
@@ -372,7 +367,7 @@ async fn record_checkin(
     if !genuine(state.link_key(), &code, event, exp, sig) {
         return Err(ApiError::forbidden(NOT_GENUINE));
     }
-    let offset = offset_of(state, &code).await?;
+    let offset = state.offset(&code).await?;
     let account = who.id();
     let cmd = CheckIn {
         region: code.clone(),

@@ -117,7 +117,7 @@ impl<'c> Batch<'c> {
 
     /// An account's balance, this batch's entries included.
     pub fn balance(&mut self, region: &RegionCode, account: &Account) -> Result<Points> {
-        let b = rows::balance(self.tx, region, account)?;
+        let b = member_years::balance(self.tx, region, account)?;
         for p in &self.pending[self.moved_upto..] {
             let e = &p.entry;
             let amount = e.amount.get();
