@@ -32,6 +32,7 @@ pub mod member;
 pub mod points;
 pub mod region;
 pub mod role;
+pub mod signin;
 pub mod text;
 
 pub use claim::{AppealDecision, AppealOutcome, AppealStatus, ClaimEvent, ClaimStatus, Reviewer};

@@ -14,6 +14,8 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Names the rule that refused, for clients that tell people in their own language.
     pub code: Option<&'static str>,
+    /// Seconds until a refused request may be tried again (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -29,7 +31,8 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// Which rule refused, when a rule did: out-of-stock, not-on-offer, level-too-low,
-    /// limit-reached, budget-spent, member-erased, balance-too-low or cap-reached.
+    /// limit-reached, budget-spent, member-erased, balance-too-low, cap-reached,
+    /// account-locked or address-throttled.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
 }
@@ -41,6 +44,7 @@ impl ApiError {
             detail: detail.into(),
             field: None,
             code: None,
+            retry_after: None,
         }
     }
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -52,6 +56,15 @@ impl ApiError {
             detail: detail.into(),
             field: Some(field.to_owned()),
             code: None,
+            retry_after: None,
+        }
+    }
+    /// 429 with `Retry-After`: a rule that limits how often refused this for now.
+    pub fn too_many(code: &'static str, detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        ApiError {
+            code: Some(code),
+            retry_after: Some(retry_after_secs),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, detail)
         }
     }
     pub fn unauthorized(detail: impl Into<String>) -> Self {
@@ -120,6 +133,11 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             res.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -22,6 +22,7 @@ mod headers;
 pub mod json;
 pub mod logs;
 pub mod metrics;
+pub mod throttle;
 pub mod web;
 pub mod write;
 
@@ -50,6 +51,8 @@ struct Inner {
     /// Whether `X-Forwarded-Proto: https` from a proxy in front is believed (the
     /// cookies are then `Secure`); off unless the operator says so.
     trust_forwarded_proto: bool,
+    /// Recent wrong passwords per client address.
+    sign_in_failures: throttle::AddressFailures,
     /// Regions' UTC offsets (they never change once a region exists).
     offsets: std::sync::RwLock<std::collections::HashMap<jifen_core::RegionCode, i32>>,
 }
@@ -72,6 +75,7 @@ impl AppState {
                 link_key,
                 public_url,
                 trust_forwarded_proto: false,
+                sign_in_failures: Default::default(),
                 offsets: Default::default(),
             }),
         }
@@ -95,6 +99,9 @@ impl AppState {
     }
     pub fn tokens(&self) -> &auth::TokenCache {
         &self.inner.tokens
+    }
+    pub fn sign_in_failures(&self) -> &throttle::AddressFailures {
+        &self.inner.sign_in_failures
     }
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
@@ -153,7 +160,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -67,9 +67,12 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Writes that need no key: signing in makes a new session each time, and signing
-/// out of one twice changes nothing.
+/// out (of one session or of all) twice changes nothing.
 fn exempt(path: &str) -> bool {
-    matches!(path, "/api/v1/auth/login" | "/api/v1/auth/logout")
+    matches!(
+        path,
+        "/api/v1/auth/login" | "/api/v1/auth/logout" | "/api/v1/auth/logout-everywhere"
+    )
 }
 
 /// Every API write must carry an `Idempotency-Key`; this layer refuses one without

@@ -347,6 +347,14 @@ fn table(s: &Seed) -> Vec<Row> {
             200,
         ),
         row(
+            "GET",
+            "/api/v1/auth/me/sign-ins",
+            "/api/v1/auth/me/sign-ins",
+            None,
+            SIGNED_IN,
+            200,
+        ),
+        row(
             "PUT",
             "/api/v1/auth/me/large-text",
             "/api/v1/auth/me/large-text",
@@ -539,6 +547,22 @@ fn table(s: &Seed) -> Vec<Row> {
             "/api/v1/regions/{region}/accounts",
             &format!("/api/v1/regions/{v}/accounts"),
             None,
+            ADMIN_ONLY,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/accounts/{account}/sign-ins",
+            &format!("/api/v1/regions/{v}/accounts/7/sign-ins"),
+            None,
+            ADMIN_ONLY,
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/regions/{region}/accounts/{account}/unlock",
+            &format!("/api/v1/regions/{v}/accounts/7/unlock"),
+            Some(json!({})),
             ADMIN_ONLY,
             200,
         ),
@@ -759,7 +783,15 @@ fn table(s: &Seed) -> Vec<Row> {
             &[Admin, Auditor],
             200,
         ),
-        // Last: it ends the caller's session.
+        // Last: these end the caller's session (each is sent with a fresh one).
+        row(
+            "POST",
+            "/api/v1/auth/logout-everywhere",
+            "/api/v1/auth/logout-everywhere",
+            Some(json!({})),
+            SIGNED_IN,
+            204,
+        ),
         row(
             "POST",
             "/api/v1/auth/logout",
@@ -798,7 +830,19 @@ fn run(who: Who) -> Vec<String> {
     let mut wrong = Vec::new();
     for r in table(&s) {
         let mut headers: Vec<(&str, &str)> = Vec::new();
-        if let Some(a) = &auth {
+        // A row that ends the session gets a session of its own to end.
+        let fresh;
+        let auth = match (
+            r.template.starts_with("/api/v1/auth/logout"),
+            who.username(),
+        ) {
+            (true, Some(u)) => {
+                fresh = Some(format!("Bearer {}", app.login(u)));
+                &fresh
+            }
+            _ => &auth,
+        };
+        if let Some(a) = auth {
             headers.push(("Authorization", a));
         }
         let bytes = r

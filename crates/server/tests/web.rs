@@ -1170,3 +1170,45 @@ fn the_review_queue_shows_the_recorder_and_hides_their_approve_button() {
         .expect("claims");
     assert_eq!(claims.len(), 1, "posted by the second reviewer");
 }
+
+/// After five wrong passwords the sign-in page says, in the page's language, that
+/// the account is locked for a while and who can unlock it; the right password
+/// does not get in meanwhile.
+#[test]
+fn the_sign_in_page_says_an_account_is_locked_in_both_languages() {
+    let app = common::spawn_app();
+    let mut w = Web::new(&app);
+    let try_as = |w: &mut Web, password: &str, lang: &str| {
+        let csrf = w.csrf(&format!("/login?lang={lang}"));
+        w.post(
+            "/login",
+            &[
+                ("csrf", &csrf),
+                ("username", "reviewer"),
+                ("password", password),
+                ("next", "/"),
+            ],
+        )
+    };
+    for _ in 0..5 {
+        let r = try_as(&mut w, "guess", "zh-CN");
+        assert_eq!(r.status, 401, "{}", r.text());
+        assert!(r.text().contains("用户名或密码"), "{}", r.text());
+    }
+    let r = try_as(&mut w, common::PASSWORD, "zh-CN");
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(
+        r.text().contains("这个账号在 1 分钟内不能登录") && r.text().contains("管理员解锁"),
+        "{}",
+        r.text()
+    );
+    assert!(!w.cookies.contains_key("jifen_session"), "not signed in");
+    let r = try_as(&mut w, common::PASSWORD, "en");
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(
+        r.text()
+            .contains("Too many wrong passwords: this account takes no sign-in for 1 min."),
+        "{}",
+        r.text()
+    );
+}

@@ -38,6 +38,48 @@ fn stored_response(r: &crate::sql::Row<'_>) -> Result<StoredResponse> {
     })
 }
 
+/// How long sign-in attempts are kept, in days.
+pub const SIGN_INS_KEEP_DAYS: i64 = 90;
+/// Attempts read back to find a run of failures (more than the backoff can use).
+const SIGN_IN_RUN_MAX: u32 = 64;
+
+/// What a sign-in attempt came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInOutcome {
+    Failed,
+    Succeeded,
+    /// An admin ended the account's run of failures.
+    Unlocked,
+}
+
+impl SignInOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignInOutcome::Failed => "failed",
+            SignInOutcome::Succeeded => "succeeded",
+            SignInOutcome::Unlocked => "unlocked",
+        }
+    }
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "failed" => Some(SignInOutcome::Failed),
+            "succeeded" => Some(SignInOutcome::Succeeded),
+            "unlocked" => Some(SignInOutcome::Unlocked),
+            _ => None,
+        }
+    }
+}
+
+/// One recorded sign-in attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignIn {
+    pub time: Timestamp,
+    pub outcome: SignInOutcome,
+    pub address: String,
+    /// For an unlock: the admin who did it.
+    pub by: Option<OperatorId>,
+}
+
 /// A token row: account, kind, region, role, expiry.
 type TokenRow = (i64, String, Option<String>, Option<String>, i64);
 
@@ -301,6 +343,88 @@ impl Store {
                 params![token_hash.as_slice()],
             )?;
             Ok(())
+        })
+    }
+
+    /// Ends every session of the account (sign out everywhere); API tokens stay.
+    /// Returns how many ended.
+    pub fn delete_sessions(&self, account: OperatorId) -> Result<u64> {
+        self.write(move |b| {
+            let n = b.conn().execute(
+                "DELETE FROM tokens WHERE account = ?1 AND kind = 'session'",
+                params![account.get()],
+            )?;
+            Ok(n as u64)
+        })
+    }
+
+    /// Records a sign-in attempt (or an admin's unlock, `by` the admin).
+    pub fn record_sign_in(
+        &self,
+        account: OperatorId,
+        outcome: SignInOutcome,
+        address: String,
+        by: Option<OperatorId>,
+    ) -> Result<()> {
+        self.write(move |b| {
+            b.conn().execute(
+                "INSERT INTO sign_ins (account, time_ms, outcome, address, by_account) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![account.get(), b.now().millis(), outcome.as_str(), address, by.map(OperatorId::get)],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The account's most recent sign-in attempts, newest first.
+    pub fn sign_ins(&self, account: OperatorId, limit: u32) -> Result<Vec<SignIn>> {
+        self.read(|c| {
+            c.query_map(
+                "SELECT time_ms, outcome, address, by_account FROM sign_ins WHERE account = ?1 \
+                 ORDER BY time_ms DESC LIMIT ?2",
+                params![account.get(), limit],
+                |r| {
+                    let outcome: String = r.get(1)?;
+                    Ok(SignIn {
+                        time: Timestamp::from_millis(r.get(0)?),
+                        outcome: SignInOutcome::parse(&outcome).ok_or_else(|| {
+                            StoreError::Corrupt(format!("sign-in outcome {outcome:?}"))
+                        })?,
+                        address: r.get(2)?,
+                        by: r
+                            .get::<Option<i64>>(3)?
+                            .map(|v| {
+                                OperatorId::new(v).map_err(|e| StoreError::Corrupt(e.to_string()))
+                            })
+                            .transpose()?,
+                    })
+                },
+            )
+        })
+    }
+
+    /// Until when the account refuses sign-ins after its wrong passwords in a row
+    /// (core `signin::account_locked_until`); `None` when it takes the next attempt.
+    pub fn sign_in_locked_until(&self, account: OperatorId) -> Result<Option<Timestamp>> {
+        let recent = self.sign_ins(account, SIGN_IN_RUN_MAX)?;
+        let run: Vec<&SignIn> = recent
+            .iter()
+            .take_while(|s| s.outcome == SignInOutcome::Failed)
+            .collect();
+        let Some(last) = run.first() else {
+            return Ok(None);
+        };
+        let n = u32::try_from(run.len()).unwrap_or(u32::MAX);
+        Ok(jifen_core::signin::account_locked_until(n, last.time))
+    }
+
+    /// Deletes sign-in attempts older than [`SIGN_INS_KEEP_DAYS`]; returns how many went.
+    pub fn forget_old_sign_ins(&self) -> Result<u64> {
+        self.write(|b| {
+            let before = b.now().plus_days(-SIGN_INS_KEEP_DAYS).millis();
+            let n = b
+                .conn()
+                .execute("DELETE FROM sign_ins WHERE time_ms < ?1", params![before])?;
+            Ok(n as u64)
         })
     }
 

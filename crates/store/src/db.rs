@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0004_large_text.sql"),
     include_str!("../migrations/sqlite/0005_member_year_folds.sql"),
     include_str!("../migrations/sqlite/0006_idempotency_request.sql"),
+    include_str!("../migrations/sqlite/0007_sign_ins.sql"),
 ];
 
 /// The PostgreSQL migrations, in order: the same schema as SQLite's, in PostgreSQL's types.
@@ -30,6 +31,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0005_large_text.sql"),
     include_str!("../migrations/postgres/0006_member_year_folds.sql"),
     include_str!("../migrations/postgres/0007_idempotency_request.sql"),
+    include_str!("../migrations/postgres/0008_sign_ins.sql"),
 ];
 
 /// The oldest PostgreSQL jifen runs on (as `server_version_num`): 13 brings

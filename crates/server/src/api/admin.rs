@@ -20,7 +20,7 @@ use jifen_core::{
     Caps, Claimants, Evidence, HouseholdId, Indicator, IndicatorCode, Level, Levels, MemberId,
     OperatorId, Points, RegionCode, ReviewPolicy, Role, SponsorCode,
 };
-use jifen_store::accounts::{Grant, Token, TokenKind, USERNAME_BYTES_MAX};
+use jifen_store::accounts::{Grant, SignInOutcome, Token, TokenKind, USERNAME_BYTES_MAX};
 use jifen_store::admin::NewMember;
 use jifen_store::{AddHousehold, CreateAccount, PutIndicator, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -28,7 +28,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::wire::{AccountOut, GrantOut, Paged, rfc3339};
+use super::wire::{AccountOut, GrantOut, Paged, SignInsOut, rfc3339};
 use super::{Page, region};
 use crate::AppState;
 use crate::auth::Principal;
@@ -736,6 +736,71 @@ async fn list_accounts(
     }))
 }
 
+/// An account of the region (one holding a role in it), for an admin there; 404
+/// for any other, so an admin learns nothing of accounts elsewhere.
+async fn region_account(
+    state: &AppState,
+    who: &Principal,
+    r: &str,
+    id: i64,
+) -> ApiResult<OperatorId> {
+    let code = region(r)?;
+    who.require(&code, ADMIN)?;
+    let not_here = || ApiError::not_found(format!("account {id} in region {code}"));
+    let account = OperatorId::new(id).map_err(|_| not_here())?;
+    let found = read(state, move |s| match s.account(account) {
+        Ok(a) => Ok(Some(a)),
+        Err(StoreError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    })
+    .await?;
+    match found {
+        Some(a) if a.grants.iter().any(|g| g.region == code) => Ok(account),
+        _ => Err(not_here()),
+    }
+}
+
+/// An account's recent sign-in attempts, and until when it refuses sign-ins (an
+/// admin of a region where it holds a role).
+#[utoipa::path(get, path = "/api/v1/regions/{region}/accounts/{account}/sign-ins", tag = "admin", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"), ("account" = i64, Path, description = "account id")),
+    responses((status = 200, body = SignInsOut), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+async fn account_sign_ins(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((r, id)): Path<(String, i64)>,
+) -> ApiResult<Json<SignInsOut>> {
+    let account = region_account(&state, &who, &r, id).await?;
+    Ok(Json(SignInsOut::read(&state, account).await?))
+}
+
+/// Ends an account's run of wrong passwords, so it takes sign-ins again at once
+/// (an admin of a region where it holds a role). Unlocking twice changes nothing.
+#[utoipa::path(post, path = "/api/v1/regions/{region}/accounts/{account}/unlock", tag = "admin", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"), ("account" = i64, Path, description = "account id"),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
+    responses((status = 200, body = SignInsOut), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+async fn unlock_account(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((r, id)): Path<(String, i64)>,
+) -> ApiResult<Json<SignInsOut>> {
+    let account = region_account(&state, &who, &r, id).await?;
+    let admin = who.id();
+    tracing::info!(
+        account = id,
+        admin = admin.get(),
+        "unlocking an account's sign-in"
+    );
+    blocking(&state, move |s| {
+        Ok(s.record_sign_in(account, SignInOutcome::Unlocked, String::new(), Some(admin))?)
+    })
+    .await?;
+    Ok(Json(SignInsOut::read(&state, account).await?))
+}
+
 /// Gives an account a role in the region (replacing that role's member or sponsor
 /// if it holds it already, so a retry changes nothing).
 #[utoipa::path(post, path = "/api/v1/regions/{region}/roles", tag = "admin", security(("bearer" = [])),
@@ -904,6 +969,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(set_levels))
         .routes(routes!(create_account))
         .routes(routes!(list_accounts))
+        .routes(routes!(account_sign_ins))
+        .routes(routes!(unlock_account))
         .routes(routes!(grant_role))
         .routes(routes!(revoke_role))
         .routes(routes!(issue_token))

@@ -1000,7 +1000,8 @@ async fn budget(
 }
 
 /// Expires and refunds overdue reservations, and deletes idempotent answers older than
-/// the store's `IDEMPOTENCY_KEEP_HOURS`, every [`SWEEP_SECONDS`] until the runtime stops.
+/// the store's `IDEMPOTENCY_KEEP_HOURS` and sign-in attempts older than its
+/// `SIGN_INS_KEEP_DAYS`, every [`SWEEP_SECONDS`] until the runtime stops.
 pub fn spawn_sweeper(state: AppState) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(SWEEP_SECONDS));
@@ -1025,6 +1026,15 @@ pub fn spawn_sweeper(state: AppState) {
                 Ok(Err(jifen_store::StoreError::Closed)) => return,
                 Ok(Err(e)) => tracing::warn!(error = %e, "deleting old idempotent answers failed"),
                 Err(e) => tracing::warn!(error = %e, "the idempotency sweep panicked"),
+            }
+            // And sign-in attempts past theirs.
+            let store = state.store().clone();
+            match tokio::task::spawn_blocking(move || store.forget_old_sign_ins()).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(count = n, "deleted old sign-in attempts"),
+                Ok(Ok(_)) => {}
+                Ok(Err(jifen_store::StoreError::Closed)) => return,
+                Ok(Err(e)) => tracing::warn!(error = %e, "deleting old sign-in attempts failed"),
+                Err(e) => tracing::warn!(error = %e, "the sign-in sweep panicked"),
             }
         }
     });

@@ -298,3 +298,57 @@ pub struct IndicatorOut {
     pub inherited: bool,
     pub notice_days: u32,
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct SignInOut {
+    pub time: String,
+    /// failed, succeeded or unlocked (by an admin).
+    pub outcome: String,
+    /// The client's address as the server saw it (empty for an unlock).
+    pub address: String,
+    /// For an unlock: the admin's account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SignInsOut {
+    /// Until when the account takes no sign-in after wrong passwords; absent when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<String>,
+    /// Newest first, at most `SIGN_INS_SHOWN`.
+    pub items: Vec<SignInOut>,
+}
+
+/// Sign-in attempts an account's owner or admin sees at once.
+pub const SIGN_INS_SHOWN: u32 = 50;
+
+impl SignInsOut {
+    /// The account's recent attempts and lock, times in China time (the accounts
+    /// table belongs to no region).
+    pub async fn read(
+        state: &crate::AppState,
+        account: jifen_core::OperatorId,
+    ) -> Result<SignInsOut, crate::error::ApiError> {
+        let now = state.clock().now();
+        let (items, until) = crate::write::read(state, move |s| {
+            Ok((
+                s.sign_ins(account, SIGN_INS_SHOWN)?,
+                s.sign_in_locked_until(account)?,
+            ))
+        })
+        .await?;
+        Ok(SignInsOut {
+            locked_until: until.filter(|u| *u > now).map(|u| rfc3339(u, 480)),
+            items: items
+                .into_iter()
+                .map(|i| SignInOut {
+                    time: rfc3339(i.time, 480),
+                    outcome: i.outcome.as_str().to_owned(),
+                    address: i.address,
+                    by: i.by.map(|b| b.get()),
+                })
+                .collect(),
+        })
+    }
+}

@@ -190,12 +190,7 @@ async fn levels_of(c: &Ctx, code: &RegionCode) -> Result<Vec<LevelRow>, Problem>
     let c2 = code.clone();
     let levels = crate::write::read(&c.state, move |st| Ok(st.levels(&c2)?))
         .await
-        .map_err(|e| Problem {
-            status: e.status.as_u16(),
-            detail: e.detail,
-            field: None,
-            code: None,
-        })?;
+        .map_err(Problem::from)?;
     Ok(levels
         .all()
         .iter()

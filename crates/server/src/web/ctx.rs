@@ -57,6 +57,8 @@ pub struct Ctx {
     host: String,
     /// Cookies to set with the answer.
     cookies: Vec<String>,
+    /// The visitor's address, for the API's sign-in limits.
+    addr: crate::throttle::ClientAddr,
 }
 
 fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
@@ -190,6 +192,7 @@ impl FromRequestParts<AppState> for Ctx {
             here,
             state: state.clone(),
             cookies,
+            addr: crate::throttle::client_addr(parts, state),
         })
     }
 }
@@ -202,6 +205,8 @@ pub struct Problem {
     pub field: Option<String>,
     /// The rule that refused, when the API named one (see `refused.*` in the messages).
     pub code: Option<String>,
+    /// Seconds until it may be tried again, when the API said (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -211,6 +216,20 @@ impl Problem {
             detail: detail.to_owned(),
             field: None,
             code: None,
+            retry_after: None,
+        }
+    }
+}
+
+/// An API error from a direct store read, as a page shows it.
+impl From<crate::error::ApiError> for Problem {
+    fn from(e: crate::error::ApiError) -> Problem {
+        Problem {
+            status: e.status.as_u16(),
+            detail: e.detail,
+            field: e.field,
+            code: e.code.map(str::to_owned),
+            retry_after: e.retry_after,
         }
     }
 }
@@ -448,7 +467,10 @@ impl Ctx {
         key: Option<&str>,
     ) -> Result<Value, Problem> {
         let is_write = method != Method::GET;
-        let mut req = Request::builder().method(method).uri(path);
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .extension(self.addr.clone());
         if let Some(t) = &self.token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
@@ -480,8 +502,13 @@ impl Ctx {
             .with_state(self.state.clone())
             .oneshot(req)
             .await
-            .map_err(|e| match e {})?;
+            .map_err(|e| -> Problem { match e {} })?;
         let status = res.status();
+        let retry_after = res
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
         let bytes = to_bytes(res.into_body(), API_ANSWER_BYTES_MAX)
             .await
             .map_err(|_| Problem::local("the answer was too large"))?;
@@ -498,6 +525,7 @@ impl Ctx {
             detail: v["detail"].as_str().unwrap_or_default().to_owned(),
             field: v["field"].as_str().map(str::to_owned),
             code: v["code"].as_str().map(str::to_owned),
+            retry_after,
         })
     }
 

@@ -208,10 +208,13 @@ async fn login(mut c: Ctx, Form(f): Form<LoginForm>) -> Response {
             c.redirect(&to)
         }
         Err(p) => {
-            let error = if p.status == 401 {
-                c.tr("login.wrong").to_owned()
-            } else {
-                c.problem_text(&p)
+            let error = match (p.status, p.code.as_deref()) {
+                (401, _) => c.tr("login.wrong").to_owned(),
+                (429, Some(code @ ("account-locked" | "address-throttled"))) => c.tr1(
+                    &format!("login.{code}"),
+                    p.retry_after.unwrap_or(60).div_ceil(60),
+                ),
+                _ => c.problem_text(&p),
             };
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNAUTHORIZED);
             c.render(
@@ -494,12 +497,7 @@ async fn transparency_page(
     let checkpoint = match crate::write::read(&c.state, move |st| Ok(st.checkpoint(&c2)?)).await {
         Ok((_, note)) => note,
         Err(e) => {
-            return c.problem_page(&Problem {
-                status: e.status.as_u16(),
-                detail: e.detail,
-                field: None,
-                code: None,
-            });
+            return c.problem_page(&Problem::from(e));
         }
     };
     c.render(

@@ -44,16 +44,6 @@ pub fn routes() -> Router<AppState> {
         .route("/r/{region}/appeals/{appeal}/decide", post(decide_appeal))
 }
 
-/// An API error from a direct store read, as a page shows it.
-fn api_problem(e: crate::error::ApiError) -> Problem {
-    Problem {
-        status: e.status.as_u16(),
-        detail: e.detail,
-        field: None,
-        code: None,
-    }
-}
-
 /// Unix milliseconds as `2026-03-10 10:00` in the region's time.
 fn local_time(ms: i64, offset: i32) -> String {
     short_time(&jifen_core::Timestamp::from_millis(ms).to_rfc3339(offset))
@@ -204,7 +194,7 @@ async fn queue_items(c: &Ctx, code: &RegionCode) -> Result<Vec<QueueItem>, Probl
             .and_then(|n| n.parse::<i64>().ok())
     });
     claims.truncate(QUEUE_CLAIMS_MAX);
-    let offset = c.state.offset(code).await.map_err(api_problem)?;
+    let offset = c.state.offset(code).await.map_err(Problem::from)?;
     let numbers: Vec<i64> = claims
         .iter()
         .filter_map(|x| s(x, "id").rsplit(':').next().and_then(|n| n.parse().ok()))
@@ -221,7 +211,7 @@ async fn queue_items(c: &Ctx, code: &RegionCode) -> Result<Vec<QueueItem>, Probl
         Ok(out)
     })
     .await
-    .map_err(api_problem)?;
+    .map_err(Problem::from)?;
     let mut out = Vec::with_capacity(claims.len());
     for x in &claims {
         let member = n(x, "member");
@@ -679,7 +669,7 @@ async fn events_page(
                 )
             })
             .collect(),
-        Err(e) => return c.problem_page(&api_problem(e)),
+        Err(e) => return c.problem_page(&Problem::from(e)),
     };
     c.render(
         status,
