@@ -28,6 +28,16 @@ pub enum LogCommand {
         #[arg(long)]
         entry: String,
     },
+    /// Let a region restored from a backup sign again: show it the latest checkpoint
+    /// the old server published (a signed note, e.g. its /log/<region>/checkpoint).
+    /// It must be the one the region was restored at; a larger one is refused.
+    Resume {
+        #[arg(long)]
+        region: String,
+        /// The checkpoint file; - for standard input.
+        #[arg(long)]
+        checkpoint: PathBuf,
+    },
     /// Check a receipt offline against a verifier key, and print what it proves.
     Check {
         /// The region's verifier key (from `jifen log vkey`).
@@ -61,6 +71,32 @@ pub fn run(data: &Path, cmd: LogCommand) -> Result<ExitCode> {
                     r.region.code,
                     out.join(r.region.code.as_str()).display()
                 );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        LogCommand::Resume { region, checkpoint } => {
+            let region = crate::parse_region(&region)?;
+            let note = if checkpoint.as_os_str() == "-" {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                    .context("reading the checkpoint from standard input")?;
+                s
+            } else {
+                std::fs::read_to_string(&checkpoint)
+                    .with_context(|| format!("reading {}", checkpoint.display()))?
+            };
+            let store = open_existing(data)?;
+            let resumed = store.resume_signing(&region, &note);
+            store.close();
+            match resumed? {
+                jifen_store::backup::Resumed::NotRestored => {
+                    println!("region {region} is not marked restored; it signs as it is");
+                }
+                jifen_store::backup::Resumed::Resumed { size } => {
+                    println!(
+                        "region {region}: the checkpoint shown is the restored one ({size} entries); it signs again"
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

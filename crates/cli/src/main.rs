@@ -134,6 +134,20 @@ enum Command {
     /// The yearly cycle: close a year, read a closed year's report.
     #[command(subcommand)]
     Year(yearcmd::YearCommand),
+    /// Back the data folder up into one file while the server runs: the database
+    /// (SQLite) and the keys. On PostgreSQL the file holds the keys; pg_dump the tables.
+    Backup {
+        /// The backup file to write; it must not exist.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup into an empty data folder (--data). Each region then takes no
+    /// write until `jifen log resume` shows it the old server's latest checkpoint.
+    Restore {
+        /// The backup file (from `jifen backup`).
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
     /// Benchmarks (programs that print their figures).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -275,6 +289,47 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import(args) => csvio::import(&cli.data, args),
         Command::Export(args) => csvio::export(&cli.data, args),
         Command::Year(cmd) => yearcmd::run(&cli.data, cmd),
+        Command::Backup { out } => {
+            let summary = jifen_store::backup::backup(&cli.data, database(), &out)
+                .with_context(|| format!("backing up {}", cli.data.display()))?;
+            if summary.tables {
+                println!(
+                    "backed up {} (the database and {} key files) to {}: {} bytes",
+                    cli.data.display(),
+                    summary.key_files,
+                    out.display(),
+                    summary.bytes
+                );
+            } else {
+                println!(
+                    "backed up the {} key files of {} to {}; the tables are in PostgreSQL: \
+                     pg_dump --format=custom --file=jifen.pgdump <database> (see README, Operating jifen)",
+                    summary.key_files,
+                    cli.data.display(),
+                    out.display()
+                );
+            }
+            println!("the backup holds the regions' signing keys: keep it as safe as the keys");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { from } => {
+            let summary = jifen_store::backup::restore(&from, &cli.data, database(), clock())
+                .with_context(|| {
+                    format!("restoring {} into {}", from.display(), cli.data.display())
+                })?;
+            for (region, size) in &summary.regions {
+                println!(
+                    "restored {region} at {size} entries; it takes no write until `jifen log resume --region {region} --checkpoint FILE` shows it the old server's latest checkpoint"
+                );
+            }
+            println!(
+                "restored {} regions and {} key files into {}",
+                summary.regions.len(),
+                summary.key_files,
+                cli.data.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench(cmd) => bench::run(cmd),
     }
 }

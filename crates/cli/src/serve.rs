@@ -33,6 +33,12 @@ pub fn serve(
     banner: impl FnOnce(&str),
 ) -> Result<ExitCode> {
     let key = link_key(data)?;
+    for region in store.restored_regions()? {
+        eprintln!(
+            "jifen: region {region} was restored from a backup and takes no write until \
+             `jifen log resume --region {region} --checkpoint FILE` shows it the old server's latest checkpoint"
+        );
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -7,10 +7,10 @@
 //! Runs when `JIFEN_TEST_DATABASE_URL` is set.
 
 mod common;
+use common::{Server, call};
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 
 use jifen_core::{
@@ -39,41 +39,14 @@ impl Drop for TempDir {
     }
 }
 
-/// A `jifen serve` child, killed when dropped.
-struct Server {
-    child: Child,
-    addr: String,
-}
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn serve(data: &Path, url: &str) -> Server {
+    common::serve(jifen(data, url))
 }
 
 fn jifen(data: &Path, url: &str) -> Command {
     let mut c = common::jifen(data);
     c.arg("--database").arg(url);
     c
-}
-
-fn serve(data: &Path, url: &str) -> Server {
-    let mut child = jifen(data, url)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start jifen serve");
-    let out = child.stdout.take().expect("piped");
-    let mut line = String::new();
-    BufReader::new(out).read_line(&mut line).expect("banner");
-    let addr = line
-        .split(" on http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in the banner {line:?}"))
-        .to_owned();
-    Server { child, addr }
 }
 
 /// One HTTP/1.1 request on its own connection; the status and body.
@@ -83,26 +56,6 @@ fn post(addr: &str, path: &str, key: &str, body: &str) -> (u16, String) {
 
 fn post_as(token: &str, addr: &str, path: &str, key: &str, body: &str) -> (u16, String) {
     call("POST", token, addr, path, key, body)
-}
-
-fn call(method: &str, token: &str, addr: &str, path: &str, key: &str, body: &str) -> (u16, String) {
-    let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
-         Idempotency-Key: {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("send");
-    let mut res = String::new();
-    s.read_to_string(&mut res).expect("read");
-    let status = res
-        .get(9..12)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("not HTTP: {res:?}"));
-    let body = res.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
-    (status, body)
 }
 
 /// Adds a household and a member in it by the next free numbers, as the admin;

@@ -108,8 +108,15 @@ impl From<StoreError> for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the server is shutting down",
             ),
-            e @ (StoreError::Fork(_)
-            | StoreError::Corrupt(_)
+            // Not a secret, and the operator's to resolve: say what it is.
+            StoreError::Fork(m) => {
+                tracing::error!(error = %m, "the log refuses to sign");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("the log refuses to sign a new checkpoint: {m}"),
+                )
+            }
+            e @ (StoreError::Corrupt(_)
             | StoreError::Db(_)
             | StoreError::Unsupported(_)
             | StoreError::Io { .. }) => ApiError::internal(e),

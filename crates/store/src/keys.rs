@@ -150,6 +150,31 @@ fn note_size(note: &str) -> Option<u64> {
 }
 
 impl KeyDir {
+    fn restored_path(&self, region: &str) -> PathBuf {
+        self.dir.join(format!("{region}.restored"))
+    }
+
+    /// Marks a region restored from a backup at the checkpoint `note`: it signs no
+    /// more until the marker is cleared (see `backup.rs`).
+    pub(crate) fn mark_restored(&self, region: &str, note: &str) -> Result<()> {
+        write_atomic(&self.restored_path(region), note.as_bytes(), false)
+    }
+
+    /// The checkpoint a restored region came back at, while it is marked.
+    pub fn restored(&self, region: &str) -> Result<Option<String>> {
+        let path = self.restored_path(region);
+        match fs::read_to_string(&path) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::io(&path, e)),
+        }
+    }
+
+    pub(crate) fn clear_restored(&self, region: &str) -> Result<()> {
+        let path = self.restored_path(region);
+        fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))
+    }
+
     /// Removes a region's key and record after its creation failed.
     pub fn remove(&self, region: &str) {
         let _ = fs::remove_file(self.key_path(region));

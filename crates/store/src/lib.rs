@@ -21,6 +21,7 @@ macro_rules! pub_for_tests {
 pub mod accounts;
 pub mod admin;
 mod audit;
+pub mod backup;
 mod command;
 pub mod db;
 mod error;

@@ -53,3 +53,69 @@ pub fn pinned_clock() -> jifen_core::ShiftedClock {
             .expect("TODAY is a date"),
     )
 }
+
+/// A `jifen serve` child, killed when dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    pub addr: String,
+}
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `cmd` (a [`jifen`] command) as `serve` on a free port; the address is
+/// read from its banner.
+pub fn serve(mut cmd: Command) -> Server {
+    use std::io::BufRead;
+    let mut child = cmd
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start jifen serve");
+    let out = child.stdout.take().expect("piped");
+    let mut line = String::new();
+    std::io::BufReader::new(out)
+        .read_line(&mut line)
+        .expect("banner");
+    let addr = line
+        .split(" on http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in the banner {line:?}"))
+        .to_owned();
+    Server { child, addr }
+}
+
+/// One HTTP/1.1 request on its own connection, with a bearer token and an
+/// idempotency key; the status and body.
+pub fn call(
+    method: &str,
+    token: &str,
+    addr: &str,
+    path: &str,
+    key: &str,
+    body: &str,
+) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Idempotency-Key: {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut res = String::new();
+    s.read_to_string(&mut res).expect("read");
+    let status = res
+        .get(9..12)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not HTTP: {res:?}"));
+    let body = res.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    (status, body)
+}

@@ -113,6 +113,17 @@ impl RegionState {
                 last.size
             )));
         }
+        // A region restored from a backup signs nothing until an operator shows that
+        // the old server published nothing after it (see `backup.rs`).
+        if keys.restored(region.as_str())?.is_some() {
+            return Err(StoreError::Fork(format!(
+                "region {region} was restored from a backup at a tree of {} entries, and the old server may have \
+                 signed larger checkpoints after it: signing on from here could fork the log. Fetch the latest \
+                 checkpoint it published (its /log/{region}/checkpoint, or a copy from `jifen log publish`, an \
+                 auditor or a witness) into a file and run `jifen log resume --region {region} --checkpoint FILE`",
+                last.size
+            )));
+        }
         // Refuse to go on from a database that does not extend what this key signed.
         if let Some(signed) = keys.last_signed(region.as_str())? {
             let text =

@@ -1,0 +1,263 @@
+//! Backups that restore: `jifen backup` while `jifen serve` takes writes over HTTP;
+//! `jifen restore` into an empty folder, after which `jifen verify` passes and the
+//! restored server serves the backup's checkpoint; the restored log takes no write
+//! (503, saying what to do) until `jifen log resume` is shown the old server's
+//! latest checkpoint: a larger one (published after the backup) is refused, the
+//! restored one lets it sign again.
+
+mod common;
+use common::{Server, call, jifen};
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use jifen_core::{
+    Caps, Claimants, Evidence, HouseholdId, Indicator, IndicatorCode, MemberId, Points, Region,
+    RegionCode, RegionKind, ReviewPolicy, Role, Timestamp, clock::parse_date,
+};
+use jifen_store::Store;
+use jifen_store::accounts::{Grant, Token, TokenKind};
+use jifen_store::admin::{NewMember, NewRegion};
+
+const TOKEN: &str = "backup-test-token-0123456789abcdef0123";
+const MEMBERS: i64 = 4;
+
+struct TempDir(PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp(name: &str) -> TempDir {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let d = std::env::temp_dir().join(format!("jifen-{name}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    TempDir(d)
+}
+
+/// A village with members, an auto-posting indicator and a reviewer's API token.
+fn seed(data: &Path) {
+    let store = Store::open(data, Arc::new(common::pinned_clock())).expect("open");
+    let vil = RegionCode::parse("vil").expect("code");
+    store
+        .create_region(NewRegion {
+            region: Region::new(vil.clone(), "村", RegionKind::Village, None).expect("region"),
+            origin_prefix: "jifen.test/log".into(),
+        })
+        .expect("region");
+    store
+        .put_indicator(Indicator {
+            region: vil.clone(),
+            code: IndicatorCode::parse("HELP").expect("code"),
+            version: 1,
+            name: "邻里互助".into(),
+            category: "德治".into(),
+            points: Points::new(3),
+            unit: "次".into(),
+            caps: Caps::default(),
+            evidence: Evidence::None,
+            review: ReviewPolicy::Auto,
+            claimants: Claimants::Residents,
+            valid_from: parse_date("2000-01-01").expect("date"),
+            valid_to: None,
+            core: false,
+            notice_days: 0,
+        })
+        .expect("indicator");
+    store
+        .add_household(vil.clone(), HouseholdId::new(1).ok(), "一户")
+        .expect("household");
+    for m in 1..=MEMBERS {
+        store
+            .add_member(NewMember {
+                region: vil.clone(),
+                id: MemberId::new(m).ok(),
+                household: HouseholdId::new(1).expect("id"),
+                name: format!("居民{m}"),
+            })
+            .expect("member");
+    }
+    let reviewer = store
+        .create_account(None, "reviewer", "审核员", None)
+        .expect("account");
+    store
+        .grant_role(
+            reviewer,
+            Grant {
+                region: vil.clone(),
+                role: Role::Reviewer,
+                member: None,
+                sponsor: None,
+            },
+        )
+        .expect("role");
+    store
+        .put_token(
+            jifen_server::auth::token_hash(TOKEN),
+            Token {
+                account: reviewer,
+                kind: TokenKind::Api,
+                scope: Some((vil, Role::Reviewer)),
+                expires: Timestamp::from_millis(i64::MAX / 2),
+            },
+        )
+        .expect("token");
+    store.close();
+}
+
+fn award(addr: &str, key: &str) -> (u16, String) {
+    let member = key.bytes().map(i64::from).sum::<i64>() % MEMBERS + 1;
+    call(
+        "POST",
+        TOKEN,
+        addr,
+        "/api/v1/regions/vil/claims",
+        key,
+        &format!(r#"{{"member": {member}, "indicator": "HELP", "quantity": 1, "note": ""}}"#),
+    )
+}
+
+fn checkpoint(addr: &str) -> String {
+    let (status, body) = call("GET", TOKEN, addr, "/log/vil/checkpoint", "-", "");
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn size_of(note: &str) -> u64 {
+    note.lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .unwrap_or_else(|| panic!("no size in {note:?}"))
+}
+
+fn run_ok(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().expect("run jifen");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    text
+}
+
+#[test]
+fn a_backup_taken_under_load_restores_and_never_forks_what_was_published() {
+    let tmp = temp("backup");
+    let live = tmp.0.join("live");
+    let back = tmp.0.join("backup.jifen");
+    let restored = tmp.0.join("restored");
+    seed(&live);
+    let server: Server = common::serve(jifen(&live));
+    let addr = server.addr.clone();
+    // Writers post awards the whole time the backup runs.
+    let stop = Arc::new(AtomicBool::new(false));
+    let posted = Arc::new(AtomicUsize::new(0));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (addr, stop, posted) = (addr.clone(), stop.clone(), posted.clone());
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let (status, body) = award(&addr, &format!("w{w}-{i}"));
+                    assert_eq!(status, 201, "{body}");
+                    posted.fetch_add(1, Ordering::Relaxed);
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    while posted.load(Ordering::Relaxed) < 50 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let said = run_ok(jifen(&live).args(["backup", "--out"]).arg(&back));
+    assert!(said.contains("the database and"), "{said}");
+    // A second backup to the same file is refused: a backup never overwrites.
+    let out = jifen(&live)
+        .args(["backup", "--out"])
+        .arg(&back)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    while posted.load(Ordering::Relaxed) < 150 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().expect("writer");
+    }
+    // What the old server published last, after the backup.
+    let latest = checkpoint(&addr);
+    drop(server);
+
+    // Restore into an empty folder; not into one that holds data.
+    let out = jifen(&live)
+        .args(["restore", "--from"])
+        .arg(&back)
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "restoring over data is refused");
+    let said = run_ok(jifen(&restored).args(["restore", "--from"]).arg(&back));
+    let at: u64 = said
+        .split("restored vil at ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no size in {said:?}"));
+    assert!(
+        at > 0 && at < size_of(&latest),
+        "backup at {at}, live at {}",
+        size_of(&latest)
+    );
+    let said = run_ok(jifen(&restored).arg("verify"));
+    assert!(said.contains("verified 1 regions"), "{said}");
+
+    // The restored server serves the backup's checkpoint, and takes no write yet.
+    let server = common::serve(jifen(&restored));
+    let ours = checkpoint(&server.addr);
+    assert_eq!(size_of(&ours), at);
+    let (status, body) = award(&server.addr, "after-restore-1");
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body.contains("restored from a backup") && body.contains("jifen log resume"),
+        "{body}"
+    );
+    drop(server);
+
+    // Shown the larger checkpoint the old server published: refused, it would fork.
+    let latest_file = tmp.0.join("latest-checkpoint");
+    std::fs::write(&latest_file, &latest).expect("write");
+    let out = jifen(&restored)
+        .args(["log", "resume", "--region", "vil", "--checkpoint"])
+        .arg(&latest_file)
+        .output()
+        .expect("run");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        said.contains("published a tree of") && said.contains("after this backup"),
+        "{said}"
+    );
+    // Shown the restored one (the old server published nothing after the backup): it signs again.
+    let ours_file = tmp.0.join("restored-checkpoint");
+    std::fs::write(&ours_file, &ours).expect("write");
+    let said = run_ok(
+        jifen(&restored)
+            .args(["log", "resume", "--region", "vil", "--checkpoint"])
+            .arg(&ours_file),
+    );
+    assert!(said.contains("it signs again"), "{said}");
+    let server = common::serve(jifen(&restored));
+    let (status, body) = award(&server.addr, "after-resume-1");
+    assert_eq!(status, 201, "{body}");
+    drop(server);
+    let said = run_ok(jifen(&restored).arg("verify"));
+    assert!(
+        said.contains(&format!("ok vil: {} entries", at + 1)),
+        "{said}"
+    );
+}
