@@ -226,6 +226,11 @@ fn a_backup_taken_under_load_restores_and_never_forks_what_was_published() {
         body.contains("restored from a backup") && body.contains("jifen log resume"),
         "{body}"
     );
+    let (_, metrics) = call("GET", TOKEN, &server.addr, "/metrics", "-", "");
+    assert!(
+        metrics.contains("jifen_log_restored{region=\"vil\"} 1"),
+        "{metrics}"
+    );
     drop(server);
 
     // Shown the larger checkpoint the old server published: refused, it would fork.

@@ -1,5 +1,6 @@
 //! `/metrics` in the Prometheus text format: requests by status class, a latency
-//! histogram, and per-region log sizes.
+//! histogram, refused sign-ins, per-region log sizes and regions waiting after a
+//! restore.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -22,9 +23,31 @@ pub struct Metrics {
     buckets: [AtomicU64; 10],
     count: AtomicU64,
     sum_us: AtomicU64,
+    /// Sign-ins: wrong passwords, and refusals by the limits (account, address).
+    sign_in_wrong: AtomicU64,
+    sign_in_locked: AtomicU64,
+    sign_in_throttled: AtomicU64,
+}
+
+/// What a sign-in came to, for [`Metrics::sign_in`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInCount {
+    Wrong,
+    AccountLocked,
+    AddressThrottled,
 }
 
 impl Metrics {
+    /// Counts a sign-in that did not get in.
+    pub fn sign_in(&self, what: SignInCount) {
+        let c = match what {
+            SignInCount::Wrong => &self.sign_in_wrong,
+            SignInCount::AccountLocked => &self.sign_in_locked,
+            SignInCount::AddressThrottled => &self.sign_in_throttled,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn observe(&self, status: u16, seconds: f64) {
         let class = usize::from((status / 100).clamp(1, 5)) - 1;
         self.by_class[class].fetch_add(1, Ordering::Relaxed);
@@ -89,8 +112,28 @@ async fn render(State(state): State<AppState>) -> Response {
         m.sum_us.load(Ordering::Relaxed) as f64 / 1e6
     );
     let _ = writeln!(out, "jifen_http_request_duration_seconds_count {count}");
+    let _ = writeln!(
+        out,
+        "# HELP jifen_sign_ins_refused_total Sign-ins that did not get in: a wrong password, an account locked after wrong passwords, an address throttled."
+    );
+    let _ = writeln!(out, "# TYPE jifen_sign_ins_refused_total counter");
+    for (why, c) in [
+        ("wrong", &m.sign_in_wrong),
+        ("account-locked", &m.sign_in_locked),
+        ("address-throttled", &m.sign_in_throttled),
+    ] {
+        let _ = writeln!(
+            out,
+            "jifen_sign_ins_refused_total{{why=\"{why}\"}} {}",
+            c.load(Ordering::Relaxed)
+        );
+    }
     let store = state.store().clone();
-    if let Ok(Ok(regions)) = tokio::task::spawn_blocking(move || store.regions()).await {
+    if let Ok(Ok((regions, restored))) = tokio::task::spawn_blocking(move || {
+        Ok::<_, jifen_store::StoreError>((store.regions()?, store.restored_regions()?))
+    })
+    .await
+    {
         let _ = writeln!(
             out,
             "# HELP jifen_log_entries Entries in each region's log."
@@ -102,6 +145,14 @@ async fn render(State(state): State<AppState>) -> Response {
                 "jifen_log_entries{{region=\"{}\"}} {}",
                 r.region.code, r.size
             );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP jifen_log_restored Regions restored from a backup that take no write until `jifen log resume` (1)."
+        );
+        let _ = writeln!(out, "# TYPE jifen_log_restored gauge");
+        for r in restored {
+            let _ = writeln!(out, "jifen_log_restored{{region=\"{r}\"}} 1");
         }
     }
     let mut res = out.into_response();

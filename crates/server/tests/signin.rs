@@ -64,6 +64,16 @@ fn an_account_refuses_sign_ins_after_five_wrong_passwords_and_backs_off() {
         .count();
     assert_eq!(failed, 6, "{mine}");
     assert_eq!(mine["items"][0]["address"], "127.0.0.1");
+    // Monitoring sees it.
+    let m = app.get("/metrics", None).text();
+    assert!(
+        m.contains("jifen_sign_ins_refused_total{why=\"wrong\"} 6"),
+        "{m}"
+    );
+    assert!(
+        m.contains("jifen_sign_ins_refused_total{why=\"account-locked\"} 2"),
+        "{m}"
+    );
     // Waiting it out works too.
     later(&app, 61 + 121);
     assert_eq!(sign_in(&app, "reviewer", PASSWORD).status, 200);

@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::auth::{Principal, SESSION_COOKIE, issue_session, token_hash, verify_password};
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::json::ApiJson;
+use crate::metrics::SignInCount;
 use crate::throttle::ClientAddr;
 
 /// Signs in with a username and password; returns a bearer token (and sets the session cookie).
@@ -27,6 +28,7 @@ async fn login(
 ) -> ApiResult<Response> {
     let now = state.clock().now();
     if let Some(until) = state.sign_in_failures().locked_until(&addr, now) {
+        state.metrics().sign_in(SignInCount::AddressThrottled);
         let secs = retry_after_secs(until, now);
         return Err(ApiError::too_many(
             "address-throttled",
@@ -39,6 +41,7 @@ async fn login(
     }
     if body.username.is_empty() || body.username.len() > 64 || body.password.len() > 1024 {
         state.sign_in_failures().failed(&addr, now);
+        state.metrics().sign_in(SignInCount::Wrong);
         return Err(ApiError::unauthorized("wrong username or password"));
     }
     enum Outcome {
@@ -79,9 +82,11 @@ async fn login(
         Outcome::Right(a) => *a,
         Outcome::Wrong => {
             state.sign_in_failures().failed(&addr, now);
+            state.metrics().sign_in(SignInCount::Wrong);
             return Err(ApiError::unauthorized("wrong username or password"));
         }
         Outcome::Locked(until) => {
+            state.metrics().sign_in(SignInCount::AccountLocked);
             let secs = retry_after_secs(until, now);
             return Err(ApiError::too_many(
                 "account-locked",
