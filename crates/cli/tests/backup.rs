@@ -7,6 +7,7 @@
 
 mod common;
 use common::{Server, call, jifen};
+use jifen_store::testdb::TestDatabase;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -40,8 +41,8 @@ fn temp(name: &str) -> TempDir {
 }
 
 /// A village with members, an auto-posting indicator and a reviewer's API token.
-fn seed(data: &Path) {
-    let store = Store::open(data, Arc::new(common::pinned_clock())).expect("open");
+fn seed(data: &Path, database: &jifen_store::Database) {
+    let store = Store::open_with(data, database, Arc::new(common::pinned_clock())).expect("open");
     let vil = RegionCode::parse("vil").expect("code");
     store
         .create_region(NewRegion {
@@ -151,7 +152,7 @@ fn a_backup_taken_under_load_restores_and_never_forks_what_was_published() {
     let live = tmp.0.join("live");
     let back = tmp.0.join("backup.jifen");
     let restored = tmp.0.join("restored");
-    seed(&live);
+    seed(&live, &jifen_store::Database::Sqlite);
     let server: Server = common::serve(jifen(&live));
     let addr = server.addr.clone();
     // Writers post awards the whole time the backup runs.
@@ -265,4 +266,82 @@ fn a_backup_taken_under_load_restores_and_never_forks_what_was_published() {
         said.contains(&format!("ok vil: {} entries", at + 1)),
         "{said}"
     );
+}
+
+/// The same on PostgreSQL, with `pg_dump` and `pg_restore` for the tables and
+/// `jifen backup` for the keys: the restored region waits for `jifen log resume`
+/// too. Runs when `JIFEN_TEST_DATABASE_URL` is set.
+#[test]
+fn on_postgresql_pg_dump_and_the_keys_restore_and_never_fork() {
+    let Some(old) = TestDatabase::from_env().expect("test database") else {
+        eprintln!("skipped: JIFEN_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let tmp = temp("backup-pg");
+    let (live, restored) = (tmp.0.join("live"), tmp.0.join("restored"));
+    let (keys, dump) = (tmp.0.join("keys.jifen"), tmp.0.join("jifen.pgdump"));
+    seed(&live, &old.database());
+    let on = |data: &Path, url: &str| {
+        let mut c = jifen(data);
+        c.arg("--database").arg(url);
+        c
+    };
+    let server = common::serve(on(&live, old.url()));
+    for i in 0..20 {
+        assert_eq!(award(&server.addr, &format!("before-{i}")).0, 201);
+    }
+    let said = run_ok(on(&live, old.url()).args(["backup", "--out"]).arg(&keys));
+    assert!(said.contains("the tables are in PostgreSQL"), "{said}");
+    run_ok(
+        std::process::Command::new("pg_dump")
+            .arg("--format=custom")
+            .arg(format!("--file={}", dump.display()))
+            .arg(old.url()),
+    );
+    for i in 0..20 {
+        assert_eq!(award(&server.addr, &format!("after-{i}")).0, 201);
+    }
+    let latest = checkpoint(&server.addr);
+    drop(server);
+
+    let new = TestDatabase::from_env()
+        .expect("test database")
+        .expect("set above");
+    run_ok(
+        std::process::Command::new("pg_restore")
+            .arg("--no-owner")
+            .arg(format!("--dbname={}", new.url()))
+            .arg(&dump),
+    );
+    let said = run_ok(
+        on(&restored, new.url())
+            .args(["restore", "--from"])
+            .arg(&keys),
+    );
+    assert!(said.contains("restored vil at 20 entries"), "{said}");
+    let said = run_ok(on(&restored, new.url()).arg("verify"));
+    assert!(said.contains("ok vil: 20 entries"), "{said}");
+    let server = common::serve(on(&restored, new.url()));
+    assert_eq!(size_of(&checkpoint(&server.addr)), 20);
+    let (status, body) = award(&server.addr, "after-restore");
+    assert_eq!(status, 503, "{body}");
+    let ours = checkpoint(&server.addr);
+    drop(server);
+    let latest_file = tmp.0.join("latest");
+    std::fs::write(&latest_file, &latest).expect("write");
+    let out = on(&restored, new.url())
+        .args(["log", "resume", "--region", "vil", "--checkpoint"])
+        .arg(&latest_file)
+        .output()
+        .expect("run");
+    assert!(!out.status.success(), "a larger checkpoint is refused");
+    let ours_file = tmp.0.join("ours");
+    std::fs::write(&ours_file, &ours).expect("write");
+    run_ok(
+        on(&restored, new.url())
+            .args(["log", "resume", "--region", "vil", "--checkpoint"])
+            .arg(&ours_file),
+    );
+    let server = common::serve(on(&restored, new.url()));
+    assert_eq!(award(&server.addr, "after-resume").0, 201);
 }
