@@ -6,108 +6,26 @@
 //! restored one lets it sign again.
 
 mod common;
-use common::{Server, call, jifen};
+use common::{Server, call, jifen, temp};
 use jifen_store::testdb::TestDatabase;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use jifen_core::{
-    Caps, Claimants, Evidence, HouseholdId, Indicator, IndicatorCode, MemberId, Points, Region,
-    RegionCode, RegionKind, ReviewPolicy, Role, Timestamp, clock::parse_date,
-};
-use jifen_store::Store;
-use jifen_store::accounts::{Grant, Token, TokenKind};
-use jifen_store::admin::{NewMember, NewRegion};
+use jifen_core::Role;
 
 const TOKEN: &str = "backup-test-token-0123456789abcdef0123";
 const MEMBERS: i64 = 4;
 
-struct TempDir(PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp(name: &str) -> TempDir {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let d = std::env::temp_dir().join(format!("jifen-{name}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&d).expect("temp dir");
-    TempDir(d)
-}
-
-/// A village with members, an auto-posting indicator and a reviewer's API token.
+/// The village, with a reviewer's API token.
 fn seed(data: &Path, database: &jifen_store::Database) {
-    let store = Store::open_with(data, database, Arc::new(common::pinned_clock())).expect("open");
-    let vil = RegionCode::parse("vil").expect("code");
-    store
-        .create_region(NewRegion {
-            region: Region::new(vil.clone(), "村", RegionKind::Village, None).expect("region"),
-            origin_prefix: "jifen.test/log".into(),
-        })
-        .expect("region");
-    store
-        .put_indicator(Indicator {
-            region: vil.clone(),
-            code: IndicatorCode::parse("HELP").expect("code"),
-            version: 1,
-            name: "邻里互助".into(),
-            category: "德治".into(),
-            points: Points::new(3),
-            unit: "次".into(),
-            caps: Caps::default(),
-            evidence: Evidence::None,
-            review: ReviewPolicy::Auto,
-            claimants: Claimants::Residents,
-            valid_from: parse_date("2000-01-01").expect("date"),
-            valid_to: None,
-            core: false,
-            notice_days: 0,
-        })
-        .expect("indicator");
-    store
-        .add_household(vil.clone(), HouseholdId::new(1).ok(), "一户")
-        .expect("household");
-    for m in 1..=MEMBERS {
-        store
-            .add_member(NewMember {
-                region: vil.clone(),
-                id: MemberId::new(m).ok(),
-                household: HouseholdId::new(1).expect("id"),
-                name: format!("居民{m}"),
-            })
-            .expect("member");
-    }
-    let reviewer = store
-        .create_account(None, "reviewer", "审核员", None)
-        .expect("account");
-    store
-        .grant_role(
-            reviewer,
-            Grant {
-                region: vil.clone(),
-                role: Role::Reviewer,
-                member: None,
-                sponsor: None,
-            },
-        )
-        .expect("role");
-    store
-        .put_token(
-            jifen_server::auth::token_hash(TOKEN),
-            Token {
-                account: reviewer,
-                kind: TokenKind::Api,
-                scope: Some((vil, Role::Reviewer)),
-                expires: Timestamp::from_millis(i64::MAX / 2),
-            },
-        )
-        .expect("token");
-    store.close();
+    common::seed_village(
+        data,
+        database,
+        MEMBERS,
+        &[("reviewer", "审核员", Role::Reviewer, TOKEN)],
+    );
 }
 
 fn award(addr: &str, key: &str) -> (u16, String) {

@@ -6,19 +6,10 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use jifen_store::testdb::TestDatabase;
 
 /// Enough for every printed time (two decimals) to be above zero.
 const ENTRIES: u64 = 20_000;
-
-struct TempDir(PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// The number after `prefix` on the line that starts with it.
 fn figure(out: &str, prefix: &str, after: &str) -> f64 {
@@ -38,13 +29,7 @@ fn figure(out: &str, prefix: &str, after: &str) -> f64 {
 #[test]
 fn the_ingest_bench_prints_its_figures_and_leaves_a_log_that_verifies() {
     let db = TestDatabase::for_suite("jifen bench ingest on PostgreSQL");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let tmp = TempDir(
-        std::env::temp_dir().join(format!("jifen-bench-pg-{}-{nanos}", std::process::id())),
-    );
-    std::fs::create_dir_all(&tmp.0).expect("temp dir");
+    let tmp = common::temp("bench-pg");
     let out = common::jifen(&tmp.0)
         .arg("--database")
         .arg(db.url())

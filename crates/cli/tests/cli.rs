@@ -2,24 +2,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+/// A fresh folder for one test.
+fn temp(tag: &str) -> common::TempDir {
+    common::temp(&format!("cli-{tag}"))
+}
+
+use std::path::Path;
 use std::process::Output;
-
-struct TempDir(PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp(tag: &str) -> TempDir {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let p = std::env::temp_dir().join(format!("jifen-cli-{tag}-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&p).expect("temp dir");
-    TempDir(p)
-}
 
 fn jifen(data: &Path, args: &[&str]) -> Output {
     common::jifen(data).args(args).output().expect("run jifen")

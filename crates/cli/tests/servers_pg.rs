@@ -9,17 +9,10 @@
 mod common;
 use common::{Server, call};
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 
-use jifen_core::{
-    Caps, Claimants, Evidence, HouseholdId, Indicator, IndicatorCode, MemberId, Points, Region,
-    RegionCode, RegionKind, ReviewPolicy, Role, Timestamp, clock::parse_date,
-};
-use jifen_store::Store;
-use jifen_store::accounts::{Grant, Token, TokenKind};
-use jifen_store::admin::{NewMember, NewRegion};
+use jifen_core::Role;
 use jifen_store::testdb::TestDatabase;
 
 /// Posts each server takes, all at once with the other's.
@@ -31,13 +24,6 @@ const ADMIN_TOKEN: &str = "two-servers-admin-token-0123456789abcdef";
 const ADDERS_PER_SERVER: usize = 4;
 /// Households (each with a member) each adder adds.
 const ADDS_PER_ADDER: usize = 5;
-
-struct TempDir(PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn serve(data: &Path, url: &str) -> Server {
     common::serve(jifen(data, url))
@@ -86,110 +72,22 @@ fn add_household_and_member(addr: &str, server: usize, i: usize) -> (i64, i64) {
 /// A region with one auto-reviewed indicator, members, and reviewer and admin API tokens.
 /// Returns the reviewer's account id.
 fn seed(data: &Path, db: &TestDatabase) -> i64 {
-    let store =
-        Store::open_with(data, &db.database(), Arc::new(common::pinned_clock())).expect("open");
-    let vil = RegionCode::parse("vil").expect("code");
-    store
-        .create_region(NewRegion {
-            region: Region::new(vil.clone(), "村", RegionKind::Village, None).expect("region"),
-            origin_prefix: "jifen.test/log".into(),
-        })
-        .expect("region created");
-    store
-        .put_indicator(Indicator {
-            region: vil.clone(),
-            code: IndicatorCode::parse("HELP").expect("code"),
-            version: 1,
-            name: "邻里互助".into(),
-            category: "德治".into(),
-            points: Points::new(3),
-            unit: "次".into(),
-            caps: Caps::default(),
-            evidence: Evidence::None,
-            review: ReviewPolicy::Auto,
-            claimants: Claimants::Residents,
-            valid_from: parse_date("2000-01-01").expect("date"),
-            valid_to: None,
-            core: false,
-            notice_days: 0,
-        })
-        .expect("indicator");
-    store
-        .add_household(vil.clone(), HouseholdId::new(1).ok(), "一户")
-        .expect("household");
-    for m in 1..=MEMBERS {
-        store
-            .add_member(NewMember {
-                region: vil.clone(),
-                id: MemberId::new(m).ok(),
-                household: HouseholdId::new(1).expect("id"),
-                name: format!("居民{m}"),
-            })
-            .expect("member");
-    }
-    let reviewer = store
-        .create_account(None, "reviewer", "审核员", None)
-        .expect("account");
-    store
-        .grant_role(
-            reviewer,
-            Grant {
-                region: vil.clone(),
-                role: Role::Reviewer,
-                member: None,
-                sponsor: None,
-            },
-        )
-        .expect("role");
-    store
-        .put_token(
-            jifen_server::auth::token_hash(TOKEN),
-            Token {
-                account: reviewer,
-                kind: TokenKind::Api,
-                scope: Some((vil.clone(), Role::Reviewer)),
-                expires: Timestamp::from_millis(i64::MAX / 2),
-            },
-        )
-        .expect("token");
-    let admin = store
-        .create_account(None, "admin", "管理员", None)
-        .expect("account");
-    store
-        .grant_role(
-            admin,
-            Grant {
-                region: vil.clone(),
-                role: Role::Admin,
-                member: None,
-                sponsor: None,
-            },
-        )
-        .expect("role");
-    store
-        .put_token(
-            jifen_server::auth::token_hash(ADMIN_TOKEN),
-            Token {
-                account: admin,
-                kind: TokenKind::Api,
-                scope: Some((vil, Role::Admin)),
-                expires: Timestamp::from_millis(i64::MAX / 2),
-            },
-        )
-        .expect("token");
-    store.close();
-    reviewer.get()
+    let ids = common::seed_village(
+        data,
+        &db.database(),
+        MEMBERS,
+        &[
+            ("reviewer", "审核员", Role::Reviewer, TOKEN),
+            ("admin", "管理员", Role::Admin, ADMIN_TOKEN),
+        ],
+    );
+    ids[0].get()
 }
 
 #[test]
 fn two_servers_post_to_one_region_and_the_log_verifies() {
     let db = TestDatabase::for_suite("two jifen servers on one PostgreSQL database");
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let tmp = TempDir(
-        std::env::temp_dir().join(format!("jifen-two-servers-{}-{nanos}", std::process::id())),
-    );
+    let tmp = common::temp("two-servers");
     let data = tmp.0.join("data");
     let reviewer = seed(&data, &db);
 

@@ -2,23 +2,16 @@
 //! a second close that changes nothing, and `jifen verify` over all of it, on the
 //! dates where calendars go wrong (through `JIFEN_TODAY`) and on today's.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 use time::{Date, Month};
 
-struct TempDir(PathBuf);
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn temp(tag: &str) -> TempDir {
-    let p = std::env::temp_dir().join(format!("jifen-cli-year-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&p);
-    std::fs::create_dir_all(&p).expect("temp dir");
-    TempDir(p)
+/// A fresh folder for one test.
+fn temp(tag: &str) -> common::TempDir {
+    common::temp(&format!("cli-year-{tag}"))
 }
 
 /// Runs jifen with `JIFEN_TODAY` set to `today`, or on the real clock for `None`.

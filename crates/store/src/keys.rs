@@ -113,12 +113,7 @@ impl KeyDir {
 
     /// The last checkpoint note this key signed, if any was recorded.
     pub fn last_signed(&self, region: &str) -> Result<Option<String>> {
-        let path = self.signed_path(region);
-        match fs::read_to_string(&path) {
-            Ok(s) => Ok(Some(s)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::io(&path, e)),
-        }
+        read_if_there(&self.signed_path(region))
     }
 
     /// Records a signed checkpoint after its transaction committed. Several servers
@@ -144,6 +139,15 @@ impl KeyDir {
     }
 }
 
+/// A file's text, or `None` when there is no such file.
+fn read_if_there(path: &Path) -> Result<Option<String>> {
+    match fs::read_to_string(path) {
+        Ok(s) => Ok(Some(s)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::io(path, e)),
+    }
+}
+
 /// The tree size a checkpoint note states (its second line); `None` if unreadable.
 fn note_size(note: &str) -> Option<u64> {
     note.lines().nth(1)?.trim().parse().ok()
@@ -162,12 +166,7 @@ impl KeyDir {
 
     /// The checkpoint a restored region came back at, while it is marked.
     pub fn restored(&self, region: &str) -> Result<Option<String>> {
-        let path = self.restored_path(region);
-        match fs::read_to_string(&path) {
-            Ok(s) => Ok(Some(s)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::io(&path, e)),
-        }
+        read_if_there(&self.restored_path(region))
     }
 
     pub(crate) fn clear_restored(&self, region: &str) -> Result<()> {

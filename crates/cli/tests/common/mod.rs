@@ -1,8 +1,118 @@
 //! Helpers shared by the CLI's end-to-end tests.
 #![allow(dead_code, reason = "each test binary uses some of these helpers")]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+
+use jifen_core::{
+    Caps, Claimants, Evidence, HouseholdId, Indicator, IndicatorCode, MemberId, OperatorId, Points,
+    Region, RegionCode, RegionKind, ReviewPolicy, Role, Timestamp, clock::parse_date,
+};
+use jifen_store::accounts::{Grant, Token, TokenKind};
+use jifen_store::admin::{NewMember, NewRegion};
+use jifen_store::{Database, Store};
+
+/// A folder removed when dropped.
+pub struct TempDir(pub PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh, empty folder under the system's temp folder, named by `tag`.
+pub fn temp(tag: &str) -> TempDir {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let p = std::env::temp_dir().join(format!("jifen-{tag}-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&p).expect("temp dir");
+    TempDir(p)
+}
+
+/// A village `vil` (origin prefix `jifen.test/log`) in the store at `data` on
+/// `database`: members 1..=`members` in household 1, the indicator `HELP` (+3 a
+/// time, posted at once), and for each (username, display name, role, API token)
+/// an account holding that role there, with that token. Returns the accounts.
+pub fn seed_village(
+    data: &Path,
+    database: &Database,
+    members: i64,
+    accounts: &[(&str, &str, Role, &str)],
+) -> Vec<OperatorId> {
+    let store = Store::open_with(data, database, Arc::new(pinned_clock())).expect("open");
+    let vil = RegionCode::parse("vil").expect("code");
+    store
+        .create_region(NewRegion {
+            region: Region::new(vil.clone(), "村", RegionKind::Village, None).expect("region"),
+            origin_prefix: "jifen.test/log".into(),
+        })
+        .expect("region created");
+    store
+        .put_indicator(Indicator {
+            region: vil.clone(),
+            code: IndicatorCode::parse("HELP").expect("code"),
+            version: 1,
+            name: "邻里互助".into(),
+            category: "德治".into(),
+            points: Points::new(3),
+            unit: "次".into(),
+            caps: Caps::default(),
+            evidence: Evidence::None,
+            review: ReviewPolicy::Auto,
+            claimants: Claimants::Residents,
+            valid_from: parse_date("2000-01-01").expect("date"),
+            valid_to: None,
+            core: false,
+            notice_days: 0,
+        })
+        .expect("indicator");
+    store
+        .add_household(vil.clone(), HouseholdId::new(1).ok(), "一户")
+        .expect("household");
+    for m in 1..=members {
+        store
+            .add_member(NewMember {
+                region: vil.clone(),
+                id: MemberId::new(m).ok(),
+                household: HouseholdId::new(1).expect("id"),
+                name: format!("居民{m}"),
+            })
+            .expect("member");
+    }
+    let mut ids = Vec::new();
+    for (username, display, role, token) in accounts {
+        let id = store
+            .create_account(None, username, display, None)
+            .expect("account");
+        store
+            .grant_role(
+                id,
+                Grant {
+                    region: vil.clone(),
+                    role: *role,
+                    member: None,
+                    sponsor: None,
+                },
+            )
+            .expect("role");
+        store
+            .put_token(
+                jifen_server::auth::token_hash(token),
+                Token {
+                    account: id,
+                    kind: TokenKind::Api,
+                    scope: Some((vil.clone(), *role)),
+                    expires: Timestamp::from_millis(i64::MAX / 2),
+                },
+            )
+            .expect("token");
+        ids.push(id);
+    }
+    store.close();
+    ids
+}
 
 /// Runs `jifen verify` on a store the ingest bench wrote (in `store`, on the database
 /// `database` names, else SQLite there), asserts that it passes, and returns the

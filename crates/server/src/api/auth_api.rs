@@ -157,12 +157,17 @@ async fn logout(
     tokio::task::spawn_blocking(move || store.delete_token(hash))
         .await
         .map_err(ApiError::internal)??;
+    Ok(signed_out())
+}
+
+/// 204, and the session cookie cleared.
+fn signed_out() -> Response {
     let mut res = StatusCode::NO_CONTENT.into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_static("jifen_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
     );
-    Ok(res)
+    res
 }
 
 /// Ends every session of the signed-in account, on every device (API tokens stay;
@@ -176,12 +181,7 @@ async fn logout_everywhere(State(state): State<AppState>, who: Principal) -> Api
         .await
         .map_err(ApiError::internal)??;
     state.tokens().forget_account(id);
-    let mut res = StatusCode::NO_CONTENT.into_response();
-    res.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("jifen_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
-    );
-    Ok(res)
+    Ok(signed_out())
 }
 
 /// The signed-in account's recent sign-in attempts, newest first, and until when

@@ -11,6 +11,7 @@ use jifen_core::market::{
     Policy, RedemptionCode, RedemptionStatus, Reward, RewardKind, Sponsor, SponsorKind,
 };
 use jifen_core::{CapPeriod, MemberId, Points, RegionCode, Role, SponsorCode, clock::parse_date};
+use jifen_store::Store;
 use jifen_store::market::{
     Budget, RedemptionFilter, RedemptionView, Reserve, RewardView, SponsorView,
 };
@@ -1008,36 +1009,54 @@ pub fn spawn_sweeper(state: AppState) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let store = state.store().clone();
-            match tokio::task::spawn_blocking(move || store.expire_reservations()).await {
-                Ok(Ok(done)) if !done.is_empty() => {
-                    tracing::info!(count = done.len(), "expired and refunded reservations");
-                }
-                Ok(Ok(_)) => {}
-                Ok(Err(jifen_store::StoreError::Closed)) => return,
-                Ok(Err(e)) => tracing::warn!(error = %e, "expiring reservations failed"),
-                Err(e) => tracing::warn!(error = %e, "the expiry sweep panicked"),
-            }
-            // Answers kept under idempotency keys past their time go too.
-            let store = state.store().clone();
-            match tokio::task::spawn_blocking(move || store.forget_old_responses()).await {
-                Ok(Ok(n)) if n > 0 => tracing::info!(count = n, "deleted old idempotent answers"),
-                Ok(Ok(_)) => {}
-                Ok(Err(jifen_store::StoreError::Closed)) => return,
-                Ok(Err(e)) => tracing::warn!(error = %e, "deleting old idempotent answers failed"),
-                Err(e) => tracing::warn!(error = %e, "the idempotency sweep panicked"),
-            }
-            // And sign-in attempts past theirs.
-            let store = state.store().clone();
-            match tokio::task::spawn_blocking(move || store.forget_old_sign_ins()).await {
-                Ok(Ok(n)) if n > 0 => tracing::info!(count = n, "deleted old sign-in attempts"),
-                Ok(Ok(_)) => {}
-                Ok(Err(jifen_store::StoreError::Closed)) => return,
-                Ok(Err(e)) => tracing::warn!(error = %e, "deleting old sign-in attempts failed"),
-                Err(e) => tracing::warn!(error = %e, "the sign-in sweep panicked"),
+            let swept = [
+                sweep(&state, "expired and refunded reservations", |s| {
+                    s.expire_reservations().map(|d| d.len() as u64)
+                })
+                .await,
+                // Answers kept under idempotency keys past their time go too,
+                sweep(
+                    &state,
+                    "deleted old idempotent answers",
+                    Store::forget_old_responses,
+                )
+                .await,
+                // and sign-in attempts past theirs.
+                sweep(
+                    &state,
+                    "deleted old sign-in attempts",
+                    Store::forget_old_sign_ins,
+                )
+                .await,
+            ];
+            if swept.contains(&Swept::Closed) {
+                return;
             }
         }
     });
+}
+
+#[derive(PartialEq)]
+enum Swept {
+    Done,
+    Closed,
+}
+
+/// One sweep on the blocking pool: `f` returns how many things it swept, logged as `what`.
+async fn sweep(
+    state: &AppState,
+    what: &'static str,
+    f: impl FnOnce(&Store) -> jifen_store::Result<u64> + Send + 'static,
+) -> Swept {
+    let store = state.store().clone();
+    match tokio::task::spawn_blocking(move || f(&store)).await {
+        Ok(Ok(n)) if n > 0 => tracing::info!(count = n, "{what}"),
+        Ok(Ok(_)) => {}
+        Ok(Err(jifen_store::StoreError::Closed)) => return Swept::Closed,
+        Ok(Err(e)) => tracing::warn!(error = %e, "sweep failed: {what}"),
+        Err(e) => tracing::warn!(error = %e, "sweep panicked: {what}"),
+    }
+    Swept::Done
 }
 
 pub fn routes() -> OpenApiRouter<AppState> {
