@@ -154,10 +154,20 @@ pub fn restore(
             data_dir.display()
         )));
     }
+    if !from.is_file() {
+        return Err(StoreError::NotFound(format!(
+            "backup file {}",
+            from.display()
+        )));
+    }
+    let not_backup = |e: rusqlite::Error| {
+        StoreError::Unsupported(format!("{} is not a jifen backup ({e})", from.display()))
+    };
     let backup = rusqlite::Connection::open_with_flags(
         from,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+    )
+    .map_err(not_backup)?;
     let is_backup: Option<String> = backup
         .query_row(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?1",
@@ -165,9 +175,7 @@ pub fn restore(
             |r| r.get(0),
         )
         .optional()
-        .map_err(|_| {
-            StoreError::Unsupported(format!("{} is not a jifen backup", from.display()))
-        })?;
+        .map_err(not_backup)?;
     if is_backup.is_none() {
         return Err(StoreError::Unsupported(format!(
             "{} is not a jifen backup (no {FILES_TABLE} table)",
