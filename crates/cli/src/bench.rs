@@ -458,10 +458,11 @@ mod api {
 
     use anyhow::{Context, Result, anyhow, bail};
     use bytes::Bytes;
-    use http_body_util::{BodyExt, Full};
-    use hyper::client::conn::http1::{self, SendRequest};
-    use hyper::{Method, Request, StatusCode, header};
-    use hyper_util::rt::TokioIo;
+    use http_body_util::Full;
+    use hyper::client::conn::http1::SendRequest;
+    use hyper::{Method, StatusCode};
+
+    use crate::http::{call, connect};
     use jifen_core::{
         Caps, Claimants, Evidence, Indicator, IndicatorCode, Points, RegionCode, ReviewPolicy,
         Role, clock::parse_date,
@@ -837,55 +838,6 @@ mod api {
             return Err(format!("201 but the claim was not posted: {}", text()));
         }
         Ok(())
-    }
-
-    /// A new keep-alive HTTP/1.1 connection; its driver runs as its own task.
-    async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>> {
-        let stream = tokio::net::TcpStream::connect(addr)
-            .await
-            .with_context(|| format!("connecting to {addr}"))?;
-        // Requests are small and answered one at a time: do not wait to coalesce.
-        stream.set_nodelay(true)?;
-        let (sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "bench connection closed");
-            }
-        });
-        Ok(sender)
-    }
-
-    /// Sends one request on the connection and reads the whole answer.
-    async fn call(
-        sender: &mut SendRequest<Full<Bytes>>,
-        host: &str,
-        method: Method,
-        path: &str,
-        bearer: Option<&str>,
-        idempotency_key: Option<&str>,
-        body: Option<Vec<u8>>,
-    ) -> Result<(StatusCode, Bytes)> {
-        sender.ready().await?;
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::HOST, host);
-        if let Some(b) = bearer {
-            req = req.header(header::AUTHORIZATION, b);
-        }
-        if let Some(k) = idempotency_key {
-            req = req.header("idempotency-key", k);
-        }
-        let req = match body {
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Full::new(Bytes::from(b)))?,
-            None => req.body(Full::new(Bytes::new()))?,
-        };
-        let res = sender.send_request(req).await?;
-        let status = res.status();
-        let body = res.into_body().collect().await?.to_bytes();
-        Ok((status, body))
     }
 
     /// The latency below which `permille`/1000 of the requests fell (nearest rank), in ms.

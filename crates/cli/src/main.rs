@@ -4,6 +4,8 @@
 mod bench;
 mod csvio;
 mod demo;
+mod drill;
+mod http;
 mod logcmd;
 mod serve;
 mod yearcmd;
@@ -148,6 +150,9 @@ enum Command {
         #[arg(long)]
         from: std::path::PathBuf,
     },
+    /// Fault drills under HTTP load (SIGKILL of the server, restart of PostgreSQL),
+    /// repeated; each checks that no acknowledged write is lost. Prints the counts.
+    Drill(drill::DrillArgs),
     /// Benchmarks (programs that print their figures).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -330,6 +335,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Drill(args) => drill::run(args),
         Command::Bench(cmd) => bench::run(cmd),
     }
 }

@@ -101,7 +101,16 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %m, "write did not commit");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "the write did not commit; nothing was kept, try again",
+                    "the write was not confirmed: send it again with the same Idempotency-Key, \
+                     which never applies it twice",
+                )
+            }
+            StoreError::Unavailable(m) => {
+                tracing::warn!(error = %m, "the database is unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the database is unavailable for a moment: try again (a write with the same \
+                     Idempotency-Key is never applied twice)",
                 )
             }
             StoreError::Closed => ApiError::new(

@@ -104,7 +104,7 @@ pub fn migrate(conn: &Conn) -> Result<()> {
 /// The URL is not repeated in errors: it may carry a password.
 pub fn open_pg(url: &str) -> Result<Conn> {
     let client = postgres::Client::connect(url, postgres::NoTls)
-        .map_err(|e| StoreError::Unsupported(format!("cannot connect to PostgreSQL: {e}")))?;
+        .map_err(|e| StoreError::Unavailable(format!("cannot connect to PostgreSQL: {e}")))?;
     let conn = Conn::from_pg(client);
     let (num, human): (String, String) = conn.query_row(
         "SELECT current_setting('server_version_num'), current_setting('server_version')",

@@ -45,6 +45,10 @@ pub enum StoreError {
     Commit(String),
     #[error("the store's writer has stopped")]
     Closed,
+    /// The database server cannot be reached, or closed the session (a restart):
+    /// nothing was done, and the same request may be sent again.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// The database server or its settings are not ones jifen can run on.
     #[error("{0}")]
     Unsupported(String),
@@ -75,7 +79,10 @@ impl From<postgres::Error> for StoreError {
                     Some(d) => format!("{} ({d})", db.message()),
                     None => db.message().to_owned(),
                 };
-                if *db.code() == SqlState::UNIQUE_VIOLATION {
+                if db.code().code().starts_with("08") || db.code().code().starts_with("57P") {
+                    // Connection exceptions, and the server shutting down or starting.
+                    StoreError::Unavailable(msg)
+                } else if *db.code() == SqlState::UNIQUE_VIOLATION {
                     StoreError::Conflict(msg)
                 } else if *db.code() == SqlState::FOREIGN_KEY_VIOLATION {
                     // Worded as SQLite words it, so callers test for one phrase.
@@ -84,6 +91,8 @@ impl From<postgres::Error> for StoreError {
                     StoreError::Db(format!("{} [{}]", msg, db.code().code()))
                 }
             }
+            // No answer from the server: the session is gone (or never was).
+            None if e.is_closed() => StoreError::Unavailable(e.to_string()),
             None => StoreError::Db(e.to_string()),
         }
     }

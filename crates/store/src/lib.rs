@@ -154,7 +154,10 @@ impl Store {
             }
         };
         let keys = keys::KeyDir::new(dir)?;
-        let writer = sequencer::Writer::new(conn, keys, clock.clone());
+        let mut writer = sequencer::Writer::new(conn, keys, clock.clone());
+        if let Database::Postgres(url) = database {
+            writer = writer.reconnecting_to(url.clone());
+        }
         let wal = (*database == Database::Sqlite).then(|| db_path.clone());
         let (jobs, handle) = sequencer::spawn(writer, wal)?;
         Ok(Store {
@@ -210,12 +213,14 @@ impl Store {
             f: impl FnOnce(&mut Batch<'_>) -> Result<T> + Send + 'static,
             done: impl FnOnce(Result<T>) + Send + 'static,
         ) -> Result<()> {
-            self.submit(Job::Run(Box::new(move |b: &mut Batch<'_>| {
-                let r = b.savepoint(f);
+            self.submit(Job::Run(Box::new(move |b: Option<&mut Batch<'_>>| {
+                let r = b.map(|b| b.savepoint(f));
                 Box::new(move |commit: Result<(), &StoreError>| {
-                    done(match commit {
-                        Ok(()) => r,
-                        Err(e) => Err(e.for_batch()),
+                    done(match (commit, r) {
+                        (Ok(()), Some(r)) => r,
+                        (Err(e), _) => Err(e.for_batch()),
+                        // Not run, yet told it committed: never happens (see `run_batch`).
+                        (Ok(()), None) => Err(StoreError::Commit("the write was not run".into())),
                     })
                 }) as Completion
             })))
@@ -258,20 +263,30 @@ impl Store {
     pub_for_tests! {
         /// Runs `f` on a read connection inside one read transaction (a consistent snapshot).
         fn read<T>(&self, f: impl FnOnce(&Conn) -> Result<T>) -> Result<T> {
-            let conn = match self
-                .inner
-                .readers
-                .lock()
-                .map_err(|_| StoreError::Closed)?
-                .pop()
-            {
-                Some(c) => c,
-                None => match &self.inner.database {
-                    Database::Sqlite => db::open(&self.inner.db_path)?,
-                    Database::Postgres(url) => db::open_pg(url)?,
-                },
+            let pooled = {
+                let mut pool = self.inner.readers.lock().map_err(|_| StoreError::Closed)?;
+                // Sessions the server closed (PostgreSQL restarted) are dropped here.
+                pool.retain(|c| !c.is_broken());
+                pool.pop()
             };
-            conn.begin_read()?;
+            let conn = match pooled {
+                // A pooled session may have died unnoticed: one fresh try.
+                Some(c) => match c.begin_read() {
+                    Ok(()) => c,
+                    Err(e) if c.is_broken() => {
+                        tracing::info!(error = %e, "a pooled read session was closed; opening another");
+                        let c = self.open_reader()?;
+                        c.begin_read()?;
+                        c
+                    }
+                    Err(e) => return Err(e),
+                },
+                None => {
+                    let c = self.open_reader()?;
+                    c.begin_read()?;
+                    c
+                }
+            };
             let r = f(&conn);
             let end = conn.commit();
             if end.is_ok() {
@@ -283,6 +298,14 @@ impl Store {
             let v = r?;
             end?;
             Ok(v)
+        }
+    }
+
+    /// A new read connection.
+    fn open_reader(&self) -> Result<Conn> {
+        match &self.inner.database {
+            Database::Sqlite => db::open(&self.inner.db_path),
+            Database::Postgres(url) => db::open_pg(url),
         }
     }
 

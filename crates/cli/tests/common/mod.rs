@@ -229,3 +229,42 @@ pub fn call(
     let body = res.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
     (status, body)
 }
+
+/// Runs the drill with `args` and returns its output, asserting it passed with
+/// acknowledged writes and none lost.
+pub fn drill(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_jifen"))
+        .arg("drill")
+        .args(args)
+        .env_remove("JIFEN_DATA")
+        .env_remove("JIFEN_DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run jifen drill");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "the drill failed:\n{text}");
+    let total = text
+        .lines()
+        .find(|l| l.starts_with("total: "))
+        .unwrap_or_else(|| panic!("no total in:\n{text}"));
+    let count = |name: &str| -> u64 {
+        total
+            .split(name)
+            .nth(1)
+            .and_then(|r| r.trim_start().split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no {name:?} count in {total:?}"))
+    };
+    assert!(
+        count("acknowledged ") > 0,
+        "nothing was acknowledged:\n{text}"
+    );
+    assert_eq!(count("lost "), 0, "{text}");
+    assert_eq!(count("wrong balances "), 0, "{text}");
+    assert!(text.contains("ok: 0 of"), "{text}");
+    text
+}

@@ -15,8 +15,10 @@ pub enum Job {
     /// refuses); `done` gets the entry once the batch is durable. Unboxed: the queue
     /// carries it by value, so the common path allocates no job and no completion.
     Append(Append, Done),
-    /// Anything else, run inside the batch's transaction.
-    Run(Box<dyn FnOnce(&mut Batch<'_>) -> Completion + Send>),
+    /// Anything else, run inside the batch's transaction; with `None` when the batch
+    /// could not begin (the database is away): then it runs nothing, and the
+    /// completion it returns is told why.
+    Run(Box<dyn FnOnce(Option<&mut Batch<'_>>) -> Completion + Send>),
 }
 
 /// What an appender is told once its batch has ended.

@@ -30,7 +30,13 @@ pub(crate) struct Writer {
     /// writer runs, or when that thread could not start: then the thread that
     /// committed the batch sends them.
     acker: Option<Sender<Acks>>,
+    /// PostgreSQL: where to open a new session when the server closed this one.
+    reconnect: Option<String>,
 }
+
+/// How long a batch waits for the database to come back before it fails.
+const RECONNECT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+const RECONNECT_PAUSE: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// A committed batch's replies.
 type Acks = Vec<Ack>;
@@ -51,6 +57,43 @@ impl Writer {
             states: FxHashMap::default(),
             indicators_seen: None,
             acker: None,
+            reconnect: None,
+        }
+    }
+
+    /// On PostgreSQL: open a new session at `url` when the server closes the writer's
+    /// (a restart). Batches in between fail and are not acknowledged.
+    pub(crate) fn reconnecting_to(mut self, url: String) -> Self {
+        self.reconnect = Some(url);
+        self
+    }
+
+    /// Replaces a session the server closed. What a failed or unknown commit left in
+    /// memory is dropped: the next batch reloads each region from what is committed.
+    fn reconnect_if_broken(&mut self) {
+        let Some(url) = &self.reconnect else {
+            return;
+        };
+        if !self.conn.is_broken() {
+            return;
+        }
+        // A restart takes seconds: the batch waits that long, then fails if it must.
+        let until = std::time::Instant::now() + RECONNECT_WAIT;
+        loop {
+            match crate::db::open_pg(url) {
+                Ok(c) => {
+                    tracing::warn!("the database closed the writer's session; reconnected");
+                    self.conn = c;
+                    self.states.clear();
+                    self.indicators_seen = None;
+                    return;
+                }
+                Err(e) if std::time::Instant::now() >= until => {
+                    tracing::error!(error = %e, "the database is unreachable; this batch fails, the next tries again");
+                    return;
+                }
+                Err(_) => std::thread::sleep(RECONNECT_PAUSE),
+            }
         }
     }
 
@@ -118,8 +161,10 @@ impl Writer {
         }
         // What is still unfolded goes in before stopping, so the next start reads no tail.
         if self.states.values().any(|s| s.folded < s.appender.size()) {
-            let fold = Job::Run(Box::new(|b: &mut Batch<'_>| {
-                if let Err(e) = b.savepoint(Batch::fold_all) {
+            let fold = Job::Run(Box::new(|b: Option<&mut Batch<'_>>| {
+                if let Some(b) = b
+                    && let Err(e) = b.savepoint(Batch::fold_all)
+                {
                     tracing::warn!(error = %e, "folding member years on stop failed");
                 }
                 Box::new(|_: Result<(), &StoreError>| {}) as Completion
@@ -171,6 +216,7 @@ impl Writer {
         early: Option<Ahead>,
         pipeline: Option<&Receiver<Job>>,
     ) -> Option<Ahead> {
+        self.reconnect_if_broken();
         let (now, pending, mut completions) = match early {
             Some(a) => (a.now, a.pending, a.acks),
             None => (
@@ -186,16 +232,16 @@ impl Writer {
             states,
             indicators_seen,
             acker,
+            reconnect: _,
         } = self;
         if let Err(e) = conn.begin_write() {
             tracing::error!(error = %e, "cannot begin a write transaction");
             // What was sequenced ahead will not be written: start again from the store.
             states.clear();
-            // Appends are told; a write job is dropped unrun, which its caller sees
-            // as the writer gone.
-            completions.extend(jobs.into_iter().filter_map(|job| match job {
-                Job::Append(_, done) => Some(Ack::Append(Err(e.for_batch()), done)),
-                Job::Run(_) => None,
+            // Every job is told, none run.
+            completions.extend(jobs.into_iter().map(|job| match job {
+                Job::Append(_, done) => Ack::Append(Err(e.for_batch()), done),
+                Job::Run(f) => Ack::Run(f(None)),
             }));
             fail(completions, &e);
             return None;
@@ -221,7 +267,7 @@ impl Writer {
             for job in jobs {
                 completions.push(match job {
                     Job::Append(req, done) => Ack::Append(batch.append(req), done),
-                    Job::Run(f) => Ack::Run(f(&mut batch)),
+                    Job::Run(f) => Ack::Run(f(Some(&mut batch))),
                 });
             }
             let r = batch.finish();

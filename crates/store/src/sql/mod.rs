@@ -97,6 +97,15 @@ impl Conn {
         }
     }
 
+    /// Whether the connection is gone for good (PostgreSQL: the server closed the
+    /// session, as on its restart): a new one must be opened. Never for SQLite.
+    pub fn is_broken(&self) -> bool {
+        match &self.backend {
+            Backend::Sqlite(_) => false,
+            Backend::Pg(c) => c.try_borrow().is_ok_and(|c| c.client.is_closed()),
+        }
+    }
+
     /// The SQLite connection underneath, for SQLite-only housekeeping (WAL checkpoints).
     pub fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
         match &self.backend {

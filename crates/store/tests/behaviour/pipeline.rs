@@ -118,14 +118,15 @@ fn a_batch_that_fails_to_commit_fails_what_was_checked_behind_it() {
     let (tx, rx) = mpsc::channel();
     let (member_tx, member_rx) = mpsc::channel();
     // A gate whose batch breaks a foreign key checked only at commit: the commit fails.
-    let break_the_batch = move |b: &mut jifen_store::Batch<'_>| -> jifen_store::Completion {
-        let wrote = b
-            .conn()
-            .execute_batch(
-                "PRAGMA defer_foreign_keys = ON; \
-                 INSERT INTO levels (region, code, name, min_score) VALUES ('NOPE', 'x', 'x', 1)",
-            )
-            .is_ok();
+    let break_the_batch = move |b: Option<&mut jifen_store::Batch<'_>>| -> jifen_store::Completion {
+        let wrote = b.is_some_and(|b| {
+            b.conn()
+                .execute_batch(
+                    "PRAGMA defer_foreign_keys = ON; \
+                     INSERT INTO levels (region, code, name, min_score) VALUES ('NOPE', 'x', 'x', 1)",
+                )
+                .is_ok()
+        });
         Box::new(move |committed| {
             let _ = gate_tx.send((wrote, committed.is_ok()));
         })

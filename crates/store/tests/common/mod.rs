@@ -482,7 +482,7 @@ pub fn in_one_batch(store: &Store, queue: impl FnOnce()) {
 /// (to make that batch fail, say); the gate's completion is what `inside` returns.
 pub fn in_one_batch_with(
     store: &Store,
-    inside: impl FnOnce(&mut jifen_store::Batch<'_>) -> jifen_store::Completion + Send + 'static,
+    inside: impl FnOnce(Option<&mut jifen_store::Batch<'_>>) -> jifen_store::Completion + Send + 'static,
     queue: impl FnOnce(),
 ) {
     let (open_tx, open_rx) = std::sync::mpsc::channel::<()>();
