@@ -542,6 +542,8 @@ impl Server {
             cmd.arg("--database").arg(url);
         }
         let mut child = cmd
+            // The drill's few accounts write far faster than people do.
+            .args(["--account-writes-per-minute", "0"])
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env_remove("JIFEN_DATA")
             .env_remove("JIFEN_DATABASE_URL")

@@ -55,6 +55,11 @@ struct Cli {
     /// clients' own): believe it, so session cookies are marked `Secure`.
     #[arg(long, global = true, env = "JIFEN_TRUST_FORWARDED_PROTO")]
     trust_forwarded_proto: bool,
+    /// When serving: at most this many API writes per account in any minute (429 with
+    /// Retry-After past it); 0: no limit.
+    #[arg(long, global = true, env = "JIFEN_ACCOUNT_WRITES_PER_MINUTE",
+          default_value_t = jifen_server::throttle::ACCOUNT_WRITES_PER_MINUTE)]
+    account_writes_per_minute: u32,
     #[command(subcommand)]
     command: Command,
 }
@@ -79,6 +84,15 @@ static TRUST_FORWARDED_PROTO: std::sync::atomic::AtomicBool =
 /// Whether `jifen serve` believes a proxy's `X-Forwarded-Proto`.
 pub fn trust_forwarded_proto() -> bool {
     TRUST_FORWARDED_PROTO.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// `--account-writes-per-minute`, set once in `main`.
+static ACCOUNT_WRITES_PER_MINUTE: std::sync::atomic::AtomicU32 =
+    std::sync::atomic::AtomicU32::new(jifen_server::throttle::ACCOUNT_WRITES_PER_MINUTE);
+
+/// `jifen serve`'s limit of API writes per account per minute (0: none).
+pub fn account_writes_per_minute() -> u32 {
+    ACCOUNT_WRITES_PER_MINUTE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The database `--database` chose (SQLite in the data folder when not given).
@@ -177,6 +191,10 @@ fn main() -> ExitCode {
     }
     TRUST_FORWARDED_PROTO.store(
         cli.trust_forwarded_proto,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    ACCOUNT_WRITES_PER_MINUTE.store(
+        cli.account_writes_per_minute,
         std::sync::atomic::Ordering::Relaxed,
     );
     if let Some(today) = cli.today.as_deref() {

@@ -50,7 +50,8 @@ pub fn serve(
         let addr = listener.local_addr()?;
         let url = format!("http://{addr}");
         let state = AppState::new(store.clone(), key, url.clone())
-            .trusting_forwarded_proto(crate::trust_forwarded_proto());
+            .trusting_forwarded_proto(crate::trust_forwarded_proto())
+            .limiting_writes(Some(crate::account_writes_per_minute()));
         // Reservations not fulfilled in their window are cancelled and refunded.
         jifen_server::api::market::spawn_sweeper(state.clone());
         banner(&url);

@@ -2,6 +2,11 @@
 
 use crate::{HouseholdId, MemberId, OperatorId, Points, Timestamp};
 
+/// Most claims one member may have waiting for review at once (submitted or partly
+/// approved), however they were recorded: one resident (or one leaked token) cannot
+/// bury the committee's queue. Posting or rejecting one frees a place.
+pub const OPEN_CLAIMS_PER_MEMBER_MAX: i64 = 50;
+
 /// Where a claim stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClaimStatus {

@@ -32,7 +32,7 @@ pub struct Problem {
     pub field: Option<String>,
     /// Which rule refused, when a rule did: out-of-stock, not-on-offer, level-too-low,
     /// limit-reached, budget-spent, member-erased, balance-too-low, cap-reached,
-    /// account-locked or address-throttled.
+    /// open-claims, account-locked, address-throttled or rate-limited.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
 }

@@ -53,6 +53,8 @@ struct Inner {
     trust_forwarded_proto: bool,
     /// Recent wrong passwords per client address.
     sign_in_failures: throttle::AddressFailures,
+    /// API writes per account per minute (`None`: no limit).
+    write_rate: Option<throttle::WriteRate>,
     /// Regions' UTC offsets (they never change once a region exists).
     offsets: std::sync::RwLock<std::collections::HashMap<jifen_core::RegionCode, i32>>,
 }
@@ -76,6 +78,7 @@ impl AppState {
                 public_url,
                 trust_forwarded_proto: false,
                 sign_in_failures: Default::default(),
+                write_rate: None,
                 offsets: Default::default(),
             }),
         }
@@ -87,6 +90,18 @@ impl AppState {
             inner.trust_forwarded_proto = trust;
         }
         self
+    }
+    /// At most `per_minute` API writes per account in any minute (a burst of that many,
+    /// then one every `60 / per_minute` s); 0 or `None`: no limit. `jifen serve` sets
+    /// [`throttle::ACCOUNT_WRITES_PER_MINUTE`] unless told otherwise.
+    pub fn limiting_writes(mut self, per_minute: Option<u32>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.write_rate = per_minute.filter(|n| *n > 0).map(throttle::WriteRate::new);
+        }
+        self
+    }
+    pub fn write_rate(&self) -> Option<&throttle::WriteRate> {
+        self.inner.write_rate.as_ref()
     }
     pub fn trusts_forwarded_proto(&self) -> bool {
         self.inner.trust_forwarded_proto

@@ -187,6 +187,19 @@ where
     C: Command,
     T: Serialize,
 {
+    if let Some(rate) = state.write_rate()
+        && let Err(wait) = rate.take(account.get(), state.clock().now())
+    {
+        return Err(ApiError::too_many(
+            "rate-limited",
+            format!(
+                "this account has made {} writes in the last minute, the most it may: \
+                 wait {wait} s (nothing of this request was done)",
+                rate.per_minute()
+            ),
+            wait,
+        ));
+    }
     let (tx, rx) = tokio::sync::oneshot::channel();
     let once = Once {
         account,

@@ -747,6 +747,73 @@ fn csv_import_previews_then_imports_only_the_good_rows_once() {
 }
 
 #[test]
+fn a_csv_import_past_the_row_limit_is_refused_whole_and_says_so() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    w.sign_in("admin");
+    let csrf = w.csrf("/r/vil/admin/import?lang=en");
+    let max = jifen_server::web::admin::IMPORT_ROWS_MAX;
+    let mut csv = String::from("member,household,name,household_label\n");
+    for i in 0..=max {
+        csv.push_str(&format!(",7,村民{i},7号\n"));
+    }
+    let vil = jifen_core::RegionCode::parse("vil").expect("valid");
+    let before = app.store.members(&vil, 0, 100).expect("members").len();
+    let r = w.post(
+        "/r/vil/admin/import",
+        &[
+            ("csrf", &csrf),
+            ("key", "too-many"),
+            ("csv", &csv),
+            ("action", "import"),
+        ],
+    );
+    assert!(
+        r.status == 200 || r.status == 422,
+        "{} {}",
+        r.status,
+        r.text()
+    );
+    assert!(
+        r.text().contains(&i18n::fill(
+            i18n::text(Lang::En, "import.too_many"),
+            &[&max]
+        )),
+        "the page names the limit: {}",
+        r.text()
+    );
+    assert_eq!(
+        app.store.members(&vil, 0, 100).expect("members").len(),
+        before,
+        "nothing was imported"
+    );
+    // A form past the import's body limit is told the same, as a page.
+    let huge = csv.repeat(jifen_server::web::admin::IMPORT_BODY_BYTES_MAX / csv.len() + 1);
+    let r = w.post(
+        "/r/vil/admin/import",
+        &[
+            ("csrf", &csrf),
+            ("key", "too-large"),
+            ("csv", &huge),
+            ("action", "import"),
+        ],
+    );
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(
+        r.text().contains(&i18n::fill(
+            i18n::text(Lang::En, "import.too_many"),
+            &[&max]
+        )),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        app.store.members(&vil, 0, 100).expect("members").len(),
+        before
+    );
+}
+
+#[test]
 fn an_objection_on_the_notice_board_reaches_the_review_queue_with_its_reason() {
     let app = spawn_app();
     let reviewer = app.login("reviewer");

@@ -5,7 +5,10 @@ use jifen_core::{
     AppealDecision, AppealId, AppealOutcome, AppealStatus, ClaimEvent, ClaimId, ClaimStatus,
     Claimants, Entry, EntryKind, Evidence, HouseholdId, Indicator, IndicatorCode, IndicatorRef,
     MemberId, NewEntry, OperatorId, Points, Reason, RegionCode, Reviewer, Source, Timestamp,
-    claim::{appeal_deadline, check_appeal_window, check_approver, check_reviewer, decide_appeal},
+    claim::{
+        OPEN_CLAIMS_PER_MEMBER_MAX, appeal_deadline, check_appeal_window, check_approver,
+        check_reviewer, decide_appeal,
+    },
     entry::reversible,
     indicator::QUANTITY_MAX,
 };
@@ -311,6 +314,35 @@ pub(crate) fn submit_claim_in(b: &mut Batch<'_>, c: NewClaim) -> Result<ClaimOut
         )));
     }
     let note = check_text("the note", &c.note, ind.evidence != Evidence::None)?;
+    let amount = ind
+        .points
+        .abs()
+        .and_then(|p| p.checked_mul(i64::from(c.quantity)))
+        .unwrap_or(Points::ZERO);
+    let reviewed = ind.review.approvals_needed(amount) > 0;
+    if reviewed {
+        let open: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM claims WHERE region = ?1 AND member = ?2 \
+             AND status IN (?3, ?4)",
+            params![
+                c.region.as_str(),
+                c.member.get(),
+                ClaimStatus::Submitted.as_str(),
+                ClaimStatus::PartlyApproved.as_str()
+            ],
+            |r| r.get(0),
+        )?;
+        if open >= OPEN_CLAIMS_PER_MEMBER_MAX {
+            return Err(StoreError::refused(
+                "open-claims",
+                format!(
+                    "member {} has {open} claims waiting for review, the most one member may; \
+                     one must be decided before another is recorded",
+                    c.member
+                ),
+            ));
+        }
+    }
     let id: i64 = tx.query_row(
         "SELECT COALESCE(MAX(claim), 0) + 1 FROM claims WHERE region = ?1",
         params![c.region.as_str()],
@@ -330,12 +362,7 @@ pub(crate) fn submit_claim_in(b: &mut Batch<'_>, c: NewClaim) -> Result<ClaimOut
         c.submitted_by.get(),
         now.millis()
     ])?;
-    let amount = ind
-        .points
-        .abs()
-        .and_then(|p| p.checked_mul(i64::from(c.quantity)))
-        .unwrap_or(Points::ZERO);
-    if ind.review.approvals_needed(amount) == 0 {
+    if !reviewed {
         let row = load_claim(b.conn(), &c.region, claim)?;
         let entry = post_claim(b, &c.region, claim, &row, c.submitted_by)?;
         return Ok(ClaimOutcome {

@@ -125,6 +125,11 @@ pub fn spawn_app() -> App {
 /// [`spawn_app`], believing `X-Forwarded-Proto` as a server behind a TLS proxy does
 /// (`jifen serve --trust-forwarded-proto`).
 pub fn spawn_app_trusting_proxy(trust_forwarded_proto: bool) -> App {
+    spawn_app_with(move |s| s.trusting_forwarded_proto(trust_forwarded_proto))
+}
+
+/// [`spawn_app`] with its state set up by `setup` (a limit, a proxy) before it serves.
+pub fn spawn_app_with(setup: impl FnOnce(jifen_server::AppState) -> jifen_server::AppState) -> App {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
@@ -299,8 +304,11 @@ pub fn spawn_app_trusting_proxy(trust_forwarded_proto: bool) -> App {
             }
         }
     }
-    let state = jifen_server::AppState::new(store.clone(), [7u8; 32], String::new())
-        .trusting_forwarded_proto(trust_forwarded_proto);
+    let state = setup(jifen_server::AppState::new(
+        store.clone(),
+        [7u8; 32],
+        String::new(),
+    ));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let (addr_tx, addr_rx) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
