@@ -29,6 +29,7 @@ pub mod ledger;
 pub mod level;
 pub mod market;
 pub mod member;
+pub mod password;
 pub mod points;
 pub mod region;
 pub mod role;

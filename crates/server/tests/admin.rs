@@ -430,6 +430,22 @@ fn accounts_roles_and_api_tokens() {
             422,
             Some("password"),
         ),
+        // Staff passwords: not digits only, not the username, not a common one.
+        (
+            json!({"username": "ok", "display_name": "x", "password": "13800138000"}),
+            422,
+            Some("password"),
+        ),
+        (
+            json!({"username": "clerk9", "display_name": "x", "password": "Clerk9-spring-2026"}),
+            422,
+            Some("password"),
+        ),
+        (
+            json!({"username": "ok", "display_name": "x", "password": "Password123"}),
+            422,
+            Some("password"),
+        ),
         (json!({"username": "ok"}), 422, Some("display_name")),
     ];
     for (body, status, field) in cases {

@@ -41,7 +41,6 @@ pub const API_TOKEN_DAYS_MAX: u32 = 366;
 /// Longest an award may wait on the public notice board, in days.
 pub const NOTICE_DAYS_MAX: u32 = 90;
 /// Shortest password an admin may set, in bytes.
-pub const PASSWORD_BYTES_MIN: usize = 8;
 /// Longest password, in bytes (login refuses longer ones).
 pub const PASSWORD_BYTES_MAX: usize = 1024;
 /// Longest display name, in characters (the store's limit, checked here to name the field).
@@ -654,13 +653,15 @@ async fn create_account(
             format!("display_name must be 1 to {DISPLAY_NAME_CHARS_MAX} characters"),
         ));
     }
-    if let Some(p) = &body.password
-        && !(PASSWORD_BYTES_MIN..=PASSWORD_BYTES_MAX).contains(&p.len())
-    {
-        return Err(ApiError::field(
-            "password",
-            format!("password must be {PASSWORD_BYTES_MIN} to {PASSWORD_BYTES_MAX} bytes"),
-        ));
+    if let Some(p) = &body.password {
+        if p.len() > PASSWORD_BYTES_MAX {
+            return Err(ApiError::field(
+                "password",
+                format!("password must be at most {PASSWORD_BYTES_MAX} bytes"),
+            ));
+        }
+        jifen_core::password::check_password(p, &body.username)
+            .map_err(|e| ApiError::field("password", e.to_string()))?;
     }
     let key = idempotency_key(&headers)?;
     // Argon2id is slow on purpose: hash on the blocking pool, not in the writer.
