@@ -2,18 +2,14 @@
 //! An import is one write: a bad row is reported by its line number and reason,
 //! and nothing of a failed import is kept.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, ValueEnum};
-use jifen_core::{EntryKind, HouseholdId, IndicatorCode, MemberId, OperatorId};
-use jifen_store::{EntryRow, ImportEntries, ImportMembers, MemberRow, StoreError};
-
-/// Most rows one import takes (it is one transaction).
-pub const IMPORT_ROWS_MAX: usize = 1_000_000;
+use jifen_core::OperatorId;
+use jifen_store::{ImportEntries, ImportMembers, StoreError, entries_from_csv, members_from_csv};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum What {
@@ -45,115 +41,26 @@ pub struct ExportArgs {
     out: Option<PathBuf>,
 }
 
-/// A parsed CSV: its header's column positions and the rows with their line numbers.
-struct Table {
-    columns: HashMap<String, usize>,
-    rows: Vec<(u64, csv::StringRecord)>,
+/// The import file's text: a path, or - for standard input.
+fn read_text(file: &Path) -> Result<String> {
+    let mut input: Box<dyn Read> = if file.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?)
+    };
+    let mut text = String::new();
+    input
+        .read_to_string(&mut text)
+        .with_context(|| format!("{}: not UTF-8 text", file.display()))?;
+    Ok(text)
 }
 
-impl Table {
-    fn read(file: &Path, required: &[&str]) -> Result<Table> {
-        let mut input: Box<dyn Read> = if file.as_os_str() == "-" {
-            Box::new(std::io::stdin())
-        } else {
-            Box::new(
-                std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?,
-            )
-        };
-        let mut text = String::new();
-        input
-            .read_to_string(&mut text)
-            .with_context(|| format!("{}: not UTF-8 text", file.display()))?;
-        let text = text.strip_prefix('\u{feff}').unwrap_or(&text); // a BOM from spreadsheet programs
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .from_reader(text.as_bytes());
-        let header = reader
-            .headers()
-            .context("line 1: cannot read the header row")?
-            .clone();
-        let columns: HashMap<String, usize> = header
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.trim().to_lowercase(), i))
-            .collect();
-        for r in required {
-            if !columns.contains_key(*r) {
-                bail!(
-                    "line 1: the header has no column {r:?} (it needs {})",
-                    required.join(",")
-                );
-            }
-        }
-        let mut rows = Vec::new();
-        let mut lines = LineCounter::new(text);
-        for rec in reader.records() {
-            let rec = rec.map_err(|e| {
-                let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
-                anyhow!("line {line}: {e}")
-            })?;
-            let line = rec.position().map_or(0, |p| lines.line_at(p.byte()));
-            if rows.len() >= IMPORT_ROWS_MAX {
-                bail!("line {line}: more than {IMPORT_ROWS_MAX} rows; split the file");
-            }
-            rows.push((line, rec));
-        }
-        if rows.is_empty() {
-            bail!("{}: no rows after the header", file.display());
-        }
-        Ok(Table { columns, rows })
+/// Refuses a file with no rows after its header, naming the file.
+fn some_rows<T>(file: &Path, rows: Vec<T>) -> Result<Vec<T>> {
+    if rows.is_empty() {
+        bail!("{}: no rows after the header", file.display());
     }
-
-    fn get<'a>(&self, rec: &'a csv::StringRecord, column: &str) -> Option<&'a str> {
-        self.columns
-            .get(column)
-            .and_then(|i| rec.get(*i))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    }
-}
-
-/// Line numbers of byte offsets in a text, counted as a spreadsheet user sees them:
-/// a line ends at "\n", "\r\n" or a lone "\r". (The csv reader's own count is one
-/// short per "\r\n", the ending every Windows spreadsheet writes.) Offsets are
-/// asked in increasing order, so the text is scanned once.
-struct LineCounter<'a> {
-    text: &'a [u8],
-    at: usize,
-    line: u64,
-}
-
-impl<'a> LineCounter<'a> {
-    fn new(text: &'a str) -> Self {
-        LineCounter {
-            text: text.as_bytes(),
-            at: 0,
-            line: 1,
-        }
-    }
-
-    /// The line that holds byte `byte` (1 for the first).
-    fn line_at(&mut self, byte: u64) -> u64 {
-        let end = usize::try_from(byte).map_or(self.text.len(), |b| b.min(self.text.len()));
-        if end < self.at {
-            // Not expected (offsets come in order); count again from the start.
-            self.at = 0;
-            self.line = 1;
-        }
-        while self.at < end {
-            match self.text[self.at] {
-                b'\n' => self.line += 1,
-                b'\r' if self.text.get(self.at + 1) != Some(&b'\n') => self.line += 1,
-                _ => {}
-            }
-            self.at += 1;
-        }
-        self.line
-    }
-}
-
-fn line_err(line: u64, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Rejected(format!("line {line}: {e}"))
+    Ok(rows)
 }
 
 pub fn import(data: &Path, args: ImportArgs) -> Result<ExitCode> {
@@ -163,22 +70,22 @@ pub fn import(data: &Path, args: ImportArgs) -> Result<ExitCode> {
     store.region(&region)?;
     let (what, n) = match args.what {
         What::Members => {
-            let t = Table::read(&args.file, &["member", "household", "name"])?;
-            let n = t.rows.len();
+            let rows = some_rows(&args.file, members_from_csv(&read_text(&args.file)?)?)?;
+            let n = rows.len();
             store.run(ImportMembers {
                 region: region.clone(),
-                rows: member_rows(&t)?,
+                rows,
             })?;
             ("members", n)
         }
         What::Entries => {
-            let t = Table::read(&args.file, &["member", "kind", "amount"])?;
-            let n = t.rows.len();
+            let rows = some_rows(&args.file, entries_from_csv(&read_text(&args.file)?)?)?;
+            let n = rows.len();
             let claims = store
                 .run(ImportEntries {
                     region: region.clone(),
                     operator,
-                    rows: entry_rows(&t)?,
+                    rows,
                 })?
                 .claims;
             store.close();
@@ -196,78 +103,6 @@ pub fn import(data: &Path, args: ImportArgs) -> Result<ExitCode> {
     store.close();
     println!("imported {n} {what} into {region}");
     Ok(ExitCode::SUCCESS)
-}
-
-/// The members file's rows, parsed; the store checks the rest.
-fn member_rows(t: &Table) -> jifen_store::Result<Vec<MemberRow>> {
-    let mut out = Vec::with_capacity(t.rows.len());
-    for (line, rec) in &t.rows {
-        let line = *line;
-        let member = t
-            .get(rec, "member")
-            .map(MemberId::parse)
-            .transpose()
-            .map_err(|e| line_err(line, e))?;
-        let household = HouseholdId::parse(t.get(rec, "household").unwrap_or(""))
-            .map_err(|e| line_err(line, e))?;
-        let name = t
-            .get(rec, "name")
-            .ok_or_else(|| line_err(line, "name is empty"))?;
-        out.push(MemberRow {
-            line: Some(line),
-            member,
-            household,
-            household_label: t.get(rec, "household_label").map(str::to_owned),
-            name: name.to_owned(),
-        });
-    }
-    Ok(out)
-}
-
-/// The entries file's rows, parsed; the store checks the rest.
-fn entry_rows(t: &Table) -> jifen_store::Result<Vec<EntryRow>> {
-    let mut out = Vec::with_capacity(t.rows.len());
-    for (line, rec) in &t.rows {
-        let line = *line;
-        let member =
-            MemberId::parse(t.get(rec, "member").unwrap_or("")).map_err(|e| line_err(line, e))?;
-        let kind =
-            EntryKind::parse(t.get(rec, "kind").unwrap_or("")).map_err(|e| line_err(line, e))?;
-        let amount: i64 = t
-            .get(rec, "amount")
-            .unwrap_or("")
-            .parse()
-            .map_err(|_| line_err(line, "amount is not a whole number"))?;
-        let quantity: u32 = match t.get(rec, "quantity") {
-            Some(q) => q
-                .parse()
-                .map_err(|_| line_err(line, "quantity is not a whole number"))?,
-            None => 1,
-        };
-        let indicator = match t.get(rec, "indicator") {
-            None => None,
-            Some(code) => {
-                let code = IndicatorCode::parse(code).map_err(|e| line_err(line, e))?;
-                let version = t
-                    .get(rec, "indicator_version")
-                    .map(|v| {
-                        v.parse()
-                            .map_err(|_| line_err(line, "indicator_version is not a whole number"))
-                    })
-                    .transpose()?;
-                Some((code, version))
-            }
-        };
-        out.push(EntryRow {
-            line: Some(line),
-            member,
-            kind,
-            amount,
-            quantity,
-            indicator,
-        });
-    }
-    Ok(out)
 }
 
 pub fn export(data: &Path, args: ExportArgs) -> Result<ExitCode> {

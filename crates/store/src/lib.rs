@@ -26,6 +26,7 @@ mod command;
 pub mod db;
 mod error;
 mod import;
+mod import_csv;
 pub mod keys;
 pub mod market;
 pub mod read;
@@ -67,6 +68,7 @@ pub use command::{
 };
 pub use error::{Result, StoreError};
 pub use import::{EntryRow, ImportEntries, ImportMembers, Imported, MemberRow};
+pub use import_csv::{IMPORT_ROWS_MAX, entries_from_csv, members_from_csv};
 pub use read::{LogView, MemberRecord};
 pub use sequencer::{Append, BATCH_JOBS_MAX};
 #[cfg(feature = "testing")]

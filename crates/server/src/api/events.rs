@@ -105,7 +105,8 @@ fn sign(key: &[u8; 32], region: &RegionCode, event: i64, exp: i64) -> String {
 }
 
 /// Whether `sig` is the link key's signature of (region, event, exp); compared in constant time.
-fn genuine(key: &[u8; 32], region: &RegionCode, event: i64, exp: i64, sig: &str) -> bool {
+/// Public for the fuzz target `checkin_link`.
+pub fn genuine(key: &[u8; 32], region: &RegionCode, event: i64, exp: i64, sig: &str) -> bool {
     if sig.len() > SIG_CHARS_MAX {
         return false;
     }
