@@ -15,6 +15,7 @@
 //! Only this crate serialises: domain types have no serde; wire types here are
 //! converted by hand, because a wire format is a compatibility promise.
 
+pub mod access;
 pub mod api;
 pub mod auth;
 pub mod error;

@@ -44,6 +44,9 @@ const ADMIN_ONLY: &[Who] = &[Admin];
 const REVIEWER_ONLY: &[Who] = &[Reviewer];
 const REVIEWER_OR_ADMIN: &[Who] = &[Reviewer, Admin];
 const RESIDENT_ONLY: &[Who] = &[Resident];
+/// Who read a member's data: the member, the admin and the auditor.
+const OWNER_ADMIN_AUDITOR: &[Who] = &[Admin, Auditor, Resident];
+const AUDITOR_OR_ADMIN: &[Who] = &[Admin, Auditor];
 
 impl Who {
     fn username(self) -> Option<&'static str> {
@@ -420,6 +423,22 @@ fn table(s: &Seed) -> Vec<Row> {
             &format!("/api/v1/regions/{v}/members/1/balance"),
             None,
             STAFF_AND_OWNER,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/members/{member}/data-access",
+            &format!("/api/v1/regions/{v}/members/1/data-access"),
+            None,
+            OWNER_ADMIN_AUDITOR,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/data-access/summary",
+            &format!("/api/v1/regions/{v}/data-access/summary"),
+            None,
+            AUDITOR_OR_ADMIN,
             200,
         ),
         row(

@@ -160,6 +160,11 @@ impl Store {
                 "UPDATE appeals SET statement = '' WHERE region = ?1 AND member = ?2",
                 params![region.as_str(), member.get()],
             )?;
+            // Who read their data is about them too.
+            tx.execute(
+                "DELETE FROM data_access WHERE region = ?1 AND member = ?2",
+                params![region.as_str(), member.get()],
+            )?;
             Ok(())
         })
     }

@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0005_member_year_folds.sql"),
     include_str!("../migrations/sqlite/0006_idempotency_request.sql"),
     include_str!("../migrations/sqlite/0007_sign_ins.sql"),
+    include_str!("../migrations/sqlite/0008_data_access.sql"),
 ];
 
 /// The PostgreSQL migrations, in order: the same schema as SQLite's, in PostgreSQL's types.
@@ -32,6 +33,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0006_member_year_folds.sql"),
     include_str!("../migrations/postgres/0007_idempotency_request.sql"),
     include_str!("../migrations/postgres/0008_sign_ins.sql"),
+    include_str!("../migrations/postgres/0009_data_access.sql"),
 ];
 
 /// The oldest PostgreSQL jifen runs on (as `server_version_num`): 13 brings

@@ -18,6 +18,7 @@ macro_rules! pub_for_tests {
     };
 }
 
+pub mod access;
 pub mod accounts;
 pub mod admin;
 mod audit;

@@ -444,7 +444,16 @@ async fn list_members(
     who.require(&code, &[Role::Admin, Role::Reviewer, Role::Station])?;
     let limit = page.limit()?;
     let after = page.after();
-    let views = read(&state, move |s| Ok(s.members(&code, after, limit)?)).await?;
+    let c2 = code.clone();
+    let views = read(&state, move |s| Ok(s.members(&c2, after, limit)?)).await?;
+    crate::access::record(
+        &state,
+        &who,
+        &code,
+        views.iter().map(|v| v.id),
+        "GET /api/v1/regions/{region}/members",
+    )
+    .await?;
     let next = (views.len() == limit as usize)
         .then(|| views.last().map(|v| v.id.get()))
         .flatten();

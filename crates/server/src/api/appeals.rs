@@ -224,13 +224,19 @@ async fn list(
         }
         Some(own)
     };
+    let c2 = code.clone();
     let (views, offset) = read(&state, move |s| {
-        let offset = s.region_offset(&code)?;
-        Ok((
-            s.appeals(&code, status, member, page.after(), limit)?,
-            offset,
-        ))
+        let offset = s.region_offset(&c2)?;
+        Ok((s.appeals(&c2, status, member, page.after(), limit)?, offset))
     })
+    .await?;
+    crate::access::record(
+        &state,
+        &who,
+        &code,
+        views.iter().map(|v| v.member),
+        "GET /api/v1/regions/{region}/appeals",
+    )
     .await?;
     let next = (views.len() == limit as usize)
         .then(|| views.last().map(|v| v.id.get()))

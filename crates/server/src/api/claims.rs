@@ -159,6 +159,14 @@ async fn list(
         Ok((s.claims(&c2, status, member, page.after(), limit)?, offset))
     })
     .await?;
+    crate::access::record(
+        &state,
+        &who,
+        &code,
+        views.iter().map(|v| v.member),
+        "GET /api/v1/regions/{region}/claims",
+    )
+    .await?;
     let next = (views.len() == limit as usize)
         .then(|| views.last().map(|v| v.id.get()))
         .flatten();
@@ -194,6 +202,14 @@ async fn one(
             "only staff of the region or the claimant see a claim",
         ));
     }
+    crate::access::record(
+        &state,
+        &who,
+        &code,
+        [view.member],
+        "GET /api/v1/claims/{id}",
+    )
+    .await?;
     Ok(Json(ClaimOut::from_view(&view, offset)))
 }
 

@@ -71,7 +71,7 @@ async fn entry(
     }))
 }
 
-fn member_path(r: &str, m: i64) -> Result<(RegionCode, MemberId), ApiError> {
+pub(super) fn member_path(r: &str, m: i64) -> Result<(RegionCode, MemberId), ApiError> {
     Ok((
         region(r)?,
         MemberId::new(m).map_err(|_| ApiError::not_found(format!("member {m}")))?,
@@ -106,6 +106,14 @@ async fn balance(
             });
         Ok((b, next))
     })
+    .await?;
+    crate::access::record(
+        &state,
+        &who,
+        &code,
+        [member],
+        "GET /api/v1/regions/{region}/members/{member}/balance",
+    )
     .await?;
     Ok(Json(BalanceOut {
         region: code.to_string(),
@@ -144,6 +152,14 @@ async fn history(
             s.region_offset(&c2)?,
         ))
     })
+    .await?;
+    crate::access::record(
+        &state,
+        &who,
+        &code,
+        [member],
+        "GET /api/v1/regions/{region}/members/{member}/entries",
+    )
     .await?;
     let next = (entries.len() == limit as usize)
         .then(|| entries.last().map(|e| e.seq as i64))

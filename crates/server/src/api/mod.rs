@@ -6,6 +6,7 @@ pub mod admin;
 pub mod appeals;
 pub mod auth_api;
 pub mod claims;
+pub mod data_access;
 pub mod docs;
 pub mod entries;
 pub mod events;
@@ -60,6 +61,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(admin::routes())
         .merge(market::routes())
         .merge(year::routes())
+        .merge(data_access::routes())
 }
 
 /// A region code from a path; an invalid one is simply not found.

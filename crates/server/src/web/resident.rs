@@ -141,7 +141,32 @@ struct Me<'a> {
     entries: Vec<EntryRow>,
     claims: Vec<ClaimRow>,
     appeals: Vec<AppealRow>,
+    /// Who among staff read my data lately (PIPL).
+    accesses: Vec<AccessRow>,
     notice: &'a str,
+}
+
+/// One staff read of my data, as the page shows it.
+struct AccessRow {
+    date: String,
+    who: String,
+    what: &'static str,
+}
+
+/// Most reads of my data the page lists (the export has up to 200).
+const ACCESSES_SHOWN: usize = 10;
+
+/// The words for a route of the access log.
+fn access_what(route: &str) -> &'static str {
+    match route.rsplit('/').next().unwrap_or_default() {
+        "members" => "access.members",
+        "claims" => "access.claims",
+        "{id}" => "access.claim",
+        "balance" => "access.balance",
+        "entries" => "access.entries",
+        "appeals" => "access.appeals",
+        _ => "access.other",
+    }
 }
 
 /// Sums `annual_delta` by local month over the entries of `year`.
@@ -255,6 +280,20 @@ async fn me_page(
         ))
         .await?;
     let appeals = appeal_rows(c, &appeals_v);
+    let accesses = c
+        .get(&format!("{base}/data-access"))
+        .await?
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .take(ACCESSES_SHOWN)
+        .map(|a| AccessRow {
+            date: short_time(&s(a, "at")),
+            who: s(a, "account_name"),
+            what: access_what(&s(a, "what")),
+        })
+        .collect();
     let annual = n(&bal, "annual_score");
     let next_min = n(&bal["next_level"], "min_score");
     let progress = if next_min > 0 {
@@ -289,6 +328,7 @@ async fn me_page(
                 .collect(),
             claims,
             appeals,
+            accesses,
             notice,
         },
     ))
@@ -581,6 +621,7 @@ async fn export_json(c: &Ctx, code: &RegionCode, member: MemberId) -> Result<Val
         "entries": entries,
         "claims": claims,
         "appeals": appeals,
+        "data_access": c.get(&format!("{base}/data-access")).await?,
     }))
 }
 
