@@ -294,6 +294,8 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/r/vil/appeals", Some("reviewer")),
     ("/r/vil/admin", Some("admin")),
     ("/r/vil/admin/import", Some("admin")),
+    ("/r/vil/admin/accounts/2/sign-ins", Some("admin")),
+    ("/r/vil/privacy", Some("auditor")),
     ("/r/vil/admin/indicators/TREE", Some("admin")),
     ("/r/vil/admin/indicators/new", Some("admin")),
     ("/r/vil/admin/rewards", Some("admin")),
@@ -811,6 +813,75 @@ fn a_csv_import_past_the_row_limit_is_refused_whole_and_says_so() {
         app.store.members(&vil, 0, 100).expect("members").len(),
         before
     );
+}
+
+#[test]
+fn an_admin_sees_a_locked_account_and_unlocks_it_and_the_auditor_sees_who_read_data() {
+    let app = spawn_app();
+    for _ in 0..5 {
+        let r = app.post(
+            "/api/v1/auth/login",
+            None,
+            &serde_json::json!({"username": "reviewer", "password": "guess"}),
+            None,
+        );
+        assert_eq!(r.status, 401);
+    }
+    let mut w = Web::new(&app);
+    w.sign_in("admin");
+    let page = w.get("/r/vil/admin/accounts/2/sign-ins?lang=en");
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(
+        page.text().contains(i18n::text(Lang::En, "signins.unlock")),
+        "{}",
+        page.text()
+    );
+    assert_eq!(
+        page.text()
+            .matches(&format!(
+                "<td>{}</td>",
+                i18n::text(Lang::En, "signin.failed")
+            ))
+            .count(),
+        5,
+        "{}",
+        page.text()
+    );
+    let csrf = w.csrf("/r/vil/admin/accounts/2/sign-ins?lang=en");
+    let r = w.post("/r/vil/admin/accounts/2/unlock", &[("csrf", &csrf)]);
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        location(&r),
+        "/r/vil/admin/accounts/2/sign-ins?done=unlocked"
+    );
+    let page = w.get("/r/vil/admin/accounts/2/sign-ins?done=unlocked&lang=en");
+    assert!(
+        page.text()
+            .contains(i18n::text(Lang::En, "signins.done_unlocked"))
+    );
+    assert!(
+        page.text()
+            .contains(i18n::text(Lang::En, "signins.not_locked"))
+    );
+    app.login("reviewer");
+    // The auditor's page counts the admin's reads of members' data: none yet, then the list.
+    let mut a = Web::new(&app);
+    a.sign_in("auditor");
+    let page = a.get("/r/vil/privacy?lang=en");
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert!(
+        page.text()
+            .contains(&i18n::text(Lang::En, "privacy.none").replace('\'', "&#39;")),
+        "{}",
+        page.text()
+    );
+    let admin = app.login("admin");
+    assert_eq!(
+        app.get("/api/v1/regions/vil/members", Some(&admin)).status,
+        200
+    );
+    let page = a.get("/r/vil/privacy?lang=en");
+    assert!(page.text().contains("<td>admin</td>"), "{}", page.text());
 }
 
 #[test]

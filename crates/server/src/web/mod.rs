@@ -27,6 +27,7 @@ pub mod i18n;
 pub mod market;
 pub mod public;
 pub mod resident;
+pub mod security;
 pub mod staff;
 
 use axum::Router;
@@ -42,5 +43,6 @@ pub fn routes() -> Router<AppState> {
         .merge(resident::routes())
         .merge(staff::routes())
         .merge(admin::routes())
+        .merge(security::routes())
         .merge(market::routes())
 }

@@ -126,6 +126,9 @@ async fn home(c: Ctx) -> Response {
             if has(Role::Merchant) {
                 links.push((format!("/r/{r}/merchant"), "home.merchant"));
             }
+            if has(Role::Auditor) || has(Role::Admin) {
+                links.push((format!("/r/{r}/privacy"), "home.privacy"));
+            }
             links.push((format!("/notice/{r}"), "home.notice"));
             links.push((format!("/transparency/{r}"), "home.transparency"));
             let mut roles: Vec<String> = roles.iter().map(|x| c.word("role", x.as_str())).collect();
