@@ -164,6 +164,7 @@ fn seed_members(store: &Store, region: &RegionCode, members: u64) -> Result<()> 
                 household: HouseholdId::new((id - 1) / 4 + 1)?,
                 household_label: Some("户".into()),
                 name: "居民".into(),
+                attributes: Default::default(),
             })
         })
         .collect::<Result<Vec<_>>>()?;

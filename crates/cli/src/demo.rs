@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 
 use anyhow::{Context, Result, bail};
+use jifen_core::fairness::Residence;
 use jifen_core::{
     AppealDecision, AppealId, Caps, ClaimId, Claimants, EntryKind, Evidence, FixedClock,
     HouseholdId, Indicator, IndicatorCode, Level, Levels, MemberId, NewEntry, OperatorId, Points,
@@ -23,7 +24,9 @@ use jifen_core::{
 use jifen_store::admin::NewRegion;
 use jifen_store::read::ClaimView;
 use jifen_store::workflow::NewClaim;
-use jifen_store::{Append, Command, ImportMembers, MemberRow, ReviewClaim, Store, StoreError};
+use jifen_store::{
+    Append, Attributes, Command, ImportMembers, MemberRow, ReviewClaim, Store, StoreError,
+};
 use time::Date;
 
 /// Demo staff, as operator ids; issue #3's accounts take the same numbers.
@@ -527,8 +530,8 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
         ("shenzhen-futian-lianhua", (1, 4)),
     ] {
         let region = code(region);
-        // (household label, [(name, zeal, elderly)])
-        type Plan = Vec<(String, Vec<(String, u8, bool)>)>;
+        // (household label, [(name, zeal, elderly, attributes)])
+        type Plan = Vec<(String, Vec<(String, u8, bool, Attributes)>)>;
         let mut plan: Plan = Vec::new();
         for h in 0..args.households {
             let surname = *rng.pick(SURNAMES);
@@ -543,7 +546,30 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
                     70..=91 => 2,
                     _ => 3,
                 };
-                members.push((name, zeal, rng.chance(0.2)));
+                // The picture the evaluation must show (its section 3): those who work
+                // away (外出务工) are seldom here to earn, and the oldest seldom come.
+                let elderly = rng.chance(0.2);
+                let migrant = !elderly && rng.chance(0.15);
+                let birth_year = if elderly {
+                    1936 + rng.below(25)
+                } else {
+                    1961 + rng.below(44)
+                } as i32;
+                let zeal = if migrant || birth_year <= 1950 {
+                    zeal.min(1)
+                } else {
+                    zeal
+                };
+                let residence = match (migrant, rng.below(10)) {
+                    (true, _) => Residence::Migrant,
+                    (false, 0) => Residence::Floating,
+                    _ => Residence::Resident,
+                };
+                let attributes = Attributes {
+                    birth_year: Some(birth_year),
+                    residence: Some(residence),
+                };
+                members.push((name, zeal, elderly, attributes));
             }
             plan.push((label, members));
         }
@@ -552,13 +578,14 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
         let mut traits = Vec::new();
         for (h, (label, members)) in (1..).zip(plan) {
             let household = HouseholdId::new(h)?;
-            for (name, zeal, elderly) in members {
+            for (name, zeal, elderly, attributes) in members {
                 rows.push(MemberRow {
                     line: None,
                     member: None,
                     household,
                     household_label: Some(label.clone()),
                     name,
+                    attributes,
                 });
                 traits.push((zeal, elderly));
             }

@@ -10,6 +10,7 @@
 //! - [`indicator`]: indicators, caps, review policy, inheritance.
 //! - [`member`]: members, households, name masking.
 //! - [`entry`]: entry kinds, accounts, the double-entry rules.
+//! - [`fairness`]: age and household bands, residence status, Gini, Lorenz, outliers.
 //! - [`ledger`]: balances and annual scores derived from entries.
 //! - [`level`]: levels on the annual score.
 //! - [`claim`]: claim and appeal state machines, separation of duties.
@@ -22,6 +23,7 @@
 pub mod claim;
 pub mod clock;
 pub mod entry;
+pub mod fairness;
 pub mod ids;
 pub mod indicator;
 pub mod leaf;

@@ -160,6 +160,10 @@ impl Store {
                 "UPDATE appeals SET statement = '' WHERE region = ?1 AND member = ?2",
                 params![region.as_str(), member.get()],
             )?;
+            tx.execute(
+                "DELETE FROM member_attributes WHERE region = ?1 AND member = ?2",
+                params![region.as_str(), member.get()],
+            )?;
             // Who read their data is about them too.
             tx.execute(
                 "DELETE FROM data_access WHERE region = ?1 AND member = ?2",
@@ -203,7 +207,10 @@ impl Store {
 
 /// Every version of every indicator of the region's lineage, and the latest version
 /// of each that the region sees (its own and its ancestors' core ones).
-fn lineage_indicators(c: &Conn, region: &RegionCode) -> Result<(Vec<Indicator>, Vec<Indicator>)> {
+pub(crate) fn lineage_indicators(
+    c: &Conn,
+    region: &RegionCode,
+) -> Result<(Vec<Indicator>, Vec<Indicator>)> {
     let tree = RegionTree::new(rows::load_regions(c)?);
     let lineage: Vec<RegionCode> = tree
         .lineage(region)

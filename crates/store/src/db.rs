@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0006_idempotency_request.sql"),
     include_str!("../migrations/sqlite/0007_sign_ins.sql"),
     include_str!("../migrations/sqlite/0008_data_access.sql"),
+    include_str!("../migrations/sqlite/0009_member_attributes.sql"),
 ];
 
 /// The PostgreSQL migrations, in order: the same schema as SQLite's, in PostgreSQL's types.
@@ -34,6 +35,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0007_idempotency_request.sql"),
     include_str!("../migrations/postgres/0008_sign_ins.sql"),
     include_str!("../migrations/postgres/0009_data_access.sql"),
+    include_str!("../migrations/postgres/0010_member_attributes.sql"),
 ];
 
 /// The oldest PostgreSQL jifen runs on (as `server_version_num`): 13 brings

@@ -9,6 +9,7 @@ use jifen_core::{
 };
 
 use crate::admin::{self, NewMember};
+use crate::attributes::{self, Attributes};
 use crate::command::Command;
 use crate::error::{Result, StoreError};
 use crate::params;
@@ -33,6 +34,8 @@ pub struct MemberRow {
     /// The label of a household this row makes (`户<number>` when none is given).
     pub household_label: Option<String>,
     pub name: String,
+    /// Birth year and residence status, when the file has those columns.
+    pub attributes: Attributes,
 }
 
 /// Adds many members in one write, making the households that do not exist yet.
@@ -66,7 +69,11 @@ impl Command for ImportMembers {
                 household: row.household,
                 name: row.name,
             };
-            out.push(admin::insert_member(b, &m).map_err(keep)?);
+            let id = admin::insert_member(b, &m).map_err(keep)?;
+            if !row.attributes.is_empty() {
+                attributes::put_in(b, &self.region, id, &row.attributes).map_err(keep)?;
+            }
+            out.push(id);
         }
         Ok(out)
     }

@@ -5,21 +5,25 @@
 
 use std::collections::HashMap;
 
+use jifen_core::fairness::Residence;
 use jifen_core::{EntryKind, HouseholdId, IndicatorCode, MemberId};
 
+use crate::attributes::Attributes;
 use crate::error::{Result, StoreError};
 use crate::import::{EntryRow, MemberRow};
 
 /// Most rows one import takes (it is one transaction).
 pub const IMPORT_ROWS_MAX: usize = 1_000_000;
 
-/// The columns a members file must have (`household_label` is optional).
+/// The columns a members file must have (`household_label`, `birth_year` and
+/// `residence` are optional; an empty cell records nothing).
 const MEMBER_COLUMNS: [&str; 3] = ["member", "household", "name"];
 /// The columns an entries file must have (`indicator`, `indicator_version`, `quantity`
 /// are optional).
 const ENTRY_COLUMNS: [&str; 3] = ["member", "kind", "amount"];
 
-/// The rows of a members CSV (`member,household,name[,household_label]`), in file
+/// The rows of a members CSV
+/// (`member,household,name[,household_label,birth_year,residence]`), in file
 /// order. Empty when the file has only its header.
 pub fn members_from_csv(text: &str) -> Result<Vec<MemberRow>> {
     let t = Table::parse(text, &MEMBER_COLUMNS)?;
@@ -42,6 +46,22 @@ pub fn members_from_csv(text: &str) -> Result<Vec<MemberRow>> {
             household,
             household_label: t.get(rec, "household_label").map(str::to_owned),
             name: name.to_owned(),
+            attributes: Attributes {
+                birth_year: t
+                    .get(rec, "birth_year")
+                    .map(|y| {
+                        y.trim()
+                            .parse::<i32>()
+                            .map_err(|_| format!("birth_year {y:?} is not a year"))
+                    })
+                    .transpose()
+                    .map_err(|e| line_err(line, e))?,
+                residence: t
+                    .get(rec, "residence")
+                    .map(Residence::parse)
+                    .transpose()
+                    .map_err(|e| line_err(line, e))?,
+            },
         });
     }
     Ok(out)

@@ -21,11 +21,13 @@ macro_rules! pub_for_tests {
 pub mod access;
 pub mod accounts;
 pub mod admin;
+pub mod attributes;
 mod audit;
 pub mod backup;
 mod command;
 pub mod db;
 mod error;
+pub mod evaluate;
 mod import;
 mod import_csv;
 pub mod keys;
@@ -62,6 +64,7 @@ use jifen_core::{Clock, Entry};
 #[cfg(not(feature = "testing"))]
 use crate::sequencer::{Batch, Completion, Job};
 
+pub use attributes::{Attributes, SetAttributes};
 pub use command::{
     AddHousehold, AddReward, Answer, AppealDecided, CancelRedemption, CheckIn, Command,
     ConfirmRedemption, CreateAccount, CreateEvent, DecideAppeal, EndNotices, FileAppeal, Object,

@@ -23,6 +23,8 @@ mod audit;
 mod balances;
 #[path = "behaviour/claims.rs"]
 mod claims;
+#[path = "behaviour/evaluate.rs"]
+mod evaluate;
 #[path = "behaviour/folds.rs"]
 mod folds;
 #[path = "behaviour/indicators.rs"]

@@ -10,9 +10,10 @@ use axum::extract::{Form, Path, Query};
 use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
+use jifen_core::fairness::{BIRTH_YEAR_MIN, Residence};
 use jifen_core::member::check_name;
 use jifen_core::{HouseholdId, MemberId, RegionCode, Role};
-use jifen_store::{ImportMembers, MemberRow};
+use jifen_store::{Attributes, ImportMembers, MemberRow};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -648,6 +649,9 @@ pub struct CsvRow {
     pub household: String,
     pub name: String,
     pub label: String,
+    /// Birth year and residence as written (optional columns).
+    pub birth_year: String,
+    pub residence: String,
     /// Empty when the row is good; else what is wrong, in the page's language.
     pub error: String,
 }
@@ -658,7 +662,8 @@ fn unify_newlines(text: &str) -> String {
     text.replace("\r\n", "\n")
 }
 
-/// Parses and checks a members CSV (`member,household,name[,household_label]`, the
+/// Parses and checks a members CSV
+/// (`member,household,name[,household_label,birth_year,residence]`, the
 /// format of `jifen import members`); `exists` says whether a member number is taken.
 /// What is wrong, with the whole file or a row, is said in `lang`. Pure; public for
 /// the fuzz target `csv_import`.
@@ -688,6 +693,8 @@ pub fn check_members_csv(
     };
     let mc = col("member");
     let lc = col("household_label");
+    let bc = col("birth_year");
+    let rc = col("residence");
     let mut rows = Vec::new();
     let mut seen: HashSet<i64> = HashSet::new();
     for rec in reader.records() {
@@ -704,6 +711,8 @@ pub fn check_members_csv(
                     household: String::new(),
                     name: String::new(),
                     label: String::new(),
+                    birth_year: String::new(),
+                    residence: String::new(),
                     error: i18n::text(lang, "import.bad_row").to_owned(),
                 });
                 continue;
@@ -716,6 +725,7 @@ pub fn check_members_csv(
                 .to_owned()
         };
         let (member, household, name, label) = (get(mc), get(Some(hc)), get(Some(nc)), get(lc));
+        let (birth_year, residence) = (get(bc), get(rc));
         let mut error = String::new();
         let member_id = if member.is_empty() {
             None
@@ -737,6 +747,9 @@ pub fn check_members_csv(
         if error.is_empty() && !label.is_empty() && check_name("household label", &label).is_err() {
             error = i18n::text(lang, "import.bad_label").to_owned();
         }
+        if error.is_empty() && row_attributes(&birth_year, &residence).is_none() {
+            error = i18n::text(lang, "import.bad_attributes").to_owned();
+        }
         if error.is_empty()
             && let Some(m) = member_id
         {
@@ -752,6 +765,8 @@ pub fn check_members_csv(
             household,
             name,
             label,
+            birth_year,
+            residence,
             error,
         });
     }
@@ -764,6 +779,23 @@ pub fn check_members_csv(
         .map(|(i, r)| r.error.is_empty().then_some(i))
         .collect();
     Ok((rows, good))
+}
+
+/// The attributes of a row, `None` when a cell is not a birth year (1900 or later; the
+/// store checks it is not in the future) or not a residence status.
+fn row_attributes(birth_year: &str, residence: &str) -> Option<Attributes> {
+    let birth_year = match birth_year {
+        "" => None,
+        y => Some(y.parse::<i32>().ok().filter(|y| *y >= BIRTH_YEAR_MIN)?),
+    };
+    let residence = match residence {
+        "" => None,
+        r => Some(Residence::parse(r).ok()?),
+    };
+    Some(Attributes {
+        birth_year,
+        residence,
+    })
 }
 
 #[derive(Template)]
@@ -905,6 +937,7 @@ async fn import(
                 household: HouseholdId::parse(&r.household).expect("checked above"),
                 household_label: (!r.label.is_empty()).then(|| r.label.clone()),
                 name: r.name.clone(),
+                attributes: row_attributes(&r.birth_year, &r.residence).unwrap_or_default(),
             }
         })
         .collect();

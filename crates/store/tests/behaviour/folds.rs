@@ -257,12 +257,12 @@ fn a_database_from_before_the_marks_is_upgraded() {
     let raw = ts.raw_conn();
     raw.execute_batch(match &database {
         Database::Sqlite => {
-            "DROP TABLE data_access; DROP TABLE sign_ins; DROP INDEX http_idempotency_created; \
+            "DROP TABLE member_attributes; DROP TABLE data_access; DROP TABLE sign_ins; DROP INDEX http_idempotency_created; \
              ALTER TABLE http_idempotency DROP COLUMN request; \
              DROP TABLE member_year_folds; PRAGMA user_version = 4"
         }
         Database::Postgres(_) => {
-            "DROP TABLE data_access; DROP TABLE sign_ins; DROP INDEX http_idempotency_created; \
+            "DROP TABLE member_attributes; DROP TABLE data_access; DROP TABLE sign_ins; DROP INDEX http_idempotency_created; \
              ALTER TABLE http_idempotency DROP COLUMN request; \
              DROP TABLE member_year_folds; UPDATE jifen_schema SET version = 5"
         }

@@ -11,6 +11,7 @@ mod atomicity;
 mod audit;
 mod balances;
 mod claims;
+mod evaluate;
 mod folds;
 mod fork;
 mod indicators;
