@@ -5,6 +5,7 @@ mod bench;
 mod csvio;
 mod demo;
 mod drill;
+mod evaluatecmd;
 mod http;
 mod logcmd;
 mod serve;
@@ -150,6 +151,10 @@ enum Command {
     /// The yearly cycle: close a year, read a closed year's report.
     #[command(subcommand)]
     Year(yearcmd::YearCommand),
+    /// Evaluate a region's year: participation, inequality (Gini, Lorenz, top 10 %),
+    /// indicators and categories by age band, residence and household size,
+    /// deductions, reviewers, appeals, the budget, and warnings. Aggregates only.
+    Evaluate(evaluatecmd::EvaluateArgs),
     /// Back the data folder up into one file while the server runs: the database
     /// (SQLite) and the keys. On PostgreSQL the file holds the keys; pg_dump the tables.
     Backup {
@@ -312,6 +317,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Import(args) => csvio::import(&cli.data, args),
         Command::Export(args) => csvio::export(&cli.data, args),
         Command::Year(cmd) => yearcmd::run(&cli.data, cmd),
+        Command::Evaluate(args) => evaluatecmd::run(&cli.data, args),
         Command::Backup { out } => {
             let summary = jifen_store::backup::backup(&cli.data, database(), &out)
                 .with_context(|| format!("backing up {}", cli.data.display()))?;

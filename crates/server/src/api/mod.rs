@@ -9,6 +9,7 @@ pub mod claims;
 pub mod data_access;
 pub mod docs;
 pub mod entries;
+pub mod evaluation;
 pub mod events;
 pub mod market;
 pub mod notice;
@@ -62,6 +63,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(market::routes())
         .merge(year::routes())
         .merge(data_access::routes())
+        .merge(evaluation::routes())
 }
 
 /// A region code from a path; an invalid one is simply not found.

@@ -621,6 +621,7 @@ async fn export_json(c: &Ctx, code: &RegionCode, member: MemberId) -> Result<Val
         "entries": entries,
         "claims": claims,
         "appeals": appeals,
+        "attributes": c.get(&format!("{base}/attributes")).await?,
         "data_access": c.get(&format!("{base}/data-access")).await?,
     }))
 }
