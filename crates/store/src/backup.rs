@@ -64,8 +64,17 @@ fn key_files(data_dir: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     for entry in entries {
         let entry = entry.map_err(io(&dir))?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        let meta = entry.metadata().map_err(io(&entry.path()))?;
-        if !meta.is_file() || name.ends_with(".lock") || name.ends_with(".tmp") {
+        // A writer's temporary file may be renamed away between listing and reading:
+        // look at the name first, and skip what is gone.
+        if name.ends_with(".lock") || name.ends_with(".tmp") {
+            continue;
+        }
+        let meta = match entry.metadata() {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(StoreError::io(&entry.path(), e)),
+        };
+        if !meta.is_file() {
             continue;
         }
         if meta.len() > KEY_FILE_BYTES_MAX {
