@@ -13,6 +13,7 @@ use jifen_store::evaluate::{
     CATEGORY_SHARE_WARN, COMPARE_DECISIONS_MIN, Distribution, Evaluation, RATE_DEVIATION_FLOOR,
     UPTAKE_WARN_FRACTION, WARN_GROUP_MEMBERS_MIN,
 };
+use jifen_store::year::csv_field;
 
 #[derive(Args)]
 pub struct EvaluateArgs {
@@ -207,20 +208,18 @@ fn text(e: &Evaluation) -> String {
     o
 }
 
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
 /// One figure a line: `section,dimension,band,key,value`.
 fn csv(e: &Evaluation) -> String {
     let mut o = String::from("section,dimension,band,key,value\n");
     let mut row = |section: &str, dimension: &str, band: &str, key: &str, value: String| {
         let cols = [section, dimension, band, key, &value];
-        o.push_str(&cols.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+        o.push_str(
+            &cols
+                .iter()
+                .map(|c| csv_field(c))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         o.push('\n');
     };
     let dist = |row: &mut dyn FnMut(&str, &str, &str, &str, String),

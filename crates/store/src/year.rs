@@ -746,14 +746,17 @@ pub fn year_report(c: &Conn, region: &RegionCode, year: i32) -> Result<YearRepor
 
 /// A report as CSV: one table with a `section` column (summary, level,
 /// household, indicator, category), UTF-8 with a header row.
-pub fn report_csv(r: &YearReport) -> String {
-    fn field(s: &str) -> String {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_owned()
-        }
+/// One CSV field, quoted when it holds a comma, a quote or a line break.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
     }
+}
+
+pub fn report_csv(r: &YearReport) -> String {
+    let field = csv_field;
     let mut out = String::from("section,code,name,category,count,points\n");
     let mut row =
         |section: &str, code: &str, name: &str, category: &str, count: String, points: String| {
