@@ -232,62 +232,28 @@ pub struct Evaluation {
 }
 
 #[derive(Default)]
-struct MemberAcc {
-    score: i64,
-    awards: u32,
-    months: u16,
-    deductions: u32,
-    deducted: i64,
-    indicators: Vec<u32>,
+pub(crate) struct MemberAcc {
+    pub score: i64,
+    pub awards: u32,
+    pub months: u16,
+    pub deductions: u32,
+    pub deducted: i64,
+    pub indicators: Vec<u32>,
 }
 
 /// The evaluation of `region`'s `year`, read in one read transaction.
 /// `now` decides which open appeals are past their deadline.
 pub fn evaluate_in(c: &Conn, region: &RegionCode, year: i32, now: Timestamp) -> Result<Evaluation> {
-    let offset = region_offset(c, region)?;
-    let month_starts: Vec<i64> = (1..=13)
-        .map(|m| {
-            let (y, m) = if m == 13 { (year + 1, 1) } else { (year, m) };
-            let month = time::Month::try_from(m as u8).map_err(|e| corrupt(e.to_string()))?;
-            let d = time::Date::from_calendar_date(y, month, 1)
-                .map_err(|_| StoreError::field("year", format!("year {year} is out of range")))?;
-            Timestamp::start_of(d, offset)
-                .map(Timestamp::millis)
-                .map_err(|e| StoreError::field("year", e.to_string()))
-        })
-        .collect::<Result<_>>()?;
+    let month_starts = month_starts(c, region, year)?;
     let (start, end) = (month_starts[0], month_starts[12]);
-
-    // Members who existed by the year's end, their households and attributes.
-    let mut member_index: HashMap<i64, usize> = HashMap::new();
-    let mut household_of: Vec<i64> = Vec::new();
-    let mut groups_of: Vec<[&'static str; 3]> = Vec::new();
-    let mut household_sizes: HashMap<i64, usize> = HashMap::new();
-    c.query_each(
-        "SELECT m.member, m.household, a.birth_year, a.residence FROM members m \
-         LEFT JOIN member_attributes a ON a.region = m.region AND a.member = m.member \
-         WHERE m.region = ?1 AND m.created_ms < ?2",
-        params![region.as_str(), end],
-        |r| {
-            let member: i64 = r.get(0)?;
-            let household: i64 = r.get(1)?;
-            let birth: Option<i64> = r.get(2)?;
-            let residence = residence_col(r.get(3)?)?;
-            let age = birth
-                .and_then(|b| i32::try_from(b).ok())
-                .and_then(|b| AgeBand::of(b, year))
-                .map_or(UNKNOWN, AgeBand::code);
-            member_index.insert(member, household_of.len());
-            household_of.push(household);
-            groups_of.push([age, residence.map_or(UNKNOWN, Residence::code), ""]);
-            *household_sizes.entry(household).or_default() += 1;
-            Ok(())
-        },
-    )?;
-    for (g, h) in groups_of.iter_mut().zip(&household_of) {
-        g[2] = household_band(household_sizes[h]);
-    }
-    let n = household_of.len();
+    let Population {
+        index: member_index,
+        groups,
+        group_pos,
+        member_groups,
+        in_group,
+    } = Population::load(c, region, year, end)?;
+    let n = member_groups.len();
     let mut acc: Vec<MemberAcc> = (0..n).map(|_| MemberAcc::default()).collect();
 
     // Indicators the region sees, for their names and categories.
@@ -387,36 +353,6 @@ pub fn evaluate_in(c: &Conn, region: &RegionCode, year: i32, now: Timestamp) -> 
         b.outstanding = outstanding;
     }
 
-    // Groups, in display order, and each member's place in them.
-    let groups: Vec<Group> = Dimension::ALL
-        .iter()
-        .flat_map(|&d| {
-            bands(d)
-                .into_iter()
-                .map(move |band| Group { dimension: d, band })
-        })
-        .collect();
-    let group_pos: HashMap<(Dimension, &str), usize> = groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| ((g.dimension, g.band), i))
-        .collect();
-    let member_groups: Vec<[usize; 3]> = groups_of
-        .iter()
-        .map(|g| {
-            [
-                group_pos[&(Dimension::Age, g[0])],
-                group_pos[&(Dimension::Residence, g[1])],
-                group_pos[&(Dimension::Household, g[2])],
-            ]
-        })
-        .collect();
-    let mut in_group: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
-    for (m, gs) in member_groups.iter().enumerate() {
-        for &g in gs {
-            in_group[g].push(m);
-        }
-    }
     let all: Vec<usize> = (0..n).collect();
     let overall = distribution(&acc, &all);
     let group_figures: Vec<GroupFigures> = groups
@@ -544,7 +480,106 @@ pub fn evaluate_in(c: &Conn, region: &RegionCode, year: i32, now: Timestamp) -> 
     })
 }
 
-fn distribution(acc: &[MemberAcc], members: &[usize]) -> Distribution {
+/// The first instant of each month of `year` in the region's time, and of the next
+/// year's January: 13 bounds, as milliseconds.
+pub(crate) fn month_starts(c: &Conn, region: &RegionCode, year: i32) -> Result<Vec<i64>> {
+    let offset = region_offset(c, region)?;
+    (1..=13)
+        .map(|m| {
+            let (y, m) = if m == 13 { (year + 1, 1) } else { (year, m) };
+            let month = time::Month::try_from(m as u8).map_err(|e| corrupt(e.to_string()))?;
+            let d = time::Date::from_calendar_date(y, month, 1)
+                .map_err(|_| StoreError::field("year", format!("year {year} is out of range")))?;
+            Timestamp::start_of(d, offset)
+                .map(Timestamp::millis)
+                .map_err(|e| StoreError::field("year", e.to_string()))
+        })
+        .collect()
+}
+
+/// The members who existed by a year's end, and the groups each is in.
+pub(crate) struct Population {
+    /// Member number to its place in the vectors below.
+    pub index: HashMap<i64, usize>,
+    /// Every band of every dimension, in display order.
+    pub groups: Vec<Group>,
+    pub group_pos: HashMap<(Dimension, &'static str), usize>,
+    /// Per member: its group in each dimension (places in `groups`).
+    pub member_groups: Vec<[usize; 3]>,
+    /// Per group: its members.
+    pub in_group: Vec<Vec<usize>>,
+}
+
+impl Population {
+    pub(crate) fn load(c: &Conn, region: &RegionCode, year: i32, end: i64) -> Result<Population> {
+        let mut index: HashMap<i64, usize> = HashMap::new();
+        let mut household_of: Vec<i64> = Vec::new();
+        let mut groups_of: Vec<[&'static str; 3]> = Vec::new();
+        let mut household_sizes: HashMap<i64, usize> = HashMap::new();
+        c.query_each(
+            "SELECT m.member, m.household, a.birth_year, a.residence FROM members m \
+             LEFT JOIN member_attributes a ON a.region = m.region AND a.member = m.member \
+             WHERE m.region = ?1 AND m.created_ms < ?2",
+            params![region.as_str(), end],
+            |r| {
+                let member: i64 = r.get(0)?;
+                let household: i64 = r.get(1)?;
+                let birth: Option<i64> = r.get(2)?;
+                let residence = residence_col(r.get(3)?)?;
+                let age = birth
+                    .and_then(|b| i32::try_from(b).ok())
+                    .and_then(|b| AgeBand::of(b, year))
+                    .map_or(UNKNOWN, AgeBand::code);
+                index.insert(member, household_of.len());
+                household_of.push(household);
+                groups_of.push([age, residence.map_or(UNKNOWN, Residence::code), ""]);
+                *household_sizes.entry(household).or_default() += 1;
+                Ok(())
+            },
+        )?;
+        for (g, h) in groups_of.iter_mut().zip(&household_of) {
+            g[2] = household_band(household_sizes[h]);
+        }
+        let groups: Vec<Group> = Dimension::ALL
+            .iter()
+            .flat_map(|&d| {
+                bands(d)
+                    .into_iter()
+                    .map(move |band| Group { dimension: d, band })
+            })
+            .collect();
+        let group_pos: HashMap<(Dimension, &'static str), usize> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| ((g.dimension, g.band), i))
+            .collect();
+        let member_groups: Vec<[usize; 3]> = groups_of
+            .iter()
+            .map(|g| {
+                [
+                    group_pos[&(Dimension::Age, g[0])],
+                    group_pos[&(Dimension::Residence, g[1])],
+                    group_pos[&(Dimension::Household, g[2])],
+                ]
+            })
+            .collect();
+        let mut in_group: Vec<Vec<usize>> = vec![Vec::new(); groups.len()];
+        for (m, gs) in member_groups.iter().enumerate() {
+            for &g in gs {
+                in_group[g].push(m);
+            }
+        }
+        Ok(Population {
+            index,
+            groups,
+            group_pos,
+            member_groups,
+            in_group,
+        })
+    }
+}
+
+pub(crate) fn distribution(acc: &[MemberAcc], members: &[usize]) -> Distribution {
     let scores: Vec<i64> = members.iter().map(|&m| acc[m].score).collect();
     let mut sorted_scores = scores.clone();
     sorted_scores.sort_unstable();

@@ -28,6 +28,7 @@ mod command;
 pub mod db;
 mod error;
 pub mod evaluate;
+pub mod export;
 mod import;
 mod import_csv;
 pub mod keys;
@@ -35,6 +36,7 @@ pub mod market;
 pub mod read;
 pub mod sql;
 mod web_reads;
+pub mod whatif;
 pub mod workflow;
 pub mod year;
 

@@ -5,11 +5,13 @@ use jifen_core::fairness::Residence;
 use jifen_core::{Reviewer, Role, Source};
 use jifen_store::accounts::Grant;
 use jifen_store::evaluate::{Dimension, UNKNOWN, Warning};
+use jifen_store::export::{Combination, anonymise};
+use jifen_store::whatif::Proposed;
 use jifen_store::workflow::NewClaim;
 use jifen_store::{Attributes, SetAttributes, StoreError};
 
 use crate::common::{
-    TestStore, VIL, award, code, deduction, indicator, mid, op, rc, spawn_village,
+    TestStore, VIL, award, code, deduction, indicator, levels, mid, op, rc, reversal, spawn_village,
 };
 
 fn set(ts: &TestStore, member: i64, birth_year: Option<i32>, residence: Option<Residence>) {
@@ -243,4 +245,188 @@ fn the_reviewer_who_approves_everything_stands_out_and_own_household_approvals_s
             .iter()
             .any(|w| matches!(w, Warning::Reviewer { account: 103, .. }))
     );
+}
+
+/// A village for the what-if and the export: MEET (5 a unit) and LITTER (−2).
+/// Member 2: 2 units of MEET (10) and 1 more (5) reversed in full: 10.
+/// Member 3: 1 unit of MEET less 1 of LITTER: 3. Member 1: nothing.
+fn rescore_village() -> TestStore {
+    let ts = spawn_village();
+    ts.put(indicator(VIL, "MEET", 5));
+    ts.put(indicator(VIL, "LITTER", -2));
+    ts.set_levels(rc(VIL), levels(&[("bronze", 5), ("silver", 12)]))
+        .expect("levels");
+    set(&ts, 1, Some(1950), Some(Residence::Migrant));
+    set(&ts, 2, Some(1990), Some(Residence::Resident));
+    ts.append_ok(VIL, award(2, "MEET", 5, 2));
+    let again = ts.append_ok(VIL, award(2, "MEET", 5, 1));
+    ts.append_ok(VIL, reversal(2, again.seq, 5));
+    ts.append_ok(VIL, award(3, "MEET", 5, 1));
+    ts.append_ok(VIL, deduction(3, "LITTER", 2, 1));
+    ts
+}
+
+fn proposed(list: &[(&str, i64)]) -> Vec<Proposed> {
+    list.iter()
+        .map(|(c, p)| Proposed {
+            indicator: (*c).into(),
+            points: *p,
+        })
+        .collect()
+}
+
+#[test]
+fn the_what_if_with_todays_values_reproduces_todays_scores() {
+    let ts = rescore_village();
+    let w = ts
+        .what_if(&rc(VIL), 2026, &proposed(&[("MEET", 5), ("LITTER", -2)]))
+        .expect("what-if");
+    assert_eq!(w.today.scores, vec![(1, 0), (2, 10), (3, 3)]);
+    assert_eq!(w.proposed, w.today);
+    // And the year as the evaluation reads it.
+    let e = ts.evaluate(&rc(VIL), 2026).expect("evaluated");
+    assert_eq!(w.today.overall, e.overall);
+    assert_eq!(w.today.liability, e.budget[11].outstanding);
+}
+
+#[test]
+fn other_values_rescore_awards_deductions_and_reversals() {
+    let ts = rescore_village();
+    let w = ts
+        .what_if(&rc(VIL), 2026, &proposed(&[("MEET", 8), ("LITTER", -4)]))
+        .expect("what-if");
+    // Member 2: 2 × 8, plus 8 reversed in full; member 3: 8 − 4.
+    assert_eq!(w.proposed.scores, vec![(1, 0), (2, 16), (3, 4)]);
+    assert_eq!(w.proposed.liability, 20);
+    assert_eq!(w.today.liability, 13);
+    // Awarded: 16 + 8 − 8 + 8 (awards less their reversals).
+    assert_eq!((w.today.awarded, w.proposed.awarded), (15, 24));
+    let at = |s: &jifen_store::whatif::Scenario, level: Option<&str>| {
+        s.levels
+            .iter()
+            .find(|l| l.code.as_deref() == level)
+            .map_or(0, |l| l.members)
+    };
+    // Today: 0 and 3 below bronze, 10 bronze. Proposed: 16 silver.
+    assert_eq!(at(&w.today, None), 2);
+    assert_eq!(at(&w.today, Some("bronze")), 1);
+    assert_eq!(at(&w.proposed, Some("silver")), 1);
+    assert_eq!(at(&w.proposed, Some("bronze")), 0);
+    assert_eq!(w.changes[0].today, 5);
+    assert_eq!(w.changes[0].proposed, 8);
+}
+
+#[test]
+fn a_what_if_with_bad_values_or_no_entries_is_refused() {
+    let ts = rescore_village();
+    for (values, says) in [
+        (proposed(&[("NOPE", 3)]), "unknown indicator \"NOPE\""),
+        (proposed(&[("MEET", -3)]), "same sign"),
+        (proposed(&[("MEET", 0)]), "non-zero"),
+        (proposed(&[("MEET", 3), ("MEET", 4)]), "twice"),
+    ] {
+        match ts.what_if(&rc(VIL), 2026, &values) {
+            Err(StoreError::Field {
+                field: "values",
+                detail,
+            }) => assert!(detail.contains(says), "{detail}"),
+            other => panic!("{values:?}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        ts.what_if(&rc(VIL), 2025, &[]),
+        Err(StoreError::Field { field: "year", .. })
+    ));
+}
+
+#[test]
+fn the_export_hides_rare_combinations_and_its_totals_match_the_log() {
+    let ts = rescore_village();
+    // k below 2 is refused.
+    assert!(matches!(
+        ts.evaluation_export(&rc(VIL), 2026, 1),
+        Err(StoreError::Field { field: "k", .. })
+    ));
+    // Three members with three different combinations: only with everything hidden
+    // do they share one, so k = 3 puts all three in "* * *".
+    let x = ts.evaluation_export(&rc(VIL), 2026, 3).expect("export");
+    assert_eq!(x.rows.len() as u64 + x.suppressed, 3);
+    for r in &x.rows {
+        assert_eq!(r.attributes, ["*", "*", "*"]);
+    }
+    assert_eq!(x.coarsened, 3);
+    let meet = x
+        .indicators
+        .iter()
+        .find(|i| i.code == "MEET")
+        .expect("MEET");
+    // Three awards; the reversal is not an entry under the indicator.
+    assert_eq!((meet.entries, meet.points), (3, 20));
+    let litter = x
+        .indicators
+        .iter()
+        .find(|i| i.code == "LITTER")
+        .expect("LITTER");
+    assert_eq!((litter.entries, litter.points), (1, -2));
+    // Rows and the suppressed sum add up to the indicators' totals per category.
+    for (ci, cat) in x.categories.iter().enumerate() {
+        let rows: i64 = x.rows.iter().map(|r| r.by_category[ci]).sum();
+        let log: i64 = x
+            .indicators
+            .iter()
+            .filter(|i| &i.category == cat)
+            .map(|i| i.points)
+            .sum();
+        assert_eq!(rows + x.suppressed_by_category[ci], log, "{cat}");
+    }
+    assert_eq!(x.checkpoint.size, ts.tree_size(VIL));
+    let csv = x.rows_csv();
+    let text = x.manifest_text(&csv);
+    assert!(
+        text.starts_with("jifen evaluation export v1\nregion "),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nk 3\n") && text.contains("\nindicator MEET 3 20 "),
+        "{text}"
+    );
+    // Signed with the region's key: it opens with the region's verifier key.
+    let note = ts.sign_note(&rc(VIL), &text).expect("signed");
+    let info = ts.region(&rc(VIL)).expect("region");
+    let v = jifen_log::NoteVerifier::from_vkey(&info.vkey).expect("vkey");
+    assert_eq!(jifen_log::open_note(&note, &[v]).expect("opens"), text);
+    // No member number, name or commitment in the rows.
+    assert!(!csv.contains("member") && !csv.contains("张"), "{csv}");
+}
+
+const AGES: [&str; 6] = ["0-29", "30-44", "45-59", "60-74", "75+", "unknown"];
+const RESIDENCES: [&str; 4] = ["resident", "migrant", "floating", "unknown"];
+const HOUSEHOLDS: [&str; 4] = ["1", "2", "3-4", "5+"];
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    /// Whatever the population and k, no combination in an export is shared by
+    /// fewer than k rows, and every row is either placed or counted as left out.
+    #[test]
+    fn no_exported_combination_is_shared_by_fewer_than_k_rows(
+        people in proptest::collection::vec((0..6usize, 0..4usize, 0..4usize), 0..200),
+        k in 2..8usize,
+    ) {
+        let rows: Vec<Combination> = people
+            .iter()
+            .map(|&(a, r, h)| [AGES[a], RESIDENCES[r], HOUSEHOLDS[h]])
+            .collect();
+        let placed = anonymise(&rows, k);
+        proptest::prop_assert_eq!(placed.len(), rows.len());
+        let mut count: std::collections::HashMap<Combination, usize> = Default::default();
+        for c in placed.iter().flatten() {
+            *count.entry(*c).or_default() += 1;
+        }
+        for (c, n) in &count {
+            proptest::prop_assert!(*n >= k, "{:?} is shared by {} rows, k = {}", c, n, k);
+        }
+        // What is left out is fewer than k rows (k of them would share "* * *").
+        let left_out = placed.iter().filter(|p| p.is_none()).count();
+        proptest::prop_assert!(left_out < k, "{} rows left out, k = {}", left_out, k);
+    }
 }
