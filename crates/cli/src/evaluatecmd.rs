@@ -1,38 +1,103 @@
-//! `jifen evaluate`: a region's year evaluated, as text, JSON (the API's form) or CSV.
+//! `jifen evaluate`: a region's year evaluated, as text, JSON (the API's form) or CSV;
+//! `jifen evaluate what-if` re-scores it with other values; `jifen evaluate export`
+//! writes the third-party evaluation export.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Result, anyhow, bail};
-use clap::Args;
+use anyhow::{Context as _, Result, anyhow, bail};
+use clap::{Args, Subcommand};
 use jifen_core::RegionCode;
 use jifen_core::fairness::FAR_MADS;
-use jifen_server::api::evaluation::{WarningOut, evaluation_out, warning_out};
+use jifen_server::api::evaluation::{
+    WarningOut, evaluation_out, export_files, parse_values, warning_out, what_if_out,
+};
 use jifen_store::evaluate::{
     CATEGORY_SHARE_WARN, COMPARE_DECISIONS_MIN, Distribution, Evaluation, RATE_DEVIATION_FLOOR,
     UPTAKE_WARN_FRACTION, WARN_GROUP_MEMBERS_MIN,
 };
+use jifen_store::export::{K_DEFAULT, K_MIN};
+use jifen_store::whatif::{SUGGEST_RULE, Scenario, WhatIf};
 use jifen_store::year::csv_field;
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct EvaluateArgs {
-    #[arg(long)]
-    region: String,
-    #[arg(long)]
-    year: i32,
+    #[command(subcommand)]
+    cmd: Option<EvaluateCommand>,
+    #[arg(long, required = true)]
+    region: Option<String>,
+    #[arg(long, required = true)]
+    year: Option<i32>,
     /// text, json or csv.
     #[arg(long, default_value = "text")]
     format: String,
 }
 
+#[derive(Subcommand)]
+pub enum EvaluateCommand {
+    /// Re-score the year from its recorded entries with other points per unit for
+    /// some indicators, beside the year as it was, and a suggestion by a stated
+    /// rule. Nothing changes: publish a new indicator version to change the rulebook.
+    WhatIf {
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        year: i32,
+        /// A JSON ({"CODE": points}) or CSV (indicator,points) file; - for standard input.
+        #[arg(long, conflicts_with = "latest", required_unless_present = "latest")]
+        values: Option<PathBuf>,
+        /// Every indicator at its latest version's points (one published for the next
+        /// period included).
+        #[arg(long)]
+        latest: bool,
+        /// text or json.
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
+    /// The third-party evaluation export: DIR/rows.csv (one row per member-year,
+    /// coarsened attributes, points per category) and DIR/manifest.txt (signed by
+    /// the region's key, naming the checkpoint and the points per indicator).
+    Export {
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        year: i32,
+        #[arg(long)]
+        out: PathBuf,
+        /// Every combination of attributes is shared by at least k rows.
+        #[arg(long, default_value_t = K_DEFAULT)]
+        k: usize,
+    },
+}
+
 pub fn run(data: &Path, a: EvaluateArgs) -> Result<ExitCode> {
-    let region = RegionCode::parse(&a.region).map_err(|e| anyhow!("--region: {e}"))?;
+    match a.cmd {
+        Some(EvaluateCommand::WhatIf {
+            region,
+            year,
+            values,
+            latest,
+            format,
+        }) => return what_if(data, &region, year, values.as_deref(), latest, &format),
+        Some(EvaluateCommand::Export {
+            region,
+            year,
+            out,
+            k,
+        }) => return export(data, &region, year, &out, k),
+        None => {}
+    }
+    let (Some(region), Some(year)) = (a.region, a.year) else {
+        bail!("--region and --year are required");
+    };
+    let region = RegionCode::parse(&region).map_err(|e| anyhow!("--region: {e}"))?;
     if !matches!(a.format.as_str(), "text" | "csv" | "json") {
         bail!("--format must be text, json or csv, not {:?}", a.format);
     }
     let store = crate::open_existing(data)?;
-    let e = store.evaluate(&region, a.year);
+    let e = store.evaluate(&region, year);
     store.close();
     let e = e?;
     match a.format.as_str() {
@@ -40,6 +105,147 @@ pub fn run(data: &Path, a: EvaluateArgs) -> Result<ExitCode> {
         "csv" => print!("{}", csv(&e)),
         _ => print!("{}", text(&e)),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn what_if(
+    data: &Path,
+    region: &str,
+    year: i32,
+    values: Option<&Path>,
+    latest: bool,
+    format: &str,
+) -> Result<ExitCode> {
+    let region = RegionCode::parse(region).map_err(|e| anyhow!("--region: {e}"))?;
+    if !matches!(format, "text" | "json") {
+        bail!("--format must be text or json, not {format:?}");
+    }
+    let proposal = match values {
+        Some(p) => {
+            let text = if p.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin()).context("reading standard input")?
+            } else {
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
+            };
+            Some(parse_values(&text).map_err(|e| anyhow!("--values: {}", e.detail))?)
+        }
+        None => None,
+    };
+    let store = crate::open_existing(data)?;
+    let w = match proposal {
+        Some(p) => store.what_if(&region, year, &p),
+        None if latest => store
+            .latest_values(&region)
+            .and_then(|p| store.what_if(&region, year, &p)),
+        None => unreachable!("clap requires --values or --latest"),
+    };
+    store.close();
+    let w = w?;
+    if format == "json" {
+        println!("{}", serde_json::to_string_pretty(&what_if_out(&w))?);
+    } else {
+        print!("{}", what_if_text(&w));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn scenario_lines(o: &mut String, label: &str, s: &Scenario) {
+    let levels: Vec<String> = s
+        .levels
+        .iter()
+        .map(|l| format!("{} {}", l.code.as_deref().unwrap_or("(none)"), l.members))
+        .collect();
+    let _ = writeln!(
+        o,
+        "{label}: {}; awarded {} points, members hold {} at the year's end",
+        dist_line(&s.overall),
+        s.awarded,
+        s.liability
+    );
+    let _ = writeln!(o, "  members per level: {}", levels.join(", "));
+}
+
+fn what_if_text(w: &WhatIf) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "{} {}: what if", w.region, w.year);
+    let changes = |o: &mut String, c: &[jifen_store::whatif::Change]| {
+        for c in c {
+            let _ = writeln!(
+                o,
+                "  {:<16} {:<20} {:>6} -> {:>6} a unit",
+                c.indicator, c.name, c.today, c.proposed
+            );
+        }
+    };
+    changes(&mut o, &w.changes);
+    scenario_lines(&mut o, "today   ", &w.today);
+    scenario_lines(&mut o, "proposed", &w.proposed);
+    let _ = writeln!(o, "mean score by group (today -> proposed):");
+    for (t, p) in w.today.groups.iter().zip(&w.proposed.groups) {
+        let _ = writeln!(
+            o,
+            "  {:<9} {:<8} {:>8.1} -> {:>8.1}   Gini {:.3} -> {:.3}",
+            t.group.dimension.code(),
+            t.group.band,
+            t.figures.mean,
+            p.figures.mean,
+            t.figures.gini,
+            p.figures.gini
+        );
+    }
+    let _ = writeln!(o, "suggestion: {SUGGEST_RULE}");
+    match &w.suggested {
+        Ok(s) => {
+            let _ = writeln!(o, "  for {} = {}:", s.group.dimension.code(), s.group.band);
+            changes(&mut o, &s.changes);
+            scenario_lines(&mut o, "suggested", &s.scenario);
+        }
+        Err(why) => {
+            let _ = writeln!(o, "  none: {why}");
+        }
+    }
+    o
+}
+
+fn export(data: &Path, region: &str, year: i32, out: &Path, k: usize) -> Result<ExitCode> {
+    let region = RegionCode::parse(region).map_err(|e| anyhow!("--region: {e}"))?;
+    if k < K_MIN {
+        bail!("--k must be at least {K_MIN} (a group of one is a person), not {k}");
+    }
+    let (rows_path, manifest_path) = (out.join("rows.csv"), out.join("manifest.txt"));
+    for p in [&rows_path, &manifest_path] {
+        if p.exists() {
+            bail!("{} exists already; choose another --out", p.display());
+        }
+    }
+    let store = crate::open_existing(data)?;
+    let files = export_files(&store, &region, year, k);
+    store.close();
+    let files = files.map_err(|e| anyhow!("{}", e.detail))?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    std::fs::write(&rows_path, &files.rows_csv)
+        .with_context(|| format!("writing {}", rows_path.display()))?;
+    std::fs::write(&manifest_path, &files.manifest)
+        .with_context(|| format!("writing {}", manifest_path.display()))?;
+    let line = |key: &str| {
+        files
+            .manifest
+            .lines()
+            .find_map(|l| l.strip_prefix(key).map(str::trim).map(str::to_owned))
+            .unwrap_or_default()
+    };
+    println!(
+        "{region} {year}: {} rows ({} coarsened, {} left out) at log size {}, k = {k}",
+        line("rows "),
+        line("coarsened "),
+        line("suppressed "),
+        line("checkpoint-size "),
+    );
+    println!(
+        "wrote {} and {}",
+        rows_path.display(),
+        manifest_path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -7,6 +7,8 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use sha2::Digest as _;
+
 const TODAY: &str = "2026-12-07";
 const REGION: &str = "tongxiang-yuefeng";
 
@@ -123,4 +125,159 @@ fn the_demo_evaluates_to_an_unequal_picture_in_three_agreeing_formats() {
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("nowhere"));
+    what_if_and_export(&data, &tmp.0);
+}
+
+fn files_under(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files_under(&p, found);
+        } else {
+            found.push(p);
+        }
+    }
+}
+
+/// The what-if on the demo, and the export checked as an outside evaluator would:
+/// the manifest against the region's verifier key, the rows against k and their
+/// hash, and the points per indicator against the published log's entry bundles.
+fn what_if_and_export(data: &Path, tmp: &Path) {
+    let base = ["evaluate", "what-if", "--region", REGION, "--year", "2026"];
+    let latest = ok(
+        data,
+        &[&base[..], &["--latest", "--format", "json"]].concat(),
+    );
+    let w: serde_json::Value = serde_json::from_str(&latest).expect("JSON");
+    let suggested = &w["suggested"];
+    assert!(
+        suggested.is_object(),
+        "the demo gives a suggestion: {latest}"
+    );
+    // Within the same budget: the points awarded move by less than a tenth.
+    let awarded = |s: &serde_json::Value| s["awarded"].as_f64().expect("awarded");
+    let (now, then) = (awarded(&w["today"]), awarded(&suggested["scenario"]));
+    assert!((then - now).abs() < 0.1 * now, "{now} -> {then}");
+    // The suggested values, fed back as a file, give the suggestion's figures.
+    let values: serde_json::Map<String, serde_json::Value> = suggested["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            (
+                c["indicator"].as_str().expect("code").to_owned(),
+                c["proposed"].clone(),
+            )
+        })
+        .collect();
+    let file = tmp.join("values.json");
+    std::fs::write(&file, serde_json::to_string(&values).expect("json")).expect("write");
+    let again = ok(
+        data,
+        &[
+            &base[..],
+            &["--values", file.to_str().expect("path"), "--format", "json"],
+        ]
+        .concat(),
+    );
+    let again: serde_json::Value = serde_json::from_str(&again).expect("JSON");
+    assert_eq!(again["proposed"], suggested["scenario"]);
+    let text = ok(
+        data,
+        &[&base[..], &["--values", file.to_str().expect("path")]].concat(),
+    );
+    assert!(text.contains("members per level"), "{text}");
+    std::fs::write(&file, "indicator,points\nNOPE,3\n").expect("write");
+    let out = jifen(
+        data,
+        &[&base[..], &["--values", file.to_str().expect("path")]].concat(),
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown indicator \"NOPE\""));
+
+    let dir = tmp.join("export");
+    let args = [
+        "evaluate", "export", "--region", REGION, "--year", "2026", "--out",
+    ];
+    let out = jifen(
+        data,
+        &[&args[..], &[dir.to_str().expect("path"), "--k", "1"]].concat(),
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--k must be at least 2"));
+    let said = ok(
+        data,
+        &[&args[..], &[dir.to_str().expect("path"), "--k", "5"]].concat(),
+    );
+    assert!(said.contains("rows ("), "{said}");
+    let out = jifen(data, &[&args[..], &[dir.to_str().expect("path")]].concat());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+    let rows = std::fs::read_to_string(dir.join("rows.csv")).expect("rows");
+    let manifest = std::fs::read_to_string(dir.join("manifest.txt")).expect("manifest");
+    let vkey = ok(data, &["log", "vkey", "--region", REGION]);
+    let v = jifen_log::NoteVerifier::from_vkey(vkey.trim()).expect("vkey");
+    let body = jifen_log::open_note(&manifest, &[v]).expect("the manifest is signed by the region");
+    let field = |key: &str| -> String {
+        body.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key} ")))
+            .unwrap_or_else(|| panic!("{key} in {body}"))
+            .to_owned()
+    };
+    let digest = sha2::Sha256::digest(rows.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(field("rows-sha256"), hex);
+    // Every combination is shared by at least k rows.
+    let mut combos: std::collections::HashMap<String, usize> = Default::default();
+    for line in rows.lines().skip(1) {
+        let combo: Vec<&str> = line.split(',').take(3).collect();
+        *combos.entry(combo.join(",")).or_default() += 1;
+    }
+    assert_eq!(combos.values().sum::<usize>().to_string(), field("rows"));
+    assert!(combos.values().all(|&n| n >= 5), "{combos:?}");
+    // The points per indicator are the log's, read from what `jifen log publish` writes.
+    let size: u64 = field("checkpoint-size").parse().expect("size");
+    let (from, to): (i64, i64) = (
+        field("from-ms").parse().expect("from"),
+        field("to-ms").parse().expect("to"),
+    );
+    let log = tmp.join("log");
+    ok(
+        data,
+        &["log", "publish", "--out", log.to_str().expect("path")],
+    );
+    let mut bundles = Vec::new();
+    files_under(&log.join(REGION).join("tile").join("entries"), &mut bundles);
+    let mut sums: std::collections::BTreeMap<String, (u64, i64)> = Default::default();
+    for b in bundles {
+        let bytes = std::fs::read(&b).expect("bundle");
+        for leaf in jifen_log::decode_entry_bundle(&bytes).expect("bundle decodes") {
+            let l = jifen_core::PublicLeaf::decode(&leaf).expect("leaf");
+            let t = l.time.millis();
+            let counted = matches!(
+                l.kind,
+                jifen_core::EntryKind::Award | jifen_core::EntryKind::Deduction
+            );
+            if let (Some(i), true) = (&l.indicator, counted && l.seq < size && t >= from && t < to)
+            {
+                let s = sums.entry(i.code.as_str().to_owned()).or_default();
+                s.0 += 1;
+                s.1 += l.annual_delta.get();
+            }
+        }
+    }
+    let manifest_sums: std::collections::BTreeMap<String, (u64, i64)> = body
+        .lines()
+        .filter_map(|l| l.strip_prefix("indicator "))
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            (
+                f[0].to_owned(),
+                (
+                    f[1].parse().expect("entries"),
+                    f[2].parse().expect("points"),
+                ),
+            )
+        })
+        .collect();
+    assert!(!sums.is_empty());
+    assert_eq!(manifest_sums, sums);
 }

@@ -168,3 +168,131 @@ fn the_admin_and_the_auditor_read_the_evaluation_and_bad_years_are_refused() {
     );
     assert!(matches!(r.status, 403 | 404), "{}", r.text());
 }
+
+#[test]
+fn the_what_if_and_the_export_answer_the_auditor_and_say_what_is_wrong() {
+    let app = spawn_app();
+    let auditor = app.login("auditor");
+    let resident = app.login("resident");
+    let reviewer = app.login("reviewer");
+    let r = app.post(
+        "/api/v1/regions/vil/claims",
+        Some(&resident),
+        &json!({"member": 1, "indicator": "TREE", "quantity": 2}),
+        None,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let claim = r.json()["id"].as_str().expect("id").to_owned();
+    let r = app.post(
+        &format!("/api/v1/claims/{claim}/approve"),
+        Some(&reviewer),
+        &json!({}),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let what_if = |token: &str, body: serde_json::Value| {
+        app.post(
+            "/api/v1/regions/vil/evaluation/what-if?year=2026",
+            Some(token),
+            &body,
+            None,
+        )
+    };
+    let today = what_if(&auditor, json!({"latest": true}));
+    assert_eq!(today.status, 200, "{}", today.text());
+    let today = today.json();
+    let tree_points = today["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .find(|c| c["indicator"] == "TREE")
+        .expect("TREE")["today"]
+        .as_i64()
+        .expect("points");
+    // The latest values are today's: nothing moves.
+    assert_eq!(today["today"], today["proposed"], "{today}");
+    let r = what_if(&auditor, json!({"values": {"TREE": tree_points + 3}}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let w = r.json();
+    // Two units of TREE, each 3 points more.
+    assert_eq!(
+        w["proposed"]["awarded"].as_i64().expect("awarded")
+            - w["today"]["awarded"].as_i64().expect("awarded"),
+        6,
+        "{w}"
+    );
+    assert!(
+        w["rule"]
+            .as_str()
+            .expect("rule")
+            .contains("lowest-scoring group")
+    );
+    let r = what_if(
+        &auditor,
+        json!({"csv": format!("indicator,points\nTREE,{}\n", tree_points + 3)}),
+    );
+    assert_eq!(r.json()["proposed"], w["proposed"]);
+    for (body, says) in [
+        (
+            json!({"values": {"NOPE": 3}}),
+            "unknown indicator \\\"NOPE\\\"",
+        ),
+        (json!({"values": {"TREE": "many"}}), "whole number"),
+        (json!({"csv": "code;points\nTREE;3"}), "indicator,points"),
+        (
+            json!({"values": {"TREE": 3}, "latest": true}),
+            "exactly one",
+        ),
+        (json!({}), "exactly one"),
+    ] {
+        let r = what_if(&auditor, body.clone());
+        assert_eq!(r.status, 422, "{body}: {}", r.text());
+        assert!(r.text().contains(says), "{body}: {}", r.text());
+        assert!(r.text().contains("values"), "{body}: {}", r.text());
+    }
+    assert_eq!(what_if(&resident, json!({"latest": true})).status, 403);
+
+    let r = app.get(
+        "/api/v1/regions/vil/evaluation/export?year=2026&k=2",
+        Some(&auditor),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let x = r.json();
+    let manifest = x["manifest"].as_str().expect("manifest");
+    assert!(
+        manifest.starts_with("jifen evaluation export v1\nregion vil\nyear 2026\n"),
+        "{manifest}"
+    );
+    assert!(
+        manifest.contains("\nk 2\n") && manifest.contains("\nindicator TREE 1 "),
+        "{manifest}"
+    );
+    // A signed note: a blank line, then the signature line by the log's key.
+    assert!(manifest.contains("\n\n\u{2014} "), "{manifest}");
+    let rows = x["rows_csv"].as_str().expect("rows");
+    assert!(
+        rows.starts_with("age_band,residence,household_band,score"),
+        "{rows}"
+    );
+    assert!(!rows.contains("commitment") && !rows.contains("member"));
+    for (q, says) in [
+        ("?year=2026&k=1", "k must be at least 2"),
+        ("?year=2026&k=many", "not a whole number"),
+        ("?year=1999", "no entries in 1999"),
+    ] {
+        let r = app.get(
+            &format!("/api/v1/regions/vil/evaluation/export{q}"),
+            Some(&auditor),
+        );
+        assert_eq!(r.status, 422, "{q}: {}", r.text());
+        assert!(r.text().contains(says), "{q}: {}", r.text());
+    }
+    assert_eq!(
+        app.get(
+            "/api/v1/regions/vil/evaluation/export?year=2026",
+            Some(&resident)
+        )
+        .status,
+        403
+    );
+}

@@ -459,6 +459,22 @@ fn table(s: &Seed) -> Vec<Row> {
             200,
         ),
         row(
+            "POST",
+            "/api/v1/regions/{region}/evaluation/what-if",
+            &format!("/api/v1/regions/{v}/evaluation/what-if?year=2026"),
+            Some(json!({"latest": true})),
+            AUDITOR_OR_ADMIN,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/evaluation/export",
+            &format!("/api/v1/regions/{v}/evaluation/export?year=2026&k=2"),
+            None,
+            AUDITOR_OR_ADMIN,
+            200,
+        ),
+        row(
             "GET",
             "/api/v1/regions/{region}/data-access/summary",
             &format!("/api/v1/regions/{v}/data-access/summary"),

@@ -25,11 +25,11 @@ use crate::params;
 use crate::read::load_levels;
 use crate::sql::Conn;
 
-/// How much the suggestion raises the indicators it favours.
+/// The most the suggestion raises the indicators it favours, as a share.
 pub const SUGGEST_RAISE: f64 = 0.5;
 
 /// The rule behind [`WhatIf::suggested`], in a sentence (the page and the CLI show it).
-pub const SUGGEST_RULE: &str = "Indicators that the lowest-scoring group takes up at least as often as all members gain half again their points (rounded up); every other awarding indicator is scaled down by one common factor so that the points awarded in the year stay as they were (rounded down, at least 1 point).";
+pub const SUGGEST_RULE: &str = "For the group with the lowest mean score: each awarding indicator that gives this group more points per member, against all members, than its scores get overall is raised by half (at least 1 point a unit), the group's most used first and as far as the other awarding indicators can pay with at most half of their points above 1; those others give up one common share of their points above 1, so that the points awarded for the year's recorded acts stay about as they were (values rounded to whole points).";
 
 /// One proposed value: an indicator's points per unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -353,23 +353,29 @@ fn suggest(
     known: &HashMap<String, Known>,
     today: &Scenario,
 ) -> std::result::Result<(Group, Vec<Change>), String> {
-    let low = today
+    let (low_pos, low) = today
         .groups
         .iter()
         .enumerate()
         .filter(|(_, g)| g.group.band != UNKNOWN && g.figures.members >= WARN_GROUP_MEMBERS_MIN)
         .min_by(|a, b| a.1.figures.mean.total_cmp(&b.1.figures.mean))
-        .map(|(i, g)| (i, g.group.clone()))
         .ok_or_else(|| {
             format!("no group with a known band has {WARN_GROUP_MEMBERS_MIN} members or more")
         })?;
-    let (low_pos, low_group) = low;
-    let low_members = &pop.in_group[low_pos];
-    let total = pop.member_groups.len();
-    // Per awarding indicator: units awarded, takers overall and in the group.
+    let group = low.group.clone();
+    let in_low: std::collections::HashSet<usize> = pop.in_group[low_pos].iter().copied().collect();
+    let (n_all, n_low) = (pop.member_groups.len() as f64, in_low.len() as f64);
+    // How the group's scores compare with everyone's, and per awarding indicator how
+    // its points per member in the group compare with everyone's.
+    let overall_mean = today.overall.mean;
+    if overall_mean <= 0.0 || low.figures.mean >= overall_mean {
+        return Err("no group scores under the mean of all members".into());
+    }
+    let group_ratio = low.figures.mean / overall_mean;
     struct Use {
         units: i64,
-        takers: Vec<usize>,
+        points: i64,
+        points_low: i64,
     }
     let mut uses: HashMap<&str, Use> = HashMap::new();
     for r in rows.iter().filter(|r| r.kind == EntryKind::Award) {
@@ -381,77 +387,81 @@ fn suggest(
         }
         let u = uses.entry(code).or_insert(Use {
             units: 0,
-            takers: Vec::new(),
+            points: 0,
+            points_low: 0,
         });
         u.units += r.quantity;
-        if let Some(m) = r.member
-            && !u.takers.contains(&m)
-        {
-            u.takers.push(m);
+        u.points += r.amount;
+        if r.member.is_some_and(|m| in_low.contains(&m)) {
+            u.points_low += r.amount;
         }
     }
-    let in_low: std::collections::HashSet<usize> = low_members.iter().copied().collect();
-    let mut raise: Vec<&str> = Vec::new();
-    let mut lower: Vec<&str> = Vec::new();
-    for (code, u) in &uses {
-        let overall = u.takers.len() as f64 / total.max(1) as f64;
-        let group = u.takers.iter().filter(|m| in_low.contains(m)).count() as f64
-            / low_members.len().max(1) as f64;
-        if group >= overall {
-            raise.push(code);
-        } else {
-            lower.push(code);
-        }
-    }
-    raise.sort_unstable();
-    lower.sort_unstable();
-    if raise.is_empty() {
-        return Err(format!(
-            "the lowest-scoring group ({} {}) takes up no awarding indicator as often as all members",
-            low_group.dimension.code(),
-            low_group.band
-        ));
-    }
-    if lower.is_empty() {
-        return Err(
-            "every awarding indicator would be raised: nothing is left to scale down".into(),
-        );
-    }
-    let raised = |p: i64| (p as f64 * (1.0 + SUGGEST_RAISE)).ceil() as i64;
+    let ratio = |u: &Use| (u.points_low as f64 / n_low) / (u.points as f64 / n_all).max(1e-9);
     let value = |code: &str| known.get(code).map_or(0, |k| k.points);
-    let added: i64 = raise
+    let mut favoured: Vec<(&str, f64)> = uses
         .iter()
-        .map(|c| (raised(value(c)) - value(c)) * uses[c].units)
-        .sum();
-    let lowered_total: i64 = lower.iter().map(|c| value(c) * uses[c].units).sum();
-    let factor = 1.0 - added as f64 / lowered_total.max(1) as f64;
-    if factor <= 0.0 {
+        .filter(|(_, u)| ratio(u) > group_ratio)
+        .map(|(c, u)| (*c, ratio(u)))
+        .collect();
+    // The group's most used first; ties by code, so the answer never depends on order.
+    favoured.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut others: Vec<&str> = uses
+        .keys()
+        .copied()
+        .filter(|c| !favoured.iter().any(|f| f.0 == *c))
+        .collect();
+    others.sort_unstable();
+    if favoured.is_empty() {
         return Err(format!(
-            "raising {} would take more than all the points of the other indicators",
-            raise.join(", ")
+            "no awarding indicator gives the lowest-scoring group ({} {}) more than its scores do overall",
+            group.dimension.code(),
+            group.band
         ));
     }
-    let mut changes: Vec<Change> = Vec::new();
-    for c in &raise {
-        changes.push(Change {
-            indicator: (*c).to_owned(),
-            name: known[*c].name.clone(),
-            today: value(c),
-            proposed: raised(value(c)).min(POINTS_PER_UNIT_MAX),
-        });
+    // What the others can give up: at most half of their points above 1 a unit.
+    let payable: i64 = others
+        .iter()
+        .map(|c| (value(c) - 1) * uses[c].units / 2)
+        .sum();
+    let raise_by = |c: &str| ((value(c) as f64 * SUGGEST_RAISE).round() as i64).max(1);
+    let mut raised: Vec<&str> = Vec::new();
+    let mut added = 0i64;
+    for (c, _) in &favoured {
+        let cost = raise_by(c) * uses[c].units;
+        if added + cost <= payable {
+            added += cost;
+            raised.push(c);
+        }
     }
-    for c in &lower {
-        let p = ((value(c) as f64 * factor).floor() as i64).max(1);
-        if p != value(c) {
+    if raised.is_empty() {
+        return Err(format!(
+            "the other indicators cannot pay for raising {} within the same points",
+            favoured.iter().map(|f| f.0).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let above_one: i64 = others.iter().map(|c| (value(c) - 1) * uses[c].units).sum();
+    let share = added as f64 / above_one as f64;
+    let mut changes: Vec<Change> = Vec::new();
+    let mut change = |c: &str, proposed: i64| {
+        if proposed != value(c) {
             changes.push(Change {
-                indicator: (*c).to_owned(),
-                name: known[*c].name.clone(),
+                indicator: c.to_owned(),
+                name: known[c].name.clone(),
                 today: value(c),
-                proposed: p,
+                proposed,
             });
         }
+    };
+    for c in &raised {
+        change(c, (value(c) + raise_by(c)).min(POINTS_PER_UNIT_MAX));
     }
-    Ok((low_group, changes))
+    for c in &others {
+        change(
+            c,
+            (value(c) - ((value(c) - 1) as f64 * share).round() as i64).max(1),
+        );
+    }
+    Ok((group, changes))
 }
 
 impl Store {

@@ -13,6 +13,8 @@ use jifen_store::evaluate::{
     POINTS_DEVIATION_FLOOR, RATE_DEVIATION_FLOOR, UPTAKE_WARN_FRACTION, WARN_GROUP_MEMBERS_MIN,
     Warning,
 };
+use jifen_store::export::K_DEFAULT;
+use jifen_store::whatif::{Change, Proposed, SUGGEST_RULE, Scenario, WhatIf};
 use jifen_store::{Attributes, SetAttributes};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -497,8 +499,345 @@ async fn get_evaluation(
     Ok(Json(evaluation_out(&e)))
 }
 
+// ---------------------------------------------------------------- what-if
+
+/// Proposed points per unit, from a JSON object (`{"CODE": 8}`), a JSON list
+/// (`[{"indicator": "CODE", "points": 8}]`) or CSV with an `indicator,points`
+/// header. The error names `values` and what is wrong.
+pub fn parse_values(text: &str) -> Result<Vec<Proposed>, ApiError> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(ApiError::field(
+            "values",
+            "no values given: a JSON object such as {\"YF-MEET\": 8}, or CSV with an indicator,points header",
+        ));
+    }
+    if t.starts_with('{') || t.starts_with('[') {
+        let v: serde_json::Value = serde_json::from_str(t)
+            .map_err(|e| ApiError::field("values", format!("the values are not JSON: {e}")))?;
+        return values_of_json(&v);
+    }
+    let mut out = Vec::new();
+    let mut lines = t.lines().map(str::trim).filter(|l| !l.is_empty());
+    let header = lines.next().unwrap_or_default().replace(' ', "");
+    if header != "indicator,points" {
+        return Err(ApiError::field(
+            "values",
+            format!("CSV values need the header indicator,points, not {header:?}"),
+        ));
+    }
+    for (i, line) in lines.enumerate() {
+        let (code, points) = line.split_once(',').ok_or_else(|| {
+            ApiError::field(
+                "values",
+                format!("line {}: expected indicator,points", i + 2),
+            )
+        })?;
+        let points = points.trim().parse::<i64>().map_err(|_| {
+            ApiError::field(
+                "values",
+                format!(
+                    "line {}: points {:?} is not a whole number",
+                    i + 2,
+                    points.trim()
+                ),
+            )
+        })?;
+        out.push(Proposed {
+            indicator: code.trim().to_owned(),
+            points,
+        });
+    }
+    Ok(out)
+}
+
+fn values_of_json(v: &serde_json::Value) -> Result<Vec<Proposed>, ApiError> {
+    let points = |code: &str, p: &serde_json::Value| {
+        p.as_i64().ok_or_else(|| {
+            ApiError::field(
+                "values",
+                format!("{code}: points must be a whole number, not {p}"),
+            )
+        })
+    };
+    match v {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(code, p)| {
+                Ok(Proposed {
+                    indicator: code.clone(),
+                    points: points(code, p)?,
+                })
+            })
+            .collect(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|item| {
+                let code = item["indicator"].as_str().ok_or_else(|| {
+                    ApiError::field(
+                        "values",
+                        format!("{item}: expected {{\"indicator\": …, \"points\": …}}"),
+                    )
+                })?;
+                Ok(Proposed {
+                    indicator: code.to_owned(),
+                    points: points(code, &item["points"])?,
+                })
+            })
+            .collect(),
+        other => Err(ApiError::field(
+            "values",
+            format!("values must be a JSON object or list, not {other}"),
+        )),
+    }
+}
+
+/// What to re-score the year with: exactly one of `values`, `csv` and `latest`.
+#[derive(Deserialize, ToSchema, Debug, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct WhatIfIn {
+    /// `{"CODE": points}` or `[{"indicator": "CODE", "points": n}]`.
+    #[schema(value_type = Object)]
+    pub values: Option<serde_json::Value>,
+    /// CSV with an `indicator,points` header.
+    pub csv: Option<String>,
+    /// Every indicator at its latest version's points (a version published for the
+    /// next period included).
+    pub latest: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChangeOut {
+    pub indicator: String,
+    pub name: String,
+    /// Points per unit of the latest version.
+    pub today: i64,
+    pub proposed: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LevelCountOut {
+    /// Null: below every level.
+    pub code: Option<String>,
+    pub name: String,
+    pub members: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ScenarioOut {
+    pub levels: Vec<LevelCountOut>,
+    pub overall: DistributionOut,
+    pub groups: Vec<GroupOut>,
+    /// Points awarded in the year (awards less their reversals).
+    pub awarded: i64,
+    /// Points members hold at the year's end.
+    pub liability: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SuggestionOut {
+    /// The lowest-scoring group the suggestion is for.
+    pub dimension: String,
+    pub band: String,
+    pub changes: Vec<ChangeOut>,
+    pub scenario: ScenarioOut,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WhatIfOut {
+    pub region: String,
+    pub year: i32,
+    pub changes: Vec<ChangeOut>,
+    pub today: ScenarioOut,
+    pub proposed: ScenarioOut,
+    /// The rule the suggestion follows, in a sentence.
+    pub rule: String,
+    pub suggested: Option<SuggestionOut>,
+    /// Why there is no suggestion, when there is none.
+    pub no_suggestion: Option<String>,
+}
+
+fn changes_out(c: &[Change]) -> Vec<ChangeOut> {
+    c.iter()
+        .map(|c| ChangeOut {
+            indicator: c.indicator.clone(),
+            name: c.name.clone(),
+            today: c.today,
+            proposed: c.proposed,
+        })
+        .collect()
+}
+
+fn scenario_out(s: &Scenario) -> ScenarioOut {
+    ScenarioOut {
+        levels: s
+            .levels
+            .iter()
+            .map(|l| LevelCountOut {
+                code: l.code.clone(),
+                name: l.name.clone(),
+                members: l.members,
+            })
+            .collect(),
+        overall: distribution_out(&s.overall),
+        groups: s
+            .groups
+            .iter()
+            .map(|g| {
+                let (dimension, band) = group_label(&g.group);
+                GroupOut {
+                    dimension,
+                    band,
+                    figures: distribution_out(&g.figures),
+                }
+            })
+            .collect(),
+        awarded: s.awarded,
+        liability: s.liability,
+    }
+}
+
+/// The wire form of a what-if (also what `jifen evaluate what-if --format json` prints).
+pub fn what_if_out(w: &WhatIf) -> WhatIfOut {
+    let (suggested, no_suggestion) = match &w.suggested {
+        Ok(s) => {
+            let (dimension, band) = group_label(&s.group);
+            (
+                Some(SuggestionOut {
+                    dimension,
+                    band,
+                    changes: changes_out(&s.changes),
+                    scenario: scenario_out(&s.scenario),
+                }),
+                None,
+            )
+        }
+        Err(why) => (None, Some(why.clone())),
+    };
+    WhatIfOut {
+        region: w.region.to_string(),
+        year: w.year,
+        changes: changes_out(&w.changes),
+        today: scenario_out(&w.today),
+        proposed: scenario_out(&w.proposed),
+        rule: SUGGEST_RULE.to_owned(),
+        suggested,
+        no_suggestion,
+    }
+}
+
+/// The proposal a [`WhatIfIn`] names.
+pub fn proposal_of(
+    body: &WhatIfIn,
+    latest: impl FnOnce() -> Result<Vec<Proposed>, ApiError>,
+) -> Result<Vec<Proposed>, ApiError> {
+    match (&body.values, &body.csv, body.latest) {
+        (Some(v), None, false) => values_of_json(v),
+        (None, Some(c), false) => parse_values(c),
+        (None, None, true) => latest(),
+        _ => Err(ApiError::field(
+            "values",
+            "give exactly one of values, csv and latest",
+        )),
+    }
+}
+
+/// The year re-scored with proposed points per unit, beside the year as recorded:
+/// members per level, inequality and scores per group, points awarded and the
+/// liability; and a suggestion by the rule in `rule`. Nothing changes: admins
+/// publish a new indicator version to change the rulebook. Admins and the auditor.
+#[utoipa::path(post, path = "/api/v1/regions/{region}/evaluation/what-if", tag = "evaluation", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"), YearQuery),
+    request_body = WhatIfIn,
+    responses((status = 200, body = WhatIfOut), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn post_what_if(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(r): Path<String>,
+    Query(q): Query<YearQuery>,
+    ApiJson(body): ApiJson<WhatIfIn>,
+) -> ApiResult<Json<WhatIfOut>> {
+    let code = region(&r)?;
+    who.require(&code, &[Role::Admin, Role::Auditor])?;
+    let year = year_of(q.year.as_deref())?;
+    let w = read(&state, move |s| {
+        let proposal = proposal_of(&body, || Ok(s.latest_values(&code)?))?;
+        Ok(s.what_if(&code, year, &proposal)?)
+    })
+    .await?;
+    Ok(Json(what_if_out(&w)))
+}
+
+// ---------------------------------------------------------------- the export
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// The year exported, e.g. 2026.
+    year: Option<String>,
+    /// Every combination of attributes in the rows is shared by at least k rows (2 or more; 5 when left out).
+    k: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportOut {
+    /// The manifest: a signed note (C2SP signed-note) by the region's log key.
+    pub manifest: String,
+    /// The rows, as CSV; the manifest holds their SHA-256.
+    pub rows_csv: String,
+}
+
+/// Parses a `k` parameter.
+pub fn k_of(s: Option<&str>) -> Result<usize, ApiError> {
+    match s {
+        None => Ok(K_DEFAULT),
+        Some(s) => s
+            .parse::<usize>()
+            .map_err(|_| ApiError::field("k", format!("k {s:?} is not a whole number, e.g. k=5"))),
+    }
+}
+
+/// The export and its signed manifest, from one read of the store.
+pub fn export_files(
+    s: &jifen_store::Store,
+    code: &jifen_core::RegionCode,
+    year: i32,
+    k: usize,
+) -> Result<ExportOut, ApiError> {
+    let x = s.evaluation_export(code, year, k)?;
+    let rows_csv = x.rows_csv();
+    let manifest = s.sign_note(code, &x.manifest_text(&rows_csv))?;
+    Ok(ExportOut { manifest, rows_csv })
+}
+
+/// The third-party evaluation export of a year: one row per member-year with only
+/// coarsened attributes and points per category, every combination shared by at
+/// least `k` rows, and a manifest signed by the region's key that names the
+/// checkpoint and the points per indicator. Admins and the auditor.
+#[utoipa::path(get, path = "/api/v1/regions/{region}/evaluation/export", tag = "evaluation", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"), ExportQuery),
+    responses((status = 200, body = ExportOut), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn get_export(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(r): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> ApiResult<Json<ExportOut>> {
+    let code = region(&r)?;
+    who.require(&code, &[Role::Admin, Role::Auditor])?;
+    let year = year_of(q.year.as_deref())?;
+    let k = k_of(q.k.as_deref())?;
+    Ok(Json(
+        read(&state, move |s| export_files(s, &code, year, k)).await?,
+    ))
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_attributes, put_attributes))
         .routes(routes!(get_evaluation))
+        .routes(routes!(post_what_if))
+        .routes(routes!(get_export))
 }
