@@ -268,6 +268,12 @@ fn message_files_have_the_same_keys_and_every_used_key() {
     for v in ["levels", "account", "role", "indicator"] {
         domain.push(format!("admin.done_{v}"));
     }
+    for d in jifen_store::evaluate::Dimension::ALL {
+        domain.push(format!("dim.{}", d.code()));
+        for b in jifen_store::evaluate::bands(d) {
+            domain.push(format!("band.{b}"));
+        }
+    }
     for k in &domain {
         for l in Lang::ALL {
             assert!(i18n::has(l, k), "{k} missing in {}", l.tag());
@@ -296,6 +302,9 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/r/vil/admin/import", Some("admin")),
     ("/r/vil/admin/accounts/2/sign-ins", Some("admin")),
     ("/r/vil/privacy", Some("auditor")),
+    ("/r/vil/evaluation", Some("auditor")),
+    ("/r/vil/evaluation?year=2026", Some("admin")),
+    ("/r/vil/evaluation/what-if", Some("auditor")),
     ("/r/vil/admin/indicators/TREE", Some("admin")),
     ("/r/vil/admin/indicators/new", Some("admin")),
     ("/r/vil/admin/rewards", Some("admin")),
@@ -1349,4 +1358,127 @@ fn the_sign_in_page_says_an_account_is_locked_in_both_languages() {
         "{}",
         r.text()
     );
+}
+
+#[test]
+fn the_auditor_sees_the_evaluation_tries_values_and_downloads_the_export() {
+    let app = spawn_app();
+    let resident = app.login("resident");
+    let reviewer = app.login("reviewer");
+    let r = app.post(
+        "/api/v1/regions/vil/claims",
+        Some(&resident),
+        &serde_json::json!({"member": 1, "indicator": "TREE", "quantity": 2}),
+        None,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let claim = r.json()["id"].as_str().expect("id").to_owned();
+    let r = app.post(
+        &format!("/api/v1/claims/{claim}/approve"),
+        Some(&reviewer),
+        &serde_json::json!({}),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut a = Web::new(&app);
+    a.sign_in("auditor");
+    let home = a.get("/?lang=en");
+    assert!(home.text().contains("/r/vil/evaluation"), "{}", home.text());
+    let page = a.get("/r/vil/evaluation?year=2026&lang=en");
+    assert_eq!(page.status, 200, "{}", page.text());
+    let html = page.text();
+    for id in [
+        "participation-chart",
+        "months-chart",
+        "lorenz-chart",
+        "budget-chart",
+        "groups",
+        "reviewers",
+        "export-button",
+    ] {
+        assert!(html.contains(&format!("id=\"{id}\"")), "{id} in {html}");
+    }
+    // The month of the award shows its one participant on the bar.
+    assert!(
+        html.contains("<title>1: 0</title>") || html.contains(": 1</title>"),
+        "{html}"
+    );
+    // A year without entries says so, in words.
+    let empty = a.get("/r/vil/evaluation?year=2019&lang=en");
+    assert_eq!(empty.status, 200);
+    assert!(
+        empty.text().contains("no entries in 2019"),
+        "{}",
+        empty.text()
+    );
+    let bad = a.get("/r/vil/evaluation?year=20x9&lang=en");
+    assert_eq!(bad.status, 422, "{}", bad.text());
+
+    // The what-if: TREE at 9 a unit, as CSV; an unknown indicator says so.
+    let csrf = a.csrf("/r/vil/evaluation/what-if?year=2026&lang=en");
+    let r = a.post(
+        "/r/vil/evaluation/what-if?lang=en",
+        &[
+            ("csrf", &csrf),
+            ("year", "2026"),
+            ("values", "indicator,points\nTREE,9"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text().contains("id=\"figures\"") && r.text().contains("<td>9</td>"),
+        "{}",
+        r.text()
+    );
+    let r = a.post(
+        "/r/vil/evaluation/what-if?lang=en",
+        &[
+            ("csrf", &csrf),
+            ("year", "2026"),
+            ("values", "{\"NOPE\": 3}"),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(
+        r.text().contains("unknown indicator &quot;NOPE&quot;")
+            || r.text().contains("unknown indicator &#34;NOPE&#34;"),
+        "{}",
+        r.text()
+    );
+
+    // The export downloads as one JSON file with the signed manifest and the rows.
+    let x = a.get("/r/vil/evaluation/export?year=2026&k=2");
+    assert_eq!(x.status, 200, "{}", x.text());
+    assert!(
+        x.header("content-disposition")
+            .is_some_and(|d| d.contains("jifen-evaluation-vil-2026.json"))
+    );
+    let v: serde_json::Value = serde_json::from_str(&x.text()).expect("JSON");
+    assert!(
+        v["manifest"]
+            .as_str()
+            .expect("manifest")
+            .starts_with("jifen evaluation export v1\n")
+    );
+    assert!(
+        v["rows_csv"]
+            .as_str()
+            .expect("rows")
+            .starts_with("age_band,")
+    );
+    let bad = a.get("/r/vil/evaluation/export?year=2026&k=1&lang=en");
+    assert_eq!(bad.status, 422, "{}", bad.text());
+    assert!(
+        bad.text().contains("k must be at least 2"),
+        "{}",
+        bad.text()
+    );
+
+    // A resident is refused, in words.
+    let mut r = Web::new(&app);
+    r.sign_in("resident");
+    let page = r.get("/r/vil/evaluation?lang=en");
+    assert_eq!(page.status, 403, "{}", page.text());
+    let page = r.get("/r/vil/evaluation/export?year=2026");
+    assert_eq!(page.status, 403, "{}", page.text());
 }

@@ -95,9 +95,9 @@ pub fn parse(src: &str) -> Result<HashMap<&str, &str>, (usize, &'static str)> {
         if k.is_empty()
             || !k
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+                .all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b))
         {
-            return Err((i + 1, "a key is letters, digits, '.', '_' or '-'"));
+            return Err((i + 1, "a key is letters, digits, '.', '_', '-' or '+'"));
         }
         // A text in double quotes keeps its spaces: `list.sep = ", "`.
         let v = v.trim();

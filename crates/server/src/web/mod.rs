@@ -20,9 +20,12 @@
 //! - [`staff`]: review queue, recording at a station, events and posters, appeals.
 //! - [`admin`]: indicators, levels, accounts and roles, CSV import of members.
 //! - [`market`]: the points supermarket: rewards, redeeming, codes, merchant confirm.
+//! - [`security`]: sign-in attempts and unlock; who read residents' data.
+//! - [`evaluation`]: the evaluation, the what-if and the export (admins, auditor).
 
 pub mod admin;
 pub mod ctx;
+pub mod evaluation;
 pub mod i18n;
 pub mod market;
 pub mod public;
@@ -44,5 +47,6 @@ pub fn routes() -> Router<AppState> {
         .merge(staff::routes())
         .merge(admin::routes())
         .merge(security::routes())
+        .merge(evaluation::routes())
         .merge(market::routes())
 }

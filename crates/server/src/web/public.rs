@@ -128,6 +128,7 @@ async fn home(c: Ctx) -> Response {
             }
             if has(Role::Auditor) || has(Role::Admin) {
                 links.push((format!("/r/{r}/privacy"), "home.privacy"));
+                links.push((format!("/r/{r}/evaluation"), "home.evaluation"));
             }
             links.push((format!("/notice/{r}"), "home.notice"));
             links.push((format!("/transparency/{r}"), "home.transparency"));
