@@ -225,7 +225,7 @@ fn the_what_if_and_the_export_answer_the_auditor_and_say_what_is_wrong() {
         w["rule"]
             .as_str()
             .expect("rule")
-            .contains("lowest-scoring group")
+            .contains("the lowest mean score")
     );
     let r = what_if(
         &auditor,
