@@ -35,6 +35,13 @@ fn screens() -> PathBuf {
 }
 
 /// Whether the browser is here; without it, say so once and skip (or fail in CI).
+/// Where the journeys' browsers save downloads.
+fn downloads() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("jifen-downloads-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("downloads folder");
+    dir
+}
+
 fn browser_present() -> bool {
     let present = Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists();
     if !present {
@@ -130,7 +137,11 @@ impl Driver {
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
                 // A phone in China asks for Chinese; the pages must not depend on it, but the journeys read it.
-                "prefs": { "intl.accept_languages": "zh-CN,zh" },
+                "prefs": {
+                    "intl.accept_languages": "zh-CN,zh",
+                    "download.default_directory": downloads().display().to_string(),
+                    "download.prompt_for_download": false,
+                },
                 "args": [
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -709,5 +720,103 @@ fn admin_imports_members_from_csv_with_one_bad_row() {
         let names: Vec<String> = members.iter().filter_map(|m| m.name.clone()).collect();
         assert_eq!(names, ["张三", "张四", "李五", "李六", "王五", "王六"]);
         assert_eq!(members[4].household_label, "5组1号");
+    });
+}
+
+#[test]
+fn auditor_opens_the_evaluation_sees_its_charts_and_downloads_the_export() {
+    journey(|app, mut driver| async move {
+        // One award in the year, by the API: a resident's claim, approved.
+        let resident = app.login("resident");
+        let reviewer = app.login("reviewer");
+        let r = app.post(
+            "/api/v1/regions/vil/claims",
+            Some(&resident),
+            &json!({"member": 1, "indicator": "TREE", "quantity": 2}),
+            None,
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        let claim = r.json()["id"].as_str().expect("id").to_owned();
+        let r = app.post(
+            &format!("/api/v1/claims/{claim}/approve"),
+            Some(&reviewer),
+            &json!({}),
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+
+        let auditor = driver.browser(412, 900).await;
+        sign_in(&auditor, &app, "auditor").await;
+        auditor.goto(&app.url("/")).await.expect("home");
+        click(&auditor, "a[href='/r/vil/evaluation']").await;
+        wait_path(&auditor, "/r/vil/evaluation").await;
+        wait_css(&auditor, "#lorenz-chart polyline").await;
+        for chart in [
+            "#participation-chart",
+            "#means-chart",
+            "#months-chart",
+            "#budget-chart",
+        ] {
+            let bars = auditor
+                .find_all(Locator::Css(&format!("{chart} rect")))
+                .await
+                .expect("bars");
+            assert!(!bars.is_empty(), "{chart} has bars");
+            assert!(
+                bars[0].is_displayed().await.expect("shown"),
+                "{chart} is shown"
+            );
+        }
+        // The bars carry their values as text: everyone took part in the month.
+        let months = text_of(&auditor, "#months-chart").await;
+        assert!(months.contains('1'), "{months}");
+        let warnings = text_of(&auditor, "#warnings").await;
+        assert!(!warnings.is_empty());
+        shot(&auditor, "6a-auditor-evaluation").await;
+
+        // The export, downloaded by the browser.
+        let before: Vec<PathBuf> = std::fs::read_dir(downloads())
+            .expect("downloads")
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        type_into(&auditor, "#k", "2").await;
+        click(&auditor, "#export-button").await;
+        let started = Instant::now();
+        let file = loop {
+            let found = std::fs::read_dir(downloads())
+                .expect("downloads")
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| {
+                    !before.contains(p)
+                        && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                            n.starts_with("jifen-evaluation-vil-") && n.ends_with(".json")
+                        })
+                });
+            if let Some(f) = found {
+                break f;
+            }
+            assert!(
+                started.elapsed() < Duration::from_millis(ELEMENT_WAIT_MS),
+                "no export downloaded to {}",
+                downloads().display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let v: Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("JSON");
+        let manifest = v["manifest"].as_str().expect("manifest");
+        assert!(
+            manifest.starts_with("jifen evaluation export v1\nregion vil\n"),
+            "{manifest}"
+        );
+        assert!(manifest.contains("\nk 2\n"), "{manifest}");
+        assert!(
+            v["rows_csv"]
+                .as_str()
+                .expect("rows")
+                .starts_with("age_band,residence,household_band,score")
+        );
+        let _ = std::fs::remove_file(&file);
     });
 }
