@@ -1482,3 +1482,73 @@ fn the_auditor_sees_the_evaluation_tries_values_and_downloads_the_export() {
     let page = r.get("/r/vil/evaluation/export?year=2026");
     assert_eq!(page.status, 403, "{}", page.text());
 }
+
+#[test]
+fn a_station_records_age_and_residence_on_the_record_page() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    w.sign_in("station");
+    let page = w.get("/r/vil/record?lang=en");
+    assert!(
+        page.text().contains("id=\"attributes-form\""),
+        "{}",
+        page.text()
+    );
+    let csrf = field_value(&page.text(), "csrf").expect("csrf");
+    let r = w.post(
+        "/r/vil/record/attributes",
+        &[
+            ("csrf", &csrf),
+            ("member", "2"),
+            ("birth_year", "1949"),
+            ("residence", "migrant"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let done = w.get("/r/vil/record?attributes=saved&member=2&lang=en");
+    assert!(
+        done.text().contains("Saved for resident 2."),
+        "{}",
+        done.text()
+    );
+    let station = app.login("station");
+    let a = app.get("/api/v1/regions/vil/members/2/attributes", Some(&station));
+    assert_eq!(
+        a.json(),
+        serde_json::json!({"birth_year": 1949, "residence": "migrant"})
+    );
+    // A bad year says what is wrong, and nothing changes.
+    let r = w.post(
+        "/r/vil/record/attributes?lang=en",
+        &[
+            ("csrf", &csrf),
+            ("member", "2"),
+            ("birth_year", "19x9"),
+            ("residence", ""),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(
+        r.text().contains("19x9 is not a year of birth"),
+        "{}",
+        r.text()
+    );
+    let r = w.post(
+        "/r/vil/record/attributes?lang=en",
+        &[
+            ("csrf", &csrf),
+            ("member", "2"),
+            ("birth_year", "2999"),
+            ("residence", ""),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("2999"), "{}", r.text());
+    let a = app.get("/api/v1/regions/vil/members/2/attributes", Some(&station));
+    assert_eq!(a.json()["birth_year"], 1949);
+    // A reviewer records points but not attributes.
+    let mut rv = Web::new(&app);
+    rv.sign_in("reviewer");
+    let page = rv.get("/r/vil/record?lang=en");
+    assert!(!page.text().contains("id=\"attributes-form\""));
+}

@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/r/{region}/claims/{claim}/decide", post(decide))
         .route("/r/{region}/record", get(record_form).post(record))
         .route("/r/{region}/record/large", post(member_large))
+        .route("/r/{region}/record/attributes", post(member_attributes))
         .route("/r/{region}/events", get(events).post(create_event))
         .route("/r/{region}/events/{event}", get(event))
         .route("/r/{region}/appeals", get(appeals))
@@ -362,6 +363,9 @@ struct Record<'a> {
     error_field: String,
     error: String,
     done: String,
+    /// Station staff and admins may record the evaluation's attributes.
+    attributes: bool,
+    this_year: i32,
 }
 
 #[derive(Deserialize, Default)]
@@ -385,6 +389,17 @@ pub struct RecordDone {
     /// After switching large text for a resident: "on" or "off", and the member.
     large: String,
     member: String,
+    /// After recording a member's attributes: "saved".
+    attributes: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AttributesForm {
+    csrf: String,
+    member: String,
+    birth_year: String,
+    residence: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -408,6 +423,8 @@ async fn record_form(c: Ctx, Path(r): Path<String>, q: Query<RecordDone>) -> Res
         c.tr1("record.large_on_done", &q.member)
     } else if q.large == "off" {
         c.tr1("record.large_off_done", &q.member)
+    } else if q.attributes == "saved" {
+        c.tr1("record.attributes_done", &q.member)
     } else {
         String::new()
     };
@@ -456,11 +473,19 @@ async fn record_page(
     // A reviewer or admin records directly; only a station operator confirms presence.
     let station =
         c.has(code, Role::Station) && !c.has(code, Role::Reviewer) && !c.has(code, Role::Admin);
+    let store = c.state.store();
+    let this_year = store
+        .clock()
+        .now()
+        .local_year(store.region_offset(code).unwrap_or(0))
+        .unwrap_or(2026);
     c.render(
         status,
         &Record {
             c,
             region: code.to_string(),
+            attributes: c.has(code, Role::Station) || c.has(code, Role::Admin),
+            this_year,
             station,
             members,
             indicators,
@@ -521,6 +546,86 @@ async fn member_large(c: Ctx, Path(r): Path<String>, Form(f): Form<LargeForm>) -
         ..RecordForm::default()
     };
     record_page(&c, &code, blank, "large", &msg, String::new(), status).await
+}
+
+/// A member's birth year and residence status recorded at the counter, for the
+/// evaluation (private; the member sees them in their export).
+async fn member_attributes(
+    c: Ctx,
+    Path(r): Path<String>,
+    Form(f): Form<AttributesForm>,
+) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_for(&c, &r, &[Role::Station, Role::Admin]) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let blank = RecordForm {
+        quantity: "1".into(),
+        ..RecordForm::default()
+    };
+    let member = match f.member.trim().parse::<i64>() {
+        Ok(m) if m > 0 => m,
+        _ => {
+            let msg = c.tr("record.bad_member").to_owned();
+            return record_page(
+                &c,
+                &code,
+                blank,
+                "attributes",
+                &msg,
+                String::new(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let birth_year = match f.birth_year.trim() {
+        "" => Ok(Value::Null),
+        y => y
+            .parse::<i32>()
+            .map(|y| json!(y))
+            .map_err(|_| c.tr1("record.bad_birth_year", y)),
+    };
+    let birth_year = match birth_year {
+        Ok(v) => v,
+        Err(msg) => {
+            return record_page(
+                &c,
+                &code,
+                blank,
+                "attributes",
+                &msg,
+                String::new(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let residence = match f.residence.trim() {
+        "" => Value::Null,
+        x => json!(x),
+    };
+    match c
+        .api(
+            Method::PUT,
+            &format!("/api/v1/regions/{code}/members/{member}/attributes"),
+            Some(json!({ "birth_year": birth_year, "residence": residence })),
+            None,
+        )
+        .await
+    {
+        Ok(_) => c.redirect(&format!(
+            "/r/{code}/record?attributes=saved&member={member}"
+        )),
+        Err(p) => {
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let msg = c.problem_full(&p);
+            record_page(&c, &code, blank, "attributes", &msg, String::new(), status).await
+        }
+    }
 }
 
 async fn record(c: Ctx, Path(r): Path<String>, Form(f): Form<RecordForm>) -> Response {
