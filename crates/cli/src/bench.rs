@@ -53,6 +53,24 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Evaluate a year for N members who each have a year of entries (built first,
+    /// timed apart), with the what-if and the export; then the evaluation page of
+    /// a smaller region over HTTP. Prints each time.
+    Evaluate {
+        #[arg(long, default_value_t = 1_000_000)]
+        members: u64,
+        #[arg(long, default_value_t = 12)]
+        entries_per_member: u32,
+        /// Members of the region whose page is asked for.
+        #[arg(long, default_value_t = 10_000)]
+        page_members: u64,
+        /// Times the page is asked for (one at a time).
+        #[arg(long, default_value_t = 20)]
+        page_requests: u32,
+        /// Where the fresh store goes (a new temporary folder if not given; removed afterwards).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Close a year for N members who each have a year of entries (built first,
     /// timed apart); prints the close's time and rate.
     YearClose {
@@ -70,7 +88,78 @@ pub enum BenchCommand {
     },
 }
 
+mod evaluate;
 mod year_close;
+
+/// The local (UTC+8) time of a date, at `hour`.
+fn at(date: &str, hour: i64) -> Result<jifen_core::Timestamp> {
+    let d = parse_date(date)?;
+    let start = jifen_core::Timestamp::start_of(d, jifen_core::clock::CHINA_OFFSET_MINUTES)?;
+    Ok(jifen_core::Timestamp::from_millis(
+        start.millis() + hour * 3_600_000,
+    ))
+}
+
+/// Posts `per_member` entries for each of members 1..=`members` over `year` through
+/// the real sequencer: entry k of every member in the same month (the clock set to
+/// its 15th), each month landed before the next. `entry(member, k, seq)` makes one.
+fn post_year(
+    store: &Store,
+    region: &RegionCode,
+    clock: &jifen_core::FixedClock,
+    year: i32,
+    members: u64,
+    per_member: u32,
+    entry: impl Fn(MemberId, u32, u64) -> NewEntry,
+) -> Result<()> {
+    let total = members * u64::from(per_member);
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} fixture entries {per_sec} eta {eta}",
+        )
+        .expect("valid template"),
+    );
+    let done = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let mut sent = 0u64;
+    for k in 0..per_member {
+        let month = 1 + (k * 12 / per_member);
+        clock.set(at(&format!("{year}-{month:02}-15"), 10)?);
+        for m in 1..=members {
+            let member = MemberId::new(i64::try_from(m)?)?;
+            let (d, f) = (done.clone(), failed.clone());
+            store.append_with(
+                Append {
+                    region: region.clone(),
+                    entry: entry(member, k, sent + 1),
+                    idempotency_key: None,
+                },
+                move |r| {
+                    if r.is_err() {
+                        f.fetch_add(1, Ordering::Relaxed);
+                    }
+                    d.fetch_add(1, Ordering::Release);
+                },
+            )?;
+            sent += 1;
+            if sent.is_multiple_of(8192) {
+                bar.set_position(done.load(Ordering::Acquire));
+            }
+        }
+        // The month's entries land before the clock moves on.
+        while done.load(Ordering::Acquire) < sent {
+            bar.set_position(done.load(Ordering::Acquire));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    bar.finish_and_clear();
+    let failures = failed.load(Ordering::Relaxed);
+    if failures > 0 {
+        bail!("{failures} fixture entries were refused");
+    }
+    Ok(())
+}
 
 pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
     match cmd {
@@ -92,6 +181,19 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             requests,
             members,
             client_threads,
+            dir,
+        }),
+        BenchCommand::Evaluate {
+            members,
+            entries_per_member,
+            page_members,
+            page_requests,
+            dir,
+        } => evaluate::run(evaluate::Args {
+            members,
+            entries_per_member,
+            page_members,
+            page_requests,
             dir,
         }),
         BenchCommand::YearClose {

@@ -5,30 +5,23 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Result, bail};
 use jifen_core::market::Policy;
 use jifen_core::{
     Caps, Claimants, EntryKind, Evidence, FixedClock, Indicator, IndicatorCode, IndicatorRef,
-    Level, Levels, MemberId, NewEntry, OperatorId, Points, Reason, ReviewPolicy, Source,
-    SponsorCode, Timestamp, clock::parse_date,
+    Level, Levels, NewEntry, OperatorId, Points, Reason, ReviewPolicy, Source, SponsorCode,
+    clock::parse_date,
 };
-use jifen_store::Append;
+
+use super::at;
 
 pub struct Args {
     pub members: u64,
     pub entries_per_member: u32,
     pub expiry_years: Option<u32>,
     pub dir: Option<std::path::PathBuf>,
-}
-
-/// The local (UTC+8) time of a date, at `hour`.
-fn at(date: &str, hour: i64) -> Result<Timestamp> {
-    let d = parse_date(date)?;
-    let start = Timestamp::start_of(d, jifen_core::clock::CHINA_OFFSET_MINUTES)?;
-    Ok(Timestamp::from_millis(start.millis() + hour * 3_600_000))
 }
 
 pub fn run(a: Args) -> Result<ExitCode> {
@@ -88,33 +81,24 @@ pub fn run(a: Args) -> Result<ExitCode> {
         a.entries_per_member
     );
     let total = a.members * u64::from(a.entries_per_member);
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} fixture entries {per_sec} eta {eta}",
-        )
-        .expect("valid template"),
-    );
-    let done = Arc::new(AtomicU64::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
     let coop = SponsorCode::parse("coop").expect("valid code");
-    let mut sent = 0u64;
-    for k in 0..a.entries_per_member {
-        // Spread over the year: entry k of every member in the same month.
-        let month = 1 + (k * 12 / a.entries_per_member);
-        clock.set(at(&format!("2025-{month:02}-15"), 10)?);
-        for m in 1..=a.members {
-            let member = MemberId::new(i64::try_from(m).unwrap_or(1)).expect("positive");
+    super::post_year(
+        &store,
+        &region,
+        &clock,
+        2025,
+        a.members,
+        a.entries_per_member,
+        |member, k, seq| {
             // Every fourth entry of every other member spends points instead of earning.
-            let redeem = k % 4 == 3 && m % 2 == 0;
-            let entry = if redeem {
+            if k % 4 == 3 && member.get() % 2 == 0 {
                 NewEntry {
                     kind: EntryKind::Redemption,
                     member,
                     amount: Points::new(5),
                     indicator: None,
                     quantity: 1,
-                    reason: Reason::new(Source::Shop, sent + 1),
+                    reason: Reason::new(Source::Shop, seq),
                     operator: OperatorId::new(2).expect("positive"),
                     reverses: None,
                     sponsor: Some(coop.clone()),
@@ -130,43 +114,15 @@ pub fn run(a: Args) -> Result<ExitCode> {
                         version: 1,
                     }),
                     quantity: 1,
-                    reason: Reason::new(Source::Direct, sent + 1),
+                    reason: Reason::new(Source::Direct, seq),
                     operator: OperatorId::new(2).expect("positive"),
                     reverses: None,
                     sponsor: None,
                     counts_annual: false,
                 }
-            };
-            let (d, f) = (done.clone(), failed.clone());
-            store.append_with(
-                Append {
-                    region: region.clone(),
-                    entry,
-                    idempotency_key: None,
-                },
-                move |r| {
-                    if r.is_err() {
-                        f.fetch_add(1, Ordering::Relaxed);
-                    }
-                    d.fetch_add(1, Ordering::Release);
-                },
-            )?;
-            sent += 1;
-            if sent.is_multiple_of(8192) {
-                bar.set_position(done.load(Ordering::Acquire));
             }
-        }
-        // The month's entries land before the clock moves on.
-        while done.load(Ordering::Acquire) < sent {
-            bar.set_position(done.load(Ordering::Acquire));
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-    bar.finish_and_clear();
-    let failures = failed.load(Ordering::Relaxed);
-    if failures > 0 {
-        bail!("{failures} fixture entries were refused");
-    }
+        },
+    )?;
     let fixture_secs = built.elapsed().as_secs_f64();
     println!(
         "fixture: {} members, {total} entries over 2025 in {fixture_secs:.1} s",
