@@ -366,6 +366,30 @@ fn table(s: &Seed) -> Vec<Row> {
             SIGNED_IN,
             200,
         ),
+        row(
+            "PUT",
+            "/api/v1/auth/me/language",
+            "/api/v1/auth/me/language",
+            Some(json!({"lang": "en"})),
+            SIGNED_IN,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/settings",
+            &format!("/api/v1/regions/{v}/settings"),
+            None,
+            EVERY,
+            200,
+        ),
+        row(
+            "PUT",
+            "/api/v1/regions/{region}/settings",
+            &format!("/api/v1/regions/{v}/settings"),
+            Some(json!({"default_lang": "zh", "stations_run_events": false})),
+            ADMIN_ONLY,
+            200,
+        ),
         // Claims.
         row(
             "POST",

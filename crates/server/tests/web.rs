@@ -265,7 +265,7 @@ fn message_files_have_the_same_keys_and_every_used_key() {
     for v in ["day", "month", "year"] {
         domain.push(format!("period.{v}"));
     }
-    for v in ["levels", "account", "role", "indicator"] {
+    for v in ["levels", "account", "role", "indicator", "settings"] {
         domain.push(format!("admin.done_{v}"));
     }
     for d in jifen_store::evaluate::Dimension::ALL {
@@ -1551,4 +1551,143 @@ fn a_station_records_age_and_residence_on_the_record_page() {
     rv.sign_in("reviewer");
     let page = rv.get("/r/vil/record?lang=en");
     assert!(!page.text().contains("id=\"attributes-form\""));
+}
+
+#[test]
+fn the_regions_language_beats_the_browsers_and_a_persons_choice_beats_both() {
+    let app = spawn_app();
+    let admin = app.login("admin");
+    let auth = format!("Bearer {admin}");
+    let put = |body: &str| {
+        app.request(
+            "PUT",
+            "/api/v1/regions/vil/settings",
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            Some(body.as_bytes()),
+        )
+    };
+    let r = put(r#"{"default_lang": "klingon"}"#);
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("not one of zh, en"), "{}", r.text());
+    // The region's pages in Chinese although the browser asks for English.
+    assert_eq!(put(r#"{"default_lang": "zh"}"#).status, 200);
+    assert_eq!(
+        app.get("/api/v1/regions/vil/settings", None).json()["default_lang"],
+        "zh"
+    );
+    let mut w = Web::new(&app);
+    let page = w.get_lang("/notice/vil", "en-GB,en;q=0.9");
+    assert!(
+        page.text().contains("<html lang=\"zh-CN\">"),
+        "{}",
+        page.text()
+    );
+    // Pages of no region still follow the browser.
+    assert!(
+        w.get_lang("/login", "en")
+            .text()
+            .contains("<html lang=\"en\">")
+    );
+    // A resident who switches to English keeps it on their account: a new browser
+    // (no cookie) that asks for Chinese shows English.
+    let mut phone = Web::new(&app);
+    phone.sign_in("resident");
+    assert!(
+        phone
+            .get("/r/vil/me?lang=en")
+            .text()
+            .contains("<html lang=\"en\">")
+    );
+    let mut other = Web::new(&app);
+    other.sign_in("resident");
+    other.cookies.remove("jifen_lang");
+    let page = other.get_lang("/r/vil/me", "zh-CN,zh");
+    assert!(
+        page.text().contains("<html lang=\"en\">"),
+        "{}",
+        page.text()
+    );
+    let me = app.get("/api/v1/auth/me", Some(&app.login("resident")));
+    assert_eq!(me.json()["lang"], "en");
+    // The admin sets it on the settings page too.
+    let mut a = Web::new(&app);
+    a.sign_in("admin");
+    let csrf = a.csrf("/r/vil/admin?lang=en");
+    let r = a.post("/r/vil/admin/settings", &[("csrf", &csrf), ("lang", "en")]);
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        app.get("/api/v1/regions/vil/settings", None).json(),
+        serde_json::json!({"default_lang": "en", "stations_run_events": false})
+    );
+    let mut fresh = Web::new(&app);
+    assert!(
+        fresh
+            .get_lang("/notice/vil", "zh-CN")
+            .text()
+            .contains("<html lang=\"en\">")
+    );
+}
+
+#[test]
+fn a_refusal_is_a_refusal_that_says_what_the_visitor_can_do() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    w.sign_in("station");
+    let r = w.get("/r/vil/events?lang=en");
+    assert_eq!(r.status, 403, "{}", r.text());
+    let html = r.text();
+    assert!(
+        html.contains(i18n::text(Lang::En, "refused_page.title")),
+        "{html}"
+    );
+    assert!(!html.contains(i18n::text(Lang::En, "err.title")), "{html}");
+    // It says why, names the visitor's roles and links to their work.
+    assert!(
+        html.contains("only when the region&#39;s admin allows it"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Your roles here: station operator."),
+        "{html}"
+    );
+    assert!(html.contains("href=\"/r/vil/record\""), "{html}");
+    assert!(!html.contains("href=\"/r/vil/events\""), "{html}");
+    // Once the admin lets stations run events, the station opens the page and
+    // creates one; the API agrees.
+    let station = app.login("station");
+    let create = |token: &str| {
+        app.post(
+            "/api/v1/regions/vil/events",
+            Some(token),
+            &serde_json::json!({"indicator": "TREE", "name": "植树", "starts_at": "2026-03-20T09:00:00+08:00", "ends_at": "2026-03-20T12:00:00+08:00"}),
+            None,
+        )
+    };
+    let r = create(&station);
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("has not allowed it"), "{}", r.text());
+    let mut a = Web::new(&app);
+    a.sign_in("admin");
+    let csrf = a.csrf("/r/vil/admin");
+    let r = a.post(
+        "/r/vil/admin/settings",
+        &[("csrf", &csrf), ("lang", ""), ("stations_run_events", "on")],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let r = w.get("/r/vil/events?lang=en");
+    assert_eq!(r.status, 200, "{}", r.text());
+    // A page for other roles names them.
+    let r = w.get("/r/vil/review?lang=en");
+    assert_eq!(r.status, 403);
+    assert!(
+        r.text()
+            .contains("This page is for: reviewer (region vil)."),
+        "{}",
+        r.text()
+    );
+    let r = create(&station);
+    assert_eq!(r.status, 201, "{}", r.text());
 }

@@ -103,6 +103,8 @@ pub struct Account {
     pub disabled: bool,
     /// Large text (适老化) on every page this account sees.
     pub large_text: bool,
+    /// The language the person chose for the pages (`zh` or `en`), if they did.
+    pub lang: Option<String>,
     pub grants: Vec<Grant>,
 }
 
@@ -175,14 +177,22 @@ fn account_row(
     where_sql: &str,
     p: &dyn ToParam,
 ) -> Result<Option<(Account, Option<String>)>> {
-    type AccountFields = (i64, String, String, Option<String>, bool, bool);
+    type AccountFields = (
+        i64,
+        String,
+        String,
+        Option<String>,
+        bool,
+        bool,
+        Option<String>,
+    );
     let row: Option<AccountFields> = c
         .query_opt(
-            &format!("SELECT account, username, display_name, password_hash, disabled, large_text FROM accounts WHERE {where_sql}"),
+            &format!("SELECT account, username, display_name, password_hash, disabled, large_text, lang FROM accounts WHERE {where_sql}"),
             &[p],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
         )?;
-    let Some((id, username, display_name, hash, disabled, large_text)) = row else {
+    let Some((id, username, display_name, hash, disabled, large_text, lang)) = row else {
         return Ok(None);
     };
     let grants = grants(c, id)?;
@@ -194,6 +204,7 @@ fn account_row(
             display_name,
             disabled,
             large_text,
+            lang,
             grants,
         },
         hash,
@@ -221,6 +232,58 @@ impl Store {
     /// Takes a role away.
     pub fn revoke_role(&self, account: OperatorId, region: RegionCode, role: Role) -> Result<()> {
         self.write(move |b| revoke_role_in(b, account, region, role))
+    }
+
+    /// The account's own language for the pages (`zh`, `en`), or none (then the
+    /// region's default or the browser's decides).
+    pub fn set_lang(&self, account: OperatorId, lang: Option<String>) -> Result<()> {
+        check_lang(lang.as_deref())?;
+        self.write(move |b| {
+            let n = b.conn().execute(
+                "UPDATE accounts SET lang = ?1 WHERE account = ?2",
+                params![lang, account.get()],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("account {account}")));
+            }
+            Ok(())
+        })
+    }
+
+    /// A region's settings: its default language and whether stations run events.
+    pub fn set_region_settings(&self, region: RegionCode, settings: RegionSettings) -> Result<()> {
+        check_lang(settings.default_lang.as_deref())?;
+        self.write(move |b| {
+            let n = b.conn().execute(
+                "UPDATE regions SET default_lang = ?1, stations_run_events = ?2 WHERE region = ?3",
+                params![
+                    settings.default_lang,
+                    i64::from(settings.stations_run_events),
+                    region.as_str()
+                ],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("region {region}")));
+            }
+            Ok(())
+        })
+    }
+
+    /// A region's settings; `NotFound` for an unknown region.
+    pub fn region_settings(&self, region: &RegionCode) -> Result<RegionSettings> {
+        self.read(|c| {
+            c.query_opt(
+                "SELECT default_lang, stations_run_events FROM regions WHERE region = ?1",
+                params![region.as_str()],
+                |r| {
+                    Ok(RegionSettings {
+                        default_lang: r.get(0)?,
+                        stations_run_events: r.get(1)?,
+                    })
+                },
+            )?
+            .ok_or_else(|| StoreError::NotFound(format!("region {region}")))
+        })
     }
 
     /// Switches large text (适老化) on or off for an account.
@@ -631,4 +694,26 @@ pub(crate) fn create_account_in(
             params![id, username, display_name, password_hash, b.now().millis()],
         )?;
     OperatorId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// What a region's admin sets for its pages and staff.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegionSettings {
+    /// `zh` or `en`: the region's pages come in it unless the person chose another.
+    pub default_lang: Option<String>,
+    /// Station staff may create events and show their check-in codes.
+    pub stations_run_events: bool,
+}
+
+/// The languages the pages come in.
+pub const LANGS: [&str; 2] = ["zh", "en"];
+
+fn check_lang(lang: Option<&str>) -> Result<()> {
+    match lang {
+        Some(l) if !LANGS.contains(&l) => Err(StoreError::field(
+            "lang",
+            format!("language {l:?} is not one of zh, en"),
+        )),
+        _ => Ok(()),
+    }
 }

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0007_sign_ins.sql"),
     include_str!("../migrations/sqlite/0008_data_access.sql"),
     include_str!("../migrations/sqlite/0009_member_attributes.sql"),
+    include_str!("../migrations/sqlite/0010_region_settings.sql"),
 ];
 
 /// The PostgreSQL migrations, in order: the same schema as SQLite's, in PostgreSQL's types.
@@ -36,6 +37,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0008_sign_ins.sql"),
     include_str!("../migrations/postgres/0009_data_access.sql"),
     include_str!("../migrations/postgres/0010_member_attributes.sql"),
+    include_str!("../migrations/postgres/0011_region_settings.sql"),
 ];
 
 /// The oldest PostgreSQL jifen runs on (as `server_version_num`): 13 brings

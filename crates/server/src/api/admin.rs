@@ -20,6 +20,7 @@ use jifen_core::{
     Caps, Claimants, Evidence, HouseholdId, Indicator, IndicatorCode, Level, Levels, MemberId,
     OperatorId, Points, RegionCode, ReviewPolicy, Role, SponsorCode,
 };
+use jifen_store::accounts::RegionSettings;
 use jifen_store::accounts::{Grant, SignInOutcome, Token, TokenKind, USERNAME_BYTES_MAX};
 use jifen_store::admin::NewMember;
 use jifen_store::{AddHousehold, CreateAccount, PutIndicator, Store, StoreError};
@@ -53,6 +54,26 @@ pub const DISPLAY_NAME_CHARS_MAX: usize = 64;
 #[serde(deny_unknown_fields)]
 pub struct LargeTextIn {
     pub on: bool,
+}
+
+/// A language for the pages: `zh` or `en`; null for none.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LangIo {
+    pub lang: Option<String>,
+}
+
+/// A region's settings.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegionSettingsIo {
+    /// `zh` or `en`: the region's pages come in it unless the person chose another;
+    /// null: the browser's language, else Chinese.
+    #[serde(default)]
+    pub default_lang: Option<String>,
+    /// Station staff may create events and show their check-in codes.
+    #[serde(default)]
+    pub stations_run_events: bool,
 }
 
 /// What switching large text for a resident did.
@@ -565,6 +586,46 @@ async fn member_large_text(
     }))
 }
 
+/// A region's settings (public: they hold nothing personal).
+#[utoipa::path(get, path = "/api/v1/regions/{region}/settings", tag = "admin",
+    params(("region" = String, Path, description = "region code")),
+    responses((status = 200, body = RegionSettingsIo), (status = 404, body = Problem)))]
+async fn get_region_settings(
+    State(state): State<AppState>,
+    Path(r): Path<String>,
+) -> ApiResult<Json<RegionSettingsIo>> {
+    let code = region(&r)?;
+    let s = blocking(&state, move |s| Ok(s.region_settings(&code)?)).await?;
+    Ok(Json(RegionSettingsIo {
+        default_lang: s.default_lang,
+        stations_run_events: s.stations_run_events,
+    }))
+}
+
+/// Sets the region's settings: its default language (its pages come in it unless the
+/// person chose another; it wins over the browser's header) and whether its station
+/// staff may run events. Admins.
+#[utoipa::path(put, path = "/api/v1/regions/{region}/settings", tag = "admin", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code")),
+    request_body = RegionSettingsIo,
+    responses((status = 200, body = RegionSettingsIo), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn put_region_settings(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(r): Path<String>,
+    ApiJson(body): ApiJson<RegionSettingsIo>,
+) -> ApiResult<Json<RegionSettingsIo>> {
+    let code = region(&r)?;
+    who.require(&code, &[Role::Admin])?;
+    let settings = RegionSettings {
+        default_lang: body.default_lang.clone(),
+        stations_run_events: body.stations_run_events,
+    };
+    blocking(&state, move |s| Ok(s.set_region_settings(code, settings)?)).await?;
+    Ok(Json(body))
+}
+
 // ---------------------------------------------------------------- indicators and levels
 
 /// Adds an indicator, or a new version of one when the code exists (old versions
@@ -728,6 +789,7 @@ async fn list_accounts(
                 username: a.username.clone(),
                 display_name: a.display_name.clone(),
                 large_text: a.large_text,
+                lang: a.lang.clone(),
                 // An admin of one region does not learn what the account does elsewhere.
                 roles: a
                     .grants
@@ -975,6 +1037,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_members, add_member))
         .routes(routes!(erase_member))
         .routes(routes!(member_large_text))
+        .routes(routes!(get_region_settings, put_region_settings))
         .routes(routes!(put_indicator))
         .routes(routes!(set_levels))
         .routes(routes!(create_account))

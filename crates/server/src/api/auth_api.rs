@@ -223,6 +223,28 @@ async fn my_large_text(
     Ok(axum::Json(AccountOut::from(&account)))
 }
 
+/// Sets the signed-in person's own language for the pages (`zh`, `en`, or null for
+/// none), on every device they sign in on.
+#[utoipa::path(put, path = "/api/v1/auth/me/language", tag = "auth", security(("bearer" = [])),
+    request_body = super::admin::LangIo,
+    responses((status = 200, body = AccountOut), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn my_language(
+    State(state): State<AppState>,
+    who: Principal,
+    ApiJson(body): ApiJson<super::admin::LangIo>,
+) -> ApiResult<axum::Json<AccountOut>> {
+    let id = who.id();
+    let store = state.store().clone();
+    let lang = body.lang.clone();
+    tokio::task::spawn_blocking(move || store.set_lang(id, lang))
+        .await
+        .map_err(ApiError::internal)??;
+    state.tokens().forget_account(id);
+    let mut account = who.account.clone();
+    account.lang = body.lang;
+    Ok(axum::Json(AccountOut::from(&account)))
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(login))
@@ -231,4 +253,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(my_sign_ins))
         .routes(routes!(me))
         .routes(routes!(my_large_text))
+        .routes(routes!(my_language))
 }

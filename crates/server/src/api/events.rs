@@ -191,7 +191,7 @@ async fn create(
     ApiJson(body): ApiJson<EventIn>,
 ) -> ApiResult<Response> {
     let code = region(&r)?;
-    who.require(&code, &[Role::Reviewer, Role::Admin])?;
+    require_event_staff(&state, &who, &code).await?;
     let key = idempotency_key(&headers)?;
     let indicator = IndicatorCode::parse(&body.indicator)
         .map_err(|e| ApiError::field("indicator", e.to_string()))?;
@@ -258,16 +258,42 @@ async fn one(
     let offset = state.offset(&code).await?;
     let ev = event_of(&state, &code, n).await?;
     let mut out = event_out(&ev, offset, state.link_key(), state.public_url());
-    if !(who.has(&code, Role::Reviewer) || who.has(&code, Role::Admin)) {
+    if require_event_staff(&state, &who, &code).await.is_err() {
         out.checkin_url = None;
     }
     Ok(axum::Json(out))
 }
 
+/// Reviewers and admins run events; station staff too where the region's admin
+/// lets them (`stations_run_events`).
+pub async fn require_event_staff(
+    state: &AppState,
+    who: &Principal,
+    code: &RegionCode,
+) -> ApiResult<()> {
+    if who.has(code, Role::Reviewer) || who.has(code, Role::Admin) {
+        return Ok(());
+    }
+    if who.has(code, Role::Station) {
+        let c = code.clone();
+        let allowed = crate::write::read(state, move |s| Ok(s.region_settings(&c)?))
+            .await?
+            .stations_run_events;
+        if allowed {
+            return Ok(());
+        }
+        return Err(ApiError::forbidden(format!(
+            "station staff of {code} may not run events: the region's admin has not allowed it"
+        )));
+    }
+    who.require(code, &[Role::Reviewer, Role::Admin])
+        .map(|_| ())
+}
+
 /// The event's check-in link as a QR code, for staff to show or print.
 async fn qr_for(state: &AppState, who: &Principal, r: &str, e: &str) -> ApiResult<QrCode> {
     let code = region(r)?;
-    who.require(&code, &[Role::Reviewer, Role::Admin])?;
+    require_event_staff(state, who, &code).await?;
     let n = event_number(&code, e)?;
     let ev = event_of(state, &code, n).await?;
     let link = checkin_link(state.link_key(), state.public_url(), &code, n, ev.ends);

@@ -36,6 +36,8 @@ pub struct AccountOut {
     pub display_name: String,
     /// Large text (适老化) on every page the account sees.
     pub large_text: bool,
+    /// The person's own language for the pages (`zh`, `en`); null: not chosen.
+    pub lang: Option<String>,
     pub roles: Vec<GrantOut>,
 }
 
@@ -46,6 +48,7 @@ impl From<&jifen_store::accounts::Account> for AccountOut {
             username: a.username.clone(),
             display_name: a.display_name.clone(),
             large_text: a.large_text,
+            lang: a.lang.clone(),
             roles: a
                 .grants
                 .iter()

@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/r/{region}/admin", get(overview))
         .route("/r/{region}/admin/levels", post(save_levels))
+        .route("/r/{region}/admin/settings", post(save_settings))
         .route("/r/{region}/admin/accounts", post(create_account))
         .route("/r/{region}/admin/roles", post(grant_role))
         .route(
@@ -87,6 +88,9 @@ struct Overview<'a> {
     error_form: String,
     error: String,
     typed: Vec<(String, String)>,
+    /// The region's default language (`zh`, `en`), or empty for none.
+    default_lang: String,
+    stations_run_events: bool,
 }
 
 impl Overview<'_> {
@@ -114,7 +118,7 @@ async fn overview(c: Ctx, Path(r): Path<String>, q: Query<DoneQuery>) -> Respons
         Err(res) => return *res,
     };
     let done = match q.done.as_str() {
-        "levels" | "account" | "role" | "indicator" => {
+        "levels" | "account" | "role" | "indicator" | "settings" => {
             c.tr(&format!("admin.done_{}", q.done)).to_owned()
         }
         _ => String::new(),
@@ -139,10 +143,11 @@ async fn overview_page(
             ))
             .await?;
         let balance_levels = levels_of(c, code).await?;
-        Ok::<_, Problem>((inds, accounts, balance_levels))
+        let settings = c.get(&format!("/api/v1/regions/{code}/settings")).await?;
+        Ok::<_, Problem>((inds, accounts, balance_levels, settings))
     }
     .await;
-    let (inds, accounts, levels) = match data {
+    let (inds, accounts, levels, settings) = match data {
         Ok(d) => d,
         Err(p) => return c.problem_page(&p),
     };
@@ -192,8 +197,61 @@ async fn overview_page(
             error_form: error_form.to_owned(),
             error: error.to_owned(),
             typed,
+            default_lang: s(&settings, "default_lang"),
+            stations_run_events: settings["stations_run_events"] == true,
         },
     )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SettingsForm {
+    csrf: String,
+    lang: String,
+    /// "on" when the box is ticked.
+    stations_run_events: String,
+}
+
+/// The region's settings: the default language of its pages, whether stations run events.
+async fn save_settings(c: Ctx, Path(r): Path<String>, Form(f): Form<SettingsForm>) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_for(&c, &r, ADMIN) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let lang = match f.lang.trim() {
+        "" => serde_json::Value::Null,
+        l => serde_json::json!(l),
+    };
+    match c
+        .api(
+            Method::PUT,
+            &format!("/api/v1/regions/{code}/settings"),
+            Some(serde_json::json!({
+                "default_lang": lang,
+                "stations_run_events": f.stations_run_events == "on",
+            })),
+            None,
+        )
+        .await
+    {
+        Ok(_) => c.redirect(&format!("/r/{code}/admin?done=settings")),
+        Err(p) => {
+            let msg = c.problem_full(&p);
+            overview_page(
+                &c,
+                &code,
+                String::new(),
+                "settings",
+                &msg,
+                Vec::new(),
+                StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+            )
+            .await
+        }
+    }
 }
 
 /// The region's levels, read through a balance-free path: the levels the admin set.

@@ -1,5 +1,6 @@
-//! Who is asking (the session cookie), in which language (`?lang=`, then the
-//! `jifen_lang` cookie, then `Accept-Language`, then Simplified Chinese), with
+//! Who is asking (the session cookie), in which language (`?lang=`, kept on the
+//! account; the account's choice or the `jifen_lang` cookie; the region's default;
+//! then `Accept-Language`, then Simplified Chinese), with
 //! which CSRF token, and whether large text (适老化) is on; plus the in-process
 //! client of the JSON API that every page uses to do its work.
 
@@ -107,16 +108,6 @@ impl FromRequestParts<AppState> for Ctx {
                 PREF_DAYS * 86_400
             ));
         }
-        let lang = asked
-            .or_else(|| cookie(parts, LANG_COOKIE).and_then(Lang::parse))
-            .or_else(|| {
-                parts
-                    .headers
-                    .get(header::ACCEPT_LANGUAGE)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(Lang::from_accept)
-            })
-            .unwrap_or(Lang::Zh);
         let rest: Vec<&str> = query
             .split('&')
             .filter(|p| !p.is_empty() && !p.starts_with("lang="))
@@ -156,6 +147,39 @@ impl FromRequestParts<AppState> for Ctx {
             None => None,
         };
         let token = if who.is_some() { token } else { None };
+        // The person's own choice (`?lang=`, kept on their account when signed in,
+        // else in a cookie), then the region's default, then the browser's header.
+        if let (Some(l), Some(p)) = (asked, &who)
+            && p.account.lang.as_deref() != Some(l.code())
+        {
+            let (store, id) = (state.store().clone(), p.account.id);
+            let code = l.code().to_owned();
+            match tokio::task::spawn_blocking(move || store.set_lang(id, Some(code))).await {
+                Ok(Ok(())) => state.tokens().forget_account(id),
+                Ok(Err(e)) => tracing::warn!(error = %e, "keeping the language on the account"),
+                Err(e) => tracing::warn!(error = %e, "keeping the language on the account"),
+            }
+        }
+        let own = asked
+            .or_else(|| {
+                who.as_ref()
+                    .and_then(|p| p.account.lang.as_deref())
+                    .and_then(Lang::parse)
+            })
+            .or_else(|| cookie(parts, LANG_COOKIE).and_then(Lang::parse));
+        let lang = match own {
+            Some(l) => l,
+            None => region_lang(state, parts.uri.path(), who.as_ref())
+                .await
+                .or_else(|| {
+                    parts
+                        .headers
+                        .get(header::ACCEPT_LANGUAGE)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(Lang::from_accept)
+                })
+                .unwrap_or(Lang::Zh),
+        };
         let anchor = match &token {
             Some(t) => t.clone(),
             None => match cookie(parts, PRE_COOKIE) {
@@ -195,6 +219,29 @@ impl FromRequestParts<AppState> for Ctx {
             addr: crate::throttle::client_addr(parts, state),
         })
     }
+}
+
+/// The default language of the region a page is about: the one its path names
+/// (`/r/{region}/…`, `/notice/{region}`, `/transparency/{region}`), else the first
+/// region the signed-in account holds a role in.
+async fn region_lang(state: &AppState, path: &str, who: Option<&Principal>) -> Option<Lang> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    let named = match (parts.next(), parts.next()) {
+        (Some("r" | "notice" | "transparency"), Some(code)) => RegionCode::parse(code).ok(),
+        _ => None,
+    };
+    let region = named.or_else(|| {
+        who.and_then(|p| p.account.grants.first())
+            .map(|g| g.region.clone())
+    })?;
+    let store = state.store().clone();
+    tokio::task::spawn_blocking(move || store.region_settings(&region))
+        .await
+        .ok()?
+        .ok()?
+        .default_lang
+        .as_deref()
+        .and_then(Lang::parse)
 }
 
 /// A refusal from the API (RFC 9457 problem details), as a page shows it.
@@ -340,11 +387,54 @@ impl Ctx {
             .iter()
             .map(|r| self.word("role", r.as_str()))
             .collect();
-        Err(Box::new(self.error_page(
-            StatusCode::FORBIDDEN,
+        Err(Box::new(self.refused_page(
+            region,
             &self.tr2("err.role", names.join(" / "), region),
-            None,
         )))
+    }
+
+    /// The current year in the region's time (its offset read off the async runtime:
+    /// on PostgreSQL a store read must not run on it).
+    pub async fn this_year(&self, region: &RegionCode) -> i32 {
+        let store = self.state.store().clone();
+        let code = region.clone();
+        let offset = tokio::task::spawn_blocking(move || store.region_offset(&code))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or(0);
+        self.state
+            .store()
+            .clock()
+            .now()
+            .local_year(offset)
+            .unwrap_or(2026)
+    }
+
+    /// A page the visitor may not open: what it needs, in plain words, the roles
+    /// they hold in the region and links to what those roles can do.
+    pub fn refused_page(&self, region: &RegionCode, message: &str) -> Response {
+        let held: Vec<Role> = self
+            .who
+            .as_ref()
+            .map(|p| {
+                p.account
+                    .grants
+                    .iter()
+                    .filter(|g| &g.region == region)
+                    .map(|g| g.role)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut names: Vec<String> = held.iter().map(|r| self.word("role", r.as_str())).collect();
+        names.dedup();
+        let page = RefusedPage {
+            c: self,
+            message,
+            held: names.join(self.tr("list.sep")),
+            links: super::public::links_for(region.as_str(), &held),
+        };
+        self.render(StatusCode::FORBIDDEN, &page)
     }
 
     fn finish(&self, mut res: Response) -> Response {
@@ -558,6 +648,16 @@ pub fn url_encode(s: &str) -> String {
         }
     }
     out
+}
+
+#[derive(Template)]
+#[template(path = "refused.html")]
+struct RefusedPage<'a> {
+    c: &'a Ctx,
+    message: &'a str,
+    /// The roles the visitor holds in the region, in words; empty for none.
+    held: String,
+    links: Vec<(String, &'static str)>,
 }
 
 #[derive(Template)]

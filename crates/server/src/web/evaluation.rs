@@ -175,16 +175,9 @@ fn group_row(label: String, g: &Value) -> GroupRow {
     }
 }
 
-/// The current year in the region's time.
-fn this_year(c: &Ctx, region: &jifen_core::RegionCode) -> i32 {
-    let store = c.state.store();
-    let offset = store.region_offset(region).unwrap_or(0);
-    store.clock().now().local_year(offset).unwrap_or(2026)
-}
-
-fn the_year(c: &Ctx, region: &jifen_core::RegionCode, q: &str) -> Result<i32, String> {
+async fn the_year(c: &Ctx, region: &jifen_core::RegionCode, q: &str) -> Result<i32, String> {
     if q.trim().is_empty() {
-        Ok(this_year(c, region))
+        Ok(c.this_year(region).await)
     } else {
         year_of(Some(q)).map_err(|e| e.detail)
     }
@@ -253,7 +246,7 @@ async fn evaluation(c: Ctx, Path(r): Path<String>, q: Query<YearQ>) -> Response 
         Ok(x) => x,
         Err(res) => return *res,
     };
-    let year = match the_year(&c, &code, &q.year) {
+    let year = match the_year(&c, &code, &q.year).await {
         Ok(y) => y,
         Err(detail) => {
             return c.error_page(
@@ -668,7 +661,7 @@ async fn what_if_form(c: Ctx, Path(r): Path<String>, q: Query<YearQ>) -> Respons
         Ok(x) => x,
         Err(res) => return *res,
     };
-    let year = match the_year(&c, &code, &q.year) {
+    let year = match the_year(&c, &code, &q.year).await {
         Ok(y) => y,
         Err(detail) => {
             return c.error_page(
@@ -713,7 +706,7 @@ async fn what_if_post(c: Ctx, Path(r): Path<String>, Form(form): Form<WhatIfForm
         Ok(x) => x,
         Err(res) => return *res,
     };
-    let year = match the_year(&c, &code, &form.year) {
+    let year = match the_year(&c, &code, &form.year).await {
         Ok(y) => y,
         Err(detail) => {
             return c.error_page(
@@ -773,7 +766,7 @@ async fn export(c: Ctx, Path(r): Path<String>, q: Query<ExportQ>) -> Response {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    let year = match the_year(&c, &code, &q.year) {
+    let year = match the_year(&c, &code, &q.year).await {
         Ok(y) => y,
         Err(detail) => {
             return c.error_page(

@@ -73,6 +73,44 @@ async fn static_file(Path(file): Path<String>) -> Response {
 
 // ---------------------------------------------------------------- home
 
+/// What each role can open in region `r`, as (link, message key), for the home
+/// page and for a refusal that points to what the visitor can do instead.
+pub fn links_for(r: &str, roles: &[Role]) -> Vec<(String, &'static str)> {
+    let mut links: Vec<(String, &'static str)> = Vec::new();
+    let has = |x: Role| roles.contains(&x);
+    if has(Role::Resident) {
+        links.push((format!("/r/{r}/me"), "home.my_points"));
+        links.push(("/scan".to_owned(), "home.scan"));
+        links.push((format!("/r/{r}/shop"), "home.shop"));
+    }
+    if has(Role::Reviewer) {
+        links.push((format!("/r/{r}/review"), "home.review"));
+    }
+    if has(Role::Reviewer) || has(Role::Station) || has(Role::Admin) {
+        links.push((format!("/r/{r}/record"), "home.record"));
+    }
+    if has(Role::Reviewer) || has(Role::Admin) {
+        links.push((format!("/r/{r}/events"), "home.events"));
+        links.push((format!("/r/{r}/appeals"), "home.appeals"));
+    }
+    if has(Role::Admin) {
+        links.push((format!("/r/{r}/admin"), "home.admin"));
+        links.push((format!("/r/{r}/admin/import"), "home.import"));
+        links.push((format!("/r/{r}/admin/rewards"), "home.rewards"));
+        links.push((format!("/r/{r}/admin/budget"), "home.budget"));
+    }
+    if has(Role::Merchant) {
+        links.push((format!("/r/{r}/merchant"), "home.merchant"));
+    }
+    if has(Role::Auditor) || has(Role::Admin) {
+        links.push((format!("/r/{r}/privacy"), "home.privacy"));
+        links.push((format!("/r/{r}/evaluation"), "home.evaluation"));
+    }
+    links.push((format!("/notice/{r}"), "home.notice"));
+    links.push((format!("/transparency/{r}"), "home.transparency"));
+    links
+}
+
 /// One region's links on the home page.
 pub struct RegionLinks {
     pub region: String,
@@ -100,38 +138,7 @@ async fn home(c: Ctx) -> Response {
     let regions = by_region
         .into_iter()
         .map(|(r, roles)| {
-            let mut links: Vec<(String, &'static str)> = Vec::new();
-            let has = |x: Role| roles.contains(&x);
-            if has(Role::Resident) {
-                links.push((format!("/r/{r}/me"), "home.my_points"));
-                links.push(("/scan".to_owned(), "home.scan"));
-                links.push((format!("/r/{r}/shop"), "home.shop"));
-            }
-            if has(Role::Reviewer) {
-                links.push((format!("/r/{r}/review"), "home.review"));
-            }
-            if has(Role::Reviewer) || has(Role::Station) || has(Role::Admin) {
-                links.push((format!("/r/{r}/record"), "home.record"));
-            }
-            if has(Role::Reviewer) || has(Role::Admin) {
-                links.push((format!("/r/{r}/events"), "home.events"));
-                links.push((format!("/r/{r}/appeals"), "home.appeals"));
-            }
-            if has(Role::Admin) {
-                links.push((format!("/r/{r}/admin"), "home.admin"));
-                links.push((format!("/r/{r}/admin/import"), "home.import"));
-                links.push((format!("/r/{r}/admin/rewards"), "home.rewards"));
-                links.push((format!("/r/{r}/admin/budget"), "home.budget"));
-            }
-            if has(Role::Merchant) {
-                links.push((format!("/r/{r}/merchant"), "home.merchant"));
-            }
-            if has(Role::Auditor) || has(Role::Admin) {
-                links.push((format!("/r/{r}/privacy"), "home.privacy"));
-                links.push((format!("/r/{r}/evaluation"), "home.evaluation"));
-            }
-            links.push((format!("/notice/{r}"), "home.notice"));
-            links.push((format!("/transparency/{r}"), "home.transparency"));
+            let links = links_for(&r, &roles);
             let mut roles: Vec<String> = roles.iter().map(|x| c.word("role", x.as_str())).collect();
             roles.dedup();
             RegionLinks {

@@ -473,12 +473,7 @@ async fn record_page(
     // A reviewer or admin records directly; only a station operator confirms presence.
     let station =
         c.has(code, Role::Station) && !c.has(code, Role::Reviewer) && !c.has(code, Role::Admin);
-    let store = c.state.store();
-    let this_year = store
-        .clock()
-        .now()
-        .local_year(store.region_offset(code).unwrap_or(0))
-        .unwrap_or(2026);
+    let this_year = c.this_year(code).await;
     c.render(
         status,
         &Record {
@@ -724,10 +719,27 @@ pub struct EventForm {
     pub ends: String,
 }
 
-const EVENT_STAFF: &[Role] = &[Role::Reviewer, Role::Admin];
+/// Reviewers and admins run events; station staff where the region's admin allows.
+async fn event_staff(c: &Ctx, r: &str) -> Result<RegionCode, super::ctx::Refused> {
+    let code = region_for(c, r, &[Role::Reviewer, Role::Admin, Role::Station])?;
+    if c.has(&code, Role::Reviewer) || c.has(&code, Role::Admin) {
+        return Ok(code);
+    }
+    let allowed = match c.get(&format!("/api/v1/regions/{code}/settings")).await {
+        Ok(v) => v["stations_run_events"] == true,
+        Err(p) => return Err(Box::new(c.problem_page(&p))),
+    };
+    if allowed {
+        Ok(code)
+    } else {
+        Err(Box::new(
+            c.refused_page(&code, c.tr("events.stations_not_allowed")),
+        ))
+    }
+}
 
 async fn events(c: Ctx, Path(r): Path<String>) -> Response {
-    let code = match region_for(&c, &r, EVENT_STAFF) {
+    let code = match event_staff(&c, &r).await {
         Ok(x) => x,
         Err(res) => return *res,
     };
@@ -807,7 +819,7 @@ async fn create_event(c: Ctx, Path(r): Path<String>, Form(f): Form<EventForm>) -
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
     }
-    let code = match region_for(&c, &r, EVENT_STAFF) {
+    let code = match event_staff(&c, &r).await {
         Ok(x) => x,
         Err(res) => return *res,
     };
@@ -881,7 +893,7 @@ fn page_link(api_link: &str, origin: &str) -> Option<String> {
 }
 
 async fn event(c: Ctx, Path((r, e)): Path<(String, String)>) -> Response {
-    let code = match region_for(&c, &r, EVENT_STAFF) {
+    let code = match event_staff(&c, &r).await {
         Ok(x) => x,
         Err(res) => return *res,
     };
@@ -949,7 +961,7 @@ struct Appeals<'a> {
 }
 
 async fn appeals(c: Ctx, Path(r): Path<String>, q: Query<DoneQuery>) -> Response {
-    let code = match region_for(&c, &r, EVENT_STAFF) {
+    let code = match event_staff(&c, &r).await {
         Ok(x) => x,
         Err(res) => return *res,
     };
@@ -1027,7 +1039,7 @@ async fn decide_appeal(
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
     }
-    let code = match region_for(&c, &r, EVENT_STAFF) {
+    let code = match event_staff(&c, &r).await {
         Ok(x) => x,
         Err(res) => return *res,
     };
