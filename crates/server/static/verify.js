@@ -109,15 +109,35 @@ async function check({ leaf, index, treeSize, proof, note, vkey }) {
   }
   out.push({ ok: sigOk, text: `${msgs.sig} ${key.name}` });
   out.push({ ok: sigOk, text: `${msgs.key} ${vkey.trim()}` });
-  return { steps: out, all: out.every((s) => s.ok) };
+  return { steps: out, all: out.every((s) => s.ok), index, size: cp.size };
 }
 
+// The answer in words a villager reads first (where the entry is in the public
+// ledger, or which check failed), a mark on the entry, the link to the public
+// check, then each step that was checked.
 function show(el, result) {
   el.replaceChildren();
   const head = document.createElement("p");
   head.className = result.all ? "ok" : "error";
   head.id = result.all ? "verify-ok" : "verify-bad";
-  head.textContent = result.all ? msgs.ok : msgs.bad;
+  const failed = result.steps.find((s) => !s.ok);
+  head.textContent = result.all
+    ? fill(msgs.ok, result.index, result.size)
+    : `${msgs.bad} ${failed ? failed.text : ""}`;
+  const mark = document.getElementById("verified-mark");
+  if (mark) {
+    mark.hidden = false;
+    mark.className = result.all ? "ok" : "error";
+    mark.textContent = result.all ? msgs.markOk : msgs.markBad;
+  }
+  const link = document.createElement("p");
+  const a = document.createElement("a");
+  a.href = msgs.publicUrl;
+  a.textContent = msgs.public;
+  link.append(a);
+  const title = document.createElement("p");
+  title.className = "small muted";
+  title.textContent = msgs.steps;
   const list = document.createElement("ol");
   list.className = "checks";
   for (const s of result.steps) {
@@ -130,7 +150,7 @@ function show(el, result) {
   not.className = "info";
   not.textContent = msgs.not;
   list.append(not);
-  el.append(head, list);
+  el.append(head, link, title, list);
 }
 
 function fail(el, text, detail) {

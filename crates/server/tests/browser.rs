@@ -429,7 +429,26 @@ fn resident_checks_in_is_approved_and_verifies_in_the_browser() {
             Some("verify-ok"),
             "{all}"
         );
-        assert_eq!(head.text().await.expect("text"), "核验通过。");
+        // In words: where the entry is in the public ledger; a mark on the entry; the
+        // link to check it on the public page.
+        let said = head.text().await.expect("text");
+        assert!(
+            said.starts_with("已核验：这条记录是公开账本的第 ")
+                && said.ends_with("与本地区的签名一致。"),
+            "{said}"
+        );
+        // The number is the entry's own, as its card shows it.
+        let card = text_of(&resident, "section.card p.muted").await;
+        let number = card.rsplit(" · ").next().unwrap_or_default().to_owned();
+        assert!(
+            number.starts_with('第') && said.contains(&number),
+            "{card} / {said}"
+        );
+        assert_eq!(
+            text_of(&resident, "#verified-mark").await,
+            "✓ 已在公开账本核验"
+        );
+        wait_css(&resident, "#verify-result a[href='/transparency/vil']").await;
         let steps = text_of(&resident, "#verify-result ol.checks").await;
         assert!(
             steps.contains("Ed25519") && steps.contains("SHA-256"),
@@ -509,6 +528,10 @@ fn resident_checks_in_is_approved_and_verifies_in_the_browser() {
                 .is_empty(),
             "the failing step is marked"
         );
+        // The answer names the check that failed.
+        let said = head.text().await.expect("text");
+        assert!(said.starts_with("核验没有通过："), "{said}");
+        assert!(said.len() > "核验没有通过：".len() + 4, "{said}");
         reviewer.close().await.ok();
 
         // The resident spends the points in the shop and gets a code with its QR code.
