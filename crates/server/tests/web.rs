@@ -1229,6 +1229,14 @@ fn a_refused_redemption_says_why_in_the_pages_language() {
     assert_eq!(r.json()["code"], "balance-too-low", "{}", r.text());
     let mut w = Web::new(&app);
     w.sign_in("resident");
+    // Before the click the shop says which: how many points are missing (the
+    // resident holds none yet).
+    let shop = w.get("/r/vil/shop?lang=en").text();
+    assert!(
+        shop.contains("<span class=\"muted small why-not\">50 points short</span>"),
+        "{shop}"
+    );
+    assert!(w.get("/r/vil/shop?lang=zh").text().contains("还差 50 分"));
     for (lang, says) in [
         ("zh", "可用积分不够。"),
         ("en", "Not enough spendable points."),

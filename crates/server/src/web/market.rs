@@ -50,6 +50,9 @@ pub struct RewardRow {
     pub limit: String,
     pub sponsor: String,
     pub affordable: bool,
+    /// Why it cannot be redeemed now, in words (none left, or how many points are
+    /// missing); empty when it can.
+    pub why_not: String,
     pub key: String,
 }
 
@@ -69,6 +72,13 @@ fn reward_row(c: &Ctx, r: &Value, spendable: i64) -> RewardRow {
         limit,
         sponsor: s(r, "sponsor"),
         affordable: n(r, "price") <= spendable && n(r, "stock") > 0,
+        why_not: if n(r, "stock") <= 0 {
+            c.tr("shop.none_left").to_owned()
+        } else if n(r, "price") > spendable {
+            c.tr1("shop.short", n(r, "price") - spendable)
+        } else {
+            String::new()
+        },
         key: random_token(),
     }
 }
