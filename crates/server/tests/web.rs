@@ -1388,6 +1388,17 @@ fn the_auditor_sees_the_evaluation_tries_values_and_downloads_the_export() {
         None,
     );
     assert_eq!(r.status, 200, "{}", r.text());
+    // The resident's year chart carries the month's points on its bar.
+    let mut me = Web::new(&app);
+    me.sign_in("resident");
+    let page = me.get("/r/vil/me?lang=en").text();
+    let values: Vec<i64> = page
+        .split("class=\"value\">")
+        .skip(1)
+        .filter_map(|t| t.split('<').next()?.parse().ok())
+        .collect();
+    assert_eq!(values.len(), 1, "{page}");
+    assert!(values[0] > 0, "{page}");
     let mut a = Web::new(&app);
     a.sign_in("auditor");
     let home = a.get("/?lang=en");
