@@ -1141,6 +1141,14 @@ fn an_admin_adds_a_sponsor_and_sees_the_budget_last() {
         page.contains("id=\"outstanding\""),
         "the liability is shown"
     );
+    // The months as a chart with their values on the bars, one pair per table row.
+    assert!(page.contains("id=\"budget-chart\""), "{page}");
+    let rows = page.matches("<tr><td>").count();
+    let values = page.matches("class=\"value\"").count();
+    assert!(
+        rows > 0 && values == 2 * rows,
+        "{rows} months, {values} values: {page}"
+    );
     let csrf = w.csrf("/r/vil/admin/budget");
     let save = |w: &mut Web<'_>, code: &str, budget: &str| {
         w.post(

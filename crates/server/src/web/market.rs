@@ -687,6 +687,42 @@ pub struct MonthRow {
     pub expired: i64,
 }
 
+/// One month of the budget chart: points issued and redeemed, as two bars with values.
+pub struct BudgetBar {
+    pub y: i64,
+    pub label: String,
+    pub issued_w: i64,
+    pub issued: i64,
+    pub redeemed_w: i64,
+    pub redeemed: i64,
+}
+
+/// Width of the budget chart's longest bar, in SVG units.
+const BUDGET_BAR_W: i64 = 190;
+/// Height of one month's pair of bars.
+const BUDGET_ROW_H: i64 = 26;
+
+fn budget_bars(months: &[MonthRow]) -> Vec<BudgetBar> {
+    let top = months
+        .iter()
+        .flat_map(|m| [m.issued, m.redeemed])
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| BudgetBar {
+            y: i as i64 * BUDGET_ROW_H,
+            label: m.month.clone(),
+            issued_w: m.issued.max(0) * BUDGET_BAR_W / top,
+            issued: m.issued,
+            redeemed_w: m.redeemed.max(0) * BUDGET_BAR_W / top,
+            redeemed: m.redeemed,
+        })
+        .collect()
+}
+
 pub struct SponsorRow {
     pub code: String,
     pub name: String,
@@ -718,6 +754,8 @@ struct BudgetPage<'a> {
     outstanding: i64,
     reserved: i64,
     months: Vec<MonthRow>,
+    bars: Vec<BudgetBar>,
+    chart_h: i64,
     sponsors: Vec<SponsorRow>,
     f: SponsorForm,
     error_field: String,
@@ -772,7 +810,7 @@ async fn render_budget(
         Err(p) => return c.problem_page(&p),
     };
     let list = |k: &str| b[k].as_array().cloned().unwrap_or_default();
-    let months = list("months")
+    let months: Vec<MonthRow> = list("months")
         .iter()
         .map(|m| MonthRow {
             month: s(m, "month"),
@@ -808,6 +846,8 @@ async fn render_budget(
             region: code.to_string(),
             outstanding: n(&b, "outstanding"),
             reserved: n(&b, "reserved"),
+            bars: budget_bars(&months),
+            chart_h: months.len() as i64 * BUDGET_ROW_H + 4,
             months,
             sponsors,
             f,
