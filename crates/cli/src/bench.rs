@@ -258,6 +258,16 @@ fn fresh_store_with(
 
 /// Members 1..=`members` in households of four, in one write.
 fn seed_members(store: &Store, region: &RegionCode, members: u64) -> Result<()> {
+    seed_members_with(store, region, members, |_| Ok(Default::default()))
+}
+
+/// [`seed_members`], each member with the attributes `attributes(id)` gives.
+fn seed_members_with(
+    store: &Store,
+    region: &RegionCode,
+    members: u64,
+    attributes: impl Fn(i64) -> Result<jifen_store::Attributes>,
+) -> Result<()> {
     let rows = (1..=i64::try_from(members)?)
         .map(|id| {
             Ok(MemberRow {
@@ -266,7 +276,7 @@ fn seed_members(store: &Store, region: &RegionCode, members: u64) -> Result<()> 
                 household: HouseholdId::new((id - 1) / 4 + 1)?,
                 household_label: Some("户".into()),
                 name: "居民".into(),
-                attributes: Default::default(),
+                attributes: attributes(id)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;

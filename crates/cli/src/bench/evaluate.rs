@@ -14,13 +14,13 @@ use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
 use jifen_core::fairness::Residence;
 use jifen_core::{
-    Caps, Claimants, EntryKind, Evidence, FixedClock, HouseholdId, Indicator, IndicatorCode,
-    IndicatorRef, MemberId, NewEntry, OperatorId, Points, Reason, Region, RegionCode, RegionKind,
-    ReviewPolicy, Role, Source, clock::parse_date,
+    Caps, Claimants, EntryKind, Evidence, FixedClock, Indicator, IndicatorCode, IndicatorRef,
+    NewEntry, OperatorId, Points, Reason, Region, RegionCode, RegionKind, ReviewPolicy, Role,
+    Source, clock::parse_date,
 };
 use jifen_store::accounts::Grant;
 use jifen_store::admin::NewRegion;
-use jifen_store::{Attributes, ImportMembers, MemberRow, Store};
+use jifen_store::{Attributes, Store};
 
 use super::at;
 
@@ -69,30 +69,16 @@ fn put_indicators(store: &Store, region: &RegionCode) -> Result<Vec<IndicatorCod
 /// Members 1..=`members` in households of four, with birth years 1930–2005 and one
 /// in five working away, one in ten floating.
 fn seed(store: &Store, region: &RegionCode, members: u64) -> Result<()> {
-    let rows = (1..=i64::try_from(members)?)
-        .map(|id| {
-            Ok(MemberRow {
-                line: None,
-                member: Some(MemberId::new(id)?),
-                household: HouseholdId::new((id - 1) / 4 + 1)?,
-                household_label: Some("户".into()),
-                name: "居民".into(),
-                attributes: Attributes {
-                    birth_year: Some(1930 + i32::try_from(id * 7 % 76)?),
-                    residence: Some(match id % 10 {
-                        0 | 1 => Residence::Migrant,
-                        2 => Residence::Floating,
-                        _ => Residence::Resident,
-                    }),
-                },
-            })
+    super::seed_members_with(store, region, members, |id| {
+        Ok(Attributes {
+            birth_year: Some(1930 + i32::try_from(id * 7 % 76)?),
+            residence: Some(match id % 10 {
+                0 | 1 => Residence::Migrant,
+                2 => Residence::Floating,
+                _ => Residence::Resident,
+            }),
         })
-        .collect::<Result<Vec<_>>>()?;
-    store.run(ImportMembers {
-        region: region.clone(),
-        rows,
-    })?;
-    Ok(())
+    })
 }
 
 /// A region's fixture: indicators, members, a year of awards.

@@ -9,7 +9,7 @@ use axum::response::Response;
 use jifen_core::Role;
 use jifen_core::fairness::{FAR_MADS, Residence};
 use jifen_store::evaluate::{
-    CATEGORY_SHARE_WARN, COMPARE_DECISIONS_MIN, Distribution, Evaluation, Group,
+    CATEGORY_SHARE_WARN, COMPARE_DECISIONS_MIN, Distribution, Evaluation, Group, GroupFigures,
     POINTS_DEVIATION_FLOOR, RATE_DEVIATION_FLOOR, UPTAKE_WARN_FRACTION, WARN_GROUP_MEMBERS_MIN,
     Warning,
 };
@@ -364,6 +364,20 @@ fn hours(ms: i64) -> f64 {
     ms as f64 / 3_600_000.0
 }
 
+fn groups_out(groups: &[GroupFigures]) -> Vec<GroupOut> {
+    groups
+        .iter()
+        .map(|g| {
+            let (dimension, band) = group_label(&g.group);
+            GroupOut {
+                dimension,
+                band,
+                figures: distribution_out(&g.figures),
+            }
+        })
+        .collect()
+}
+
 fn group_label(g: &Group) -> (String, String) {
     (g.dimension.code().to_owned(), g.band.to_owned())
 }
@@ -375,18 +389,7 @@ pub fn evaluation_out(e: &Evaluation) -> EvaluationOut {
         year: e.year,
         tree_size: e.tree_size,
         overall: distribution_out(&e.overall),
-        groups: e
-            .groups
-            .iter()
-            .map(|g| {
-                let (dimension, band) = group_label(&g.group);
-                GroupOut {
-                    dimension,
-                    band,
-                    figures: distribution_out(&g.figures),
-                }
-            })
-            .collect(),
+        groups: groups_out(&e.groups),
         participants_by_month: e.participants_by_month.clone(),
         indicators: e
             .indicators
@@ -680,18 +683,7 @@ fn scenario_out(s: &Scenario) -> ScenarioOut {
             })
             .collect(),
         overall: distribution_out(&s.overall),
-        groups: s
-            .groups
-            .iter()
-            .map(|g| {
-                let (dimension, band) = group_label(&g.group);
-                GroupOut {
-                    dimension,
-                    band,
-                    figures: distribution_out(&g.figures),
-                }
-            })
-            .collect(),
+        groups: groups_out(&s.groups),
         awarded: s.awarded,
         liability: s.liability,
     }

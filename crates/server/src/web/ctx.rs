@@ -393,6 +393,22 @@ impl Ctx {
         )))
     }
 
+    /// A JSON answer saved as a file named `filename` (never cached).
+    pub fn json_download(&self, v: &Value, filename: &str) -> Response {
+        let body = serde_json::to_vec_pretty(v).unwrap_or_default();
+        let mut res = body.into_response();
+        let h = res.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
+
     /// The current year in the region's time (its offset read off the async runtime:
     /// on PostgreSQL a store read must not run on it).
     pub async fn this_year(&self, region: &RegionCode) -> i32 {

@@ -7,8 +7,8 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::get;
 use jifen_core::Role;
 use serde::Deserialize;
@@ -143,6 +143,11 @@ struct EvaluationPage<'a> {
     redeemable: i64,
     rules: Vec<String>,
     k_default: usize,
+}
+
+/// The items of the list `v[k]` (none when it is not a list).
+fn each<'a>(v: &'a Value, k: &str) -> impl Iterator<Item = &'a Value> {
+    v[k].as_array().into_iter().flatten()
 }
 
 fn pct(x: f64) -> String {
@@ -305,19 +310,13 @@ async fn evaluation(c: Ctx, Path(r): Path<String>, q: Query<YearQ>) -> Response 
 fn fill(c: &Ctx, page: &mut EvaluationPage<'_>, e: &Value) {
     page.tree_size = n(e, "tree_size");
     page.overall = group_row(c.tr("eval.everyone").to_owned(), &e["overall"]);
-    let names: std::collections::HashMap<String, String> = e["indicators"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let names: std::collections::HashMap<String, String> = each(e, "indicators")
         .map(|u| (s(u, "code"), s(u, "name")))
         .collect();
-    page.warnings = e["warnings"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    page.warnings = each(e, "warnings")
         .map(|w| warning_text(c, w, &names))
         .collect();
-    let groups: Vec<&Value> = e["groups"].as_array().into_iter().flatten().collect();
+    let groups: Vec<&Value> = each(e, "groups").collect();
     let shown: Vec<&Value> = groups
         .iter()
         .copied()
@@ -359,18 +358,12 @@ fn fill(c: &Ctx, page: &mut EvaluationPage<'_>, e: &Value) {
         });
     }
     page.means = means;
-    let months: Vec<i64> = e["participants_by_month"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let months: Vec<i64> = each(e, "participants_by_month")
         .map(|m| m.as_i64().unwrap_or(0))
         .collect();
     let top = months.iter().copied().max().unwrap_or(0);
     page.months = month_bars(&months, top, 18.0, 0.0);
-    page.lorenz = e["overall"]["lorenz"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    page.lorenz = each(&e["overall"], "lorenz")
         .map(|p| {
             let x = p[0].as_f64().unwrap_or(0.0);
             let y = p[1].as_f64().unwrap_or(0.0);
@@ -382,10 +375,7 @@ fn fill(c: &Ctx, page: &mut EvaluationPage<'_>, e: &Value) {
         .iter()
         .map(|g| group_row(group_label(c, g), g))
         .collect();
-    page.indicators = e["indicators"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    page.indicators = each(e, "indicators")
         .filter(|u| n(u, "entries") > 0)
         .map(|u| IndicatorRow {
             code: s(u, "code"),
@@ -396,20 +386,14 @@ fn fill(c: &Ctx, page: &mut EvaluationPage<'_>, e: &Value) {
             uptake: pct(f(u, "uptake")),
         })
         .collect();
-    page.categories = e["categories"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    page.categories = each(e, "categories")
         .map(|x| CategoryRow {
             category: s(x, "category"),
             points: n(x, "points"),
             share: pct(f(x, "share")),
         })
         .collect();
-    page.reviewers = e["reviewers"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    page.reviewers = each(e, "reviewers")
         .map(|r| ReviewerRow {
             name: s(r, "name"),
             decisions: n(r, "decisions"),
@@ -483,10 +467,7 @@ fn fill(c: &Ctx, page: &mut EvaluationPage<'_>, e: &Value) {
             n(a, "past_deadline").to_string(),
         ),
     ];
-    page.budget = e["budget"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    page.budget = each(e, "budget")
         .map(|b| BudgetRow {
             month: s(b, "month"),
             issued: n(b, "issued"),
@@ -604,8 +585,8 @@ fn what_if_result(c: &Ctx, w: &Value) -> WhatIfResult {
         both(c.tr("eval.awarded"), &|x| n(x, "awarded").to_string()),
         both(c.tr("eval.liability"), &|x| n(x, "liability").to_string()),
     ];
-    let tg: Vec<&Value> = t["groups"].as_array().into_iter().flatten().collect();
-    let pg: Vec<&Value> = p["groups"].as_array().into_iter().flatten().collect();
+    let tg: Vec<&Value> = each(t, "groups").collect();
+    let pg: Vec<&Value> = each(p, "groups").collect();
     let groups = tg
         .iter()
         .zip(&pg)
@@ -616,8 +597,8 @@ fn what_if_result(c: &Ctx, w: &Value) -> WhatIfResult {
             proposed: format!("{:.1} · {}", f(b, "mean"), pct(f(b, "participation"))),
         })
         .collect();
-    let tl: Vec<&Value> = t["levels"].as_array().into_iter().flatten().collect();
-    let pl: Vec<&Value> = p["levels"].as_array().into_iter().flatten().collect();
+    let tl: Vec<&Value> = each(t, "levels").collect();
+    let pl: Vec<&Value> = each(p, "levels").collect();
     let levels = tl
         .iter()
         .zip(&pl)
@@ -787,22 +768,7 @@ async fn export(c: Ctx, Path(r): Path<String>, q: Query<ExportQ>) -> Response {
         ))
         .await
     {
-        Ok(v) => {
-            let body = serde_json::to_vec_pretty(&v).unwrap_or_default();
-            let mut res = body.into_response();
-            let h = res.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "attachment; filename=\"jifen-evaluation-{code}-{year}.json\""
-            )) {
-                h.insert(header::CONTENT_DISPOSITION, v);
-            }
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            res
-        }
+        Ok(v) => c.json_download(&v, &format!("jifen-evaluation-{code}-{year}.json")),
         Err(p) => c.problem_page(&p),
     }
 }

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query};
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 use jifen_core::{MemberId, RegionCode, Role};
 use serde::Deserialize;
@@ -552,22 +552,7 @@ async fn export(c: Ctx, Path(r): Path<String>) -> Response {
         Err(res) => return *res,
     };
     match export_json(&c, &code, member).await {
-        Ok(v) => {
-            let body = serde_json::to_vec_pretty(&v).unwrap_or_default();
-            let mut res = body.into_response();
-            let h = res.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "attachment; filename=\"jifen-{code}-{member}.json\""
-            )) {
-                h.insert(header::CONTENT_DISPOSITION, v);
-            }
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            res
-        }
+        Ok(v) => c.json_download(&v, &format!("jifen-{code}-{member}.json")),
         Err(p) => c.problem_page(&p),
     }
 }

@@ -561,31 +561,16 @@ async fn member_attributes(
         quantity: "1".into(),
         ..RecordForm::default()
     };
-    let member = match f.member.trim().parse::<i64>() {
-        Ok(m) if m > 0 => m,
-        _ => {
-            let msg = c.tr("record.bad_member").to_owned();
-            return record_page(
-                &c,
-                &code,
-                blank,
-                "attributes",
-                &msg,
-                String::new(),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-    };
-    let birth_year = match f.birth_year.trim() {
-        "" => Ok(Value::Null),
-        y => y
+    let checked = match (f.member.trim().parse::<i64>(), f.birth_year.trim()) {
+        (Ok(m), "") if m > 0 => Ok((m, Value::Null)),
+        (Ok(m), y) if m > 0 => y
             .parse::<i32>()
-            .map(|y| json!(y))
+            .map(|y| (m, json!(y)))
             .map_err(|_| c.tr1("record.bad_birth_year", y)),
+        _ => Err(c.tr("record.bad_member").to_owned()),
     };
-    let birth_year = match birth_year {
-        Ok(v) => v,
+    let (member, birth_year) = match checked {
+        Ok(x) => x,
         Err(msg) => {
             return record_page(
                 &c,
