@@ -218,6 +218,7 @@ fn review_all(
                     operator: op(by[round]),
                     member: None,
                     approve: *approve,
+                    reason: (!*approve).then(|| "证据不足：请补充照片或证明人".to_owned()),
                 }
             })
             .collect();

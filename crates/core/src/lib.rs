@@ -35,6 +35,7 @@ pub mod password;
 pub mod points;
 pub mod region;
 pub mod role;
+pub mod search;
 pub mod signin;
 pub mod text;
 

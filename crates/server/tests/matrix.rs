@@ -48,6 +48,8 @@ const RESIDENT_ONLY: &[Who] = &[Resident];
 const OWNER_ADMIN_AUDITOR: &[Who] = &[Admin, Auditor, Resident];
 const AUDITOR_OR_ADMIN: &[Who] = &[Admin, Auditor];
 const STATION_OR_ADMIN: &[Who] = &[Admin, Station];
+/// Member 1's code: the member, and station staff and admins (to print a card).
+const STATION_ADMIN_OWNER: &[Who] = &[Admin, Station, Resident];
 
 impl Who {
     fn username(self) -> Option<&'static str> {
@@ -101,6 +103,8 @@ struct Seed {
     /// Two claims of member 3 awaiting review: one to approve, one to reject.
     to_approve: String,
     to_reject: String,
+    /// A third, to decide through the committee's batch decision.
+    to_decide: String,
     /// An open event's number and what its check-in link carries.
     event: i64,
     checkin: Value,
@@ -144,6 +148,7 @@ fn seed(app: &App) -> Seed {
     let entry = r.json()["entry"].as_str().expect("entry id").to_owned();
     let to_approve = claim(&resident2, 3);
     let to_reject = claim(&resident2, 3);
+    let to_decide = claim(&resident2, 3);
     let r = app.post(
         &format!("/api/v1/regions/{VIL}/events"),
         Some(&reviewer),
@@ -213,6 +218,7 @@ fn seed(app: &App) -> Seed {
         entry,
         to_approve,
         to_reject,
+        to_decide,
         event,
         in_notice,
         appeal,
@@ -431,6 +437,49 @@ fn table(s: &Seed) -> Vec<Row> {
             &format!("/api/v1/claims/{}/reject", s.to_reject),
             Some(json!({})),
             REVIEWER_ONLY,
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/regions/{region}/claims/decide",
+            &format!("/api/v1/regions/{v}/claims/decide"),
+            Some(json!({"claims": [s.to_decide], "decision": "reject", "reason": "证据不足"})),
+            REVIEWER_ONLY,
+            200,
+        ),
+        // Finding a resident, and member 1's member code.
+        row(
+            "GET",
+            "/api/v1/regions/{region}/members/find",
+            &format!("/api/v1/regions/{v}/members/find?q=1"),
+            None,
+            STAFF,
+            200,
+        ),
+        // A code that finds no one: staff are told so (404); everyone else is
+        // refused before the code is looked at.
+        row(
+            "GET",
+            "/api/v1/regions/{region}/members/by-code/{code}",
+            &format!("/api/v1/regions/{v}/members/by-code/2222-2222-2222-2222"),
+            None,
+            STAFF,
+            404,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/members/{member}/code",
+            &format!("/api/v1/regions/{v}/members/1/code"),
+            None,
+            STATION_ADMIN_OWNER,
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/regions/{region}/members/{member}/code/renew",
+            &format!("/api/v1/regions/{v}/members/1/code/renew"),
+            Some(json!({})),
+            STATION_ADMIN_OWNER,
             200,
         ),
         // Entries and balances of member 1.

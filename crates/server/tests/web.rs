@@ -1515,7 +1515,7 @@ fn a_station_records_age_and_residence_on_the_record_page() {
     let app = spawn_app();
     let mut w = Web::new(&app);
     w.sign_in("station");
-    let page = w.get("/r/vil/record?lang=en");
+    let page = w.get("/r/vil/record?member=1&lang=en");
     assert!(
         page.text().contains("id=\"attributes-form\""),
         "{}",
@@ -1647,7 +1647,7 @@ fn the_regions_language_beats_the_browsers_and_a_persons_choice_beats_both() {
     assert_eq!(r.status, 303, "{}", r.text());
     assert_eq!(
         app.get("/api/v1/regions/vil/settings", None).json(),
-        serde_json::json!({"default_lang": "en", "stations_run_events": false})
+        serde_json::json!({"default_lang": "en", "stations_run_events": false, "review_days": 7})
     );
     let mut fresh = Web::new(&app);
     assert!(
@@ -1717,4 +1717,301 @@ fn a_refusal_is_a_refusal_that_says_what_the_visitor_can_do() {
     );
     let r = create(&station);
     assert_eq!(r.status, 201, "{}", r.text());
+}
+
+/// Claims of the fixture for the committee's queue: returns their numbers.
+fn claims_for_queue(app: &App) -> (Vec<String>, String) {
+    let resident = app.login("resident");
+    let resident2 = app.login("resident2");
+    let claim = |token: &str, member: i64, indicator: &str, quantity: i64| -> String {
+        let r = app.post(
+            "/api/v1/regions/vil/claims",
+            Some(token),
+            &serde_json::json!({"member": member, "indicator": indicator, "quantity": quantity, "note": "queue"}),
+            None,
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        let id = r.json()["id"].as_str().expect("id").to_owned();
+        id.rsplit(':').next().expect("number").to_owned()
+    };
+    let trees = vec![
+        claim(&resident, 1, "TREE", 1),
+        claim(&resident, 1, "TREE", 2),
+        claim(&resident2, 3, "TREE", 1),
+    ];
+    let mediate = claim(&resident2, 3, "MEDIATE", 2);
+    (trees, mediate)
+}
+
+fn claim_status(app: &App, number: &str) -> serde_json::Value {
+    let r = app.get(
+        &format!("/api/v1/claims/vil:{number}"),
+        Some(&app.login("reviewer2")),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+#[test]
+fn a_committee_filters_its_queue_sees_what_is_overdue_and_decides_several_at_once() {
+    let app = spawn_app();
+    let (trees, mediate) = claims_for_queue(&app);
+    // Eight days later (the region gives 7), one more claim comes in.
+    app.clock.set(jifen_core::Timestamp::from_millis(
+        common::fixture_time().millis() + 8 * 86_400_000,
+    ));
+    let fresh = {
+        let r = app.post(
+            "/api/v1/regions/vil/claims",
+            Some(&app.login("resident2")),
+            &serde_json::json!({"member": 3, "indicator": "PROPOSAL", "note": "修路"}),
+            None,
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["id"]
+            .as_str()
+            .expect("id")
+            .rsplit(':')
+            .next()
+            .expect("n")
+            .to_owned()
+    };
+    let mut w = Web::new(&app);
+    w.sign_in("reviewer");
+    let page = w.get("/r/vil/review?lang=en").text();
+    assert!(page.contains("5 claims waiting"), "{page}");
+    assert!(
+        page.contains("4 waiting longer than the region&#39;s 7 days"),
+        "{page}"
+    );
+    let shows = |page: &str, n: &str| page.contains(&format!("id=\"claim-{n}\""));
+    // Filters: by indicator, by resident (pinyin initials), past the deadline.
+    let only = w.get("/r/vil/review?lang=en&indicator=MEDIATE").text();
+    assert!(shows(&only, &mediate) && !shows(&only, &trees[0]), "{only}");
+    let zs = w.get("/r/vil/review?lang=en&who=zs").text();
+    assert!(shows(&zs, &trees[0]) && shows(&zs, &trees[1]), "{zs}");
+    assert!(!shows(&zs, &trees[2]) && !shows(&zs, &mediate), "{zs}");
+    let late = w.get("/r/vil/review?lang=en&overdue=on").text();
+    assert!(shows(&late, &trees[0]) && !shows(&late, &fresh), "{late}");
+    let older = w.get("/r/vil/review?lang=en&older=30").text();
+    assert!(
+        older.contains(i18n::text(Lang::En, "review.none_match")),
+        "{older}"
+    );
+    // One approval of the mediation (20 points needs two): it needs a second reviewer.
+    let r = app.post(
+        &format!("/api/v1/claims/vil:{mediate}/approve"),
+        Some(&app.login("reviewer")),
+        &serde_json::json!({}),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["status"], "partly-approved");
+    let second = w.get("/r/vil/review?lang=en&second=on").text();
+    assert!(
+        shows(&second, &mediate) && !shows(&second, &trees[0]),
+        "{second}"
+    );
+
+    let csrf = w.csrf("/r/vil/review?lang=en");
+    let pick = |n: &str| format!("claim-{n}");
+    // A rejection without a reason: refused, nothing decided.
+    let (a, b) = (pick(&trees[0]), pick(&trees[1]));
+    let r = w.post(
+        "/r/vil/review/decide?lang=en",
+        &[
+            ("csrf", &csrf),
+            ("key", "b1"),
+            (&a, "on"),
+            (&b, "on"),
+            ("decision", "reject"),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(
+        r.text()
+            .contains(i18n::text(Lang::En, "review.batch_reason_needed")),
+        "{}",
+        r.text()
+    );
+    // With a claim this reviewer cannot decide (they approved it already): nothing
+    // is decided, and the message names that claim.
+    let m = pick(&mediate);
+    let r = w.post(
+        "/r/vil/review/decide?lang=en",
+        &[
+            ("csrf", &csrf),
+            ("key", "b2"),
+            (&a, "on"),
+            (&b, "on"),
+            (&m, "on"),
+            ("decision", "reject"),
+            ("reason", "照片看不清"),
+        ],
+    );
+    assert!(r.status == 403 || r.status == 409, "{}", r.text());
+    assert!(r.text().contains("Nothing was decided"), "{}", r.text());
+    assert!(
+        r.text().contains(&format!("claim vil:{mediate}")),
+        "{}",
+        r.text()
+    );
+    for n in [&trees[0], &trees[1]] {
+        assert_eq!(
+            claim_status(&app, n)["status"],
+            "submitted",
+            "claim {n} untouched"
+        );
+    }
+    assert_eq!(claim_status(&app, &mediate)["status"], "partly-approved");
+    // The two alone, with the reason: both rejected, and member 1 reads why.
+    let r = w.post(
+        "/r/vil/review/decide?lang=en",
+        &[
+            ("csrf", &csrf),
+            ("key", "b3"),
+            (&a, "on"),
+            (&b, "on"),
+            ("decision", "reject"),
+            ("reason", "照片看不清"),
+            ("who", "zs"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(location(&r), "/r/vil/review?done=batch-reject&n=2&who=zs");
+    for n in [&trees[0], &trees[1]] {
+        let c = claim_status(&app, n);
+        assert_eq!(c["status"], "rejected");
+        assert_eq!(c["reason"], "照片看不清");
+    }
+    let mut me = Web::new(&app);
+    me.sign_in("resident");
+    let page = me.get("/r/vil/me?lang=en").text();
+    assert!(page.contains("Reviewer&#39;s reason: 照片看不清"), "{page}");
+    // The API says what is wrong with a bad batch.
+    let token = app.login("reviewer2");
+    for (body, field) in [
+        (
+            serde_json::json!({"claims": [], "decision": "approve"}),
+            "claims",
+        ),
+        (
+            serde_json::json!({"claims": ["x"], "decision": "approve"}),
+            "claims",
+        ),
+        (
+            serde_json::json!({"claims": ["city:1"], "decision": "approve"}),
+            "claims",
+        ),
+        (
+            serde_json::json!({"claims": [fresh], "decision": "maybe"}),
+            "decision",
+        ),
+        (
+            serde_json::json!({"claims": [fresh, fresh], "decision": "approve"}),
+            "claims",
+        ),
+        (
+            serde_json::json!({"claims": [fresh], "decision": "reject", "reason": "x".repeat(501)}),
+            "reason",
+        ),
+    ] {
+        let r = app.post(
+            "/api/v1/regions/vil/claims/decide",
+            Some(&token),
+            &body,
+            None,
+        );
+        assert_eq!(r.status, 422, "{body}: {}", r.text());
+        assert_eq!(r.json()["field"], field, "{body}: {}", r.text());
+    }
+    assert_eq!(claim_status(&app, &fresh)["status"], "submitted");
+}
+
+/// The text of the element with this id (up to its first tag).
+fn text_of(html: &str, id: &str) -> Option<String> {
+    let at = html.find(&format!("id=\"{id}\""))?;
+    let rest = &html[at..];
+    let start = rest.find('>')? + 1;
+    let end = rest[start..].find('<')?;
+    Some(rest[start..start + end].trim().to_owned())
+}
+
+#[test]
+fn staff_find_a_resident_by_pinyin_initials_and_open_one_by_their_member_code() {
+    let app = spawn_app();
+    let mut st = Web::new(&app);
+    st.sign_in("station");
+    // Typed without script: the page lists the matches.
+    let page = st.get("/r/vil/record?lang=en&find=zs").text();
+    assert!(
+        page.contains("record?member=1\"") && page.contains("record?member=2\""),
+        "{page}"
+    );
+    assert!(!page.contains("record?member=3\""), "{page}");
+    let none = st.get("/r/vil/record?lang=en&find=qqq");
+    assert!(
+        none.text().contains("No resident matches"),
+        "{}",
+        none.text()
+    );
+    // The API, as the page's script asks it.
+    let token = app.login("station");
+    let r = app.get("/api/v1/regions/vil/members/find?q=lw", Some(&token));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["items"][0]["name"], "李五", "{}", r.text());
+    let r = app.get("/api/v1/regions/vil/members/find?q=x&limit=0", Some(&token));
+    assert_eq!(r.status, 422, "{}", r.text());
+    // The resident's own code, and staff opening them with it.
+    let mut me = Web::new(&app);
+    me.sign_in("resident");
+    let card = me.get("/r/vil/me/code?lang=en").text();
+    let code = text_of(&card, "member-code").expect("code on the card");
+    assert_eq!(code.len(), 19, "{code}");
+    assert!(card.contains("<svg"), "the card has its QR");
+    let r = st.get(&format!("/r/vil/m/{code}"));
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(location(&r), "/r/vil/record?member=1");
+    let chosen = st.get("/r/vil/record?member=1&lang=en").text();
+    assert!(chosen.contains("id=\"chosen\""), "{chosen}");
+    assert!(chosen.contains("张三"), "{chosen}");
+    // Typed where there is no camera, in lower case and without dashes.
+    let typed = code.replace('-', "").to_lowercase();
+    let r = st.get(&format!("/r/vil/record?find={typed}"));
+    assert_eq!(location(&r), "/r/vil/record?member=1", "{}", r.text());
+    // A scanned link goes through the scan page to the same place.
+    let r = st.get(&format!(
+        "/scan/go?link={}",
+        enc(&format!("https://jifen.example/r/vil/m/{code}"))
+    ));
+    assert_eq!(location(&r), format!("/r/vil/m/{code}"));
+    // The code is no credential: a resident who scans it is refused.
+    let r = me.get(&format!("/r/vil/m/{code}?lang=en"));
+    assert_eq!(r.status, 403, "{}", r.text());
+    let other = app.get(
+        "/api/v1/regions/vil/members/1/code",
+        Some(&app.login("resident2")),
+    );
+    assert_eq!(other.status, 403, "{}", other.text());
+    // Renewed: the old code finds no one, the new one does.
+    let csrf = field_value(&card, "csrf").expect("csrf");
+    let r = me.post("/r/vil/me/code", &[("csrf", &csrf)]);
+    assert_eq!(r.status, 303, "{}", r.text());
+    let renewed = me.get("/r/vil/me/code?done=renewed&lang=en").text();
+    let new_code = text_of(&renewed, "member-code").expect("new code");
+    assert_ne!(new_code, code);
+    let old = st.get(&format!("/r/vil/m/{code}?lang=en"));
+    assert_eq!(old.status, 404, "{}", old.text());
+    assert!(
+        old.text()
+            .contains(&i18n::text(Lang::En, "find.unknown_code").replace('\'', "&#39;")),
+        "{}",
+        old.text()
+    );
+    let r = st.get(&format!("/r/vil/m/{new_code}"));
+    assert_eq!(location(&r), "/r/vil/record?member=1");
+    // Station staff print a card for a resident without a phone.
+    let print = st.get("/r/vil/record/card?member=3&lang=en");
+    assert_eq!(print.status, 200, "{}", print.text());
+    assert!(print.text().contains("李五"), "{}", print.text());
 }

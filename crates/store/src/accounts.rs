@@ -250,15 +250,28 @@ impl Store {
         })
     }
 
-    /// A region's settings: its default language and whether stations run events.
+    /// A region's settings: its default language, whether stations run events, and
+    /// the days its reviewers have to decide a claim.
     pub fn set_region_settings(&self, region: RegionCode, settings: RegionSettings) -> Result<()> {
         check_lang(settings.default_lang.as_deref())?;
+        if !REVIEW_DAYS.contains(&settings.review_days) {
+            return Err(StoreError::Field {
+                field: "review_days",
+                detail: format!(
+                    "review_days is {}: give the days reviewers have to decide a claim, from {} to {}",
+                    settings.review_days,
+                    REVIEW_DAYS.start(),
+                    REVIEW_DAYS.end()
+                ),
+            });
+        }
         self.write(move |b| {
             let n = b.conn().execute(
-                "UPDATE regions SET default_lang = ?1, stations_run_events = ?2 WHERE region = ?3",
+                "UPDATE regions SET default_lang = ?1, stations_run_events = ?2, review_days = ?3 WHERE region = ?4",
                 params![
                     settings.default_lang,
                     i64::from(settings.stations_run_events),
+                    i64::from(settings.review_days),
                     region.as_str()
                 ],
             )?;
@@ -273,12 +286,13 @@ impl Store {
     pub fn region_settings(&self, region: &RegionCode) -> Result<RegionSettings> {
         self.read(|c| {
             c.query_opt(
-                "SELECT default_lang, stations_run_events FROM regions WHERE region = ?1",
+                "SELECT default_lang, stations_run_events, review_days FROM regions WHERE region = ?1",
                 params![region.as_str()],
                 |r| {
                     Ok(RegionSettings {
                         default_lang: r.get(0)?,
                         stations_run_events: r.get(1)?,
+                        review_days: u32::try_from(r.get::<i64>(2)?).unwrap_or(DEFAULT_REVIEW_DAYS),
                     })
                 },
             )?
@@ -697,13 +711,30 @@ pub(crate) fn create_account_in(
 }
 
 /// What a region's admin sets for its pages and staff.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegionSettings {
     /// `zh` or `en`: the region's pages come in it unless the person chose another.
     pub default_lang: Option<String>,
     /// Station staff may create events and show their check-in codes.
     pub stations_run_events: bool,
+    /// The days reviewers have to decide a claim; the queue counts what is past them.
+    pub review_days: u32,
 }
+
+impl Default for RegionSettings {
+    fn default() -> Self {
+        RegionSettings {
+            default_lang: None,
+            stations_run_events: false,
+            review_days: DEFAULT_REVIEW_DAYS,
+        }
+    }
+}
+
+/// The review deadline a region starts with, in days.
+pub const DEFAULT_REVIEW_DAYS: u32 = 7;
+/// The review deadlines a region may set, in days.
+pub const REVIEW_DAYS: std::ops::RangeInclusive<u32> = 1..=90;
 
 /// The languages the pages come in.
 pub const LANGS: [&str; 2] = ["zh", "en"];

@@ -160,6 +160,16 @@ impl Store {
                 "UPDATE appeals SET statement = '' WHERE region = ?1 AND member = ?2",
                 params![region.as_str(), member.get()],
             )?;
+            // What reviewers wrote about their claims, and the code that found them.
+            tx.execute(
+                "UPDATE claim_reviews SET reason = NULL WHERE region = ?1 AND claim IN \
+                 (SELECT claim FROM claims WHERE region = ?1 AND member = ?2)",
+                params![region.as_str(), member.get()],
+            )?;
+            tx.execute(
+                "DELETE FROM member_codes WHERE region = ?1 AND member = ?2",
+                params![region.as_str(), member.get()],
+            )?;
             tx.execute(
                 "DELETE FROM member_attributes WHERE region = ?1 AND member = ?2",
                 params![region.as_str(), member.get()],

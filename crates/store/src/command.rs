@@ -153,22 +153,83 @@ pub struct ReviewClaim {
     /// The reviewer's own member record in the region, if they have one.
     pub member: Option<MemberId>,
     pub approve: bool,
+    /// Why, in the reviewer's words (private: the claimant and staff see it).
+    pub reason: Option<String>,
 }
 
 impl Command for ReviewClaim {
     type Output = ClaimView;
     fn run(self, b: &mut Batch<'_>) -> Result<ClaimView> {
-        let household = match self.member {
-            Some(m) => Some(workflow::member_household(b.conn(), &self.region, m)?),
-            None => None,
-        };
-        let reviewer = Reviewer {
-            operator: self.operator,
-            member: self.member,
-            household,
-        };
-        let o = workflow::review_claim_in(b, &self.region, self.claim, reviewer, self.approve)?;
+        let reviewer = reviewer_of(b, &self.region, self.operator, self.member)?;
+        let reason = workflow::review_reason(self.reason.as_deref())?;
+        let o =
+            workflow::review_claim_in(b, &self.region, self.claim, reviewer, self.approve, reason)?;
         read::claim_in(b.conn(), &self.region, o.claim)
+    }
+}
+
+fn reviewer_of(
+    b: &mut Batch<'_>,
+    region: &RegionCode,
+    operator: OperatorId,
+    member: Option<MemberId>,
+) -> Result<Reviewer> {
+    let household = match member {
+        Some(m) => Some(workflow::member_household(b.conn(), region, m)?),
+        None => None,
+    };
+    Ok(Reviewer {
+        operator,
+        member,
+        household,
+    })
+}
+
+/// A committee's decision on several claims at once, with one reason: all of them
+/// are decided, or, when one cannot be (decided already, the reviewer's own, a cap
+/// it would pass), none is, and the error names that claim.
+#[derive(Debug, Clone)]
+pub struct ReviewClaims {
+    pub region: RegionCode,
+    pub claims: Vec<ClaimId>,
+    pub operator: OperatorId,
+    pub member: Option<MemberId>,
+    pub approve: bool,
+    pub reason: Option<String>,
+}
+
+/// The most claims one batch decision takes.
+pub const REVIEW_BATCH_MAX: usize = 100;
+
+impl Command for ReviewClaims {
+    type Output = Vec<ClaimView>;
+    fn run(self, b: &mut Batch<'_>) -> Result<Vec<ClaimView>> {
+        if self.claims.is_empty() || self.claims.len() > REVIEW_BATCH_MAX {
+            return Err(StoreError::Field {
+                field: "claims",
+                detail: format!(
+                    "claims holds {} claims: choose from 1 to {REVIEW_BATCH_MAX}",
+                    self.claims.len()
+                ),
+            });
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(twice) = self.claims.iter().find(|c| !seen.insert(c.get())) {
+            return Err(StoreError::Field {
+                field: "claims",
+                detail: format!("claims names claim {twice} twice"),
+            });
+        }
+        let reviewer = reviewer_of(b, &self.region, self.operator, self.member)?;
+        let reason = workflow::review_reason(self.reason.as_deref())?;
+        let mut out = Vec::with_capacity(self.claims.len());
+        for &claim in &self.claims {
+            let o =
+                workflow::review_claim_in(b, &self.region, claim, reviewer, self.approve, reason)
+                    .map_err(|e| e.about(&format!("claim {}:{claim}", self.region)))?;
+            out.push(read::claim_in(b.conn(), &self.region, o.claim)?);
+        }
+        Ok(out)
     }
 }
 

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0008_data_access.sql"),
     include_str!("../migrations/sqlite/0009_member_attributes.sql"),
     include_str!("../migrations/sqlite/0010_region_settings.sql"),
+    include_str!("../migrations/sqlite/0011_review_and_member_codes.sql"),
 ];
 
 /// The PostgreSQL migrations, in order: the same schema as SQLite's, in PostgreSQL's types.
@@ -38,6 +39,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0009_data_access.sql"),
     include_str!("../migrations/postgres/0010_member_attributes.sql"),
     include_str!("../migrations/postgres/0011_region_settings.sql"),
+    include_str!("../migrations/postgres/0012_review_and_member_codes.sql"),
 ];
 
 /// The oldest PostgreSQL jifen runs on (as `server_version_num`): 13 brings

@@ -111,6 +111,26 @@ impl From<jifen_log::Error> for StoreError {
 }
 
 impl StoreError {
+    /// The same refusal, its message starting with what it is about (`claim V:12`),
+    /// for an act on several things at once. Errors that are not a refusal of the
+    /// request, and a `NotFound` (which names the thing already), stay as they are.
+    pub fn about(self, what: &str) -> Self {
+        match self {
+            StoreError::Conflict(m) => StoreError::Conflict(format!("{what}: {m}")),
+            StoreError::Rejected(m) => StoreError::Rejected(format!("{what}: {m}")),
+            StoreError::Forbidden(m) => StoreError::Forbidden(format!("{what}: {m}")),
+            StoreError::Refused { code, detail } => StoreError::Refused {
+                code,
+                detail: format!("{what}: {detail}"),
+            },
+            StoreError::Field { field, detail } => StoreError::Field {
+                field,
+                detail: format!("{what}: {detail}"),
+            },
+            other => other,
+        }
+    }
+
     pub fn io(path: &std::path::Path, source: std::io::Error) -> Self {
         StoreError::Io {
             path: path.display().to_string(),

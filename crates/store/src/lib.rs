@@ -29,6 +29,7 @@ pub mod db;
 mod error;
 pub mod evaluate;
 pub mod export;
+pub mod find;
 mod import;
 mod import_csv;
 pub mod keys;
@@ -70,7 +71,7 @@ pub use attributes::{Attributes, SetAttributes};
 pub use command::{
     AddHousehold, AddReward, Answer, AppealDecided, CancelRedemption, CheckIn, Command,
     ConfirmRedemption, CreateAccount, CreateEvent, DecideAppeal, EndNotices, FileAppeal, Object,
-    Objected, Once, PutIndicator, ReviewClaim,
+    Objected, Once, PutIndicator, REVIEW_BATCH_MAX, ReviewClaim, ReviewClaims,
 };
 pub use error::{Result, StoreError};
 pub use import::{EntryRow, ImportEntries, ImportMembers, Imported, MemberRow};

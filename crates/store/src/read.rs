@@ -259,10 +259,15 @@ pub struct ClaimView {
     pub notice_until: Option<jifen_core::Timestamp>,
     pub entry_seq: Option<u64>,
     pub approvals: Vec<jifen_core::OperatorId>,
+    /// The reason the latest reviewer gave who gave one (private: the claimant and
+    /// staff see it).
+    pub reason: Option<String>,
 }
 
 const CLAIM_COLUMNS: &str = "c.region, c.claim, c.member, m.name, m.household, c.indicator, c.indicator_version, \
-     c.quantity, c.note, c.status, c.source, c.submitted_by, c.submitted_ms, c.notice_until_ms, c.entry_seq, a.display_name";
+     c.quantity, c.note, c.status, c.source, c.submitted_by, c.submitted_ms, c.notice_until_ms, c.entry_seq, a.display_name, \
+     (SELECT r.reason FROM claim_reviews r WHERE r.region = c.region AND r.claim = c.claim AND r.reason IS NOT NULL \
+      ORDER BY r.time_ms DESC LIMIT 1)";
 
 fn claim_from_row(c: &Conn, row: &Row<'_>) -> Result<ClaimView> {
     let region: String = row.get(0)?;
@@ -300,6 +305,7 @@ fn claim_from_row(c: &Conn, row: &Row<'_>) -> Result<ClaimView> {
             .map(jifen_core::Timestamp::from_millis),
         entry_seq: entry_seq.map(from_sql_u64).transpose()?,
         approvals,
+        reason: row.get(16)?,
         region,
     })
 }

@@ -239,7 +239,7 @@ impl Store {
         reviewer: Reviewer,
         approve: bool,
     ) -> Result<ClaimOutcome> {
-        self.write(move |b| review_claim_in(b, &region, claim, reviewer, approve))
+        self.write(move |b| review_claim_in(b, &region, claim, reviewer, approve, None))
     }
 
     /// Posts every claim in the region whose public notice has ended.
@@ -380,12 +380,39 @@ pub(crate) fn submit_claim_in(b: &mut Batch<'_>, c: NewClaim) -> Result<ClaimOut
     })
 }
 
+/// The longest reason a reviewer gives, in characters.
+pub const REVIEW_REASON_CHARS_MAX: usize = 500;
+
+/// A reviewer's reason, checked: `None` when blank.
+pub(crate) fn review_reason(reason: Option<&str>) -> Result<Option<&str>> {
+    let Some(r) = reason.map(str::trim).filter(|r| !r.is_empty()) else {
+        return Ok(None);
+    };
+    let chars = r.chars().count();
+    if chars > REVIEW_REASON_CHARS_MAX {
+        return Err(StoreError::Field {
+            field: "reason",
+            detail: format!(
+                "reason is {chars} characters long: say it in at most {REVIEW_REASON_CHARS_MAX}"
+            ),
+        });
+    }
+    jifen_core::text::check("reason", r, jifen_core::text::Lines::Many).map_err(|e| {
+        StoreError::Field {
+            field: "reason",
+            detail: e.to_string(),
+        }
+    })?;
+    Ok(Some(r))
+}
+
 pub(crate) fn review_claim_in(
     b: &mut Batch<'_>,
     region: &RegionCode,
     claim: ClaimId,
     reviewer: Reviewer,
     approve: bool,
+    reason: Option<&str>,
 ) -> Result<ClaimOutcome> {
     let now = b.now();
     let tx = b.conn();
@@ -422,12 +449,13 @@ pub(crate) fn review_claim_in(
         .status
         .next(event)
         .map_err(|e| StoreError::Conflict(e.to_string()))?;
-    tx.execute("INSERT INTO claim_reviews (region, claim, reviewer, decision, time_ms) VALUES (?1, ?2, ?3, ?4, ?5)", params![
+    tx.execute("INSERT INTO claim_reviews (region, claim, reviewer, decision, time_ms, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", params![
             region.as_str(),
             claim.get(),
             reviewer.operator.get(),
             if approve { "approve" } else { "reject" },
-            now.millis()
+            now.millis(),
+            reason
         ])?;
     match to {
         ClaimStatus::Approved => {

@@ -74,6 +74,14 @@ pub struct RegionSettingsIo {
     /// Station staff may create events and show their check-in codes.
     #[serde(default)]
     pub stations_run_events: bool,
+    /// The days reviewers have to decide a claim (1 to 90; 7 when left out): the
+    /// review queue counts the claims waiting longer.
+    #[serde(default = "default_review_days")]
+    pub review_days: u32,
+}
+
+fn default_review_days() -> u32 {
+    jifen_store::accounts::DEFAULT_REVIEW_DAYS
 }
 
 /// What switching large text for a resident did.
@@ -599,12 +607,13 @@ async fn get_region_settings(
     Ok(Json(RegionSettingsIo {
         default_lang: s.default_lang,
         stations_run_events: s.stations_run_events,
+        review_days: s.review_days,
     }))
 }
 
 /// Sets the region's settings: its default language (its pages come in it unless the
-/// person chose another; it wins over the browser's header) and whether its station
-/// staff may run events. Admins.
+/// person chose another; it wins over the browser's header), whether its station
+/// staff may run events, and the days its reviewers have to decide a claim. Admins.
 #[utoipa::path(put, path = "/api/v1/regions/{region}/settings", tag = "admin", security(("bearer" = [])),
     params(("region" = String, Path, description = "region code")),
     request_body = RegionSettingsIo,
@@ -621,6 +630,7 @@ async fn put_region_settings(
     let settings = RegionSettings {
         default_lang: body.default_lang.clone(),
         stations_run_events: body.stations_run_events,
+        review_days: body.review_days,
     };
     blocking(&state, move |s| Ok(s.set_region_settings(code, settings)?)).await?;
     Ok(Json(body))

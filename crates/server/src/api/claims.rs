@@ -5,10 +5,11 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
+use jifen_core::ClaimId;
 use jifen_core::{ClaimStatus, IndicatorCode, MemberId, Role, Source};
-use jifen_store::ReviewClaim;
 use jifen_store::workflow::NewClaim;
-use serde::Deserialize;
+use jifen_store::{REVIEW_BATCH_MAX, ReviewClaim, ReviewClaims};
+use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -232,6 +233,7 @@ async fn decide(
         operator: who.id(),
         member: who.member_of(&code),
         approve,
+        reason: None,
     };
     once(
         &state,
@@ -276,8 +278,114 @@ async fn reject(
     decide(state, who, id, headers, false).await
 }
 
+/// A committee's decision on several claims at once.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionIn {
+    /// The claims' numbers in the region (`12`), or their ids (`V:12`); 1 to 100.
+    pub claims: Vec<String>,
+    /// `approve` or `reject`.
+    pub decision: String,
+    /// Why, in the committee's words, kept with each decision (the claimant sees
+    /// it); up to 500 characters. Optional.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DecisionOut {
+    /// Each claim as it now stands, in the order asked.
+    pub items: Vec<ClaimOut>,
+}
+
+/// Decides several claims at once, with one reason: every one of them, or, when
+/// one cannot be decided (decided already, recorded by the reviewer, a cap it
+/// would pass), none of them, with an error that names that claim.
+#[utoipa::path(post, path = "/api/v1/regions/{region}/claims/decide", tag = "claims", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
+    request_body = DecisionIn,
+    responses((status = 200, body = DecisionOut), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn decide_many(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(r): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<DecisionIn>,
+) -> ApiResult<Response> {
+    let code = region(&r)?;
+    who.require(&code, &[Role::Reviewer])?;
+    let key = idempotency_key(&headers)?;
+    let approve = match body.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        other => {
+            return Err(ApiError::field(
+                "decision",
+                format!("decision is {other:?}: say \"approve\" or \"reject\""),
+            ));
+        }
+    };
+    if body.claims.is_empty() || body.claims.len() > REVIEW_BATCH_MAX {
+        return Err(ApiError::field(
+            "claims",
+            format!(
+                "claims holds {} claims: choose from 1 to {REVIEW_BATCH_MAX}",
+                body.claims.len()
+            ),
+        ));
+    }
+    let mut claims = Vec::with_capacity(body.claims.len());
+    for c in &body.claims {
+        let number = match c.split_once(':') {
+            Some((rc, n)) if rc == code.as_str() => n,
+            Some(_) => {
+                return Err(ApiError::field(
+                    "claims",
+                    format!("claim {c:?} is not of region {code}"),
+                ));
+            }
+            None => c.as_str(),
+        };
+        let id = number
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| ClaimId::new(n).ok())
+            .ok_or_else(|| ApiError::field("claims", format!("{c:?} is not a claim number")))?;
+        claims.push(id);
+    }
+    let offset = state.offset(&code).await?;
+    let cmd = ReviewClaims {
+        region: code.clone(),
+        claims,
+        operator: who.id(),
+        member: who.member_of(&code),
+        approve,
+        reason: body.reason,
+    };
+    once(
+        &state,
+        who.id(),
+        key,
+        "POST",
+        format!("/api/v1/regions/{code}/claims/decide"),
+        StatusCode::OK,
+        cmd,
+        move |views| DecisionOut {
+            items: views
+                .iter()
+                .map(|v| ClaimOut::from_view(v, offset))
+                .collect(),
+        },
+    )
+    .await
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(decide_many))
         .routes(routes!(submit, list))
         .routes(routes!(one))
         .routes(routes!(approve))

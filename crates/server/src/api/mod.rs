@@ -11,6 +11,7 @@ pub mod docs;
 pub mod entries;
 pub mod evaluation;
 pub mod events;
+pub mod find;
 pub mod market;
 pub mod notice;
 pub mod regions;
@@ -64,6 +65,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(year::routes())
         .merge(data_access::routes())
         .merge(evaluation::routes())
+        .merge(find::routes())
 }
 
 /// A region code from a path; an invalid one is simply not found.

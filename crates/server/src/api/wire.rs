@@ -127,6 +127,9 @@ pub struct ClaimOut {
     /// The posted entry's id, once posted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entry: Option<String>,
+    /// The reason the latest reviewer who gave one gave (for a rejection, why).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl ClaimOut {
@@ -147,6 +150,7 @@ impl ClaimOut {
             notice_until: c.notice_until.map(|t| rfc3339(t, offset)),
             approvals: c.approvals.iter().map(|a| a.get()).collect(),
             entry: c.entry_seq.map(|s| format!("{}:{s}", c.region)),
+            reason: c.reason.clone(),
         }
     }
 }

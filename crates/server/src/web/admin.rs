@@ -91,6 +91,7 @@ struct Overview<'a> {
     /// The region's default language (`zh`, `en`), or empty for none.
     default_lang: String,
     stations_run_events: bool,
+    review_days: i64,
 }
 
 impl Overview<'_> {
@@ -199,6 +200,7 @@ async fn overview_page(
             typed,
             default_lang: s(&settings, "default_lang"),
             stations_run_events: settings["stations_run_events"] == true,
+            review_days: n(&settings, "review_days"),
         },
     )
 }
@@ -210,9 +212,11 @@ struct SettingsForm {
     lang: String,
     /// "on" when the box is ticked.
     stations_run_events: String,
+    review_days: String,
 }
 
-/// The region's settings: the default language of its pages, whether stations run events.
+/// The region's settings: the default language of its pages, whether stations run
+/// events, the days reviewers have to decide a claim.
 async fn save_settings(c: Ctx, Path(r): Path<String>, Form(f): Form<SettingsForm>) -> Response {
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
@@ -225,6 +229,27 @@ async fn save_settings(c: Ctx, Path(r): Path<String>, Form(f): Form<SettingsForm
         "" => serde_json::Value::Null,
         l => serde_json::json!(l),
     };
+    // Left blank (an older form): the region keeps its deadline.
+    let typed_days = if f.review_days.trim().is_empty() {
+        match c.get(&format!("/api/v1/regions/{code}/settings")).await {
+            Ok(v) => n(&v, "review_days").to_string(),
+            Err(p) => return c.problem_page(&p),
+        }
+    } else {
+        f.review_days.trim().to_owned()
+    };
+    let Ok(review_days) = typed_days.parse::<u32>() else {
+        return overview_page(
+            &c,
+            &code,
+            String::new(),
+            "settings",
+            &c.tr1("admin.review_days_bad", f.review_days.trim()),
+            Vec::new(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
     match c
         .api(
             Method::PUT,
@@ -232,6 +257,7 @@ async fn save_settings(c: Ctx, Path(r): Path<String>, Form(f): Form<SettingsForm
             Some(serde_json::json!({
                 "default_lang": lang,
                 "stations_run_events": f.stations_run_events == "on",
+                "review_days": review_days,
             })),
             None,
         )

@@ -654,6 +654,29 @@ pub fn safe_next(to: &str) -> String {
 }
 
 /// Percent-encodes for a query value.
+/// A QR code of `text` as inline SVG (for a page), or empty if it cannot be one.
+pub fn qr_svg(text: &str, label: &str) -> String {
+    match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M) {
+        Ok(q) => q
+            .render::<qrcode::render::svg::Color>()
+            .quiet_zone(true)
+            .min_dimensions(256, 256)
+            .build()
+            .split_once("<svg")
+            .map(|(_, svg)| {
+                format!(
+                    "<svg role=\"img\" aria-label=\"{}\"{svg}",
+                    label
+                        .replace('&', "&amp;")
+                        .replace('"', "&quot;")
+                        .replace('<', "&lt;")
+                )
+            })
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
 pub fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {

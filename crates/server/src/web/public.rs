@@ -52,6 +52,7 @@ const CSS: &str = include_str!("../../static/jifen.css");
 const VERIFY_JS: &str = include_str!("../../static/verify.js");
 const SCAN_JS: &str = include_str!("../../static/scan.js");
 const PAGE_JS: &str = include_str!("../../static/page.js");
+const FIND_JS: &str = include_str!("../../static/find.js");
 
 async fn static_file(Path(file): Path<String>) -> Response {
     let (body, ty) = match file.as_str() {
@@ -59,6 +60,7 @@ async fn static_file(Path(file): Path<String>) -> Response {
         "verify.js" => (VERIFY_JS, "text/javascript; charset=utf-8"),
         "scan.js" => (SCAN_JS, "text/javascript; charset=utf-8"),
         "page.js" => (PAGE_JS, "text/javascript; charset=utf-8"),
+        "find.js" => (FIND_JS, "text/javascript; charset=utf-8"),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     let mut res = body.into_response();

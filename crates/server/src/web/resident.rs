@@ -33,6 +33,7 @@ pub const CHART_BAR_MAX: i64 = 100;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/r/{region}/me", get(me))
+        .route("/r/{region}/me/code", get(my_card).post(renew_my_card))
         .route("/r/{region}/me/history", get(history))
         .route("/r/{region}/me/export", get(export))
         .route("/r/{region}/entries/{seq}", get(entry))
@@ -114,6 +115,8 @@ pub struct ClaimRow {
     pub what: String,
     pub status: String,
     pub date: String,
+    /// The reviewer's reason, if one was given.
+    pub reason: String,
 }
 
 pub struct AppealRow {
@@ -201,6 +204,110 @@ fn bars(months: &[i64; 12]) -> Vec<Bar> {
         .collect()
 }
 
+#[derive(Template)]
+#[template(path = "member_code.html")]
+struct Card<'a> {
+    c: &'a Ctx,
+    region: String,
+    region_name: String,
+    member: i64,
+    name: String,
+    code: String,
+    qr: String,
+    /// The resident's own card (they renew it here); otherwise a station's print.
+    own: bool,
+    renewed: bool,
+}
+
+/// The member code card: the QR staff scan to open the resident, the code typed
+/// where a camera is missing, a print button, and renewal.
+pub async fn card_page(
+    c: &Ctx,
+    code: &RegionCode,
+    member: MemberId,
+    own: bool,
+    renewed: bool,
+) -> Response {
+    let got = async {
+        let mc = c
+            .get(&format!("/api/v1/regions/{code}/members/{member}/code"))
+            .await?;
+        let region = c.get(&format!("/api/v1/regions/{code}")).await?;
+        Ok::<_, Problem>((mc, region))
+    }
+    .await;
+    let (mc, region) = match got {
+        Ok(x) => x,
+        Err(p) => return c.problem_page(&p),
+    };
+    let c2 = code.clone();
+    let name = crate::write::read(&c.state, move |st| Ok(st.member(&c2, member)?))
+        .await
+        .ok()
+        .and_then(|m| m.name)
+        .unwrap_or_default();
+    let link = format!("{}{}", c.origin(), s(&mc, "path"));
+    let member_code = s(&mc, "code");
+    c.render(
+        StatusCode::OK,
+        &Card {
+            c,
+            region: code.to_string(),
+            region_name: s(&region, "name"),
+            member: member.get(),
+            name,
+            qr: super::ctx::qr_svg(&link, &c.tr1("card.qr_alt", &member_code)),
+            code: member_code,
+            own,
+            renewed,
+        },
+    )
+}
+
+async fn my_card(c: Ctx, Path(r): Path<String>, q: Query<DoneQuery>) -> Response {
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let member = match my_member(&c, &code) {
+        Ok(m) => m,
+        Err(res) => return *res,
+    };
+    card_page(&c, &code, member, true, q.done == "renewed").await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn renew_my_card(c: Ctx, Path(r): Path<String>, Form(f): Form<CsrfForm>) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let member = match my_member(&c, &code) {
+        Ok(m) => m,
+        Err(res) => return *res,
+    };
+    match c
+        .api(
+            Method::POST,
+            &format!("/api/v1/regions/{code}/members/{member}/code/renew"),
+            None,
+            None,
+        )
+        .await
+    {
+        Ok(_) => c.redirect(&format!("/r/{code}/me/code?done=renewed")),
+        Err(p) => c.problem_page(&p),
+    }
+}
+
 async fn me(c: Ctx, Path(r): Path<String>, q: Query<DoneQuery>) -> Response {
     let code = match region_or_404(&c, &r) {
         Ok(x) => x,
@@ -262,7 +369,7 @@ async fn me_page(
     let claims: Vec<ClaimRow> = items(&claims_v)
         .iter()
         .rev()
-        .filter(|x| !matches!(s(x, "status").as_str(), "posted" | "rejected" | "withdrawn"))
+        .filter(|x| !matches!(s(x, "status").as_str(), "posted" | "withdrawn"))
         .take(RECENT_ENTRIES as usize)
         .map(|x| ClaimRow {
             id: s(x, "id"),
@@ -272,6 +379,7 @@ async fn me_page(
                 .unwrap_or_else(|| s(x, "indicator")),
             status: c.word("status", &s(x, "status")),
             date: short_time(&s(x, "submitted_at")),
+            reason: s(x, "reason"),
         })
         .collect();
     let appeals_v = c
@@ -883,6 +991,14 @@ pub fn scanned_path(link: &str) -> Option<String> {
         Some(i) => &link[i + 3..][link[i + 3..].find('/')?..],
         None => link,
     };
+    // A resident's member code: staff scan it to open the resident.
+    if let Some(rest) = path.strip_prefix("/r/")
+        && let Some((region, code)) = rest.split_once("/m/")
+    {
+        let code = jifen_store::find::normalize_code(code)?;
+        RegionCode::parse(region).ok()?;
+        return Some(format!("/r/{region}/m/{code}"));
+    }
     let rest = path
         .strip_prefix("/checkin/")
         .or_else(|| path.strip_prefix("/c/"))?;
@@ -912,7 +1028,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scanned_links_lead_to_the_check_in_page_only() {
+    fn scanned_links_lead_to_the_check_in_page_or_a_member_only() {
         assert_eq!(
             scanned_path("http://127.0.0.1:8080/checkin/vil/3?exp=5&sig=a-b_c").as_deref(),
             Some("/c/vil/3?exp=5&sig=a-b_c")
@@ -925,6 +1041,15 @@ mod tests {
         assert_eq!(scanned_path("/c/vil/x?exp=5"), None);
         assert_eq!(scanned_path("/c/vil/3?exp=5&next=//evil"), None);
         assert_eq!(scanned_path(""), None);
+        assert_eq!(
+            scanned_path("https://jifen.example/r/vil/m/ABCD-EFGH-JKLM-NPQR").as_deref(),
+            Some("/r/vil/m/ABCD-EFGH-JKLM-NPQR")
+        );
+        assert_eq!(
+            scanned_path("/r/vil/m/ABCD-EFGH-JKLM-NPQR?next=//evil"),
+            None
+        );
+        assert_eq!(scanned_path("/r/vil/m/../admin"), None);
     }
 
     #[test]

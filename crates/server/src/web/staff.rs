@@ -14,11 +14,10 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use jifen_core::{RegionCode, Role};
-use qrcode::{EcLevel, QrCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::ctx::{Ctx, Problem, items, n, random_token, s};
+use super::ctx::{Ctx, Problem, items, n, random_token, s, url_encode};
 use super::public::{region_for, short_time};
 use super::resident::EntryRow;
 use crate::AppState;
@@ -29,15 +28,19 @@ pub const QUEUE_CLAIMS_MAX: usize = 30;
 pub const QUEUE_HISTORY_ENTRIES: u32 = 5;
 /// Events listed on the events page, newest first.
 pub const EVENTS_SHOWN_MAX: u32 = 30;
-/// Members offered in the record form's list (a number can always be typed).
-pub const MEMBER_CHOICES_MAX: u32 = 200;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/r/{region}/review", get(queue))
         .route("/r/{region}/claims/{claim}/decide", post(decide))
+        .route("/r/{region}/review/decide", post(decide_batch))
         .route("/r/{region}/record", get(record_form).post(record))
         .route("/r/{region}/record/large", post(member_large))
+        .route("/r/{region}/m/{code}", get(member_by_code))
+        .route(
+            "/r/{region}/record/card",
+            get(staff_card).post(staff_card_renew),
+        )
         .route("/r/{region}/record/attributes", post(member_attributes))
         .route("/r/{region}/events", get(events).post(create_event))
         .route("/r/{region}/events/{event}", get(event))
@@ -108,6 +111,10 @@ pub struct QueueItem {
     pub source: String,
     pub status: String,
     pub submitted: String,
+    /// Whole days since it was submitted.
+    pub age_days: i64,
+    /// Waiting longer than the region gives its reviewers.
+    pub overdue: bool,
     pub approvals: usize,
     /// Who recorded it; `own` when that is the signed-in reviewer, who then may
     /// reject it but not approve it (four eyes).
@@ -116,7 +123,78 @@ pub struct QueueItem {
     pub history: Vec<EntryRow>,
     /// Objections raised on the public notice board: (reason, when).
     pub objections: Vec<(String, String)>,
+    /// The end of its public notice, for a claim sent back from the notice board.
+    pub notice_until: String,
     pub key: String,
+}
+
+/// The filters a committee sets on its queue (all optional).
+#[derive(Deserialize, Default, Clone)]
+#[serde(default)]
+pub struct QueueFilter {
+    /// An indicator's code.
+    pub indicator: String,
+    /// Only claims waiting at least this many days.
+    pub older: String,
+    /// "on": only claims that have one approval and need a second reviewer.
+    pub second: String,
+    /// "on": only claims someone objected to on the notice board.
+    pub objected: String,
+    /// "on": only claims past the region's review deadline.
+    pub overdue: String,
+    /// Only this resident's claims: a name, pinyin initials or a member number.
+    pub who: String,
+    done: String,
+    id: String,
+    n: String,
+}
+
+impl QueueFilter {
+    fn is_set(&self) -> bool {
+        !self.indicator.is_empty()
+            || !self.who.trim().is_empty()
+            || !self.older.is_empty()
+            || self.second == "on"
+            || self.objected == "on"
+            || self.overdue == "on"
+    }
+
+    fn keeps(&self, x: &QueueItem, approvals_needed_two: bool) -> bool {
+        (self.indicator.is_empty() || x.code == self.indicator)
+            && self.older.parse::<i64>().map_or(true, |d| x.age_days >= d)
+            && (self.second != "on" || (x.approvals > 0 && approvals_needed_two))
+            && (self.objected != "on" || !x.objections.is_empty())
+            && (self.overdue != "on" || x.overdue)
+            && (self.who.trim().is_empty()
+                || jifen_core::search::Searchable::new(&x.member_name, "", x.member)
+                    .rank(&self.who)
+                    .is_some())
+    }
+
+    /// The filters that are set, as (name, value).
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        [
+            ("indicator", &self.indicator),
+            ("older", &self.older),
+            ("second", &self.second),
+            ("objected", &self.objected),
+            ("overdue", &self.overdue),
+            ("who", &self.who),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k, v.clone()))
+        .collect()
+    }
+
+    /// The query string that keeps these filters (for redirects after a decision).
+    fn query(&self) -> String {
+        self.pairs()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", url_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
 }
 
 #[derive(Template)]
@@ -125,9 +203,22 @@ struct Queue<'a> {
     c: &'a Ctx,
     region: String,
     claims: Vec<QueueItem>,
+    /// Open claims in all, and how many of them are past the deadline.
+    open: usize,
+    overdue: usize,
+    review_days: u32,
+    /// The indicators to filter by: (code, name).
+    indicators: Vec<(String, String)>,
+    filter: QueueFilter,
+    filtered: bool,
+    /// The filters set, as hidden fields of the decision forms (kept after deciding).
+    hidden: Vec<(&'static str, String)>,
+    older_days: Vec<String>,
     done: String,
     error_claim: String,
     error: String,
+    batch_key: String,
+    batch_reason: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -137,7 +228,7 @@ pub struct DoneQuery {
     id: String,
 }
 
-async fn queue(c: Ctx, Path(r): Path<String>, q: Query<DoneQuery>) -> Response {
+async fn queue(c: Ctx, Path(r): Path<String>, q: Query<QueueFilter>) -> Response {
     let code = match region_for(&c, &r, &[Role::Reviewer]) {
         Ok(x) => x,
         Err(res) => return *res,
@@ -145,63 +236,100 @@ async fn queue(c: Ctx, Path(r): Path<String>, q: Query<DoneQuery>) -> Response {
     let done = match q.done.as_str() {
         "approve" => c.tr1("review.done_approve", &q.id),
         "reject" => c.tr1("review.done_reject", &q.id),
+        "batch-approve" => c.tr1("review.done_batch_approve", &q.n),
+        "batch-reject" => c.tr1("review.done_batch_reject", &q.n),
         _ => String::new(),
     };
-    queue_page(&c, &code, done, "", "", StatusCode::OK).await
+    queue_page(&c, &code, &q.0, done, "", "", String::new(), StatusCode::OK).await
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn queue_page(
     c: &Ctx,
     code: &RegionCode,
+    filter: &QueueFilter,
     done: String,
     error_claim: &str,
     error: &str,
+    batch_reason: String,
     status: StatusCode,
 ) -> Response {
-    match queue_items(c, code).await {
-        Ok(claims) => c.render(
+    match queue_items(c, code, filter).await {
+        Ok(q) => c.render(
             status,
             &Queue {
                 c,
                 region: code.to_string(),
-                claims,
+                claims: q.shown,
+                open: q.open,
+                overdue: q.overdue,
+                review_days: q.review_days,
+                indicators: q.indicators,
+                filtered: filter.is_set(),
+                hidden: filter.pairs(),
+                older_days: ["1", "3", "7", "14", "30"].map(String::from).to_vec(),
+                filter: filter.clone(),
                 done,
                 error_claim: error_claim.to_owned(),
                 error: error.to_owned(),
+                batch_key: random_token(),
+                batch_reason,
             },
         ),
         Err(p) => c.problem_page(&p),
     }
 }
 
-async fn queue_items(c: &Ctx, code: &RegionCode) -> Result<Vec<QueueItem>, Problem> {
+/// Claims read for the queue at most (the open ones, oldest first); filters and
+/// the overdue count work on these.
+pub const QUEUE_READ_MAX: usize = 500;
+
+struct QueueView {
+    shown: Vec<QueueItem>,
+    open: usize,
+    overdue: usize,
+    review_days: u32,
+    indicators: Vec<(String, String)>,
+}
+
+async fn queue_items(
+    c: &Ctx,
+    code: &RegionCode,
+    filter: &QueueFilter,
+) -> Result<QueueView, Problem> {
     let inds = indicators(c, code).await?;
     let by_code: HashMap<String, &Value> = inds.iter().map(|i| (s(i, "code"), i)).collect();
     let names: HashMap<String, String> =
         inds.iter().map(|i| (s(i, "code"), s(i, "name"))).collect();
     let mut claims = Vec::new();
     for status in ["submitted", "partly-approved"] {
-        let v = c
-            .get(&format!(
-                "/api/v1/regions/{code}/claims?status={status}&limit={QUEUE_CLAIMS_MAX}"
-            ))
-            .await?;
-        claims.extend(items(&v));
+        let mut after = 0;
+        loop {
+            let v = c
+                .get(&format!(
+                    "/api/v1/regions/{code}/claims?status={status}&limit=200&after={after}"
+                ))
+                .await?;
+            claims.extend(items(&v));
+            match v["next"].as_i64() {
+                Some(next) if claims.len() < QUEUE_READ_MAX => after = next,
+                _ => break,
+            }
+        }
     }
-    claims.sort_by_key(|x| {
+    let number_of = |x: &Value| -> i64 {
         s(x, "id")
             .rsplit(':')
             .next()
-            .and_then(|n| n.parse::<i64>().ok())
-    });
-    claims.truncate(QUEUE_CLAIMS_MAX);
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    claims.sort_by_key(number_of);
+    claims.truncate(QUEUE_READ_MAX);
     let offset = c.state.offset(code).await.map_err(Problem::from)?;
-    let numbers: Vec<i64> = claims
-        .iter()
-        .filter_map(|x| s(x, "id").rsplit(':').next().and_then(|n| n.parse().ok()))
-        .collect();
+    let numbers: Vec<i64> = claims.iter().map(number_of).collect();
     let c2 = code.clone();
-    let objections = crate::write::read(&c.state, move |st| {
+    let (objections, settings) = crate::write::read(&c.state, move |st| {
         let mut out = HashMap::new();
         for n in numbers {
             let list = st.objections(&c2, n)?;
@@ -209,36 +337,35 @@ async fn queue_items(c: &Ctx, code: &RegionCode) -> Result<Vec<QueueItem>, Probl
                 out.insert(n, list);
             }
         }
-        Ok(out)
+        Ok((out, st.region_settings(&c2)?))
     })
     .await
     .map_err(Problem::from)?;
-    let mut out = Vec::with_capacity(claims.len());
+    let now_ms = c.state.clock().now().millis();
+    let day_ms: i64 = 86_400_000;
+    let mut all = Vec::with_capacity(claims.len());
     for x in &claims {
-        let member = n(x, "member");
-        let hist = c
-            .get(&format!(
-                "/api/v1/regions/{code}/members/{member}/entries?limit={QUEUE_HISTORY_ENTRIES}"
-            ))
-            .await?;
         let code_s = s(x, "indicator");
-        let info = by_code
-            .get(&code_s)
-            .map(|i| indicator_info(c, i))
-            .unwrap_or(IndicatorInfo {
-                name: code_s.clone(),
-                points: 0,
-                unit: String::new(),
-                caps: String::new(),
-                review: String::new(),
-            });
+        let ind = by_code.get(&code_s);
+        let info = ind.map(|i| indicator_info(c, i)).unwrap_or(IndicatorInfo {
+            name: code_s.clone(),
+            points: 0,
+            unit: String::new(),
+            caps: String::new(),
+            review: String::new(),
+        });
+        let two = ind.is_some_and(|i| s(i, "review") == "two");
         let quantity = n(x, "quantity");
         let id = s(x, "id");
-        let number: i64 = id
-            .rsplit(':')
-            .next()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0);
+        let number = number_of(x);
+        let submitted_at = s(x, "submitted_at");
+        let submitted_ms = time::OffsetDateTime::parse(
+            &submitted_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map(|t| i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(now_ms))
+        .unwrap_or(now_ms);
+        let waited = now_ms.saturating_sub(submitted_ms);
         let objections = objections
             .get(&number)
             .map(|l| {
@@ -247,11 +374,11 @@ async fn queue_items(c: &Ctx, code: &RegionCode) -> Result<Vec<QueueItem>, Probl
                     .collect()
             })
             .unwrap_or_default();
-        out.push(QueueItem {
+        let item = QueueItem {
             objections,
-            number: id.rsplit(':').next().unwrap_or_default().to_owned(),
+            number: number.to_string(),
             id,
-            member,
+            member: n(x, "member"),
             member_name: s(x, "member_name"),
             total: info.points.saturating_mul(quantity),
             indicator: info,
@@ -260,7 +387,9 @@ async fn queue_items(c: &Ctx, code: &RegionCode) -> Result<Vec<QueueItem>, Probl
             note: s(x, "note"),
             source: c.word("source", &s(x, "source")),
             status: c.word("status", &s(x, "status")),
-            submitted: short_time(&s(x, "submitted_at")),
+            submitted: short_time(&submitted_at),
+            age_days: waited / day_ms,
+            overdue: waited > i64::from(settings.review_days) * day_ms,
             approvals: x["approvals"].as_array().map_or(0, Vec::len),
             recorder: {
                 let name = s(x, "recorded_by_name");
@@ -275,14 +404,42 @@ async fn queue_items(c: &Ctx, code: &RegionCode) -> Result<Vec<QueueItem>, Probl
                 .who
                 .as_ref()
                 .is_some_and(|w| w.id().get() == n(x, "recorded_by")),
-            history: items(&hist)
-                .iter()
-                .map(|e| EntryRow::from(c, e, &names))
-                .collect(),
+            history: Vec::new(),
+            notice_until: short_time(&s(x, "notice_until")),
             key: random_token(),
-        });
+        };
+        all.push((item, two));
     }
-    Ok(out)
+    let open = all.len();
+    let overdue = all.iter().filter(|(x, _)| x.overdue).count();
+    let mut shown: Vec<QueueItem> = all
+        .into_iter()
+        .filter(|(x, two)| filter.keeps(x, *two))
+        .map(|(x, _)| x)
+        .take(QUEUE_CLAIMS_MAX)
+        .collect();
+    for x in &mut shown {
+        let member = x.member;
+        let hist = c
+            .get(&format!(
+                "/api/v1/regions/{code}/members/{member}/entries?limit={QUEUE_HISTORY_ENTRIES}"
+            ))
+            .await?;
+        x.history = items(&hist)
+            .iter()
+            .map(|e| EntryRow::from(c, e, &names))
+            .collect();
+    }
+    let mut indicators: Vec<(String, String)> =
+        inds.iter().map(|i| (s(i, "code"), s(i, "name"))).collect();
+    indicators.sort();
+    Ok(QueueView {
+        shown,
+        open,
+        overdue,
+        review_days: settings.review_days,
+        indicators,
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -291,8 +448,20 @@ pub struct DecideForm {
     csrf: String,
     key: String,
     decision: String,
+    reason: String,
+    #[serde(flatten)]
+    filter: QueueFilter,
 }
 
+fn decision_of(d: &str) -> Option<&'static str> {
+    match d {
+        "approve" => Some("approve"),
+        "reject" => Some("reject"),
+        _ => None,
+    }
+}
+
+/// One claim decided from its card, with the reason typed there (if any).
 async fn decide(
     c: Ctx,
     Path((r, claim)): Path<(String, String)>,
@@ -305,27 +474,24 @@ async fn decide(
         Ok(x) => x,
         Err(res) => return *res,
     };
-    let verb = match f.decision.as_str() {
-        "approve" => "approve",
-        "reject" => "reject",
-        _ => {
-            return c.error_page(StatusCode::UNPROCESSABLE_ENTITY, c.tr("err.invalid"), None);
-        }
+    let Some(verb) = decision_of(&f.decision) else {
+        return c.error_page(StatusCode::UNPROCESSABLE_ENTITY, c.tr("err.invalid"), None);
     };
     let claim = claim.trim();
     let key = (!f.key.is_empty()).then_some(f.key.as_str());
+    let body = json!({"claims": [claim], "decision": verb, "reason": f.reason.trim()});
     match c
         .api(
             Method::POST,
-            &format!("/api/v1/claims/{code}:{claim}/{verb}"),
-            None,
+            &format!("/api/v1/regions/{code}/claims/decide"),
+            Some(body),
             key,
         )
         .await
     {
-        Ok(v) => c.redirect(&format!(
-            "/r/{code}/review?done={verb}&id={}",
-            s(&v, "id").rsplit(':').next().unwrap_or_default()
+        Ok(_) => c.redirect(&with_query(
+            &format!("/r/{code}/review?done={verb}&id={}", url_encode(claim)),
+            &f.filter.query(),
         )),
         Err(p) => {
             let msg = c.problem_full(&p);
@@ -333,10 +499,112 @@ async fn decide(
             queue_page(
                 &c,
                 &code,
+                &f.filter,
                 String::new(),
                 &format!("{code}:{claim}"),
                 &msg,
+                String::new(),
                 status,
+            )
+            .await
+        }
+    }
+}
+
+fn with_query(path: &str, more: &str) -> String {
+    if more.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}&{more}")
+    }
+}
+
+/// Several claims decided at once with one reason: the ticked ones (`claim-N`),
+/// all or none.
+async fn decide_batch(
+    c: Ctx,
+    Path(r): Path<String>,
+    Form(f): Form<HashMap<String, String>>,
+) -> Response {
+    let field = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
+    if let Err(res) = c.check_form(field("csrf")) {
+        return *res;
+    }
+    let code = match region_for(&c, &r, &[Role::Reviewer]) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let filter = QueueFilter {
+        indicator: field("indicator").to_owned(),
+        older: field("older").to_owned(),
+        second: field("second").to_owned(),
+        objected: field("objected").to_owned(),
+        overdue: field("overdue").to_owned(),
+        who: field("who").to_owned(),
+        ..QueueFilter::default()
+    };
+    let reason = field("reason").trim().to_owned();
+    let mut claims: Vec<i64> = f
+        .keys()
+        .filter_map(|k| k.strip_prefix("claim-"))
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    claims.sort_unstable();
+    let refuse = |msg: String| {
+        let c = &c;
+        let code = &code;
+        let filter = &filter;
+        let reason = reason.clone();
+        async move {
+            queue_page(
+                c,
+                code,
+                filter,
+                String::new(),
+                "batch",
+                &msg,
+                reason,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    };
+    let Some(verb) = decision_of(field("decision")) else {
+        return refuse(c.tr("err.invalid").to_owned()).await;
+    };
+    if claims.is_empty() {
+        return refuse(c.tr("review.batch_none").to_owned()).await;
+    }
+    if verb == "reject" && reason.is_empty() {
+        return refuse(c.tr("review.batch_reason_needed").to_owned()).await;
+    }
+    let key = field("key");
+    let body = json!({"claims": claims.iter().map(i64::to_string).collect::<Vec<_>>(),
+        "decision": verb, "reason": reason});
+    match c
+        .api(
+            Method::POST,
+            &format!("/api/v1/regions/{code}/claims/decide"),
+            Some(body),
+            (!key.is_empty()).then_some(key),
+        )
+        .await
+    {
+        Ok(_) => c.redirect(&with_query(
+            &format!("/r/{code}/review?done=batch-{verb}&n={}", claims.len()),
+            &filter.query(),
+        )),
+        Err(p) => {
+            let msg = c.tr1("review.batch_failed", c.problem_full(&p));
+            queue_page(
+                &c,
+                &code,
+                &filter,
+                String::new(),
+                "batch",
+                &msg,
+                reason.clone(),
+                StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
             )
             .await
         }
@@ -356,7 +624,11 @@ struct Record<'a> {
     c: &'a Ctx,
     region: String,
     station: bool,
-    members: Vec<Choice>,
+    /// The resident the forms act on, once found.
+    chosen: Option<Chosen>,
+    /// What was typed to find one, and what it found.
+    find: String,
+    found: Vec<Choice>,
     indicators: Vec<Choice>,
     f: RecordForm,
     key: String,
@@ -391,6 +663,9 @@ pub struct RecordDone {
     member: String,
     /// After recording a member's attributes: "saved".
     attributes: String,
+    /// What staff typed to find a resident: a name, initials, a household, a
+    /// number, or a member code.
+    find: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -428,17 +703,152 @@ async fn record_form(c: Ctx, Path(r): Path<String>, q: Query<RecordDone>) -> Res
     } else {
         String::new()
     };
+    // A typed member code opens that resident, as a scanned one does.
+    if q.member.is_empty()
+        && let Some(typed) = jifen_store::find::normalize_code(&q.find)
+    {
+        let c2 = code.clone();
+        return match crate::write::read(&c.state, move |st| Ok(st.member_by_code(&c2, &typed)?))
+            .await
+        {
+            Ok(m) => c.redirect(&format!("/r/{code}/record?member={m}")),
+            Err(_) => {
+                let f = RecordForm {
+                    quantity: "1".into(),
+                    ..RecordForm::default()
+                };
+                record_page(
+                    &c,
+                    &code,
+                    f,
+                    &q.find,
+                    "find",
+                    c.tr("find.unknown_code"),
+                    String::new(),
+                    StatusCode::NOT_FOUND,
+                )
+                .await
+            }
+        };
+    }
     let f = RecordForm {
         quantity: "1".into(),
+        member: if q.id.is_empty() {
+            q.member.clone()
+        } else {
+            String::new()
+        },
         ..RecordForm::default()
     };
-    record_page(&c, &code, f, "", "", done, StatusCode::OK).await
+    record_page(&c, &code, f, &q.find, "", "", done, StatusCode::OK).await
 }
 
+/// A scanned (or typed) member code: opens that resident on the record page for
+/// the region's staff. Anyone else is told the page is not for them; the code
+/// itself says nothing.
+async fn member_by_code(c: Ctx, Path((r, typed)): Path<(String, String)>) -> Response {
+    let code = match region_for(&c, &r, RECORDERS) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let c2 = code.clone();
+    let found = crate::write::read(&c.state, move |st| Ok(st.member_by_code(&c2, &typed)?)).await;
+    match found {
+        Ok(m) => c.redirect(&format!("/r/{code}/record?member={m}")),
+        Err(_) => {
+            let f = RecordForm {
+                quantity: "1".into(),
+                ..RecordForm::default()
+            };
+            record_page(
+                &c,
+                &code,
+                f,
+                "",
+                "find",
+                c.tr("find.unknown_code"),
+                String::new(),
+                StatusCode::NOT_FOUND,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CardQuery {
+    member: String,
+    csrf: String,
+    done: String,
+}
+
+/// A resident's member code card, printed at the station (for a resident without
+/// a phone); station staff and admins.
+async fn staff_card(c: Ctx, Path(r): Path<String>, q: Query<CardQuery>) -> Response {
+    let code = match region_for(&c, &r, &[Role::Station, Role::Admin]) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let Some(member) = q
+        .member
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .and_then(|m| jifen_core::MemberId::new(m).ok())
+    else {
+        return c.error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            c.tr("record.bad_member"),
+            None,
+        );
+    };
+    super::resident::card_page(&c, &code, member, false, q.done == "renewed").await
+}
+
+/// A new code for a resident whose card was lost.
+async fn staff_card_renew(c: Ctx, Path(r): Path<String>, Form(f): Form<CardQuery>) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_for(&c, &r, &[Role::Station, Role::Admin]) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let member = f.member.trim();
+    match c
+        .api(
+            Method::POST,
+            &format!(
+                "/api/v1/regions/{code}/members/{}/code/renew",
+                url_encode(member)
+            ),
+            None,
+            None,
+        )
+        .await
+    {
+        Ok(_) => c.redirect(&format!(
+            "/r/{code}/record/card?member={}&done=renewed",
+            url_encode(member)
+        )),
+        Err(p) => c.problem_page(&p),
+    }
+}
+
+/// The resident the forms act on, once chosen.
+pub struct Chosen {
+    pub id: i64,
+    pub name: String,
+    pub household: String,
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn record_page(
     c: &Ctx,
     code: &RegionCode,
-    f: RecordForm,
+    mut f: RecordForm,
+    find: &str,
     error_field: &str,
     error: &str,
     done: String,
@@ -448,21 +858,60 @@ async fn record_page(
         Ok(v) => v,
         Err(p) => return c.problem_page(&p),
     };
-    let members = match c
-        .get(&format!(
-            "/api/v1/regions/{code}/members?limit={MEMBER_CHOICES_MAX}"
-        ))
-        .await
-    {
-        Ok(v) => items(&v)
-            .iter()
-            .map(|m| Choice {
-                value: n(m, "id").to_string(),
-                label: format!("{} · {}", s(m, "name"), s(m, "household_label")),
-            })
-            .collect(),
-        Err(p) => return c.problem_page(&p),
+    let mut error_field = error_field.to_owned();
+    let mut error = error.to_owned();
+    let mut status = status;
+    let chosen = match f.member.trim() {
+        "" => None,
+        m => match m
+            .parse::<i64>()
+            .ok()
+            .and_then(|m| jifen_core::MemberId::new(m).ok())
+        {
+            Some(id) => {
+                let c2 = code.clone();
+                match crate::write::read(&c.state, move |st| Ok(st.member(&c2, id)?)).await {
+                    Ok(v) if v.name.is_some() => Some(Chosen {
+                        id: v.id.get(),
+                        name: v.name.unwrap_or_default(),
+                        household: v.household_label,
+                    }),
+                    _ => None,
+                }
+            }
+            None => None,
+        },
     };
+    if chosen.is_none() && !f.member.trim().is_empty() && error.is_empty() {
+        error_field = "find".into();
+        error = c.tr1("find.no_member", f.member.trim());
+        status = StatusCode::NOT_FOUND;
+        f.member.clear();
+    }
+    let found: Vec<Choice> = if chosen.is_none() && !find.trim().is_empty() {
+        match c
+            .get(&format!(
+                "/api/v1/regions/{code}/members/find?limit=20&q={}",
+                url_encode(find.trim())
+            ))
+            .await
+        {
+            Ok(v) => items(&v)
+                .iter()
+                .map(|m| Choice {
+                    value: n(m, "id").to_string(),
+                    label: format!("{} · {}", s(m, "name"), s(m, "household_label")),
+                })
+                .collect(),
+            Err(p) => return c.problem_page(&p),
+        }
+    } else {
+        Vec::new()
+    };
+    if chosen.is_none() && !find.trim().is_empty() && found.is_empty() && error.is_empty() {
+        error_field = "find".into();
+        error = c.tr1("find.none", find.trim());
+    }
     let indicators = inds
         .iter()
         .map(|i| Choice {
@@ -482,12 +931,14 @@ async fn record_page(
             attributes: c.has(code, Role::Station) || c.has(code, Role::Admin),
             this_year,
             station,
-            members,
+            chosen,
+            find: find.trim().to_owned(),
+            found,
             indicators,
             f,
             key: random_token(),
-            error_field: error_field.to_owned(),
-            error: error.to_owned(),
+            error_field,
+            error,
             done,
         },
     )
@@ -538,9 +989,10 @@ async fn member_large(c: Ctx, Path(r): Path<String>, Form(f): Form<LargeForm>) -
     let (status, msg) = refused;
     let blank = RecordForm {
         quantity: "1".into(),
+        member: f.member.trim().to_owned(),
         ..RecordForm::default()
     };
-    record_page(&c, &code, blank, "large", &msg, String::new(), status).await
+    record_page(&c, &code, blank, "", "large", &msg, String::new(), status).await
 }
 
 /// A member's birth year and residence status recorded at the counter, for the
@@ -559,6 +1011,7 @@ async fn member_attributes(
     };
     let blank = RecordForm {
         quantity: "1".into(),
+        member: f.member.trim().to_owned(),
         ..RecordForm::default()
     };
     let checked = match (f.member.trim().parse::<i64>(), f.birth_year.trim()) {
@@ -576,6 +1029,7 @@ async fn member_attributes(
                 &c,
                 &code,
                 blank,
+                "",
                 "attributes",
                 &msg,
                 String::new(),
@@ -603,7 +1057,17 @@ async fn member_attributes(
         Err(p) => {
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             let msg = c.problem_full(&p);
-            record_page(&c, &code, blank, "attributes", &msg, String::new(), status).await
+            record_page(
+                &c,
+                &code,
+                blank,
+                "",
+                "attributes",
+                &msg,
+                String::new(),
+                status,
+            )
+            .await
         }
     }
 }
@@ -621,6 +1085,7 @@ async fn record(c: Ctx, Path(r): Path<String>, Form(f): Form<RecordForm>) -> Res
             &c,
             &code,
             f,
+            "",
             "member",
             c.tr("record.bad_member"),
             String::new(),
@@ -638,6 +1103,7 @@ async fn record(c: Ctx, Path(r): Path<String>, Form(f): Form<RecordForm>) -> Res
             &c,
             &code,
             f,
+            "",
             "quantity",
             c.tr("record.bad_quantity"),
             String::new(),
@@ -672,7 +1138,7 @@ async fn record(c: Ctx, Path(r): Path<String>, Form(f): Form<RecordForm>) -> Res
             let field = p.field.clone().unwrap_or_default();
             let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            record_page(&c, &code, f, &field, &msg, String::new(), status).await
+            record_page(&c, &code, f, "", &field, &msg, String::new(), status).await
         }
     }
 }
@@ -897,17 +1363,7 @@ async fn event(c: Ctx, Path((r, e)): Path<(String, String)>) -> Response {
             None,
         );
     };
-    let qr_svg = match QrCode::with_error_correction_level(link.as_bytes(), EcLevel::M) {
-        Ok(q) => q
-            .render::<qrcode::render::svg::Color>()
-            .quiet_zone(true)
-            .min_dimensions(256, 256)
-            .build()
-            .split_once("<svg")
-            .map(|(_, svg)| format!("<svg role=\"img\" aria-label=\"QR\"{svg}"))
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    };
+    let qr_svg = super::ctx::qr_svg(&link, "QR");
     c.render(
         StatusCode::OK,
         &EventPage {
