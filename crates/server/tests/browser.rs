@@ -246,6 +246,66 @@ async fn shot(c: &Client, name: &str) {
     println!("screenshot: {}", path.display());
 }
 
+/// Adds `n` residents with common names in new households (a demo-sized village).
+fn seed_villagers(app: &App, region: &jifen_core::RegionCode, n: usize) {
+    const SURNAMES: &[&str] = &[
+        "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡",
+    ];
+    const GIVEN: &[&str] = &[
+        "伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛",
+        "明",
+    ];
+    for i in 0..n {
+        let h = app
+            .store
+            .add_household(
+                region.clone(),
+                None,
+                &format!("{}组{}号", i / 40 + 1, i % 40 + 1),
+            )
+            .expect("household");
+        let name = format!(
+            "{}{}{}",
+            SURNAMES[i % SURNAMES.len()],
+            GIVEN[(i / SURNAMES.len()) % GIVEN.len()],
+            GIVEN[(i / 7) % GIVEN.len()]
+        );
+        app.store
+            .add_member(jifen_store::admin::NewMember {
+                region: region.clone(),
+                id: None,
+                household: h,
+                name,
+            })
+            .expect("member");
+    }
+}
+
+/// Types `q` into the record page's search box and waits for the list to answer
+/// it: the search's own time as the page measured it (request to answer), and
+/// the list's text.
+async fn find_as_you_type(c: &Client, q: &str) -> (u64, String) {
+    type_into(c, "#find", q).await;
+    let started = Instant::now();
+    loop {
+        let list = wait_css(c, "#find-results").await;
+        if list.attr("data-query").await.expect("attr").as_deref() == Some(q) {
+            let ms = list
+                .attr("data-ms")
+                .await
+                .expect("attr")
+                .and_then(|m| m.parse().ok())
+                .expect("the page measured the search");
+            return (ms, list.text().await.expect("text"));
+        }
+        assert!(
+            started.elapsed() < Duration::from_millis(ELEMENT_WAIT_MS),
+            "the search for {q} did not answer"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn sign_in(c: &Client, app: &App, user: &str) {
     c.goto(&app.url("/login")).await.expect("login page");
     type_into(c, "#username", user).await;
@@ -632,11 +692,20 @@ fn station_records_for_an_elderly_resident_in_large_text() {
             large >= normal * 1.3,
             "large text is larger: {normal}px → {large}px"
         );
-        wait_css(&station, "#member")
-            .await
-            .select_by_value("2")
-            .await
-            .expect("member");
+        // A village's size: 530 more residents, then 张四 found by typing "zs".
+        let vil = jifen_core::RegionCode::parse("vil").expect("valid");
+        seed_villagers(&app, &vil, 530);
+        let (ms, found) = find_as_you_type(&station, "zs").await;
+        assert!(
+            found.contains("张四") && found.contains("张三"),
+            "pinyin initials find both: {found}"
+        );
+        assert!(ms < 200, "the search answered in {ms} ms, over 200");
+        println!("find as you type (530+ members, 'zs'): {ms} ms");
+        shot(&station, "2-station-finds-by-pinyin-initials").await;
+        click(&station, "#find-results a[href$='member=2']").await;
+        wait_path(&station, "/r/vil/record?member=2").await;
+        assert!(text_of(&station, "#chosen").await.contains("张四"));
         wait_css(&station, "#indicator")
             .await
             .select_by_value("TREE")
@@ -683,7 +752,6 @@ fn station_records_for_an_elderly_resident_in_large_text() {
         );
         shot(&station, "2b-station-recorded-large-text").await;
         // The claim exists once, as a station record for member 2.
-        let vil = jifen_core::RegionCode::parse("vil").expect("valid");
         let claims = app.store.claims(&vil, None, None, 0, 50).expect("claims");
         assert_eq!(claims.len(), 1);
         assert_eq!(claims[0].member.get(), 2);
@@ -841,5 +909,75 @@ fn auditor_opens_the_evaluation_sees_its_charts_and_downloads_the_export() {
                 .starts_with("age_band,residence,household_band,score")
         );
         let _ = std::fs::remove_file(&file);
+    });
+}
+
+#[test]
+fn staff_open_a_resident_by_member_code_and_a_committee_decides_two_claims_at_once() {
+    journey(|app, mut driver| async move {
+        // The resident's card: the QR and the code below it.
+        let resident = driver.browser(390, 844).await;
+        sign_in(&resident, &app, "resident").await;
+        resident
+            .goto(&app.url("/r/vil/me/code"))
+            .await
+            .expect("card");
+        let code = text_of(&resident, "#member-code").await;
+        assert_eq!(code.len(), 19, "{code}");
+        wait_css(&resident, "#member-card svg").await;
+        shot(&resident, "20a-resident-member-code").await;
+        // The station types it where there is no camera: the resident opens.
+        let station = driver.browser(390, 844).await;
+        sign_in(&station, &app, "station").await;
+        station
+            .goto(&app.url("/r/vil/record"))
+            .await
+            .expect("record");
+        type_into(&station, "#find", &code).await;
+        click(&station, "#find-form button[type=submit]").await;
+        wait_path(&station, "/r/vil/record?member=1").await;
+        assert!(text_of(&station, "#chosen").await.contains("张三"));
+        shot(&station, "20b-station-opened-by-code").await;
+        // Renewed by the resident, the old code finds no one.
+        click(&resident, "#renew").await;
+        wait_path(&resident, "/r/vil/me/code?done=renewed").await;
+        assert_ne!(text_of(&resident, "#member-code").await, code);
+        station
+            .goto(&app.url(&format!("/r/vil/m/{code}")))
+            .await
+            .expect("old code");
+        assert!(text_of(&station, "#find-err").await.contains("找不到"));
+
+        // Two claims decided together with one reason.
+        let token = app.login("resident2");
+        for q in [1, 2] {
+            let r = app.post(
+                "/api/v1/regions/vil/claims",
+                Some(&token),
+                &json!({"member": 3, "indicator": "TREE", "quantity": q}),
+                None,
+            );
+            assert_eq!(r.status, 201, "{}", r.text());
+        }
+        let reviewer = driver.browser(390, 844).await;
+        sign_in(&reviewer, &app, "reviewer").await;
+        reviewer
+            .goto(&app.url("/r/vil/review?who=lw"))
+            .await
+            .expect("queue");
+        click(&reviewer, "#pick-1").await;
+        click(&reviewer, "#pick-2").await;
+        type_into(&reviewer, "#batch-reason", "同一天重复申报").await;
+        shot(&reviewer, "20c-committee-batch").await;
+        click(&reviewer, "#batch button[value=reject]").await;
+        wait_path(&reviewer, "/r/vil/review?done=batch-reject&n=2").await;
+        assert!(text_of(&reviewer, "p.ok").await.contains("2"));
+        let vil = jifen_core::RegionCode::parse("vil").expect("valid");
+        let claims = app.store.claims(&vil, None, None, 0, 50).expect("claims");
+        assert!(
+            claims.iter().all(|c| c.status.as_str() == "rejected"
+                && c.reason.as_deref() == Some("同一天重复申报")),
+            "{claims:?}"
+        );
     });
 }
