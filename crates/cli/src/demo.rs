@@ -1081,6 +1081,14 @@ fn setup_market(store: &Store, start: Date) -> Result<Catalog> {
                     sponsor: SponsorCode::parse(sponsor).expect("valid code"),
                     active_from: start,
                     active_to: None,
+                    category: Some(
+                        match kind {
+                            RewardKind::Goods => "日用品",
+                            RewardKind::Voucher => "购物券",
+                            RewardKind::Service => "服务",
+                        }
+                        .to_owned(),
+                    ),
                 },
             )?;
             catalog.push((region.clone(), id));

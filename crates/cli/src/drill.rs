@@ -493,6 +493,7 @@ fn seed(place: &Place, a: &DrillArgs) -> Result<Seeded> {
             sponsor,
             active_from: today,
             active_to: None,
+            category: None,
         },
     })?;
     let now = clock.now();

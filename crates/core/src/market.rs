@@ -64,7 +64,43 @@ pub enum MarketError {
     BadStatus(String),
     #[error("the redemption is {0} already")]
     Closed(RedemptionStatus),
+    #[error(
+        "the picture is {0} bytes: at most {PICTURE_BYTES_MAX} ({kb} KB) are kept; make it smaller (for example 600 pixels wide)",
+        kb = PICTURE_BYTES_MAX / 1024
+    )]
+    PictureTooLarge(usize),
+    #[error("the picture is not a PNG, JPEG or WebP image")]
+    PictureNotImage,
+    #[error("the picture is empty")]
+    PictureEmpty,
 }
+
+/// The largest picture of a reward, in bytes (a phone photo made 600 pixels wide
+/// fits many times; the admin page makes a chosen photo that small first).
+pub const PICTURE_BYTES_MAX: usize = 200 * 1024;
+
+/// A reward's picture checked by its bytes (not by what the sender calls it): its
+/// content type, `image/png`, `image/jpeg` or `image/webp`.
+pub fn picture_type(bytes: &[u8]) -> Result<&'static str, MarketError> {
+    if bytes.is_empty() {
+        return Err(MarketError::PictureEmpty);
+    }
+    if bytes.len() > PICTURE_BYTES_MAX {
+        return Err(MarketError::PictureTooLarge(bytes.len()));
+    }
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Ok("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Ok("image/jpeg")
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Ok("image/webp")
+    } else {
+        Err(MarketError::PictureNotImage)
+    }
+}
+
+/// The longest category name of a reward, in characters.
+pub const CATEGORY_CHARS_MAX: usize = 20;
 
 fn check_line(what: &'static str, s: &str, max: usize) -> Result<(), MarketError> {
     crate::text::check(what, s, crate::text::Lines::One)?;
@@ -164,11 +200,16 @@ pub struct Reward {
     pub active_from: Date,
     /// The last day it can be reserved, inclusive.
     pub active_to: Option<Date>,
+    /// Where the shop lists it (日用品, 服务…); `None`: with the others.
+    pub category: Option<String>,
 }
 
 impl Reward {
     pub fn validate(&self) -> Result<(), MarketError> {
         check_line("a reward's name", &self.name, NAME_CHARS_MAX)?;
+        if let Some(c) = &self.category {
+            check_line("a reward's category", c, CATEGORY_CHARS_MAX)?;
+        }
         crate::text::check(
             "a reward's description",
             &self.description,
@@ -508,6 +549,7 @@ mod tests {
     fn reward_checks() {
         let d = |s| crate::clock::parse_date(s).expect("date");
         let mut r = Reward {
+            category: None,
             name: "大米 5kg".into(),
             description: String::new(),
             kind: RewardKind::Goods,
@@ -538,5 +580,46 @@ mod tests {
     fn months_left_is_left_over_rate() {
         assert_eq!(months_left(Points::new(600), Points::new(200)), Some(3.0));
         assert_eq!(months_left(Points::new(600), Points::ZERO), None);
+    }
+
+    #[test]
+    fn a_picture_is_known_by_its_bytes() {
+        assert_eq!(picture_type(b"\x89PNG\r\n\x1a\nrest"), Ok("image/png"));
+        assert_eq!(picture_type(&[0xFF, 0xD8, 0xFF, 0xE0]), Ok("image/jpeg"));
+        assert_eq!(picture_type(b"RIFF\0\0\0\0WEBPVP8 "), Ok("image/webp"));
+        assert_eq!(picture_type(b"GIF89a"), Err(MarketError::PictureNotImage));
+        assert_eq!(
+            picture_type(b"<svg onload=x>"),
+            Err(MarketError::PictureNotImage)
+        );
+        assert_eq!(picture_type(b""), Err(MarketError::PictureEmpty));
+        let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
+        big.resize(PICTURE_BYTES_MAX + 1, 0);
+        assert_eq!(
+            picture_type(&big),
+            Err(MarketError::PictureTooLarge(PICTURE_BYTES_MAX + 1))
+        );
+    }
+
+    #[test]
+    fn a_category_is_one_short_line() {
+        let mut r = Reward {
+            name: "肥皂".into(),
+            description: String::new(),
+            kind: RewardKind::Goods,
+            price: Points::new(1),
+            stock: 1,
+            min_level: None,
+            limit: None,
+            sponsor: SponsorCode::parse("coop").expect("code"),
+            active_from: crate::clock::parse_date("2026-01-01").expect("date"),
+            active_to: None,
+            category: Some("日用品".into()),
+        };
+        assert!(r.validate().is_ok());
+        r.category = Some("x".repeat(CATEGORY_CHARS_MAX + 1));
+        assert!(r.validate().is_err());
+        r.category = Some("a\u{202E}b".into());
+        assert!(r.validate().is_err());
     }
 }

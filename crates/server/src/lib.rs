@@ -58,7 +58,15 @@ struct Inner {
     write_rate: Option<throttle::WriteRate>,
     /// Regions' UTC offsets (they never change once a region exists).
     offsets: std::sync::RwLock<std::collections::HashMap<jifen_core::RegionCode, i32>>,
+    /// The public page's activity per region, with when it was read (Unix ms).
+    activity: std::sync::Mutex<ActivityCache>,
 }
+
+type ActivityCache =
+    std::collections::HashMap<jifen_core::RegionCode, (i64, Arc<jifen_store::Activity>)>;
+
+/// How long the public page's activity charts are served from memory, in ms.
+pub const ACTIVITY_CACHE_MS: i64 = 60_000;
 
 /// What every handler shares. Cheap to clone.
 #[derive(Clone)]
@@ -81,6 +89,7 @@ impl AppState {
                 sign_in_failures: Default::default(),
                 write_rate: None,
                 offsets: Default::default(),
+                activity: Default::default(),
             }),
         }
     }
@@ -145,6 +154,29 @@ impl AppState {
             m.insert(code.clone(), o);
         }
         Ok(o)
+    }
+
+    /// A region's entries per day and per category since `from_ms`, read at most
+    /// once a minute per region (the public page is open to everyone).
+    pub async fn activity(
+        &self,
+        code: &jifen_core::RegionCode,
+        from_ms: i64,
+    ) -> Result<Arc<jifen_store::Activity>, error::ApiError> {
+        let now = self.clock().now().millis();
+        if let Some(a) = self.inner.activity.lock().ok().and_then(|m| {
+            m.get(code)
+                .filter(|(at, _)| now - *at < ACTIVITY_CACHE_MS && now >= *at)
+                .map(|(_, a)| a.clone())
+        }) {
+            return Ok(a);
+        }
+        let c = code.clone();
+        let a = Arc::new(write::read(self, move |s| Ok(s.activity(&c, from_ms)?)).await?);
+        if let Ok(mut m) = self.inner.activity.lock() {
+            m.insert(code.clone(), (now, a.clone()));
+        }
+        Ok(a)
     }
 }
 

@@ -91,13 +91,19 @@ pub async fn require_key(mut req: Request, next: Next) -> Response {
     if let Err(e) = key_of(req.headers()) {
         return e.into_response();
     }
+    // A reward's picture is the one body larger than the rest.
+    let max = if path.ends_with("/picture") {
+        crate::api::market::PICTURE_BODY_BYTES_MAX
+    } else {
+        crate::BODY_BYTES_MAX
+    };
     let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, crate::BODY_BYTES_MAX).await {
+    let bytes = match axum::body::to_bytes(body, max).await {
         Ok(b) => b,
         Err(_) => {
             return ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the request body is over {} bytes", crate::BODY_BYTES_MAX),
+                format!("the request body is over {max} bytes"),
             )
             .into_response();
         }

@@ -453,3 +453,150 @@ fn the_year_closes_once_over_http_and_reports() {
     assert_eq!(r.status, 404);
     app.store.audit(|_, _| {}).expect("audit passes");
 }
+
+/// A 1×1 PNG, and the same bytes padded past the limit.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0, 0, 0,
+    1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89, 0, 0, 0, 0x0D, 0x49, 0x44, 0x41, 0x54,
+    0x78, 0x9C, 0x63, 0, 1, 0, 0, 5, 0, 1, 0x0D, 0x0A, 0x2D, 0xB4, 0, 0, 0, 0, 0x49, 0x45, 0x4E,
+    0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+fn put_picture(app: &App, token: &str, reward: u64, bytes: &[u8], key: &str) -> Res {
+    let auth = format!("Bearer {token}");
+    app.request(
+        "PUT",
+        &format!("/api/v1/regions/{VIL}/rewards/{reward}/picture"),
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "image/png"),
+            ("Idempotency-Key", key),
+        ],
+        Some(bytes),
+    )
+}
+
+#[test]
+fn a_rewards_picture_is_checked_kept_and_served_with_caching() {
+    let app = spawn_app();
+    let (admin, reward) = shelf(&app, 1000, 10, 5);
+    // Not an image, and too large: refused, nothing kept.
+    let r = put_picture(&app, &admin, reward, b"GIF89a not ours", "p1");
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["field"], "picture");
+    let mut big = PNG.to_vec();
+    big.resize(jifen_core::market::PICTURE_BYTES_MAX + 1, 0);
+    let r = put_picture(&app, &admin, reward, &big, "p2");
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("at most 204800"), "{}", r.text());
+    let mut huge = PNG.to_vec();
+    huge.resize(jifen_core::market::PICTURE_BYTES_MAX + 64 * 1024, 0);
+    let r = put_picture(&app, &admin, reward, &huge, "p3");
+    assert_eq!(r.status, 413, "{}", r.text());
+    let picture = format!("/api/v1/regions/{VIL}/rewards/{reward}/picture");
+    assert_eq!(app.get(&picture, None).status, 404);
+    // A resident may not set one.
+    let r = put_picture(&app, &app.login("resident"), reward, PNG, "p4");
+    assert_eq!(r.status, 403, "{}", r.text());
+    // The admin's: served to anyone, its path in the list, cached by its ETag.
+    let r = put_picture(&app, &admin, reward, PNG, "p5");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let listed = r.json()["picture"].as_str().expect("path").to_owned();
+    assert!(listed.starts_with(&format!("{picture}?v=")), "{listed}");
+    let list = app.get(
+        &format!("/api/v1/regions/{VIL}/rewards"),
+        Some(&app.login("resident")),
+    );
+    assert_eq!(list.json()[0]["picture"], listed.as_str());
+    let got = app.get(&listed, None);
+    assert_eq!(got.status, 200);
+    assert_eq!(got.header("content-type"), Some("image/png"));
+    assert_eq!(got.body, PNG);
+    assert!(
+        got.header("cache-control")
+            .unwrap_or("")
+            .contains("immutable"),
+        "{:?}",
+        got.headers
+    );
+    let etag = got.header("etag").expect("etag").to_owned();
+    let again = app.request("GET", &picture, &[("If-None-Match", &etag)], None);
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
+    // Removed: gone from the list and the address.
+    let auth = format!("Bearer {admin}");
+    let r = app.request(
+        "DELETE",
+        &picture,
+        &[("Authorization", &auth), ("Idempotency-Key", "p6")],
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(app.get(&picture, None).status, 404);
+}
+
+#[test]
+fn the_shop_says_before_the_click_when_the_level_or_the_limit_stops_a_member() {
+    let app = spawn_app();
+    let (admin, _) = shelf(&app, 10_000, 1, 50);
+    let add = |body: Value, key: &str| {
+        let r = app.post(
+            &format!("/api/v1/regions/{VIL}/rewards"),
+            Some(&admin),
+            &body,
+            Some(key),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["id"].as_u64().expect("id")
+    };
+    // The fixture's one level, "voucher", starts at 800 points: nobody holds it yet.
+    let high = add(
+        json!({"name": "荣誉证书", "kind": "goods", "price": 1, "stock": 5, "sponsor": "coop",
+               "active_from": "2026-01-01", "min_level": "voucher", "category": "荣誉"}),
+        "r-level",
+    );
+    let once = add(
+        json!({"name": "电影票", "kind": "voucher", "price": 1, "stock": 5, "sponsor": "coop",
+               "active_from": "2026-01-01", "limit_count": 1, "limit_period": "month", "category": "购物券"}),
+        "r-limit",
+    );
+    let resident = app.login("resident");
+    let r = reserve(&app, &resident, once, 1);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let refusals = app.get(
+        &format!("/api/v1/regions/{VIL}/members/1/reward-refusals"),
+        Some(&resident),
+    );
+    assert_eq!(refusals.status, 200, "{}", refusals.text());
+    let list = refusals.json();
+    let code_of = |id: u64| {
+        list.as_array()
+            .and_then(|l| l.iter().find(|x| x["reward"] == id))
+            .map(|x| x["code"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(code_of(once).as_deref(), Some("limit-reached"), "{list}");
+    assert_eq!(code_of(high).as_deref(), Some("level-too-low"), "{list}");
+    // The same reasons the reservation gives.
+    let r = reserve(&app, &resident, once, 1);
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["code"], "limit-reached");
+    // Member 3 has not redeemed it: nothing stops them but the level.
+    let other = app.get(
+        &format!("/api/v1/regions/{VIL}/members/3/reward-refusals"),
+        Some(&app.login("resident2")),
+    );
+    assert!(
+        other
+            .json()
+            .as_array()
+            .is_some_and(|l| l.iter().all(|x| x["reward"] != once)),
+        "{}",
+        other.text()
+    );
+    // Nobody else's reasons.
+    let r = app.get(
+        &format!("/api/v1/regions/{VIL}/members/3/reward-refusals"),
+        Some(&resident),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+}

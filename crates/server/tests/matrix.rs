@@ -48,6 +48,15 @@ const RESIDENT_ONLY: &[Who] = &[Resident];
 const OWNER_ADMIN_AUDITOR: &[Who] = &[Admin, Auditor, Resident];
 const AUDITOR_OR_ADMIN: &[Who] = &[Admin, Auditor];
 const STATION_OR_ADMIN: &[Who] = &[Admin, Station];
+/// A member's reasons in the shop: the member, and station staff.
+const STATION_AND_OWNER: &[Who] = &[Station, Resident];
+/// The smallest PNG there is (1×1): the seed's reward picture.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52, 0, 0, 0,
+    1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1F, 0x15, 0xC4, 0x89, 0, 0, 0, 0x0D, 0x49, 0x44, 0x41, 0x54,
+    0x78, 0x9C, 0x63, 0, 1, 0, 0, 5, 0, 1, 0x0D, 0x0A, 0x2D, 0xB4, 0, 0, 0, 0, 0x49, 0x45, 0x4E,
+    0x44, 0xAE, 0x42, 0x60, 0x82,
+];
 /// Member 1's code: the member, and station staff and admins (to print a card).
 const STATION_ADMIN_OWNER: &[Who] = &[Admin, Station, Resident];
 
@@ -257,9 +266,13 @@ fn seed_market(app: &App) -> (u64, u64, u64, String) {
                 sponsor: coop,
                 active_from: jifen_core::clock::parse_date("2026-01-01").expect("date"),
                 active_to: None,
+                category: None,
             },
         )
         .expect("reward");
+    app.store
+        .set_reward_picture(region.clone(), reward, PNG.to_vec())
+        .expect("picture");
     let member = jifen_core::MemberId::new(1).expect("id");
     app.store
         .append(jifen_store::Append {
@@ -394,6 +407,40 @@ fn table(s: &Seed) -> Vec<Row> {
             &format!("/api/v1/regions/{v}/settings"),
             Some(json!({"default_lang": "zh", "stations_run_events": false})),
             ADMIN_ONLY,
+            200,
+        ),
+        // The seed's reward has a picture: anyone may see it; a body that is not
+        // an image is refused (422) to admins, the caller to everyone else.
+        row(
+            "GET",
+            "/api/v1/regions/{region}/rewards/{id}/picture",
+            &format!("/api/v1/regions/{v}/rewards/{}/picture", s.reward),
+            None,
+            EVERY,
+            200,
+        ),
+        row(
+            "PUT",
+            "/api/v1/regions/{region}/rewards/{id}/picture",
+            &format!("/api/v1/regions/{v}/rewards/{}/picture", s.reward),
+            Some(json!({"not": "an image"})),
+            ADMIN_ONLY,
+            422,
+        ),
+        row(
+            "DELETE",
+            "/api/v1/regions/{region}/rewards/{id}/picture",
+            &format!("/api/v1/regions/{v}/rewards/{}/picture", s.reward),
+            None,
+            ADMIN_ONLY,
+            204,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/members/{member}/reward-refusals",
+            &format!("/api/v1/regions/{v}/members/1/reward-refusals"),
+            None,
+            STATION_AND_OWNER,
             200,
         ),
         // Claims.

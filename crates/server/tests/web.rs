@@ -2020,3 +2020,176 @@ fn staff_find_a_resident_by_pinyin_initials_and_open_one_by_their_member_code() 
     assert_eq!(print.status, 200, "{}", print.text());
     assert!(print.text().contains("李五"), "{}", print.text());
 }
+
+#[test]
+fn the_shop_lists_by_category_with_pictures_and_says_which_rule_stops_a_member() {
+    let app = spawn_app();
+    let admin = app.login("admin");
+    let auth = format!("Bearer {admin}");
+    let body = serde_json::to_vec(
+        &serde_json::json!({"name": "供销社", "kind": "merchant", "budget": 1000}),
+    )
+    .expect("json");
+    let r = app.request(
+        "PUT",
+        "/api/v1/regions/vil/sponsors/coop",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(&body),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let add = |body: serde_json::Value| {
+        let r = app.post("/api/v1/regions/vil/rewards", Some(&admin), &body, None);
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["id"].as_u64().expect("id")
+    };
+    let soap = add(
+        serde_json::json!({"name": "肥皂", "kind": "goods", "price": 5, "stock": 9,
+        "sponsor": "coop", "active_from": "2026-01-01", "category": "日用品"}),
+    );
+    let honour = add(
+        serde_json::json!({"name": "荣誉证书", "kind": "goods", "price": 1, "stock": 9,
+        "sponsor": "coop", "active_from": "2026-01-01", "category": "荣誉", "min_level": "voucher"}),
+    );
+    // The admin uploads a picture on the rewards page (multipart), and a file that is
+    // no picture is refused there with the reason.
+    let mut w = Web::new(&app);
+    w.sign_in("admin");
+    let page = w.get("/r/vil/admin/rewards?lang=en");
+    let csrf = field_value(&page.text(), "csrf").expect("csrf");
+    let upload = |w: &mut Web, bytes: &[u8]| {
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!("--XX\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--XX\r\nContent-Disposition: form-data; name=\"picture\"; filename=\"p.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n--XX--\r\n");
+        let c = w.cookie_header();
+        w.app.request(
+            "POST",
+            &format!("/r/vil/admin/rewards/{soap}/picture?lang=en"),
+            &[
+                ("Cookie", &c),
+                ("Content-Type", "multipart/form-data; boundary=XX"),
+            ],
+            Some(&body),
+        )
+    };
+    let r = upload(&mut w, b"not a picture");
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("not a PNG, JPEG or WebP"), "{}", r.text());
+    let png: &[u8] = &[
+        0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    ];
+    let r = upload(&mut w, png);
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert!(location(&r).contains("picture=saved"), "{}", location(&r));
+    // The resident's shop: categories, the picture, and why the certificate is out of reach.
+    let mut me = Web::new(&app);
+    me.sign_in("resident");
+    let shop = me.get("/r/vil/shop?lang=en").text();
+    assert!(shop.contains("id=\"categories\""), "{shop}");
+    assert!(
+        shop.contains("?category=%E6%97%A5%E7%94%A8%E5%93%81"),
+        "{shop}"
+    );
+    assert!(
+        shop.contains(&format!(
+            "src=\"/api/v1/regions/vil/rewards/{soap}/picture?v="
+        )),
+        "{shop}"
+    );
+    let honour_card = shop
+        .split(&format!("id=\"reward-{honour}\""))
+        .nth(1)
+        .expect("the certificate is listed");
+    assert!(
+        honour_card
+            .split("</li>")
+            .next()
+            .is_some_and(|c| c
+                .contains(&i18n::text(Lang::En, "refused.level-too-low").replace('\'', "&#39;"))),
+        "{honour_card}"
+    );
+    let only = me
+        .get("/r/vil/shop?lang=en&category=%E6%97%A5%E7%94%A8%E5%93%81")
+        .text();
+    assert!(only.contains(&format!("id=\"reward-{soap}\"")), "{only}");
+    assert!(!only.contains(&format!("id=\"reward-{honour}\"")), "{only}");
+}
+
+#[test]
+fn the_public_page_charts_each_regions_entries_by_month_and_category() {
+    let app = spawn_app();
+    let resident = app.login("resident");
+    for _ in 0..1 {
+        let r = app.post(
+            "/api/v1/regions/vil/claims",
+            Some(&resident),
+            &serde_json::json!({"member": 1, "indicator": "WASTE"}),
+            None,
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(r.json()["status"], "posted", "{}", r.text());
+    }
+    let page = app.get("/public?lang=en", None).text();
+    let vil = page
+        .split("id=\"region-vil\"")
+        .nth(1)
+        .and_then(|p| p.split("</li>").next())
+        .expect("the village is listed")
+        .to_owned();
+    // March 2026 (the fixture's month) has the one entry, on its bar and in the words.
+    assert!(vil.contains("month 3: 1 entries"), "{vil}");
+    assert!(vil.contains("class=\"value\">1</text>"), "{vil}");
+    assert!(
+        vil.contains(&i18n::text(Lang::En, "public.by_category").replace('\'', "&#39;")),
+        "{vil}"
+    );
+    assert!(vil.contains(">自治</text>"), "{vil}");
+    // Nothing personal: no member names.
+    assert!(!vil.contains("张三"), "{vil}");
+}
+
+#[test]
+fn a_stations_home_links_to_events_only_when_the_region_lets_stations_run_them() {
+    let app = spawn_app();
+    let mut st = Web::new(&app);
+    st.sign_in("station");
+    let home = st.get("/?lang=en").text();
+    assert!(!home.contains("href=\"/r/vil/events\""), "{home}");
+    let mut a = Web::new(&app);
+    a.sign_in("admin");
+    let csrf = a.csrf("/r/vil/admin");
+    let r = a.post(
+        "/r/vil/admin/settings",
+        &[
+            ("csrf", &csrf),
+            ("lang", ""),
+            ("stations_run_events", "on"),
+            ("review_days", "3"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(
+        app.get("/api/v1/regions/vil/settings", None).json()["review_days"],
+        3
+    );
+    let home = st.get("/?lang=en").text();
+    assert!(home.contains("href=\"/r/vil/events\""), "{home}");
+    // A deadline that is no number of days is refused with the reason.
+    let r = a.post(
+        "/r/vil/admin/settings?lang=en",
+        &[("csrf", &csrf), ("lang", ""), ("review_days", "soon")],
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("is not a number of days"), "{}", r.text());
+    let r = a.post(
+        "/r/vil/admin/settings?lang=en",
+        &[("csrf", &csrf), ("lang", ""), ("review_days", "365")],
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("from 1 to 90"), "{}", r.text());
+}

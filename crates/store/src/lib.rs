@@ -81,7 +81,7 @@ pub use sequencer::{Append, BATCH_JOBS_MAX};
 #[cfg(feature = "testing")]
 pub use sequencer::{Batch, Completion, Job};
 pub use sql::{Conn, FromCol, Row, ToParam, Value};
-pub use web_reads::EventRow;
+pub use web_reads::{Activity, EventRow};
 
 /// Where the store keeps its tables. The signing keys always live in the data folder.
 #[derive(Clone, PartialEq, Eq)]

@@ -252,7 +252,7 @@ pub(crate) fn put_sponsor_in(b: &mut Batch<'_>, region: &RegionCode, s: &Sponsor
 // ---------------------------------------------------------------- rewards
 
 const REWARD_COLUMNS: &str = "reward, name, description, kind, price, stock, min_level, \
-     limit_count, limit_period, sponsor, active_from, active_to, updated_ms";
+     limit_count, limit_period, sponsor, active_from, active_to, updated_ms, category";
 
 fn period_parse(s: &str) -> Option<CapPeriod> {
     match s {
@@ -291,6 +291,7 @@ fn reward_from_row(r: &Row<'_>) -> Result<RewardView> {
             sponsor: SponsorCode::parse(&sponsor).map_err(|_| bad("sponsor"))?,
             active_from: date(&from)?,
             active_to: to.as_deref().map(date).transpose()?,
+            category: r.get(13)?,
         },
         updated: Timestamp::from_millis(r.get(12)?),
     })
@@ -386,7 +387,7 @@ pub(crate) fn add_reward_in(b: &mut Batch<'_>, region: &RegionCode, r: &Reward) 
     c.execute(
         &format!(
             "INSERT INTO rewards (region, {REWARD_COLUMNS}, created_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?14)"
         ),
         params![
             region.as_str(),
@@ -402,7 +403,8 @@ pub(crate) fn add_reward_in(b: &mut Batch<'_>, region: &RegionCode, r: &Reward) 
             r.sponsor.as_str(),
             from,
             to,
-            now
+            now,
+            r.category
         ],
     )?;
     from_sql_u64(id)
@@ -423,7 +425,7 @@ pub(crate) fn update_reward_in(
     c.execute(
         "UPDATE rewards SET name = ?3, description = ?4, kind = ?5, price = ?6, stock = ?7, \
          min_level = ?8, limit_count = ?9, limit_period = ?10, sponsor = ?11, active_from = ?12, \
-         active_to = ?13, updated_ms = ?14 WHERE region = ?1 AND reward = ?2",
+         active_to = ?13, updated_ms = ?14, category = ?15 WHERE region = ?1 AND reward = ?2",
         params![
             region.as_str(),
             sql_u64(id)?,
@@ -438,7 +440,8 @@ pub(crate) fn update_reward_in(
             r.sponsor.as_str(),
             from,
             to,
-            b.now().millis()
+            b.now().millis(),
+            r.category
         ],
     )?;
     Ok(())
@@ -588,6 +591,71 @@ fn random_code() -> Result<RedemptionCode> {
     Ok(RedemptionCode::from_random(b))
 }
 
+/// The rules of a reward that depend on the member: the level it needs, and how
+/// many one member may have per period. Used by `reserve_in`, and to tell a
+/// resident before they try.
+#[allow(clippy::too_many_arguments)]
+fn member_may_have(
+    c: &Conn,
+    region: &RegionCode,
+    member: MemberId,
+    reward_id: u64,
+    r: &Reward,
+    now: Timestamp,
+    offset: i32,
+    today: Date,
+) -> Result<()> {
+    if let Some(need) = &r.min_level {
+        let levels = crate::read::load_levels(c, region)?;
+        let need_level = levels.all().iter().find(|l| &l.code == need);
+        let have = member_level(c, region, member, now)?;
+        let ok = match (need_level, &have) {
+            (Some(n), Some(h)) => h.min_score >= n.min_score,
+            (Some(_), None) => false,
+            // The level was removed since: nobody is held back by a level that is gone.
+            (None, _) => true,
+        };
+        if !ok {
+            let n = need_level.map_or_else(
+                || need.clone(),
+                |l| format!("{} ({}, from {} points)", l.code, l.name, l.min_score),
+            );
+            return Err(StoreError::refused(
+                "level-too-low",
+                format!(
+                    "reward {reward_id} needs level {n}; member {member} holds {}",
+                    have.map_or_else(
+                        || "no level yet".to_owned(),
+                        |l| format!("level {} ({})", l.code, l.name)
+                    )
+                ),
+            ));
+        }
+    }
+    if let Some((limit, period)) = r.limit {
+        let (from, to) = period.bounds(today);
+        let start =
+            Timestamp::start_of(from, offset).map_err(|e| StoreError::rejected(e.to_string()))?;
+        let end =
+            Timestamp::start_of(to, offset).map_err(|e| StoreError::rejected(e.to_string()))?;
+        let had: i64 = c
+            .query_row("SELECT COUNT(*) FROM redemptions WHERE region = ?1 AND member = ?2 AND reward = ?3 \
+                 AND reserved_ms >= ?4 AND reserved_ms < ?5 AND status IN ('reserved', 'fulfilled')", params![region.as_str(), member.get(), sql_u64(reward_id)?, start.millis(), end.millis()],
+                |row| row.get(0))?;
+        if had >= i64::from(limit) {
+            return Err(StoreError::refused(
+                "limit-reached",
+                format!(
+                    "reward {reward_id} allows {limit} per member per {}; member {member} has {had} this {}",
+                    period.as_str(),
+                    period.as_str()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub_for_tests! {
     /// Reserves one item of a reward for a member: checks everything, posts the
     /// redemption entry, takes the item, and returns the redemption with its code.
@@ -643,54 +711,7 @@ pub_for_tests! {
             }
             Some(Some(_)) => {}
         }
-        if let Some(need) = &r.min_level {
-            let levels = crate::read::load_levels(c, &region)?;
-            let need_level = levels.all().iter().find(|l| &l.code == need);
-            let have = member_level(c, &region, member, now)?;
-            let ok = match (need_level, &have) {
-                (Some(n), Some(h)) => h.min_score >= n.min_score,
-                (Some(_), None) => false,
-                // The level was removed since: nobody is held back by a level that is gone.
-                (None, _) => true,
-            };
-            if !ok {
-                let n = need_level.map_or_else(
-                    || need.clone(),
-                    |l| format!("{} ({}, from {} points)", l.code, l.name, l.min_score),
-                );
-                return Err(StoreError::refused(
-                    "level-too-low",
-                    format!(
-                        "reward {reward_id} needs level {n}; member {member} holds {}",
-                        have.map_or_else(
-                            || "no level yet".to_owned(),
-                            |l| format!("level {} ({})", l.code, l.name)
-                        )
-                    ),
-                ));
-            }
-        }
-        if let Some((limit, period)) = r.limit {
-            let (from, to) = period.bounds(today);
-            let start =
-                Timestamp::start_of(from, offset).map_err(|e| StoreError::rejected(e.to_string()))?;
-            let end =
-                Timestamp::start_of(to, offset).map_err(|e| StoreError::rejected(e.to_string()))?;
-            let had: i64 = c
-                .query_row("SELECT COUNT(*) FROM redemptions WHERE region = ?1 AND member = ?2 AND reward = ?3 \
-                     AND reserved_ms >= ?4 AND reserved_ms < ?5 AND status IN ('reserved', 'fulfilled')", params![region.as_str(), member.get(), sql_u64(reward_id)?, start.millis(), end.millis()],
-                    |row| row.get(0))?;
-            if had >= i64::from(limit) {
-                return Err(StoreError::refused(
-                    "limit-reached",
-                    format!(
-                        "reward {reward_id} allows {limit} per member per {}; member {member} has {had} this {}",
-                        period.as_str(),
-                        period.as_str()
-                    ),
-                ));
-            }
-        }
+        member_may_have(c, &region, member, reward_id, r, now, offset, today)?;
         let s = sponsor_in(b, &region, &r.sponsor)?;
         let c = b.conn();
         if s.left() < r.price {
@@ -1227,4 +1248,127 @@ impl Store {
         let now = self.clock().now();
         self.read(|c| budget(c, region, now))
     }
+
+    /// For each reward on offer today that the member may not redeem now because of
+    /// its stock, its level or its per-member limit: the refusal (`out-of-stock`,
+    /// `level-too-low`, `limit-reached`) that reserving would give. The balance and
+    /// the sponsor's budget are checked when reserving, as always.
+    pub fn member_refusals(
+        &self,
+        region: &RegionCode,
+        member: MemberId,
+    ) -> Result<Vec<(u64, StoreError)>> {
+        let now = self.clock().now();
+        self.read(|c| {
+            let offset = region_offset(c, region)?;
+            let today = local_date(now, offset)?;
+            let mut out = Vec::new();
+            for v in rewards(c, region, Some(today))? {
+                let refused = if v.reward.stock == 0 {
+                    Err(StoreError::refused(
+                        "out-of-stock",
+                        format!("reward {} ({}) is out of stock", v.id, v.reward.name),
+                    ))
+                } else {
+                    member_may_have(c, region, member, v.id, &v.reward, now, offset, today)
+                };
+                match refused {
+                    Ok(()) => {}
+                    Err(e @ StoreError::Refused { .. }) => out.push((v.id, e)),
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Keeps a reward's picture (replacing any before), checked by its bytes.
+    pub fn set_reward_picture(
+        &self,
+        region: RegionCode,
+        id: u64,
+        bytes: Vec<u8>,
+    ) -> Result<String> {
+        let content_type =
+            jifen_core::market::picture_type(&bytes).map_err(|e| StoreError::Field {
+                field: "picture",
+                detail: e.to_string(),
+            })?;
+        let sha = {
+            use sha2::Digest;
+            let d = sha2::Sha256::digest(&bytes);
+            d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        };
+        self.write(move |b| {
+            let now = b.now().millis();
+            let c = b.conn();
+            reward(c, &region, id)?;
+            c.execute(
+                "DELETE FROM reward_pictures WHERE region = ?1 AND reward = ?2",
+                params![region.as_str(), sql_u64(id)?],
+            )?;
+            c.execute(
+                "INSERT INTO reward_pictures (region, reward, content_type, bytes, sha256, updated_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![region.as_str(), sql_u64(id)?, content_type, bytes, sha.as_str(), now],
+            )?;
+            Ok(sha)
+        })
+    }
+
+    /// Removes a reward's picture; `NotFound` when it has none.
+    pub fn remove_reward_picture(&self, region: RegionCode, id: u64) -> Result<()> {
+        self.write(move |b| {
+            let n = b.conn().execute(
+                "DELETE FROM reward_pictures WHERE region = ?1 AND reward = ?2",
+                params![region.as_str(), sql_u64(id)?],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!(
+                    "a picture of reward {id} in region {region}"
+                )));
+            }
+            Ok(())
+        })
+    }
+
+    /// A reward's picture: its content type, bytes and SHA-256 (hex).
+    pub fn reward_picture(&self, region: &RegionCode, id: u64) -> Result<RewardPicture> {
+        self.read(|c| {
+            c.query_opt(
+                "SELECT content_type, bytes, sha256 FROM reward_pictures WHERE region = ?1 AND reward = ?2",
+                params![region.as_str(), sql_u64(id)?],
+                |r| {
+                    Ok(RewardPicture {
+                        content_type: r.get(0)?,
+                        bytes: r.get(1)?,
+                        sha256: r.get(2)?,
+                    })
+                },
+            )?
+            .ok_or_else(|| StoreError::NotFound(format!("a picture of reward {id} in region {region}")))
+        })
+    }
+
+    /// The SHA-256 of each picture of the region's rewards, by reward.
+    pub fn reward_picture_hashes(&self, region: &RegionCode) -> Result<Vec<(u64, String)>> {
+        self.read(|c| {
+            let rows = c.query_map(
+                "SELECT reward, sha256 FROM reward_pictures WHERE region = ?1 ORDER BY reward",
+                params![region.as_str()],
+                |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)),
+            )?;
+            rows.into_iter()
+                .map(|(id, sha)| Ok((from_sql_u64(id)?, sha)))
+                .collect()
+        })
+    }
+}
+
+/// A reward's picture as stored.
+#[derive(Debug, Clone)]
+pub struct RewardPicture {
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    pub sha256: String,
 }

@@ -142,6 +142,9 @@ pub struct RewardIn {
     /// Last day on offer, inclusive; absent: open-ended.
     #[serde(default)]
     pub active_to: Option<String>,
+    /// Where the shop lists it (日用品, 服务…), up to 20 characters; absent: with the others.
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 impl RewardIn {
@@ -195,10 +198,21 @@ impl RewardIn {
                 .as_deref()
                 .map(|s| date("active_to", s))
                 .transpose()?,
+            category: self
+                .category
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned),
         };
         r.validate().map_err(|e| {
             use jifen_core::market::MarketError as M;
             let field = match e {
+                M::BadName {
+                    what: "a reward's category",
+                    ..
+                } => "category",
+                M::Text(ref t) if t.field() == "a reward's category" => "category",
                 M::BadName { .. } => "name",
                 M::DescriptionTooLong => "description",
                 M::BadPrice(_) => "price",
@@ -231,9 +245,27 @@ pub struct RewardOut {
     pub active_from: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active_to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Where its picture is served (public, cached: the path changes with the
+    /// picture); absent when it has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub picture: Option<String>,
 }
 
 impl RewardOut {
+    /// With the picture's path, when the reward has one (`sha256` of its bytes).
+    fn with_picture(mut self, region: &RegionCode, sha256: Option<&String>) -> Self {
+        self.picture = sha256.map(|h| {
+            format!(
+                "/api/v1/regions/{region}/rewards/{}/picture?v={}",
+                self.id,
+                h.get(..16).unwrap_or(h)
+            )
+        });
+        self
+    }
+
     pub fn from_view(v: &RewardView) -> Self {
         let r = &v.reward;
         RewardOut {
@@ -249,6 +281,8 @@ impl RewardOut {
             sponsor: r.sponsor.to_string(),
             active_from: r.active_from.to_string(),
             active_to: r.active_to.map(|d| d.to_string()),
+            category: r.category.clone(),
+            picture: None,
         }
     }
 }
@@ -544,11 +578,154 @@ async fn list_rewards(
         .now()
         .local_date(offset)
         .map_err(ApiError::internal)?;
-    let v = read(&state, move |s| {
-        Ok(s.rewards(&code, (!q.all).then_some(today))?)
+    let c2 = code.clone();
+    let (v, pictures) = read(&state, move |s| {
+        Ok((
+            s.rewards(&c2, (!q.all).then_some(today))?,
+            s.reward_picture_hashes(&c2)?,
+        ))
     })
     .await?;
-    Ok(Json(v.iter().map(RewardOut::from_view).collect()))
+    let pictures: std::collections::HashMap<u64, String> = pictures.into_iter().collect();
+    Ok(Json(
+        v.iter()
+            .map(|r| RewardOut::from_view(r).with_picture(&code, pictures.get(&r.id)))
+            .collect(),
+    ))
+}
+
+/// The largest request body of a picture upload: the picture and a little more.
+pub const PICTURE_BODY_BYTES_MAX: usize = jifen_core::market::PICTURE_BYTES_MAX + 16 * 1024;
+
+/// A reward's picture (public: the shop's pictures hold nothing personal). Cached:
+/// a path with `?v=` (as `picture` in the rewards list gives it) names these bytes
+/// for good; `If-None-Match` with the ETag answers 304.
+#[utoipa::path(get, path = "/api/v1/regions/{region}/rewards/{id}/picture", tag = "market",
+    params(("region" = String, Path, description = "region code"), ("id" = u64, Path, description = "reward id")),
+    responses((status = 200, description = "the picture (PNG, JPEG or WebP)", content_type = "image/*"),
+              (status = 304, description = "not modified"), (status = 404, body = Problem)))]
+async fn get_picture(
+    State(state): State<AppState>,
+    Path((r, id)): Path<(String, u64)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let code = region(&r)?;
+    let p = read(&state, move |s| Ok(s.reward_picture(&code, id)?)).await?;
+    let etag = format!("\"{}\"", p.sha256);
+    let cache = HeaderValue::from_static("public, max-age=31536000, immutable");
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    let etag_v = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
+    if fresh {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag_v), (header::CACHE_CONTROL, cache)],
+        )
+            .into_response());
+    }
+    let ct = HeaderValue::from_str(&p.content_type).map_err(ApiError::internal)?;
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::ETAG, etag_v),
+            (header::CACHE_CONTROL, cache),
+        ],
+        p.bytes,
+    )
+        .into_response())
+}
+
+/// Sets a reward's picture (admins): the body is the image itself, a PNG, JPEG or
+/// WebP of at most 200 KB, checked by its bytes whatever its `Content-Type`.
+#[utoipa::path(put, path = "/api/v1/regions/{region}/rewards/{id}/picture", tag = "market", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"), ("id" = u64, Path, description = "reward id"),
+           ("Idempotency-Key" = String, Header, description = "required on every write: a retry with the same key and request returns the first answer; the same key with another request is refused (422)")),
+    request_body(content = Vec<u8>, content_type = "image/*", description = "the picture"),
+    responses((status = 200, body = RewardOut), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 413, body = Problem), (status = 422, body = Problem)))]
+async fn put_picture(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((r, id)): Path<(String, u64)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<RewardOut>> {
+    let code = region(&r)?;
+    who.require(&code, &[Role::Admin])?;
+    let c2 = code.clone();
+    let (v, sha) = read(&state, move |s| {
+        let sha = s.set_reward_picture(c2.clone(), id, body.to_vec())?;
+        Ok((s.reward(&c2, id)?, sha))
+    })
+    .await?;
+    Ok(Json(
+        RewardOut::from_view(&v).with_picture(&code, Some(&sha)),
+    ))
+}
+
+/// Removes a reward's picture (admins).
+#[utoipa::path(delete, path = "/api/v1/regions/{region}/rewards/{id}/picture", tag = "market", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"), ("id" = u64, Path, description = "reward id"),
+           ("Idempotency-Key" = String, Header, description = "required on every write")),
+    responses((status = 204, description = "removed"), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+async fn delete_picture(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((r, id)): Path<(String, u64)>,
+) -> ApiResult<StatusCode> {
+    let code = region(&r)?;
+    who.require(&code, &[Role::Admin])?;
+    read(&state, move |s| Ok(s.remove_reward_picture(code, id)?)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Why the member cannot redeem a reward now, before they try.
+#[derive(Serialize, ToSchema)]
+pub struct RefusalOut {
+    pub reward: u64,
+    /// out-of-stock, level-too-low or limit-reached.
+    pub code: String,
+    pub detail: String,
+}
+
+/// The rewards on offer that the member cannot redeem now because of stock, level
+/// or their per-member limit, and why (the member, station staff). Points short
+/// follow from the balance; the sponsor's budget is checked on reserving.
+#[utoipa::path(get, path = "/api/v1/regions/{region}/members/{member}/reward-refusals", tag = "market", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"), ("member" = i64, Path, description = "member number")),
+    responses((status = 200, body = Vec<RefusalOut>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+async fn reward_refusals(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((r, m)): Path<(String, i64)>,
+) -> ApiResult<Json<Vec<RefusalOut>>> {
+    let code = region(&r)?;
+    let member = MemberId::new(m).map_err(|e| ApiError::field("member", e.to_string()))?;
+    if who.member_of(&code) != Some(member) && !who.has(&code, Role::Station) {
+        return Err(ApiError::forbidden(
+            "a member's reasons are shown to the member and to station staff",
+        ));
+    }
+    let list = read(&state, move |s| Ok(s.member_refusals(&code, member)?)).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|(reward, e)| match e {
+                jifen_store::StoreError::Refused { code, detail } => RefusalOut {
+                    reward,
+                    code: code.to_owned(),
+                    detail,
+                },
+                other => RefusalOut {
+                    reward,
+                    code: "refused".to_owned(),
+                    detail: other.to_string(),
+                },
+            })
+            .collect(),
+    ))
 }
 
 /// Adds a reward to the catalog.
@@ -1066,6 +1243,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(put_sponsor))
         .routes(routes!(list_rewards, add_reward))
         .routes(routes!(update_reward))
+        .routes(routes!(reward_refusals))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(get_picture, put_picture, delete_picture))
+                .layer(axum::extract::DefaultBodyLimit::max(PICTURE_BODY_BYTES_MAX)),
+        )
         .routes(routes!(reserve, list_redemptions))
         .routes(routes!(get_redemption))
         .routes(routes!(redemption_qr))

@@ -301,6 +301,12 @@ impl Ctx {
     pub fn tr1(&self, key: &str, a: impl Display) -> String {
         i18n::fill(self.tr(key), &[&a])
     }
+    /// A time from the API (`2026-03-10T10:00:00+08:00`, the region's local time) as
+    /// the page's language writes it: 2026年3月10日 10:00, or 10 Mar 2026, 10:00.
+    /// Anything else is shown as it is.
+    pub fn time(&self, rfc3339: &str) -> String {
+        local_words(self.lang, rfc3339)
+    }
     pub fn tr2(&self, key: &str, a: impl Display, b: impl Display) -> String {
         i18n::fill(self.tr(key), &[&a, &b])
     }
@@ -448,7 +454,9 @@ impl Ctx {
             c: self,
             message,
             held: names.join(self.tr("list.sep")),
-            links: super::public::links_for(region.as_str(), &held),
+            // Whether stations may run events is not read here (a refusal answers
+            // at once): a station's events link is on its home page when allowed.
+            links: super::public::links_for(region.as_str(), &held, false),
         };
         self.render(StatusCode::FORBIDDEN, &page)
     }
@@ -654,6 +662,29 @@ pub fn safe_next(to: &str) -> String {
 }
 
 /// Percent-encodes for a query value.
+/// [`Ctx::time`] for a language.
+pub fn local_words(lang: Lang, t: &str) -> String {
+    let parts = (
+        t.get(..4).and_then(|y| y.parse::<i32>().ok()),
+        t.get(5..7).and_then(|m| m.parse::<usize>().ok()),
+        t.get(8..10).and_then(|d| d.parse::<u32>().ok()),
+        t.get(11..16),
+    );
+    let (Some(y), Some(m @ 1..=12), Some(d), Some(hm)) = parts else {
+        return t.to_owned();
+    };
+    if t.get(4..5) != Some("-") || t.get(10..11) != Some("T") {
+        return t.to_owned();
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    match lang {
+        Lang::Zh => format!("{y}年{m}月{d}日 {hm}"),
+        Lang::En => format!("{d} {} {y}, {hm}", MONTHS[m - 1]),
+    }
+}
+
 /// A QR code of `text` as inline SVG (for a page), or empty if it cannot be one.
 pub fn qr_svg(text: &str, label: &str) -> String {
     match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M) {

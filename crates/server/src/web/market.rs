@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ctx::{Ctx, Problem, items, n, random_token, s};
-use super::public::{region_for, region_or_404, short_time};
+use super::public::{region_for, region_or_404};
 use crate::AppState;
 
 /// Codes shown on "my codes" and the merchant's page.
@@ -34,6 +34,16 @@ pub fn routes() -> Router<AppState> {
             get(rewards_admin).post(add_reward),
         )
         .route(
+            "/r/{region}/admin/rewards/{reward}/picture",
+            post(upload_picture).layer(axum::extract::DefaultBodyLimit::max(
+                crate::api::market::PICTURE_BODY_BYTES_MAX,
+            )),
+        )
+        .route(
+            "/r/{region}/admin/rewards/{reward}/picture/remove",
+            post(remove_picture),
+        )
+        .route(
             "/r/{region}/admin/budget",
             get(budget_page).post(save_sponsor),
         )
@@ -49,11 +59,24 @@ pub struct RewardRow {
     pub level: String,
     pub limit: String,
     pub sponsor: String,
+    pub category: String,
+    /// Where its picture is served, or empty.
+    pub picture: String,
     pub affordable: bool,
-    /// Why it cannot be redeemed now, in words (none left, or how many points are
-    /// missing); empty when it can.
+    /// Why it cannot be redeemed now, in words (none left, the level it needs, the
+    /// limit reached, or how many points are missing); empty when it can.
     pub why_not: String,
     pub key: String,
+}
+
+/// A refusal the shop knows before the click, in the page's language.
+fn refusal_words(c: &Ctx, code: &str, detail: &str) -> String {
+    let key = format!("refused.{code}");
+    if super::i18n::has(c.lang, &key) {
+        c.tr(&key).to_owned()
+    } else {
+        detail.to_owned()
+    }
 }
 
 fn reward_row(c: &Ctx, r: &Value, spendable: i64) -> RewardRow {
@@ -71,6 +94,8 @@ fn reward_row(c: &Ctx, r: &Value, spendable: i64) -> RewardRow {
         level: s(r, "min_level"),
         limit,
         sponsor: s(r, "sponsor"),
+        category: s(r, "category"),
+        picture: s(r, "picture"),
         affordable: n(r, "price") <= spendable && n(r, "stock") > 0,
         why_not: if n(r, "stock") <= 0 {
             c.tr("shop.none_left").to_owned()
@@ -90,21 +115,31 @@ struct Shop<'a> {
     region: String,
     spendable: i64,
     rewards: Vec<RewardRow>,
+    /// The categories on offer (name, as in a link), and the one shown (empty: all).
+    categories: Vec<(String, String)>,
+    category: String,
     error_reward: i64,
     error: String,
 }
 
-async fn shop(c: Ctx, Path(r): Path<String>) -> Response {
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ShopQuery {
+    category: String,
+}
+
+async fn shop(c: Ctx, Path(r): Path<String>, q: Query<ShopQuery>) -> Response {
     let code = match region_or_404(&c, &r) {
         Ok(x) => x,
         Err(res) => return *res,
     };
-    shop_page(&c, &code, 0, "", StatusCode::OK).await
+    shop_page(&c, &code, &q.category, 0, "", StatusCode::OK).await
 }
 
 async fn shop_page(
     c: &Ctx,
     code: &RegionCode,
+    category: &str,
     error_reward: i64,
     error: &str,
     status: StatusCode,
@@ -120,20 +155,55 @@ async fn shop_page(
             .get(&format!("/api/v1/regions/{code}/members/{member}/balance"))
             .await?;
         let rewards = c.get(&format!("/api/v1/regions/{code}/rewards")).await?;
-        Ok::<_, Problem>((bal, rewards))
+        let refusals = c
+            .get(&format!(
+                "/api/v1/regions/{code}/members/{member}/reward-refusals"
+            ))
+            .await?;
+        Ok::<_, Problem>((bal, rewards, refusals))
     }
     .await;
-    let (bal, rewards) = match data {
+    let (bal, rewards, refusals) = match data {
         Ok(d) => d,
         Err(p) => return c.problem_page(&p),
     };
     let spendable = n(&bal, "spendable");
-    let rewards = rewards
+    let refused: std::collections::HashMap<i64, String> = refusals
         .as_array()
         .cloned()
         .unwrap_or_default()
         .iter()
-        .map(|r| reward_row(c, r, spendable))
+        .map(|x| {
+            (
+                n(x, "reward"),
+                refusal_words(c, &s(x, "code"), &s(x, "detail")),
+            )
+        })
+        .collect();
+    let all: Vec<RewardRow> = rewards
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let mut row = reward_row(c, r, spendable);
+            if let Some(why) = refused.get(&row.id) {
+                row.why_not = why.clone();
+                row.affordable = false;
+            }
+            row
+        })
+        .collect();
+    let mut categories: Vec<String> = all
+        .iter()
+        .map(|r| r.category.clone())
+        .filter(|c| !c.is_empty())
+        .collect();
+    categories.sort();
+    categories.dedup();
+    let rewards = all
+        .into_iter()
+        .filter(|r| category.is_empty() || r.category == category)
         .collect();
     c.render(
         status,
@@ -142,6 +212,14 @@ async fn shop_page(
             region: code.to_string(),
             spendable,
             rewards,
+            categories: categories
+                .into_iter()
+                .map(|k| {
+                    let e = super::ctx::url_encode(&k);
+                    (k, e)
+                })
+                .collect(),
+            category: category.to_owned(),
             error_reward,
             error: error.to_owned(),
         },
@@ -191,7 +269,7 @@ async fn redeem(
         Err(p) => {
             let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            shop_page(&c, &code, reward_id, &msg, status).await
+            shop_page(&c, &code, "", reward_id, &msg, status).await
         }
     }
 }
@@ -215,8 +293,8 @@ fn code_row(c: &Ctx, d: &Value) -> CodeRow {
         price: n(d, "price"),
         status: c.word("redemption", &s(d, "status")),
         open: s(d, "status") == "reserved",
-        reserved: short_time(&s(d, "reserved_at")),
-        expires: short_time(&s(d, "expires_at")),
+        reserved: c.time(&s(d, "reserved_at")),
+        expires: c.time(&s(d, "expires_at")),
     }
 }
 
@@ -486,7 +564,9 @@ struct RewardsAdmin<'a> {
     key: String,
     error_field: String,
     error: String,
-    done: bool,
+    done: String,
+    /// The reward whose picture was refused (0: none).
+    picture_error: i64,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -505,12 +585,16 @@ pub struct RewardForm {
     pub sponsor: String,
     pub active_from: String,
     pub active_to: String,
+    pub category: String,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct AddedQuery {
     added: String,
+    /// After a picture was saved or removed: "saved" or "removed", and the reward.
+    picture: String,
+    reward: String,
 }
 
 async fn rewards_admin(c: Ctx, Path(r): Path<String>, q: Query<AddedQuery>) -> Response {
@@ -523,16 +607,146 @@ async fn rewards_admin(c: Ctx, Path(r): Path<String>, q: Query<AddedQuery>) -> R
         stock: "10".into(),
         ..RewardForm::default()
     };
-    rewards_page(
-        &c,
-        &code,
-        f,
-        "",
-        String::new(),
-        q.added == "1",
-        StatusCode::OK,
-    )
+    let done = match (q.added.as_str(), q.picture.as_str()) {
+        ("1", _) => c.tr("rewards.added").to_owned(),
+        (_, "saved") => c.tr1("rewards.picture_saved", &q.reward),
+        (_, "removed") => c.tr1("rewards.picture_removed", &q.reward),
+        _ => String::new(),
+    };
+    rewards_page(&c, &code, f, "", String::new(), done, StatusCode::OK).await
+}
+
+/// A reward's picture uploaded from the admin page (multipart: `csrf`, `picture`).
+async fn upload_picture(
+    c: Ctx,
+    Path((r, reward)): Path<(String, u64)>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let mut csrf = String::new();
+    let mut picture: Option<Vec<u8>> = None;
+    let mut failed: Option<String> = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or_default().to_owned();
+                match field.bytes().await {
+                    Ok(b) if name == "csrf" => csrf = String::from_utf8_lossy(&b).into_owned(),
+                    Ok(b) if name == "picture" => picture = Some(b.to_vec()),
+                    Ok(_) => {}
+                    Err(e) => {
+                        failed = Some(e.body_text());
+                        break;
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                failed = Some(e.body_text());
+                break;
+            }
+        }
+    }
+    let code = match region_for(&c, &r, &[Role::Admin]) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    if failed.is_none()
+        && let Err(res) = c.check_form(&csrf)
+    {
+        return *res;
+    }
+    let blank = RewardForm {
+        kind: "goods".into(),
+        stock: "10".into(),
+        ..RewardForm::default()
+    };
+    let refuse = |msg: String, status: StatusCode| {
+        let c = &c;
+        let code = &code;
+        let blank = blank.clone();
+        async move {
+            rewards_page(
+                c,
+                code,
+                blank,
+                &format!("picture-{reward}"),
+                msg,
+                String::new(),
+                status,
+            )
+            .await
+        }
+    };
+    if let Some(why) = failed {
+        // The body was over the limit, or not a form: the picture is too large, or broken.
+        return refuse(
+            c.tr1(
+                "rewards.picture_failed",
+                jifen_core::market::MarketError::PictureTooLarge(
+                    crate::api::market::PICTURE_BODY_BYTES_MAX,
+                )
+                .to_string(),
+            ) + &format!(" ({why})"),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        )
+        .await;
+    }
+    let Some(bytes) = picture.filter(|b| !b.is_empty()) else {
+        return refuse(
+            c.tr("rewards.picture_none").to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    let c2 = code.clone();
+    match crate::write::read(&c.state, move |st| {
+        Ok(st.set_reward_picture(c2, reward, bytes)?)
+    })
     .await
+    {
+        Ok(_) => c.redirect(&format!(
+            "/r/{code}/admin/rewards?picture=saved&reward={reward}"
+        )),
+        Err(e) => {
+            let p = Problem::from(e);
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            refuse(c.problem_full(&p), status).await
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+async fn remove_picture(
+    c: Ctx,
+    Path((r, reward)): Path<(String, u64)>,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_for(&c, &r, &[Role::Admin]) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    match c
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/regions/{code}/rewards/{reward}/picture"),
+            None,
+            Some(&random_token()),
+        )
+        .await
+    {
+        Ok(_) => c.redirect(&format!(
+            "/r/{code}/admin/rewards?picture=removed&reward={reward}"
+        )),
+        Err(p) => c.problem_page(&p),
+    }
 }
 
 async fn rewards_page(
@@ -541,7 +755,7 @@ async fn rewards_page(
     f: RewardForm,
     error_field: &str,
     error: String,
-    done: bool,
+    done: String,
     status: StatusCode,
 ) -> Response {
     if let Err(res) = c.require_role(code, &[Role::Admin]) {
@@ -588,6 +802,10 @@ async fn rewards_page(
             f,
             key: random_token(),
             error_field: error_field.to_owned(),
+            picture_error: error_field
+                .strip_prefix("picture-")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0),
             error,
             done,
         },
@@ -607,6 +825,7 @@ impl RewardsAdmin<'_> {
             ("limit_count", "rewards.limit_count", f.limit_count.as_str()),
             ("active_from", "rewards.active_from", f.active_from.as_str()),
             ("active_to", "rewards.active_to", f.active_to.as_str()),
+            ("category", "rewards.category", f.category.as_str()),
         ]
     }
 }
@@ -638,7 +857,7 @@ async fn add_reward(c: Ctx, Path(r): Path<String>, Form(f): Form<RewardForm>) ->
                 f.clone(),
                 field,
                 c.tr("admin.bad_number").to_owned(),
-                false,
+                String::new(),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await;
@@ -656,6 +875,7 @@ async fn add_reward(c: Ctx, Path(r): Path<String>, Form(f): Form<RewardForm>) ->
         "sponsor": f.sponsor,
         "active_from": f.active_from.trim(),
         "active_to": opt(&f.active_to),
+        "category": opt(&f.category),
     });
     let key = (!f.key.is_empty()).then(|| f.key.clone());
     match c
@@ -672,7 +892,7 @@ async fn add_reward(c: Ctx, Path(r): Path<String>, Form(f): Form<RewardForm>) ->
             let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
             let field = p.field.clone().unwrap_or_default();
-            rewards_page(&c, &code, f, &field, msg, false, status).await
+            rewards_page(&c, &code, f, &field, msg, String::new(), status).await
         }
     }
 }

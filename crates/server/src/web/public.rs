@@ -77,7 +77,12 @@ async fn static_file(Path(file): Path<String>) -> Response {
 
 /// What each role can open in region `r`, as (link, message key), for the home
 /// page and for a refusal that points to what the visitor can do instead.
-pub fn links_for(r: &str, roles: &[Role]) -> Vec<(String, &'static str)> {
+/// `stations_run_events`: the region lets station staff run events.
+pub fn links_for(
+    r: &str,
+    roles: &[Role],
+    stations_run_events: bool,
+) -> Vec<(String, &'static str)> {
     let mut links: Vec<(String, &'static str)> = Vec::new();
     let has = |x: Role| roles.contains(&x);
     if has(Role::Resident) {
@@ -91,7 +96,7 @@ pub fn links_for(r: &str, roles: &[Role]) -> Vec<(String, &'static str)> {
     if has(Role::Reviewer) || has(Role::Station) || has(Role::Admin) {
         links.push((format!("/r/{r}/record"), "home.record"));
     }
-    if has(Role::Reviewer) || has(Role::Admin) {
+    if has(Role::Reviewer) || has(Role::Admin) || (has(Role::Station) && stations_run_events) {
         links.push((format!("/r/{r}/events"), "home.events"));
         links.push((format!("/r/{r}/appeals"), "home.appeals"));
     }
@@ -137,19 +142,26 @@ async fn home(c: Ctx) -> Response {
                 .push(g.role);
         }
     }
-    let regions = by_region
-        .into_iter()
-        .map(|(r, roles)| {
-            let links = links_for(&r, &roles);
-            let mut roles: Vec<String> = roles.iter().map(|x| c.word("role", x.as_str())).collect();
-            roles.dedup();
-            RegionLinks {
-                region: r,
-                roles,
-                links,
+    let mut regions = Vec::with_capacity(by_region.len());
+    for (r, roles) in by_region {
+        // Whether the region lets its station staff run events (only asked of stations).
+        let stations_run_events = match RegionCode::parse(&r) {
+            Ok(code) if roles.contains(&Role::Station) => {
+                crate::write::read(&c.state, move |st| Ok(st.region_settings(&code)?))
+                    .await
+                    .is_ok_and(|s| s.stations_run_events)
             }
-        })
-        .collect();
+            _ => false,
+        };
+        let links = links_for(&r, &roles, stations_run_events);
+        let mut roles: Vec<String> = roles.iter().map(|x| c.word("role", x.as_str())).collect();
+        roles.dedup();
+        regions.push(RegionLinks {
+            region: r,
+            roles,
+            links,
+        });
+    }
     c.render(StatusCode::OK, &Home { c: &c, regions })
 }
 
@@ -306,6 +318,112 @@ pub struct RegionRow {
     pub code: String,
     pub name: String,
     pub entries: i64,
+    /// The last twelve months' entries, oldest first, as bars.
+    pub months: Vec<MonthBar>,
+    pub months_label: String,
+    /// The same months' entries per indicator category, most first.
+    pub categories: Vec<CategoryBar>,
+}
+
+/// One month of the public chart.
+pub struct MonthBar {
+    pub x: i64,
+    pub y: i64,
+    pub h: i64,
+    pub month: u8,
+    pub entries: u64,
+}
+
+/// One category of the public chart.
+pub struct CategoryBar {
+    pub y: i64,
+    pub w: i64,
+    pub name: String,
+    pub entries: u64,
+}
+
+/// Height of the tallest month bar, and width of the longest category bar, in SVG units.
+const PUBLIC_BAR_MAX: i64 = 80;
+const PUBLIC_CATEGORY_W: i64 = 180;
+/// Categories shown per region (the rest are summed as the last one).
+const PUBLIC_CATEGORIES_MAX: usize = 8;
+
+/// The first day of the month eleven months before `today`, and the twelve months
+/// from it as (year, month).
+fn twelve_months(today: time::Date) -> (time::Date, Vec<(i32, u8)>) {
+    let mut y = today.year();
+    let mut m = u8::from(today.month());
+    let mut months = Vec::with_capacity(12);
+    for _ in 0..12 {
+        months.push((y, m));
+        if m == 1 {
+            y -= 1;
+            m = 12;
+        } else {
+            m -= 1;
+        }
+    }
+    months.reverse();
+    let (fy, fm) = months[0];
+    let first = time::Month::try_from(fm)
+        .ok()
+        .and_then(|mm| time::Date::from_calendar_date(fy, mm, 1).ok())
+        .unwrap_or(today);
+    (first, months)
+}
+
+fn month_bars(a: &jifen_store::Activity, months: &[(i32, u8)]) -> Vec<MonthBar> {
+    let mut counts = vec![0u64; months.len()];
+    for (day, n) in &a.days {
+        let Ok(d) =
+            time::Date::from_julian_day(i32::try_from(*day + 2_440_588).unwrap_or(i32::MIN))
+        else {
+            continue;
+        };
+        if let Some(i) = months
+            .iter()
+            .position(|&(y, m)| d.year() == y && u8::from(d.month()) == m)
+        {
+            counts[i] += n;
+        }
+    }
+    let max = counts.iter().copied().max().unwrap_or(0).max(1);
+    counts
+        .iter()
+        .zip(months)
+        .enumerate()
+        .map(|(i, (&n, &(_, m)))| {
+            let h = i64::try_from(n.saturating_mul(PUBLIC_BAR_MAX as u64) / max).unwrap_or(0);
+            MonthBar {
+                x: 4 + i64::try_from(i).unwrap_or(0) * 26,
+                y: 16 + PUBLIC_BAR_MAX - h,
+                h,
+                month: m,
+                entries: n,
+            }
+        })
+        .collect()
+}
+
+fn category_bars(c: &Ctx, a: &jifen_store::Activity) -> Vec<CategoryBar> {
+    let mut cats: Vec<(String, u64)> = a.categories.clone();
+    if cats.len() > PUBLIC_CATEGORIES_MAX {
+        let rest: u64 = cats[PUBLIC_CATEGORIES_MAX - 1..].iter().map(|x| x.1).sum();
+        cats.truncate(PUBLIC_CATEGORIES_MAX - 1);
+        cats.push((c.tr("public.other").to_owned(), rest));
+    }
+    let max = cats.iter().map(|x| x.1).max().unwrap_or(0).max(1);
+    cats.into_iter()
+        .enumerate()
+        .map(|(i, (name, n))| CategoryBar {
+            y: i64::try_from(i).unwrap_or(0) * 22,
+            w: i64::try_from(n.saturating_mul(PUBLIC_CATEGORY_W as u64) / max)
+                .unwrap_or(0)
+                .max(1),
+            name,
+            entries: n,
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -320,18 +438,44 @@ async fn public_index(c: Ctx) -> Response {
         Ok(v) => v,
         Err(p) => return c.problem_page(&p),
     };
-    let regions = v
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|r| RegionRow {
-                    code: s(r, "code"),
-                    name: s(r, "name"),
-                    entries: n(r, "entries"),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut regions = Vec::new();
+    for r in v.as_array().cloned().unwrap_or_default() {
+        let code_s = s(&r, "code");
+        let Ok(code) = RegionCode::parse(&code_s) else {
+            continue;
+        };
+        let offset = match c.state.offset(&code).await {
+            Ok(o) => o,
+            Err(e) => return c.problem_page(&Problem::from(e)),
+        };
+        let now = c.state.clock().now();
+        let today = match now.local_date(offset) {
+            Ok(d) => d,
+            Err(_) => continue,
+        };
+        let (first, months) = twelve_months(today);
+        let from_ms = jifen_core::Timestamp::start_of(first, offset)
+            .map(|t| t.millis())
+            .unwrap_or(0);
+        let activity = match c.state.activity(&code, from_ms).await {
+            Ok(a) => a,
+            Err(e) => return c.problem_page(&Problem::from(e)),
+        };
+        let bars = month_bars(&activity, &months);
+        let months_label = bars
+            .iter()
+            .map(|b| c.tr2("public.month_entries", b.month, b.entries))
+            .collect::<Vec<_>>()
+            .join(c.tr("list.sep"));
+        regions.push(RegionRow {
+            categories: category_bars(&c, &activity),
+            months: bars,
+            months_label,
+            code: code_s,
+            name: s(&r, "name"),
+            entries: n(&r, "entries"),
+        });
+    }
     c.render(StatusCode::OK, &PublicIndex { c: &c, regions })
 }
 
@@ -402,7 +546,7 @@ async fn notice_page(
                 name: s(i, "name"),
                 indicator: s(i, "indicator_name"),
                 points: n(i, "points"),
-                until: short_time(&s(i, "notice_until")),
+                until: c.time(&s(i, "notice_until")),
             }
         })
         .collect();
@@ -566,25 +710,24 @@ async fn check_receipt(c: Ctx, Path(r): Path<String>, Form(f): Form<ReceiptForm>
     transparency_page(&c, &code, &text, Some(result)).await
 }
 
-/// `2026-03-10T10:00:00+08:00` → `2026-03-10 10:00`.
-pub fn short_time(t: &str) -> String {
-    match (t.get(..10), t.get(11..16)) {
-        (Some(d), Some(hm)) => format!("{d} {hm}"),
-        _ => t.to_owned(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::ctx::local_words;
+    use super::super::i18n::Lang;
 
     #[test]
-    fn short_times_never_split_a_character() {
-        assert_eq!(short_time("2026-03-10T10:00:00+08:00"), "2026-03-10 10:00");
+    fn times_are_written_in_the_pages_language_and_never_split_a_character() {
+        let t = "2026-03-10T10:00:00+08:00";
+        assert_eq!(local_words(Lang::Zh, t), "2026年3月10日 10:00");
+        assert_eq!(local_words(Lang::En, t), "10 Mar 2026, 10:00");
         assert_eq!(
-            short_time("二〇二六年三月十日上午十点整"),
+            local_words(Lang::Zh, "二〇二六年三月十日上午十点整"),
             "二〇二六年三月十日上午十点整"
         );
-        assert_eq!(short_time(""), "");
+        assert_eq!(
+            local_words(Lang::En, "2026-13-10T10:00"),
+            "2026-13-10T10:00"
+        );
+        assert_eq!(local_words(Lang::En, ""), "");
     }
 }

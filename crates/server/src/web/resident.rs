@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ctx::{Ctx, Problem, Refused, items, n, random_token, s};
-use super::public::{DoneQuery, region_or_404, short_time};
+use super::public::{DoneQuery, region_or_404};
 use crate::AppState;
 
 /// Entries shown on the my-points page.
@@ -70,7 +70,7 @@ impl EntryRow {
         };
         EntryRow {
             seq: n(e, "seq"),
-            date: short_time(&s(e, "time")),
+            date: c.time(&s(e, "time")),
             kind: c.word("kind", &s(e, "kind")),
             what,
             points: if plus {
@@ -378,7 +378,7 @@ async fn me_page(
                 .cloned()
                 .unwrap_or_else(|| s(x, "indicator")),
             status: c.word("status", &s(x, "status")),
-            date: short_time(&s(x, "submitted_at")),
+            date: c.time(&s(x, "submitted_at")),
             reason: s(x, "reason"),
         })
         .collect();
@@ -397,7 +397,7 @@ async fn me_page(
         .iter()
         .take(ACCESSES_SHOWN)
         .map(|a| AccessRow {
-            date: short_time(&s(a, "at")),
+            date: c.time(&s(a, "at")),
             who: s(a, "account_name"),
             what: access_what(&s(a, "what")),
         })
@@ -454,7 +454,7 @@ fn appeal_rows(c: &Ctx, v: &Value) -> Vec<AppealRow> {
                 .unwrap_or_default()
                 .to_owned(),
             status: c.word("appeal", &s(a, "status")),
-            deadline: short_time(&s(a, "deadline")),
+            deadline: c.time(&s(a, "deadline")),
         })
         .collect()
 }

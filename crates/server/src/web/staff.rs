@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ctx::{Ctx, Problem, items, n, random_token, s, url_encode};
-use super::public::{region_for, short_time};
+use super::public::region_for;
 use super::resident::EntryRow;
 use crate::AppState;
 
@@ -48,9 +48,9 @@ pub fn routes() -> Router<AppState> {
         .route("/r/{region}/appeals/{appeal}/decide", post(decide_appeal))
 }
 
-/// Unix milliseconds as `2026-03-10 10:00` in the region's time.
-fn local_time(ms: i64, offset: i32) -> String {
-    short_time(&jifen_core::Timestamp::from_millis(ms).to_rfc3339(offset))
+/// Unix milliseconds in the region's time, as the page's language writes it.
+fn local_time(c: &Ctx, ms: i64, offset: i32) -> String {
+    c.time(&jifen_core::Timestamp::from_millis(ms).to_rfc3339(offset))
 }
 
 /// What an indicator says, for a reviewer.
@@ -370,7 +370,7 @@ async fn queue_items(
             .get(&number)
             .map(|l| {
                 l.iter()
-                    .map(|(reason, ms)| (reason.clone(), local_time(*ms, offset)))
+                    .map(|(reason, ms)| (reason.clone(), local_time(c, *ms, offset)))
                     .collect()
             })
             .unwrap_or_default();
@@ -387,7 +387,7 @@ async fn queue_items(
             note: s(x, "note"),
             source: c.word("source", &s(x, "source")),
             status: c.word("status", &s(x, "status")),
-            submitted: short_time(&submitted_at),
+            submitted: c.time(&submitted_at),
             age_days: waited / day_ms,
             overdue: waited > i64::from(settings.review_days) * day_ms,
             approvals: x["approvals"].as_array().map_or(0, Vec::len),
@@ -405,7 +405,7 @@ async fn queue_items(
                 .as_ref()
                 .is_some_and(|w| w.id().get() == n(x, "recorded_by")),
             history: Vec::new(),
-            notice_until: short_time(&s(x, "notice_until")),
+            notice_until: c.time(&s(x, "notice_until")),
             key: random_token(),
         };
         all.push((item, two));
@@ -1232,8 +1232,8 @@ async fn events_page(
                 (
                     e.id,
                     e.name,
-                    local_time(e.starts_ms, offset),
-                    local_time(e.ends_ms, offset),
+                    local_time(c, e.starts_ms, offset),
+                    local_time(c, e.ends_ms, offset),
                 )
             })
             .collect(),
@@ -1370,8 +1370,8 @@ async fn event(c: Ctx, Path((r, e)): Path<(String, String)>) -> Response {
             c: &c,
             region: code.to_string(),
             name: s(&v, "name"),
-            starts: short_time(&s(&v, "starts_at")),
-            ends: short_time(&s(&v, "ends_at")),
+            starts: c.time(&s(&v, "starts_at")),
+            ends: c.time(&s(&v, "ends_at")),
             link,
             qr_svg,
         },
@@ -1444,8 +1444,8 @@ async fn appeals_page(
                     .unwrap_or_default()
                     .to_owned(),
                 member: n(a, "member"),
-                filed: short_time(&s(a, "filed_at")),
-                deadline: short_time(&s(a, "deadline")),
+                filed: c.time(&s(a, "filed_at")),
+                deadline: c.time(&s(a, "deadline")),
                 key: random_token(),
             }
         })

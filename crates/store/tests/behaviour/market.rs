@@ -21,6 +21,7 @@ fn reward(name: &str, price: i64, stock: u32) -> Reward {
         sponsor: sponsor("coop"),
         active_from: parse_date("2026-01-01").expect("date"),
         active_to: None,
+        category: None,
     }
 }
 
