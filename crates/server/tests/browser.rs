@@ -981,3 +981,214 @@ fn staff_open_a_resident_by_member_code_and_a_committee_decides_two_claims_at_on
         );
     });
 }
+
+/// A photo as a phone would give it: `w`×`h` pixels of noisy colour, as PNG (too
+/// large to keep as it is).
+fn photo(w: u32, h: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().expect("png header");
+        let mut data = Vec::with_capacity((w * h * 3) as usize);
+        let mut seed: u32 = 0x2545_F491;
+        for y in 0..h {
+            for x in 0..w {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                let noise = (seed & 0x3f) as u8;
+                data.extend_from_slice(&[
+                    ((x % 190) as u8).wrapping_add(noise),
+                    ((y % 180) as u8).wrapping_add(noise),
+                    (((x + y) % 170) as u8).wrapping_add(noise),
+                ]);
+            }
+        }
+        writer.write_image_data(&data).expect("png data");
+    }
+    out
+}
+
+#[test]
+fn a_shop_with_pictures_and_categories_the_public_charts_and_an_objection_by_its_button() {
+    journey(|app, mut driver| async move {
+        let admin_token = app.login("admin");
+        let auth = format!("Bearer {admin_token}");
+        let body =
+            serde_json::to_vec(&json!({"name": "供销社", "kind": "merchant", "budget": 5000}))
+                .expect("json");
+        let r = app.request(
+            "PUT",
+            "/api/v1/regions/vil/sponsors/coop",
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            Some(&body),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        for (name, category, level) in [
+            ("食用油 1L", "日用品", None),
+            ("理发服务", "服务", None),
+            ("荣誉证书", "荣誉", Some("voucher")),
+        ] {
+            let r = app.post(
+                "/api/v1/regions/vil/rewards",
+                Some(&admin_token),
+                &json!({"name": name, "kind": "goods", "price": 5, "stock": 3, "sponsor": "coop",
+                        "active_from": "2026-01-01", "category": category, "min_level": level}),
+                None,
+            );
+            assert_eq!(r.status, 201, "{}", r.text());
+        }
+        // The admin uploads a large photo: the page makes it 600 pixels wide (JPEG) first.
+        let file = std::env::temp_dir().join(format!("jifen-photo-{}.png", std::process::id()));
+        let big = photo(1600, 1200);
+        assert!(
+            big.len() > jifen_core::market::PICTURE_BYTES_MAX,
+            "{}",
+            big.len()
+        );
+        std::fs::write(&file, &big).expect("photo");
+        let admin = driver.browser(1280, 900).await;
+        sign_in(&admin, &app, "admin").await;
+        admin
+            .goto(&app.url("/r/vil/admin/rewards"))
+            .await
+            .expect("rewards");
+        wait_css(&admin, "#picture-1")
+            .await
+            .send_keys(&file.display().to_string())
+            .await
+            .expect("choose the photo");
+        // The page has resized it once the input holds a JPEG.
+        let started = Instant::now();
+        loop {
+            let kind = admin
+                .execute(
+                    "const f = document.getElementById('picture-1').files[0]; return f ? f.type : '';",
+                    vec![],
+                )
+                .await
+                .expect("script");
+            if kind.as_str() == Some("image/jpeg") {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_millis(ELEMENT_WAIT_MS),
+                "the photo was not resized: {kind:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        click(&admin, "#reward-1 .picture-form button[type=submit]").await;
+        wait_path(&admin, "/r/vil/admin/rewards?picture=saved").await;
+        let vil = jifen_core::RegionCode::parse("vil").expect("valid");
+        let kept = app.store.reward_picture(&vil, 1).expect("kept");
+        assert_eq!(kept.content_type, "image/jpeg");
+        assert!(
+            kept.bytes.len() < big.len()
+                && kept.bytes.len() <= jifen_core::market::PICTURE_BYTES_MAX,
+            "{} bytes kept of a {} byte photo",
+            kept.bytes.len(),
+            big.len()
+        );
+        let _ = std::fs::remove_file(&file);
+        shot(&admin, "21a-admin-reward-picture").await;
+
+        // The resident's shop on a phone: categories, the picture, the reasons.
+        let resident = driver.browser(390, 844).await;
+        sign_in(&resident, &app, "resident").await;
+        resident.goto(&app.url("/r/vil/shop")).await.expect("shop");
+        wait_css(&resident, "#categories").await;
+        let shown: bool = resident
+            .execute(
+                "const i = document.querySelector('#reward-1 img.reward-pic'); return !!i && i.complete && i.naturalWidth === 600;",
+                vec![],
+            )
+            .await
+            .expect("script")
+            .as_bool()
+            .unwrap_or(false);
+        assert!(shown, "the picture is shown, 600 pixels wide");
+        assert!(
+            text_of(&resident, "#reward-3 .why-not")
+                .await
+                .contains("等级")
+        );
+        shot(&resident, "21b-shop-categories-pictures").await;
+        click(&resident, "#categories a:nth-child(3)").await;
+        wait_path(&resident, "/r/vil/shop?category=").await;
+        let shown = resident
+            .execute(
+                "return document.querySelectorAll('li.reward').length;",
+                vec![],
+            )
+            .await
+            .expect("script");
+        assert_eq!(shown.as_u64(), Some(1), "one category, one reward");
+
+        // The public page: each region's months and categories as charts.
+        let r = app.post(
+            "/api/v1/regions/vil/claims",
+            Some(&app.login("resident")),
+            &json!({"member": 1, "indicator": "WASTE"}),
+            None,
+        );
+        assert_eq!(r.json()["status"], "posted", "{}", r.text());
+        let public = driver.browser(390, 844).await;
+        public.goto(&app.url("/public")).await.expect("public");
+        wait_css(&public, "#region-vil svg.months").await;
+        wait_css(&public, "#region-vil svg.categories").await;
+        shot(&public, "21c-public-charts").await;
+
+        // The notice board: the resident objects with the 异议 button, reading the rules.
+        let reviewer = app.login("reviewer");
+        let r = app.post(
+            "/api/v1/regions/vil/claims",
+            Some(&reviewer),
+            &json!({"member": 3, "indicator": "PROPOSAL", "note": "修路提案"}),
+            None,
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        let id = r.json()["id"].as_str().expect("id").to_owned();
+        let r = app.post(
+            &format!("/api/v1/claims/{id}/approve"),
+            Some(&app.login("reviewer2")),
+            &json!({}),
+            None,
+        );
+        assert_eq!(r.json()["status"], "in-notice", "{}", r.text());
+        let number = id.rsplit(':').next().expect("number").to_owned();
+        resident
+            .goto(&app.url("/notice/vil"))
+            .await
+            .expect("notice");
+        click(&resident, &format!("#claim-{number} summary")).await;
+        assert!(
+            text_of(&resident, &format!("#claim-{number} .rules"))
+                .await
+                .contains("异议规则")
+        );
+        type_into(
+            &resident,
+            &format!("#reason-{number}"),
+            "这条提案不是他提的",
+        )
+        .await;
+        shot(&resident, "21d-notice-objection").await;
+        click(
+            &resident,
+            &format!("#claim-{number} form button[type=submit]"),
+        )
+        .await;
+        wait_path(&resident, "/notice/vil?done=objected").await;
+        let c = app.store.claims(&vil, None, None, 0, 50).expect("claims");
+        assert!(
+            c.iter()
+                .any(|c| c.id.get().to_string() == number && c.status.as_str() == "submitted"),
+            "the claim is back in the queue: {c:?}"
+        );
+    });
+}

@@ -321,6 +321,8 @@ pub struct RegionRow {
     /// The last twelve months' entries, oldest first, as bars.
     pub months: Vec<MonthBar>,
     pub months_label: String,
+    /// No entries in those months.
+    pub quiet: bool,
     /// The same months' entries per indicator category, most first.
     pub categories: Vec<CategoryBar>,
 }
@@ -468,6 +470,7 @@ async fn public_index(c: Ctx) -> Response {
             .collect::<Vec<_>>()
             .join(c.tr("list.sep"));
         regions.push(RegionRow {
+            quiet: bars.iter().all(|b| b.entries == 0),
             categories: category_bars(&c, &activity),
             months: bars,
             months_label,
