@@ -600,3 +600,25 @@ fn the_shop_says_before_the_click_when_the_level_or_the_limit_stops_a_member() {
     );
     assert_eq!(r.status, 403, "{}", r.text());
 }
+
+#[test]
+fn the_budget_gives_what_residents_held_at_each_months_end() {
+    let app = spawn_app();
+    let (admin, reward) = shelf(&app, 1000, 10, 5);
+    let r = reserve(&app, &app.login("resident"), reward, 1);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let b = app.get(&format!("/api/v1/regions/{VIL}/budget"), Some(&admin));
+    assert_eq!(b.status, 200, "{}", b.text());
+    let b = b.json();
+    let months = b["months"].as_array().expect("months");
+    let last = months.last().expect("this month");
+    // 100 + 100 granted this month, 10 redeemed: 190 held now, nothing before.
+    assert_eq!(last["outstanding"], 190, "{b}");
+    assert_eq!(b["outstanding"], 190, "{b}");
+    assert!(
+        months[..months.len() - 1]
+            .iter()
+            .all(|m| m["outstanding"] == 0),
+        "{b}"
+    );
+}

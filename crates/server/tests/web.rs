@@ -1146,12 +1146,14 @@ fn an_admin_adds_a_sponsor_and_sees_the_budget_last() {
         page.contains("id=\"outstanding\""),
         "the liability is shown"
     );
-    // The months as a chart with their values on the bars, one pair per table row.
+    // The months as a chart with their values on the bars, one pair per table row,
+    // and what residents held at each month's end, one column per row.
     assert!(page.contains("id=\"budget-chart\""), "{page}");
+    assert!(page.contains("id=\"held-chart\""), "{page}");
     let rows = page.matches("<tr><td>").count();
     let values = page.matches("class=\"value\"").count();
     assert!(
-        rows > 0 && values == 2 * rows,
+        rows > 0 && values == 3 * rows,
         "{rows} months, {values} values: {page}"
     );
     let csrf = w.csrf("/r/vil/admin/budget");
@@ -1188,6 +1190,11 @@ fn an_admin_adds_a_sponsor_and_sees_the_budget_last() {
         table.contains("<td>1000</td><td>0</td><td>1000</td>"),
         "committed, used, left: {table}"
     );
+    // How long it lasts, as a bar: nothing redeemed lately, so no end in sight.
+    let lasting = &page[page
+        .find("id=\"lasting-chart\"")
+        .expect("the months-left chart")..];
+    assert!(lasting.contains("近期无兑换"), "{lasting}");
     // The same code changes the budget; the rewards form now offers the sponsor.
     let r = save(&mut w, "coop", "800");
     assert_eq!(r.status, 303, "{}", r.text());

@@ -944,6 +944,9 @@ pub struct MonthFlow {
     /// Redemptions less refunds.
     pub redeemed: Points,
     pub expired: Points,
+    /// Points residents held at the month's end (this month: now), what the
+    /// region owes in redemptions.
+    pub outstanding: Points,
 }
 
 /// A sponsor's budget and how long it lasts.
@@ -1006,8 +1009,12 @@ pub fn budget(c: &Conn, region: &RegionCode, now: Timestamp) -> Result<Budget> {
             deducted: Points::ZERO,
             redeemed: Points::ZERO,
             expired: Points::ZERO,
+            outstanding: Points::ZERO,
         })
         .collect();
+    // Every entry's amount as residents see it, per month: walking back from what
+    // they hold now gives what they held at each month's end.
+    let mut net = vec![0i64; months.len()];
     let sponsors = sponsors(c, region)?;
     let mut per_sponsor: std::collections::HashMap<String, Vec<i64>> = sponsors
         .iter()
@@ -1024,6 +1031,7 @@ pub fn budget(c: &Conn, region: &RegionCode, now: Timestamp) -> Result<Budget> {
             let kind: String = r.get(1)?;
             let amount: i64 = r.get(2)?;
             let i = starts.partition_point(|s| *s <= t).saturating_sub(1);
+            net[i] = net[i].saturating_add(amount);
             let m = &mut months[i];
             let add = |p: &mut Points, v: i64| *p = Points::new(p.get().saturating_add(v));
             match EntryKind::parse(&kind).map_err(corrupt)? {
@@ -1087,6 +1095,11 @@ pub fn budget(c: &Conn, region: &RegionCode, now: Timestamp) -> Result<Budget> {
             }
         })
         .collect();
+    let mut held = -system;
+    for (m, flow) in months.iter_mut().zip(&net).rev() {
+        m.outstanding = Points::new(held);
+        held = held.saturating_sub(*flow);
+    }
     Ok(Budget {
         region: region.clone(),
         outstanding: Points::new(-system),

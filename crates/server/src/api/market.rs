@@ -389,6 +389,8 @@ pub struct MonthOut {
     /// Redemptions less refunds.
     pub redeemed: i64,
     pub expired: i64,
+    /// Points residents held at the month's end (the current month: now).
+    pub outstanding: i64,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -432,6 +434,7 @@ impl BudgetOut {
                     deducted: m.deducted.get(),
                     redeemed: m.redeemed.get(),
                     expired: m.expired.get(),
+                    outstanding: m.outstanding.get(),
                 })
                 .collect(),
             sponsors: b

@@ -905,6 +905,7 @@ pub struct MonthRow {
     pub deducted: i64,
     pub redeemed: i64,
     pub expired: i64,
+    pub outstanding: i64,
 }
 
 /// One month of the budget chart: points issued and redeemed, as two bars with values.
@@ -915,6 +916,76 @@ pub struct BudgetBar {
     pub issued: i64,
     pub redeemed_w: i64,
     pub redeemed: i64,
+}
+
+/// One month of the "held at the month's end" chart: a column with its value.
+pub struct HeldBar {
+    pub x: i64,
+    pub y: i64,
+    pub h: i64,
+    /// `MM`.
+    pub month: String,
+    pub value: String,
+    pub title: String,
+}
+
+/// Months drawn at full width on the "months left" chart (more are drawn as many).
+const LASTING_MONTHS_FULL: f64 = 24.0;
+const LASTING_W: f64 = 170.0;
+
+/// Months each sponsor's budget lasts at the recent rate, as bars; a sponsor with
+/// no redemptions lately lasts "no end in sight" and gets a full bar.
+fn lasting_bars(c: &Ctx, sponsors: &[(String, Option<f64>)]) -> Vec<(i64, i64, String, String)> {
+    sponsors
+        .iter()
+        .enumerate()
+        .map(|(i, (name, months))| {
+            let (w, label) = match months {
+                Some(m) => (
+                    (m.min(LASTING_MONTHS_FULL) / LASTING_MONTHS_FULL * LASTING_W).round() as i64,
+                    c.tr1("budget.months_n", format!("{m:.1}")),
+                ),
+                None => (LASTING_W as i64, c.tr("budget.months_unused").to_owned()),
+            };
+            (i as i64 * 22, w.max(1), name.clone(), label)
+        })
+        .collect()
+}
+
+/// Height of the tallest "held" column, in SVG units.
+const HELD_BAR_MAX: i64 = 80;
+
+/// A number short enough for a column: 12.3k (en) or 1.2万 (zh) from ten thousand up.
+fn short_number(c: &Ctx, v: i64) -> String {
+    match c.lang {
+        super::i18n::Lang::Zh if v.abs() >= 10_000 => format!("{:.1}万", v as f64 / 10_000.0),
+        super::i18n::Lang::En if v.abs() >= 10_000 => format!("{:.1}k", v as f64 / 1_000.0),
+        _ => v.to_string(),
+    }
+}
+
+fn held_bars(c: &Ctx, months: &[MonthRow]) -> Vec<HeldBar> {
+    let top = months
+        .iter()
+        .map(|m| m.outstanding)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    months
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let h = m.outstanding.max(0) * HELD_BAR_MAX / top;
+            HeldBar {
+                x: 4 + i as i64 * 26,
+                y: 14 + HELD_BAR_MAX - h,
+                h,
+                month: m.month.get(5..7).unwrap_or(&m.month).to_owned(),
+                value: short_number(c, m.outstanding),
+                title: c.tr2("budget.held_month", &m.month, m.outstanding),
+            }
+        })
+        .collect()
 }
 
 /// Width of the budget chart's longest bar, in SVG units.
@@ -976,6 +1047,9 @@ struct BudgetPage<'a> {
     months: Vec<MonthRow>,
     bars: Vec<BudgetBar>,
     chart_h: i64,
+    held: Vec<HeldBar>,
+    /// Months left per sponsor as bars: (y, width, name, months as written).
+    lasting: Vec<(i64, i64, String, String)>,
     sponsors: Vec<SponsorRow>,
     f: SponsorForm,
     error_field: String,
@@ -1038,7 +1112,12 @@ async fn render_budget(
             deducted: n(m, "deducted"),
             redeemed: n(m, "redeemed"),
             expired: n(m, "expired"),
+            outstanding: n(m, "outstanding"),
         })
+        .collect();
+    let lasting: Vec<(String, Option<f64>)> = list("sponsors")
+        .iter()
+        .map(|x| (s(&x["sponsor"], "name"), x["months_left"].as_f64()))
         .collect();
     let sponsors = list("sponsors")
         .iter()
@@ -1067,6 +1146,8 @@ async fn render_budget(
             outstanding: n(&b, "outstanding"),
             reserved: n(&b, "reserved"),
             bars: budget_bars(&months),
+            held: held_bars(c, &months),
+            lasting: lasting_bars(c, &lasting),
             chart_h: months.len() as i64 * BUDGET_ROW_H + 4,
             months,
             sponsors,
