@@ -947,7 +947,14 @@ fn lasting_bars(c: &Ctx, sponsors: &[(String, Option<f64>)]) -> Vec<(i64, i64, S
                 ),
                 None => (LASTING_W as i64, c.tr("budget.months_unused").to_owned()),
             };
-            (i as i64 * 22, w.max(1), name.clone(), label)
+            // The bar starts where a six-character name ends; a longer one is cut
+            // (the bar's title and the table above carry it whole).
+            let short = if name.chars().count() > 6 {
+                name.chars().take(5).chain(['…']).collect()
+            } else {
+                name.clone()
+            };
+            (i as i64 * 22, w.max(1), short, label)
         })
         .collect()
 }

@@ -418,11 +418,16 @@ fn category_bars(c: &Ctx, a: &jifen_store::Activity) -> Vec<CategoryBar> {
     cats.into_iter()
         .enumerate()
         .map(|(i, (name, n))| CategoryBar {
+            // The bar starts where an eight-character name ends; a longer one is cut.
+            name: if name.chars().count() > 8 {
+                name.chars().take(7).chain(['…']).collect()
+            } else {
+                name
+            },
             y: i64::try_from(i).unwrap_or(0) * 22,
             w: i64::try_from(n.saturating_mul(PUBLIC_CATEGORY_W as u64) / max)
                 .unwrap_or(0)
                 .max(1),
-            name,
             entries: n,
         })
         .collect()
