@@ -147,6 +147,9 @@ struct Me<'a> {
     /// Who among staff read my data lately (PIPL).
     accesses: Vec<AccessRow>,
     notice: &'a str,
+    /// My member code and its QR, for staff to scan at the station.
+    member_code: String,
+    member_qr: String,
 }
 
 /// One staff read of my data, as the page shows it.
@@ -415,10 +418,20 @@ async fn me_page(
         "claimed" => "me.done_claim",
         _ => "",
     };
+    let mc = c
+        .get(&format!("/api/v1/regions/{code}/members/{member}/code"))
+        .await?;
+    let member_code = s(&mc, "code");
+    let member_qr = super::ctx::qr_svg(
+        &format!("{}{}", c.origin(), s(&mc, "path")),
+        &c.tr1("card.qr_alt", &member_code),
+    );
     Ok(c.render(
         StatusCode::OK,
         &Me {
             c,
+            member_code,
+            member_qr,
             region: code.to_string(),
             year,
             annual,
