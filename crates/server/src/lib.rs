@@ -60,6 +60,10 @@ struct Inner {
     offsets: std::sync::RwLock<std::collections::HashMap<jifen_core::RegionCode, i32>>,
     /// The public page's activity per region, with when it was read (Unix ms).
     activity: std::sync::Mutex<ActivityCache>,
+    /// The live log's latest checkpoints, as served.
+    checkpoints: logs::CheckpointCache,
+    /// The live log's full tiles, as served.
+    tiles: logs::TileCache,
 }
 
 type ActivityCache =
@@ -90,6 +94,8 @@ impl AppState {
                 write_rate: None,
                 offsets: Default::default(),
                 activity: Default::default(),
+                checkpoints: Default::default(),
+                tiles: Default::default(),
             }),
         }
     }
@@ -136,6 +142,12 @@ impl AppState {
     }
     pub fn public_url(&self) -> &str {
         &self.inner.public_url
+    }
+    pub(crate) fn checkpoints(&self) -> &logs::CheckpointCache {
+        &self.inner.checkpoints
+    }
+    pub(crate) fn tiles(&self) -> &logs::TileCache {
+        &self.inner.tiles
     }
     /// A region's UTC offset in minutes, cached after the first read; 404 for an unknown region.
     pub async fn offset(&self, code: &jifen_core::RegionCode) -> Result<i32, error::ApiError> {

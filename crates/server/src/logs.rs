@@ -1,9 +1,15 @@
 //! The live transparency log: `/log/{region}/checkpoint` and `/log/{region}/tile/...`,
 //! the same bytes `jifen log publish` writes, in the C2SP tlog-tiles layout.
+//!
+//! Every auditor, witness and resident's browser polls the checkpoint, so it is
+//! served from memory, read again from the store at most once a second per region,
+//! and may be kept by a proxy for a second (`max-age=1`); a tile never changes once
+//! it exists (a partial one is named by its width), so tiles are `immutable`. Both
+//! carry an ETag and answer `If-None-Match` with 304.
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jifen_core::RegionCode;
@@ -17,18 +23,74 @@ fn region(s: &str) -> Result<RegionCode, ApiError> {
     RegionCode::parse(s).map_err(|e| ApiError::not_found(e.to_string()))
 }
 
-fn bytes(body: Vec<u8>, content_type: &'static str, immutable: bool) -> Response {
-    let mut res = body.into_response();
+/// How long the checkpoint is served from memory before the store is asked again.
+pub const CHECKPOINT_CACHE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A log answer and its ETag (a hash of the bytes).
+#[derive(Clone)]
+pub struct Served {
+    pub body: axum::body::Bytes,
+    pub etag: HeaderValue,
+}
+
+impl Served {
+    fn new(body: Vec<u8>) -> Served {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(&body);
+        let mut tag = String::with_capacity(2 + 32);
+        tag.push('"');
+        for b in &d[..16] {
+            tag.push_str(&format!("{b:02x}"));
+        }
+        tag.push('"');
+        Served {
+            body: axum::body::Bytes::from(body),
+            etag: HeaderValue::from_str(&tag).unwrap_or_else(|_| HeaderValue::from_static("\"\"")),
+        }
+    }
+}
+
+/// Full tiles kept in memory at most (8 KiB each: 32 MiB); when full the cache is
+/// emptied and fills again with what is asked for.
+pub const FULL_TILES_CACHED_MAX: usize = 4096;
+
+/// Full tiles and entry bundles as served: they never change, so a hit needs no
+/// store read at all. Keyed by region, level (`None`: entries) and index.
+#[derive(Default)]
+pub struct TileCache(
+    std::sync::RwLock<std::collections::HashMap<(RegionCode, Option<u8>, u64), Served>>,
+);
+
+/// The region's latest checkpoints as served, with when each was read.
+#[derive(Default)]
+pub struct CheckpointCache(
+    std::sync::RwLock<std::collections::HashMap<RegionCode, (std::time::Instant, Served)>>,
+);
+
+fn answer(
+    s: &Served,
+    headers: &HeaderMap,
+    content_type: &'static str,
+    cache: &'static str,
+) -> Response {
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().as_bytes() == s.etag.as_bytes() || t.trim() == "*")
+        });
+    let mut res = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        s.body.clone().into_response()
+    };
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(if immutable {
-            "public, max-age=31536000, immutable"
-        } else {
-            "no-store"
-        }),
-    );
+    if !fresh {
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    h.insert(header::ETAG, s.etag.clone());
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
@@ -39,20 +101,65 @@ fn bytes(body: Vec<u8>, content_type: &'static str, immutable: bool) -> Response
 async fn checkpoint(
     State(state): State<AppState>,
     Path(r): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let code = region(&r)?;
-    let (_, note) = read(&state, move |s| Ok(s.checkpoint(&code)?)).await?;
-    Ok(bytes(note.into_bytes(), "text/plain; charset=utf-8", false))
+    let cache = state.checkpoints();
+    let hit = cache.0.read().ok().and_then(|m| {
+        m.get(&code)
+            .filter(|(at, _)| at.elapsed() < CHECKPOINT_CACHE)
+            .map(|(_, s)| s.clone())
+    });
+    let served = match hit {
+        Some(s) => s,
+        None => {
+            let c2 = code.clone();
+            let (_, note) = read(&state, move |s| Ok(s.checkpoint(&c2)?)).await?;
+            let s = Served::new(note.into_bytes());
+            if let Ok(mut m) = cache.0.write() {
+                m.insert(code, (std::time::Instant::now(), s.clone()));
+            }
+            s
+        }
+    };
+    Ok(answer(
+        &served,
+        &headers,
+        "text/plain; charset=utf-8",
+        "public, max-age=1",
+    ))
 }
 
 async fn tile(
     State(state): State<AppState>,
     Path((r, rest)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let code = region(&r)?;
     let path = format!("tile/{rest}");
     let tp = jifen_log::parse_tile_path(&path)
         .map_err(|e| ApiError::not_found(format!("{path}: {e}")))?;
+    let key = match tp {
+        TilePath::Hashes {
+            level,
+            index,
+            width,
+        } => (u64::from(width) == TILE_WIDTH).then_some((code.clone(), Some(level), index)),
+        TilePath::Entries { index, width } => {
+            (u64::from(width) == TILE_WIDTH).then_some((code.clone(), None, index))
+        }
+    };
+    let tiles = state.tiles();
+    if let Some(k) = &key
+        && let Some(s) = tiles.0.read().ok().and_then(|m| m.get(k).cloned())
+    {
+        return Ok(answer(
+            &s,
+            &headers,
+            "application/octet-stream",
+            "public, max-age=31536000, immutable",
+        ));
+    }
     let body = read(&state, move |s| {
         let (cp, _) = s.checkpoint(&code)?;
         let (level, index, width) = match tp {
@@ -89,7 +196,21 @@ async fn tile(
         }
     })
     .await?;
-    Ok(bytes(body, "application/octet-stream", true))
+    let served = Served::new(body);
+    if let Some(k) = key
+        && let Ok(mut m) = tiles.0.write()
+    {
+        if m.len() >= FULL_TILES_CACHED_MAX {
+            m.clear();
+        }
+        m.insert(k, served.clone());
+    }
+    Ok(answer(
+        &served,
+        &headers,
+        "application/octet-stream",
+        "public, max-age=31536000, immutable",
+    ))
 }
 
 pub fn routes() -> Router<AppState> {

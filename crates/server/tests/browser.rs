@@ -1015,20 +1015,7 @@ fn photo(w: u32, h: u32) -> Vec<u8> {
 fn a_shop_with_pictures_and_categories_the_public_charts_and_an_objection_by_its_button() {
     journey(|app, mut driver| async move {
         let admin_token = app.login("admin");
-        let auth = format!("Bearer {admin_token}");
-        let body =
-            serde_json::to_vec(&json!({"name": "供销社", "kind": "merchant", "budget": 5000}))
-                .expect("json");
-        let r = app.request(
-            "PUT",
-            "/api/v1/regions/vil/sponsors/coop",
-            &[
-                ("Authorization", &auth),
-                ("Content-Type", "application/json"),
-            ],
-            Some(&body),
-        );
-        assert_eq!(r.status, 201, "{}", r.text());
+        app.coop(&admin_token, 5000);
         for (name, category, level) in [
             ("食用油 1L", "日用品", None),
             ("理发服务", "服务", None),

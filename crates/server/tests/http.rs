@@ -375,10 +375,55 @@ fn the_live_log_and_the_documents() {
         "{}",
         cp.text()
     );
+    // Kept by proxies a second; a poller with its ETag gets 304, no body.
+    assert_eq!(cp.header("cache-control"), Some("public, max-age=1"));
+    let tag = cp.header("etag").expect("an ETag").to_owned();
+    let again = app.request(
+        "GET",
+        "/log/vil/checkpoint",
+        &[("If-None-Match", &tag)],
+        None,
+    );
+    assert_eq!((again.status, again.body.len()), (304, 0));
     let t = app.get("/log/vil/tile/0/000.p/4", None);
     assert_eq!((t.status, t.body.len()), (200, 4 * 32));
     assert_eq!(
-        app.get("/log/vil/tile/0/000.p/5", None).status,
+        t.header("cache-control"),
+        Some("public, max-age=31536000, immutable"),
+        "a partial tile is named by its width: it never changes"
+    );
+    let tag = t.header("etag").expect("an ETag").to_owned();
+    let again = app.request(
+        "GET",
+        "/log/vil/tile/0/000.p/4",
+        &[("If-None-Match", &tag)],
+        None,
+    );
+    assert_eq!(again.status, 304);
+    // A new entry (the next day: one a day) shows in the checkpoint once the second
+    // it is kept has passed.
+    app.clock.set(jifen_core::Timestamp::from_millis(
+        common::fixture_time().millis() + 86_400_000,
+    ));
+    let r = app.post(
+        "/api/v1/regions/vil/claims",
+        Some(&app.login("reviewer")),
+        &json!({"member": 1, "indicator": "WASTE", "note": "again"}),
+        None,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    std::thread::sleep(
+        jifen_server::logs::CHECKPOINT_CACHE + std::time::Duration::from_millis(100),
+    );
+    let cp5 = app.get("/log/vil/checkpoint", None);
+    assert!(
+        cp5.text().starts_with("test.local/log/vil\n5\n"),
+        "{}",
+        cp5.text()
+    );
+    assert_ne!(cp5.header("etag"), cp.header("etag"));
+    assert_eq!(
+        app.get("/log/vil/tile/0/000.p/6", None).status,
         404,
         "wider than the tree"
     );
@@ -401,7 +446,7 @@ fn the_live_log_and_the_documents() {
         m.contains("jifen_http_requests_total{class=\"2xx\"}"),
         "{m}"
     );
-    assert!(m.contains("jifen_log_entries{region=\"vil\"} 4"), "{m}");
+    assert!(m.contains("jifen_log_entries{region=\"vil\"} 5"), "{m}");
     let doc = app.get("/api/openapi.json", None).json();
     assert!(doc["openapi"].as_str().expect("version").starts_with("3.1"));
     for path in [

@@ -495,6 +495,17 @@ fn a_rewards_picture_is_checked_kept_and_served_with_caching() {
     assert_eq!(r.status, 413, "{}", r.text());
     let picture = format!("/api/v1/regions/{VIL}/rewards/{reward}/picture");
     assert_eq!(app.get(&picture, None).status, 404);
+    // A reward number past what the store holds is one that does not exist.
+    let far = app.get(
+        &format!("/api/v1/regions/{VIL}/rewards/9223372036854775808/picture"),
+        None,
+    );
+    assert_eq!(far.status, 404, "{}", far.text());
+    let far = app.get(
+        &format!("/api/v1/regions/{VIL}/redemptions/9223372036854775808"),
+        Some(&admin),
+    );
+    assert_eq!(far.status, 404, "{}", far.text());
     // A resident may not set one.
     let r = put_picture(&app, &app.login("resident"), reward, PNG, "p4");
     assert_eq!(r.status, 403, "{}", r.text());

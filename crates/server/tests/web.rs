@@ -2032,21 +2032,7 @@ fn staff_find_a_resident_by_pinyin_initials_and_open_one_by_their_member_code() 
 fn the_shop_lists_by_category_with_pictures_and_says_which_rule_stops_a_member() {
     let app = spawn_app();
     let admin = app.login("admin");
-    let auth = format!("Bearer {admin}");
-    let body = serde_json::to_vec(
-        &serde_json::json!({"name": "供销社", "kind": "merchant", "budget": 1000}),
-    )
-    .expect("json");
-    let r = app.request(
-        "PUT",
-        "/api/v1/regions/vil/sponsors/coop",
-        &[
-            ("Authorization", &auth),
-            ("Content-Type", "application/json"),
-        ],
-        Some(&body),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
+    app.coop(&admin, 1000);
     let add = |body: serde_json::Value| {
         let r = app.post("/api/v1/regions/vil/rewards", Some(&admin), &body, None);
         assert_eq!(r.status, 201, "{}", r.text());

@@ -316,10 +316,16 @@ pub fn rewards(c: &Conn, region: &RegionCode, on: Option<Date>) -> Result<Vec<Re
 }
 
 /// One reward.
+/// A reward id as stored; one past what is stored (a number from outside) is a
+/// reward that does not exist.
+fn reward_key(region: &RegionCode, id: u64) -> Result<i64> {
+    i64::try_from(id).map_err(|_| StoreError::NotFound(format!("reward {id} in region {region}")))
+}
+
 pub fn reward(c: &Conn, region: &RegionCode, id: u64) -> Result<RewardView> {
     match c.query_opt(
         &format!("SELECT {REWARD_COLUMNS} FROM rewards WHERE region = ?1 AND reward = ?2"),
-        params![region.as_str(), sql_u64(id)?],
+        params![region.as_str(), reward_key(region, id)?],
         reward_from_row,
     )? {
         Some(r) => Ok(r),
@@ -513,7 +519,13 @@ pub fn redemption(c: &Conn, region: &RegionCode, id: u64) -> Result<RedemptionVi
             "SELECT {REDEMPTION_COLUMNS} FROM redemptions d JOIN rewards w \
              ON w.region = d.region AND w.reward = d.reward WHERE d.region = ?1 AND d.redemption = ?2"
         ),
-        params![region.as_str(), sql_u64(id)?],
+        // A number past what is stored is a redemption that does not exist.
+        params![
+            region.as_str(),
+            i64::try_from(id).map_err(|_| StoreError::NotFound(format!(
+                "redemption {id} in region {region}"
+            )))?
+        ],
         |r| redemption_from_row(region, r),
     )? {
         Some(r) => Ok(r),
@@ -1318,12 +1330,12 @@ impl Store {
             reward(c, &region, id)?;
             c.execute(
                 "DELETE FROM reward_pictures WHERE region = ?1 AND reward = ?2",
-                params![region.as_str(), sql_u64(id)?],
+                params![region.as_str(), reward_key(&region, id)?],
             )?;
             c.execute(
                 "INSERT INTO reward_pictures (region, reward, content_type, bytes, sha256, updated_ms) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![region.as_str(), sql_u64(id)?, content_type, bytes, sha.as_str(), now],
+                params![region.as_str(), reward_key(&region, id)?, content_type, bytes, sha.as_str(), now],
             )?;
             Ok(sha)
         })
@@ -1334,7 +1346,7 @@ impl Store {
         self.write(move |b| {
             let n = b.conn().execute(
                 "DELETE FROM reward_pictures WHERE region = ?1 AND reward = ?2",
-                params![region.as_str(), sql_u64(id)?],
+                params![region.as_str(), reward_key(&region, id)?],
             )?;
             if n == 0 {
                 return Err(StoreError::NotFound(format!(
@@ -1350,7 +1362,7 @@ impl Store {
         self.read(|c| {
             c.query_opt(
                 "SELECT content_type, bytes, sha256 FROM reward_pictures WHERE region = ?1 AND reward = ?2",
-                params![region.as_str(), sql_u64(id)?],
+                params![region.as_str(), reward_key(region, id)?],
                 |r| {
                     Ok(RewardPicture {
                         content_type: r.get(0)?,

@@ -160,12 +160,7 @@ async fn get_code(
     who: Principal,
     Path((r, m)): Path<(String, i64)>,
 ) -> ApiResult<Json<MemberCodeOut>> {
-    let code = region(&r)?;
-    let member = member_param(m)?;
-    may_hold(&who, &code, member)?;
-    let c2 = code.clone();
-    let mc = read(&state, move |s| Ok(s.member_code(&c2, member)?)).await?;
-    Ok(Json(code_out(&code, member, mc)))
+    member_code(&state, &who, &r, m, false).await
 }
 
 /// Renews the member's code: the old one finds no one from now on.
@@ -178,11 +173,29 @@ async fn renew_code(
     who: Principal,
     Path((r, m)): Path<(String, i64)>,
 ) -> ApiResult<Json<MemberCodeOut>> {
-    let code = region(&r)?;
+    member_code(&state, &who, &r, m, true).await
+}
+
+/// A member's code for those who may hold it, renewed first when asked.
+async fn member_code(
+    state: &AppState,
+    who: &Principal,
+    r: &str,
+    m: i64,
+    renew: bool,
+) -> ApiResult<Json<MemberCodeOut>> {
+    let code = region(r)?;
     let member = member_param(m)?;
-    may_hold(&who, &code, member)?;
+    may_hold(who, &code, member)?;
     let c2 = code.clone();
-    let mc = read(&state, move |s| Ok(s.renew_member_code(c2, member)?)).await?;
+    let mc = read(state, move |s| {
+        Ok(if renew {
+            s.renew_member_code(c2, member)?
+        } else {
+            s.member_code(&c2, member)?
+        })
+    })
+    .await?;
     Ok(Json(code_out(&code, member, mc)))
 }
 

@@ -707,29 +707,7 @@ async fn record_form(c: Ctx, Path(r): Path<String>, q: Query<RecordDone>) -> Res
     if q.member.is_empty()
         && let Some(typed) = jifen_store::find::normalize_code(&q.find)
     {
-        let c2 = code.clone();
-        return match crate::write::read(&c.state, move |st| Ok(st.member_by_code(&c2, &typed)?))
-            .await
-        {
-            Ok(m) => c.redirect(&format!("/r/{code}/record?member={m}")),
-            Err(_) => {
-                let f = RecordForm {
-                    quantity: "1".into(),
-                    ..RecordForm::default()
-                };
-                record_page(
-                    &c,
-                    &code,
-                    f,
-                    &q.find,
-                    "find",
-                    c.tr("find.unknown_code"),
-                    String::new(),
-                    StatusCode::NOT_FOUND,
-                )
-                .await
-            }
-        };
+        return open_by_code(&c, &code, typed, &q.find).await;
     }
     let f = RecordForm {
         quantity: "1".into(),
@@ -751,9 +729,14 @@ async fn member_by_code(c: Ctx, Path((r, typed)): Path<(String, String)>) -> Res
         Ok(x) => x,
         Err(res) => return *res,
     };
+    open_by_code(&c, &code, typed, "").await
+}
+
+/// The resident a member code finds, opened on the record page; an unknown or
+/// renewed code says so there (404), keeping what was typed in the search box.
+async fn open_by_code(c: &Ctx, code: &RegionCode, typed: String, find: &str) -> Response {
     let c2 = code.clone();
-    let found = crate::write::read(&c.state, move |st| Ok(st.member_by_code(&c2, &typed)?)).await;
-    match found {
+    match crate::write::read(&c.state, move |st| Ok(st.member_by_code(&c2, &typed)?)).await {
         Ok(m) => c.redirect(&format!("/r/{code}/record?member={m}")),
         Err(_) => {
             let f = RecordForm {
@@ -761,10 +744,10 @@ async fn member_by_code(c: Ctx, Path((r, typed)): Path<(String, String)>) -> Res
                 ..RecordForm::default()
             };
             record_page(
-                &c,
-                &code,
+                c,
+                code,
                 f,
-                "",
+                find,
                 "find",
                 c.tr("find.unknown_code"),
                 String::new(),

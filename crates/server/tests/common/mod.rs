@@ -453,6 +453,31 @@ impl App {
         self.request("POST", path, &h, Some(&bytes))
     }
 
+    /// A `PUT` of JSON with a bearer token.
+    pub fn put(&self, path: &str, token: &str, body: &serde_json::Value) -> Res {
+        let auth = format!("Bearer {token}");
+        let bytes = serde_json::to_vec(body).expect("json");
+        self.request(
+            "PUT",
+            path,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            Some(&bytes),
+        )
+    }
+
+    /// The fixture merchant's sponsor `coop` in the village, with `budget` points.
+    pub fn coop(&self, admin: &str, budget: i64) {
+        let r = self.put(
+            &format!("/api/v1/regions/{VIL}/sponsors/coop"),
+            admin,
+            &serde_json::json!({"name": "供销社", "kind": "merchant", "budget": budget}),
+        );
+        assert!(r.status == 201 || r.status == 200, "{}", r.text());
+    }
+
     /// Signs in as a fixture account; returns the token.
     pub fn login(&self, username: &str) -> String {
         let r = self.post(
