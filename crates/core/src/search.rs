@@ -16,9 +16,17 @@ pub fn readings(name: &str) -> Vec<Vec<String>> {
             let mut out: Vec<String> = Vec::new();
             if let Some(multi) = c.to_pinyin_multi() {
                 for p in multi {
-                    let plain = p.plain().to_owned();
-                    if !out.contains(&plain) {
-                        out.push(plain);
+                    let plain = p.plain();
+                    // ü is typed as v (lv) or u (lu) on a keyboard.
+                    let spelled: Vec<String> = if plain.contains('ü') {
+                        vec![plain.replace('ü', "v"), plain.replace('ü', "u")]
+                    } else {
+                        vec![plain.to_owned()]
+                    };
+                    for s in spelled {
+                        if !out.contains(&s) {
+                            out.push(s);
+                        }
                     }
                 }
             }
@@ -29,6 +37,9 @@ pub fn readings(name: &str) -> Vec<Vec<String>> {
         })
         .collect()
 }
+
+/// The longest query compared; a longer one matches nothing.
+pub const QUERY_CHARS_MAX: usize = 64;
 
 /// What a typed query is compared with, prepared once per member.
 #[derive(Debug, Clone)]
@@ -53,7 +64,7 @@ impl Searchable {
     /// not. The query is trimmed and compared without case.
     pub fn rank(&self, query: &str) -> Option<u8> {
         let q = query.trim().to_lowercase();
-        if q.is_empty() {
+        if q.is_empty() || q.chars().count() > QUERY_CHARS_MAX {
             return None;
         }
         if q == self.number || q.strip_prefix('#') == Some(self.number.as_str()) {
@@ -100,9 +111,11 @@ fn pinyin_from(readings: &[Vec<String>], at: usize, q: &str) -> bool {
         (q.starts_with(r.as_str()) && pinyin_from(readings, at + 1, &q[r.len()..]))
             // The query ends inside this reading.
             || (r.starts_with(q))
-            // Only the initial (zh, ch, sh count as one letter or two).
+            // Only the initial (zh, ch, sh count as one letter or two); one that is
+            // the whole reading (a letter of a Latin name) was tried above, and
+            // trying it twice would double the work with every letter.
             || initials_of(r).iter().any(|i| {
-                q.starts_with(i.as_str()) && pinyin_from(readings, at + 1, &q[i.len()..])
+                i != r && q.starts_with(i.as_str()) && pinyin_from(readings, at + 1, &q[i.len()..])
             })
     })
 }
@@ -146,6 +159,19 @@ mod tests {
     fn a_character_with_two_readings_matches_on_either() {
         assert_eq!(s("曾小明").rank("zxm"), Some(3));
         assert_eq!(s("曾小明").rank("cxm"), Some(3));
+    }
+
+    #[test]
+    fn u_with_umlaut_is_typed_v_or_u_and_a_long_latin_name_costs_no_more_than_its_length() {
+        assert_eq!(s("吕小明").rank("lvxm"), Some(3));
+        assert_eq!(s("吕小明").rank("luxm"), Some(3));
+        let long = "alexandriamontgomeryalexandriamontgomeryabcdefghijklmnop";
+        let started = std::time::Instant::now();
+        let mut wrong = long.to_owned();
+        wrong.pop();
+        wrong.push('x');
+        assert_eq!(s(long).rank(&wrong), None);
+        assert!(started.elapsed() < std::time::Duration::from_millis(100));
     }
 
     #[test]

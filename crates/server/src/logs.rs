@@ -50,12 +50,12 @@ impl Served {
     }
 }
 
-/// Full tiles kept in memory at most (8 KiB each: 32 MiB); when full the cache is
-/// emptied and fills again with what is asked for.
+/// Full hash tiles kept in memory at most (8 KiB each: 32 MiB); when full the cache
+/// is emptied and fills again with what is asked for.
 pub const FULL_TILES_CACHED_MAX: usize = 4096;
 
-/// Full tiles and entry bundles as served: they never change, so a hit needs no
-/// store read at all. Keyed by region, level (`None`: entries) and index.
+/// Full hash tiles as served: they never change, so a hit needs no store read at
+/// all. Keyed by region, level and index.
 #[derive(Default)]
 pub struct TileCache(
     std::sync::RwLock<std::collections::HashMap<(RegionCode, Option<u8>, u64), Served>>,
@@ -145,9 +145,8 @@ async fn tile(
             index,
             width,
         } => (u64::from(width) == TILE_WIDTH).then_some((code.clone(), Some(level), index)),
-        TilePath::Entries { index, width } => {
-            (u64::from(width) == TILE_WIDTH).then_some((code.clone(), None, index))
-        }
+        // Entry bundles vary in size (a leaf's text): not kept, so the bound holds.
+        TilePath::Entries { .. } => None,
     };
     let tiles = state.tiles();
     if let Some(k) = &key

@@ -530,6 +530,9 @@ fn a_rewards_picture_is_checked_kept_and_served_with_caching() {
         "{:?}",
         got.headers
     );
+    // Without the path that names these bytes it is checked again each time.
+    let plain = app.get(&picture, None);
+    assert_eq!(plain.header("cache-control"), Some("no-cache"));
     let etag = got.header("etag").expect("etag").to_owned();
     let again = app.request("GET", &picture, &[("If-None-Match", &etag)], None);
     assert_eq!(again.status, 304);

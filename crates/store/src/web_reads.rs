@@ -92,13 +92,12 @@ fn activity(c: &Conn, region: &RegionCode, from_ms: i64) -> Result<Activity> {
             ))
         },
     )?;
-    let categories: std::collections::HashMap<String, String> = c
-        .query_map(
-            "SELECT code, category FROM indicators ORDER BY version",
-            params![],
-            |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
-        )?
+    // Categories of the indicators this region's entries can name: its own and its
+    // ancestors' (every version; a later one wins).
+    let (all, _) = crate::admin::lineage_indicators(c, region)?;
+    let categories: std::collections::HashMap<String, String> = all
         .into_iter()
+        .map(|i| (i.code.to_string(), i.category))
         .collect();
     let mut days: std::collections::BTreeMap<i64, u64> = Default::default();
     let mut by_category: std::collections::HashMap<String, u64> = Default::default();

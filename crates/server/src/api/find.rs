@@ -196,6 +196,14 @@ async fn member_code(
         })
     })
     .await?;
+    crate::access::record(
+        state,
+        who,
+        &code,
+        [member],
+        "GET /api/v1/regions/{region}/members/{member}/code",
+    )
+    .await?;
     Ok(Json(code_out(&code, member, mc)))
 }
 

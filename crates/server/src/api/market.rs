@@ -597,6 +597,12 @@ async fn list_rewards(
     ))
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+struct PictureQuery {
+    /// The start of the picture's SHA-256, as `picture` in the rewards list gives it.
+    v: Option<String>,
+}
+
 /// The largest request body of a picture upload: the picture and a little more.
 pub const PICTURE_BODY_BYTES_MAX: usize = jifen_core::market::PICTURE_BYTES_MAX + 16 * 1024;
 
@@ -604,18 +610,28 @@ pub const PICTURE_BODY_BYTES_MAX: usize = jifen_core::market::PICTURE_BYTES_MAX 
 /// a path with `?v=` (as `picture` in the rewards list gives it) names these bytes
 /// for good; `If-None-Match` with the ETag answers 304.
 #[utoipa::path(get, path = "/api/v1/regions/{region}/rewards/{id}/picture", tag = "market",
-    params(("region" = String, Path, description = "region code"), ("id" = u64, Path, description = "reward id")),
+    params(("region" = String, Path, description = "region code"), ("id" = u64, Path, description = "reward id"), PictureQuery),
     responses((status = 200, description = "the picture (PNG, JPEG or WebP)", content_type = "image/*"),
               (status = 304, description = "not modified"), (status = 404, body = Problem)))]
 async fn get_picture(
     State(state): State<AppState>,
     Path((r, id)): Path<(String, u64)>,
+    Query(q): Query<PictureQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let code = region(&r)?;
     let p = read(&state, move |s| Ok(s.reward_picture(&code, id)?)).await?;
     let etag = format!("\"{}\"", p.sha256);
-    let cache = HeaderValue::from_static("public, max-age=31536000, immutable");
+    // Kept for good only under the path that names these bytes (`?v=` as the rewards
+    // list gives it); otherwise checked again each time by its ETag.
+    let named =
+        q.v.as_deref()
+            .is_some_and(|v| !v.is_empty() && p.sha256.starts_with(v));
+    let cache = HeaderValue::from_static(if named {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    });
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -712,7 +728,16 @@ async fn reward_refusals(
             "a member's reasons are shown to the member and to station staff",
         ));
     }
-    let list = read(&state, move |s| Ok(s.member_refusals(&code, member)?)).await?;
+    let c2 = code.clone();
+    let list = read(&state, move |s| Ok(s.member_refusals(&c2, member)?)).await?;
+    crate::access::record(
+        &state,
+        &who,
+        &code,
+        [member],
+        "GET /api/v1/regions/{region}/members/{member}/reward-refusals",
+    )
+    .await?;
     Ok(Json(
         list.into_iter()
             .map(|(reward, e)| match e {

@@ -171,6 +171,10 @@ fn access_what(route: &str) -> &'static str {
         "balance" => "access.balance",
         "entries" => "access.entries",
         "appeals" => "access.appeals",
+        "record" => "access.record",
+        "card" | "code" | "{code}" => "access.code",
+        "find" => "access.find",
+        "reward-refusals" => "access.shop",
         _ => "access.other",
     }
 }
@@ -249,6 +253,15 @@ pub async fn card_page(
         .ok()
         .and_then(|m| m.name)
         .unwrap_or_default();
+    // A station printing someone's card reads their name and code: recorded (a
+    // member's own card is not).
+    if let Some(who) = &c.who
+        && let Err(e) =
+            crate::access::record(&c.state, who, code, [member], "GET /r/{region}/record/card")
+                .await
+    {
+        return c.problem_page(&Problem::from(e));
+    }
     let link = format!("{}{}", c.origin(), s(&mc, "path"));
     let member_code = s(&mc, "code");
     c.render(

@@ -733,11 +733,27 @@ async fn member_by_code(c: Ctx, Path((r, typed)): Path<(String, String)>) -> Res
 }
 
 /// The resident a member code finds, opened on the record page; an unknown or
-/// renewed code says so there (404), keeping what was typed in the search box.
+/// renewed code says so there (404), keeping what was typed in the search box. What
+/// was typed in the box may be a name's pinyin that looks like a code: when no code
+/// matches and the search finds someone, the matches are listed instead.
 async fn open_by_code(c: &Ctx, code: &RegionCode, typed: String, find: &str) -> Response {
     let c2 = code.clone();
     match crate::write::read(&c.state, move |st| Ok(st.member_by_code(&c2, &typed)?)).await {
         Ok(m) => c.redirect(&format!("/r/{code}/record?member={m}")),
+        Err(_)
+            if !find.is_empty() && {
+                let (c2, q) = (code.clone(), find.to_owned());
+                crate::write::read(&c.state, move |st| Ok(st.find_members(&c2, &q, 1)?))
+                    .await
+                    .is_ok_and(|found| !found.is_empty())
+            } =>
+        {
+            let f = RecordForm {
+                quantity: "1".into(),
+                ..RecordForm::default()
+            };
+            record_page(c, code, f, find, "", "", String::new(), StatusCode::OK).await
+        }
         Err(_) => {
             let f = RecordForm {
                 quantity: "1".into(),
@@ -865,6 +881,14 @@ async fn record_page(
             None => None,
         },
     };
+    // Staff opening a resident read their personal data: recorded, as the API does.
+    if let (Some(m), Some(who)) = (&chosen, &c.who)
+        && let Ok(id) = jifen_core::MemberId::new(m.id)
+        && let Err(e) =
+            crate::access::record(&c.state, who, code, [id], "GET /r/{region}/record").await
+    {
+        return c.problem_page(&Problem::from(e));
+    }
     if chosen.is_none() && !f.member.trim().is_empty() && error.is_empty() {
         error_field = "find".into();
         error = c.tr1("find.no_member", f.member.trim());
