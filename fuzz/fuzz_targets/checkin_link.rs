@@ -1,7 +1,7 @@
 //! The event QR payload: a scanned or typed check-in link through `scanned_path` (the
 //! `/scan` page), then its signature through `genuine` (`POST /api/v1/checkin`).
-//! Neither panics; a link the scanner accepts leads to the check-in page and is accepted
-//! again as it is; only the one signature the link key gives is genuine. And the other
+//! Neither panics; a link the scanner accepts leads to the check-in page, or to a
+//! resident's member-code page with a well-formed code, and is accepted again as it is; only the one signature the link key gives is genuine. And the other
 //! way: every link the server prints for a region, event and expiry scans, and carries
 //! a genuine signature.
 #![no_main]
@@ -27,6 +27,17 @@ fuzz_target!(|data: &[u8]| {
         && let Some(path) = scanned_path(link)
     {
         assert_eq!(scanned_path(&path).as_deref(), Some(path.as_str()));
+        if let Some(member) = path.strip_prefix("/r/") {
+            // A resident's member code: a valid region and the code as printed.
+            let (region, code) = member.split_once("/m/").expect("a member-code page");
+            RegionCode::parse(region).expect("scanned_path checked the region");
+            assert_eq!(
+                jifen_store::find::normalize_code(code).as_deref(),
+                Some(code),
+                "the code as printed"
+            );
+            return;
+        }
         let rest = path.strip_prefix("/c/").expect("the check-in page");
         let (route, query) = rest.split_once('?').expect("a query");
         let (region, event) = route.split_once('/').expect("region and event");
