@@ -715,16 +715,10 @@ async fn upload_picture(
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 async fn remove_picture(
     c: Ctx,
     Path((r, reward)): Path<(String, u64)>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<super::public::CsrfForm>,
 ) -> Response {
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;

@@ -264,10 +264,11 @@ fn resident_home(account: &Value) -> Option<String> {
     (only_resident && regions.len() == 1).then(|| format!("/r/{}/me", regions[0]))
 }
 
+/// A form that carries only its CSRF token (and, for the switches, where to go back).
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct CsrfForm {
-    csrf: String,
+    pub csrf: String,
     back: String,
 }
 

@@ -292,13 +292,11 @@ async fn my_card(c: Ctx, Path(r): Path<String>, q: Query<DoneQuery>) -> Response
     card_page(&c, &code, member, true, q.done == "renewed").await
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
-struct CsrfForm {
-    csrf: String,
-}
-
-async fn renew_my_card(c: Ctx, Path(r): Path<String>, Form(f): Form<CsrfForm>) -> Response {
+async fn renew_my_card(
+    c: Ctx,
+    Path(r): Path<String>,
+    Form(f): Form<super::public::CsrfForm>,
+) -> Response {
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
     }

@@ -90,15 +90,10 @@ async fn sign_ins(c: Ctx, Path((r, account)): Path<(String, i64)>, q: Query<Done
     )
 }
 
-#[derive(Deserialize)]
-struct CsrfForm {
-    csrf: String,
-}
-
 async fn unlock(
     c: Ctx,
     Path((r, account)): Path<(String, i64)>,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<super::public::CsrfForm>,
 ) -> Response {
     if let Err(res) = c.check_form(&f.csrf) {
         return *res;
