@@ -127,6 +127,9 @@ pub enum Error {
         #[source]
         source: ProofError,
     },
+    /// An `add-checkpoint` request body did not follow c2sp.org/tlog-witness.
+    #[error("malformed add-checkpoint request: {0}")]
+    MalformedWitnessRequest(&'static str),
     /// A receipt did not follow c2sp.org/tlog-proof@v1.
     #[error("malformed receipt: {0}")]
     MalformedReceipt(&'static str),

@@ -19,6 +19,8 @@
 //! - `note`: C2SP signed notes with Ed25519 keys.
 //! - `bundle`: C2SP entry bundles.
 //! - `receipt`: C2SP tlog-proof@v1 receipts.
+//! - `witness`: C2SP tlog-cosignature (Ed25519 `cosignature/v1`) and tlog-witness's
+//!   `add-checkpoint` request and rules.
 //! - `error`: [`Error`] and [`ProofError`].
 //!
 //! # Invariants
@@ -36,6 +38,7 @@ mod proof;
 mod receipt;
 mod tiles;
 mod tree;
+mod witness;
 
 pub use bundle::{
     ENTRY_BUNDLE_ENTRIES_MAX, ENTRY_BYTES_MAX, decode_entry_bundle, encode_entry_bundle,
@@ -56,3 +59,8 @@ pub use tiles::{
     parse_tile_path, tile_path,
 };
 pub use tree::Appender;
+pub use witness::{
+    AddCheckpoint, CONSISTENCY_PROOF_LINES_MAX, Cosignature, CosignatureVerifier, Cosigner,
+    SIGNATURE_TYPE_COSIGNATURE_V1, WitnessRefusal, check_add_checkpoint, cosignature_message,
+    parse_size_body, verify_cosignature_lines, verify_cosignatures,
+};

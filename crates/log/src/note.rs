@@ -21,13 +21,13 @@ pub const NOTE_BYTES_MAX: usize = 1 << 20;
 pub const NOTE_SIGNATURES_MAX: usize = 100;
 
 /// What starts every signature line: an em dash (U+2014) and a space.
-const SIGNATURE_LINE_PREFIX: &str = "\u{2014} ";
+pub(crate) const SIGNATURE_LINE_PREFIX: &str = "\u{2014} ";
 /// Bytes of the key ID that starts each signature.
-const KEY_ID_BYTES: usize = 4;
+pub(crate) const KEY_ID_BYTES: usize = 4;
 /// Bytes of an Ed25519 public key.
 const ED25519_PUBLIC_KEY_BYTES: usize = 32;
 /// Bytes of an Ed25519 signature.
-const ED25519_SIGNATURE_BYTES: usize = 64;
+pub(crate) const ED25519_SIGNATURE_BYTES: usize = 64;
 
 /// Signs notes with an Ed25519 key under a key name.
 pub struct NoteSigner {
@@ -126,50 +126,12 @@ impl NoteVerifier {
     /// Parses a verifier key `<name>+<8 hex key ID>+<base64(0x01 || 32-byte public key)>`,
     /// checking that the key ID matches the name and key.
     pub fn from_vkey(vkey: &str) -> Result<Self, Error> {
-        let (name, rest) = vkey
-            .split_once('+')
-            .ok_or(Error::MalformedVerifierKey("no '+' after the key name"))?;
-        let (id_hex, key_b64) = rest
-            .split_once('+')
-            .ok_or(Error::MalformedVerifierKey("no '+' after the key ID"))?;
-        check_key_name(name)?;
-        if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::MalformedVerifierKey(
-                "the key ID must be 8 hexadecimal digits",
-            ));
-        }
-        let claimed = u32::from_str_radix(id_hex, 16)
-            .map_err(|_| Error::MalformedVerifierKey("the key ID must be 8 hexadecimal digits"))?;
-        let key = BASE64
-            .decode(key_b64)
-            .map_err(|_| Error::MalformedVerifierKey("the key is not valid base64"))?;
-        let (&signature_type, public) = key
-            .split_first()
-            .ok_or(Error::MalformedVerifierKey("the key is empty"))?;
-        if signature_type != SIGNATURE_TYPE_ED25519 {
-            return Err(Error::MalformedVerifierKey(
-                "only Ed25519 keys (signature type 0x01) are supported",
-            ));
-        }
-        let public: &[u8; ED25519_PUBLIC_KEY_BYTES] = public
-            .try_into()
-            .map_err(|_| Error::MalformedVerifierKey("an Ed25519 public key must be 32 bytes"))?;
-        let key = VerifyingKey::from_bytes(public).map_err(|_| {
-            Error::MalformedVerifierKey("the bytes are not a valid Ed25519 public key")
-        })?;
-        let actual = key_id(name, &key);
-        if actual != claimed {
-            return Err(Error::KeyIdMismatch {
-                name: name.to_owned(),
-                claimed,
-                actual,
-            });
-        }
-        Ok(NoteVerifier {
-            name: name.to_owned(),
-            key_id: claimed,
-            key,
-        })
+        let (name, key_id, key) = parse_vkey(
+            vkey,
+            SIGNATURE_TYPE_ED25519,
+            "only Ed25519 note keys (signature type 0x01) are supported here",
+        )?;
+        Ok(NoteVerifier { name, key_id, key })
     }
 
     pub fn name(&self) -> &str {
@@ -194,26 +156,7 @@ impl NoteVerifier {
 ///
 /// Returns the note text: the signed body, ending in "\n".
 pub fn open_note<'a>(note: &'a str, verifiers: &[NoteVerifier]) -> Result<&'a str, Error> {
-    if note.len() > NOTE_BYTES_MAX {
-        return Err(Error::NoteTooLarge {
-            bytes: note.len(),
-            limit: NOTE_BYTES_MAX,
-        });
-    }
-    if has_forbidden_control(note) {
-        return Err(Error::MalformedNote(
-            "it holds a control character other than newline",
-        ));
-    }
-    let signatures = note
-        .strip_suffix('\n')
-        .ok_or(Error::MalformedNote("it does not end in a newline"))?;
-    // The text is separated from the signatures by the last empty line.
-    let split = signatures.rfind("\n\n").ok_or(Error::MalformedNote(
-        "it has no blank line before the signatures",
-    ))?;
-    let text = &note[..=split];
-    let lines = &signatures[split + 2..];
+    let (text, lines) = split_note(note)?;
     let mut verified = 0usize;
     for (count, line) in lines.split('\n').enumerate() {
         if count == NOTE_SIGNATURES_MAX {
@@ -246,7 +189,7 @@ pub fn open_note<'a>(note: &'a str, verifiers: &[NoteVerifier]) -> Result<&'a st
     Ok(text)
 }
 
-fn parse_signature_line(line: &str) -> Result<(&str, u32, Vec<u8>), Error> {
+pub(crate) fn parse_signature_line(line: &str) -> Result<(&str, u32, Vec<u8>), Error> {
     let rest = line
         .strip_prefix(SIGNATURE_LINE_PREFIX)
         .ok_or(Error::MalformedNote(
@@ -275,10 +218,15 @@ fn parse_signature_line(line: &str) -> Result<(&str, u32, Vec<u8>), Error> {
 
 /// SHA-256(name || "\n" || 0x01 || public key), first four bytes, big-endian.
 fn key_id(name: &str, key: &VerifyingKey) -> u32 {
+    typed_key_id(name, SIGNATURE_TYPE_ED25519, key)
+}
+
+/// SHA-256(name || "\n" || type || public key), first four bytes, big-endian.
+pub(crate) fn typed_key_id(name: &str, signature_type: u8, key: &VerifyingKey) -> u32 {
     let mut hasher = Sha256::new();
     hasher.update(name.as_bytes());
     hasher.update(b"\n");
-    hasher.update([SIGNATURE_TYPE_ED25519]);
+    hasher.update([signature_type]);
     hasher.update(key.as_bytes());
     let digest: [u8; 32] = hasher.finalize().into();
     u32::from_be_bytes(
@@ -288,6 +236,76 @@ fn key_id(name: &str, key: &VerifyingKey) -> u32 {
     )
 }
 
+/// Parses a verifier key `<name>+<8 hex key ID>+<base64(type || 32-byte public key)>`,
+/// checking its type and that the key ID matches the name and key.
+pub(crate) fn parse_vkey(
+    vkey: &str,
+    signature_type: u8,
+    wrong_type: &'static str,
+) -> Result<(String, u32, VerifyingKey), Error> {
+    let (name, rest) = vkey
+        .split_once('+')
+        .ok_or(Error::MalformedVerifierKey("no '+' after the key name"))?;
+    let (id_hex, key_b64) = rest
+        .split_once('+')
+        .ok_or(Error::MalformedVerifierKey("no '+' after the key ID"))?;
+    check_key_name(name)?;
+    if id_hex.len() != 8 || !id_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::MalformedVerifierKey(
+            "the key ID must be 8 hexadecimal digits",
+        ));
+    }
+    let claimed = u32::from_str_radix(id_hex, 16)
+        .map_err(|_| Error::MalformedVerifierKey("the key ID must be 8 hexadecimal digits"))?;
+    let key = BASE64
+        .decode(key_b64)
+        .map_err(|_| Error::MalformedVerifierKey("the key is not valid base64"))?;
+    let (&found_type, public) = key
+        .split_first()
+        .ok_or(Error::MalformedVerifierKey("the key is empty"))?;
+    if found_type != signature_type {
+        return Err(Error::MalformedVerifierKey(wrong_type));
+    }
+    let public: &[u8; ED25519_PUBLIC_KEY_BYTES] = public
+        .try_into()
+        .map_err(|_| Error::MalformedVerifierKey("an Ed25519 public key must be 32 bytes"))?;
+    let key = VerifyingKey::from_bytes(public)
+        .map_err(|_| Error::MalformedVerifierKey("the bytes are not a valid Ed25519 public key"))?;
+    let actual = typed_key_id(name, signature_type, &key);
+    if actual != claimed {
+        return Err(Error::KeyIdMismatch {
+            name: name.to_owned(),
+            claimed,
+            actual,
+        });
+    }
+    Ok((name.to_owned(), claimed, key))
+}
+
+/// A note's text (ending in "\n") and its signature lines (without the last newline),
+/// split at the last empty line, after the size and character checks every note gets.
+pub(crate) fn split_note(note: &str) -> Result<(&str, &str), Error> {
+    if note.len() > NOTE_BYTES_MAX {
+        return Err(Error::NoteTooLarge {
+            bytes: note.len(),
+            limit: NOTE_BYTES_MAX,
+        });
+    }
+    if has_forbidden_control(note) {
+        return Err(Error::MalformedNote(
+            "it holds a control character other than newline",
+        ));
+    }
+    let signatures = note
+        .strip_suffix('\n')
+        .ok_or(Error::MalformedNote("it does not end in a newline"))?;
+    // The text is separated from the signatures by the last empty line.
+    let split = signatures.rfind("\n\n").ok_or(Error::MalformedNote(
+        "it has no blank line before the signatures",
+    ))?;
+    Ok((&note[..=split], &signatures[split + 2..]))
+}
+
 fn is_valid_key_name(name: &str) -> bool {
     !name.is_empty()
         && !name
@@ -295,7 +313,7 @@ fn is_valid_key_name(name: &str) -> bool {
             .any(|c| c.is_whitespace() || c == '+' || c.is_control())
 }
 
-fn check_key_name(name: &str) -> Result<(), Error> {
+pub(crate) fn check_key_name(name: &str) -> Result<(), Error> {
     if is_valid_key_name(name) {
         Ok(())
     } else {
@@ -304,7 +322,7 @@ fn check_key_name(name: &str) -> Result<(), Error> {
 }
 
 /// The spec forbids ASCII control characters (below U+0020) other than newline.
-fn has_forbidden_control(text: &str) -> bool {
+pub(crate) fn has_forbidden_control(text: &str) -> bool {
     text.bytes().any(|b| b < b' ' && b != b'\n')
 }
 
