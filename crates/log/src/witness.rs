@@ -465,7 +465,7 @@ mod tests {
         assert_eq!(found[0].timestamp, 1_700_000_000);
         let other = format!("o\n3\n{}\n", BASE64.encode([2u8; 32]));
         assert!(matches!(
-            verify_cosignatures(&format!("{other}\n{line}"), &[v.clone()]),
+            verify_cosignatures(&format!("{other}\n{line}"), std::slice::from_ref(&v)),
             Err(Error::BadSignature { .. })
         ));
         // A note key (type 0x01) is not a witness key.
