@@ -115,6 +115,15 @@ SEEDS = {
         "seven-6": receipt(ENTRIES, 6),
         "one-0": receipt(ENTRIES[:1], 0),
     },
+    "witness_request": {
+        "spec": ("old 20852014\nPlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\n"
+                 "jrJZDmY8Y7SyJE0MWLpLozkIVMSMZcD5kvuKxPC3swk=\n5+pKlUdi2LeF/BcMHBn+Ku6yhPGNCswZZD1X/6QgPd8=\n"
+                 "/6WVhPs2CwSsb5rYBH5cjHV/wSmA79abXAwhXw3Kj/0=\n\nexample.com/behind-the-sofa\n20852163\n"
+                 "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n\n\u2014 example.com/behind-the-sofa "
+                 "Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n"),
+        "from-nothing": "old 0\n\n" + sign(checkpoint("PeterNeumann", 7, root([leaf(e) for e in ENTRIES]))),
+        "same-size": "old 3\n\n" + sign(checkpoint("PeterNeumann", 3, root([leaf(e) for e in ENTRIES[:3]]))),
+    },
     "tile_path": {
         "full": "tile/0/x001/x234/067",
         "partial": "tile/5/x123/x456/078.p/2",

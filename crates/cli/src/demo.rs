@@ -269,7 +269,7 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
         if n > 0 && seeded && args.serve {
             // Seeded before: serve what is there rather than refuse.
             println!("{} holds the demo already; serving it", data.display());
-            return crate::serve::serve(data, store, args.listen, banner);
+            return crate::serve::serve(data, store, args.listen, &Default::default(), banner);
         }
         store.close();
         if n > 0 {
@@ -843,7 +843,7 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
         data.display()
     );
     if args.serve {
-        return crate::serve::serve(data, store, args.listen, banner);
+        return crate::serve::serve(data, store, args.listen, &Default::default(), banner);
     }
     store.close();
     Ok(ExitCode::SUCCESS)

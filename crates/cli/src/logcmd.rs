@@ -45,6 +45,13 @@ pub enum LogCommand {
         vkey: String,
         /// The receipt file (from `jifen log proof`); - for standard input.
         receipt: PathBuf,
+        /// Require a cosignature by this witness (its cosignature/v1 vkey) on the
+        /// receipt's checkpoint. Repeat for each witness.
+        #[arg(long = "witness", value_name = "VKEY")]
+        witnesses: Vec<String>,
+        /// How many of the --witness keys must have cosigned (default: all of them).
+        #[arg(long)]
+        quorum: Option<usize>,
     },
 }
 
@@ -113,7 +120,20 @@ pub fn run(data: &Path, cmd: LogCommand) -> Result<ExitCode> {
             print!("{}", receipt.to_text());
             Ok(ExitCode::SUCCESS)
         }
-        LogCommand::Check { vkey, receipt } => {
+        LogCommand::Check {
+            vkey,
+            receipt,
+            witnesses,
+            quorum,
+        } => {
+            let witnesses = crate::witness_verifiers(&witnesses)?;
+            let quorum = quorum.unwrap_or(witnesses.len());
+            if quorum > witnesses.len() {
+                anyhow::bail!(
+                    "--quorum {quorum} is more than the {} --witness keys given",
+                    witnesses.len()
+                );
+            }
             let text = if receipt.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin()).context("reading standard input")?
             } else {
@@ -126,8 +146,28 @@ pub fn run(data: &Path, cmd: LogCommand) -> Result<ExitCode> {
             let leaf = receipt.extra.clone().ok_or_else(|| {
                 anyhow!("the receipt carries no entry (its extra line is missing)")
             })?;
-            match receipt.verify(&leaf, &verifier) {
-                Ok(cp) => {
+            let witnessed = receipt.verify(&leaf, &verifier).and_then(|cp| {
+                let by = jifen_log::verify_cosignatures(&receipt.signed_checkpoint, &witnesses)?;
+                Ok((cp, by))
+            });
+            match witnessed {
+                Ok((_, by)) if by.len() < quorum => {
+                    let names: Vec<&str> = by.iter().map(|c| c.witness.as_str()).collect();
+                    println!(
+                        "FAILED: the receipt's checkpoint is cosigned by {} of the witnesses required ({}), fewer than the quorum of {quorum}; a checkpoint no trusted witness saw may be a split view",
+                        by.len(),
+                        if names.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            names.join(", ")
+                        }
+                    );
+                    Ok(ExitCode::from(1))
+                }
+                Ok((cp, by)) => {
+                    for c in &by {
+                        println!("cosigned by witness {} at {}", c.witness, c.timestamp);
+                    }
                     let decoded = PublicLeaf::decode(&leaf)
                         .map_err(|e| anyhow!("the entry in the receipt: {e}"))?;
                     println!(

@@ -110,6 +110,17 @@ pub fn open_store(data: &std::path::Path, clock: Arc<dyn jifen_core::Clock>) -> 
 }
 
 #[derive(Subcommand)]
+enum WitnessCommand {
+    /// Print the witness's verifier key under NAME (making its key on first use): what
+    /// a log's operator names it by.
+    Vkey {
+        /// The witness's key name, as given to `jifen serve --witness-name`.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Create a region (and the data folder, if new) with its signing key.
     Init {
@@ -136,11 +147,24 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
+        #[command(flatten)]
+        witness: serve::WitnessArgs,
     },
+    /// This server as a witness of other logs: its verifier key.
+    #[command(subcommand)]
+    Witness(WitnessCommand),
     /// List regions, one a line, code first.
     Regions,
     /// Offline audit: rebuild every tree, check every signature, balance and sum.
-    Verify,
+    Verify {
+        /// Require cosignatures by this witness (its cosignature/v1 vkey) on each
+        /// region's latest checkpoint. Repeat for each witness.
+        #[arg(long = "witness", value_name = "VKEY")]
+        witnesses: Vec<String>,
+        /// How many of the --witness keys must have cosigned (default: all of them).
+        #[arg(long)]
+        quorum: Option<usize>,
+    },
     /// The transparency log: publish, verifier keys, receipts.
     #[command(subcommand)]
     Log(logcmd::LogCommand),
@@ -233,6 +257,17 @@ pub fn open_existing(data: &std::path::Path) -> Result<Store> {
     open_store(data, clock())
 }
 
+/// Parses `--witness` verifier keys (cosignature/v1).
+pub fn witness_verifiers(vkeys: &[String]) -> Result<Vec<jifen_log::CosignatureVerifier>> {
+    vkeys
+        .iter()
+        .map(|v| {
+            jifen_log::CosignatureVerifier::from_vkey(v.trim())
+                .map_err(|e| anyhow::anyhow!("--witness {v:?}: {e}"))
+        })
+        .collect()
+}
+
 pub fn parse_region(s: &str) -> Result<RegionCode> {
     RegionCode::parse(s).map_err(|e| anyhow::anyhow!("--region: {e}"))
 }
@@ -265,9 +300,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => demo::run(&cli.data, args),
-        Command::Serve { listen } => {
+        Command::Witness(WitnessCommand::Vkey { name }) => {
+            println!("{}", serve::cosigner(&cli.data, &name)?.vkey());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { listen, witness } => {
             let store = open_existing(&cli.data)?;
-            serve::serve(&cli.data, store, listen, |url| {
+            serve::serve(&cli.data, store, listen, &witness, |url| {
                 println!(
                     "jifen serving {} on {url} (API docs: {url}/api/docs); Ctrl-C stops",
                     cli.data.display()
@@ -289,15 +328,51 @@ fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify => {
+        Command::Verify { witnesses, quorum } => {
+            let witnesses = witness_verifiers(&witnesses)?;
+            let quorum = quorum.unwrap_or(witnesses.len());
+            if quorum > witnesses.len() {
+                bail!(
+                    "--quorum {quorum} is more than the {} --witness keys given",
+                    witnesses.len()
+                );
+            }
             let store = open_existing(&cli.data)?;
             let started = std::time::Instant::now();
-            match store.audit(|_, _| {}) {
-                Ok(regions) => {
+            match store
+                .audit(|_, _| {})
+                .and_then(|r| store.audit_witnesses(&witnesses, quorum).map(|w| (r, w)))
+            {
+                Ok((regions, witnessed)) => {
                     for r in &regions {
                         println!(
                             "ok {}: {} entries, {} checkpoints, {} members, outstanding {} points",
                             r.region, r.entries, r.checkpoints, r.members, r.outstanding
+                        );
+                    }
+                    for w in &witnessed {
+                        if w.named == 0 && w.on_record == 0 && w.unchecked == 0 {
+                            continue;
+                        }
+                        println!(
+                            "ok {}: the latest checkpoint ({} entries) is cosigned by {} of the witnesses required ({}); {} cosignatures on record verified{}",
+                            w.region,
+                            w.size,
+                            w.cosigned_by.len(),
+                            if w.cosigned_by.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                w.cosigned_by.join(", ")
+                            },
+                            w.on_record,
+                            if w.unchecked > 0 {
+                                format!(
+                                    ", {} by witnesses no longer named and not given (not checked)",
+                                    w.unchecked
+                                )
+                            } else {
+                                String::new()
+                            }
                         );
                     }
                     println!(

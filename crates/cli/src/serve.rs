@@ -25,14 +25,74 @@ fn link_key(data: &Path) -> Result<[u8; 32]> {
     }
 }
 
+/// What `jifen serve` witnesses: the witness's name and the logs it follows.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct WitnessArgs {
+    /// Be a witness (c2sp.org/tlog-witness) under this key name, e.g.
+    /// witness.example.org/jifen: serve /witness/add-checkpoint for the --witness-log
+    /// logs, cosigning with the key in DATA/keys/witness.cosigner.ed25519 (made on
+    /// first use; `jifen witness vkey` prints its verifier key).
+    #[arg(long)]
+    pub witness_name: Option<String>,
+    /// A log to witness: its verifier key (`jifen log vkey` of a jifen region; its
+    /// name is the log's origin). Repeat for each log.
+    #[arg(long = "witness-log", value_name = "VKEY")]
+    pub witness_logs: Vec<String>,
+}
+
+/// The witness's key file name in `DATA/keys/` (a name no region code can have).
+const WITNESS_KEY: &str = "witness.cosigner";
+
+/// The witness's cosigner under `name`, its key made on first use.
+pub fn cosigner(data: &Path, name: &str) -> Result<jifen_log::Cosigner> {
+    let keys = jifen_store::keys::KeyDir::new(data)?;
+    let key = match keys.load(WITNESS_KEY) {
+        Ok(k) => k,
+        Err(jifen_store::StoreError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound =>
+        {
+            keys.create(WITNESS_KEY)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    jifen_log::Cosigner::new(name, key).map_err(|e| anyhow::anyhow!("--witness-name: {e}"))
+}
+
+impl WitnessArgs {
+    fn config(&self, data: &Path) -> Result<Option<jifen_server::witness::WitnessConfig>> {
+        let Some(name) = &self.witness_name else {
+            if !self.witness_logs.is_empty() {
+                anyhow::bail!(
+                    "--witness-log needs --witness-name: the name this witness cosigns under"
+                );
+            }
+            return Ok(None);
+        };
+        let logs = self
+            .witness_logs
+            .iter()
+            .map(|v| {
+                jifen_log::NoteVerifier::from_vkey(v.trim())
+                    .map_err(|e| anyhow::anyhow!("--witness-log {v:?}: {e}"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(jifen_server::witness::WitnessConfig::new(
+            cosigner(data, name)?,
+            logs,
+        )))
+    }
+}
+
 /// Serves `store` on `listen` until Ctrl-C; `banner` is printed once listening.
 pub fn serve(
     data: &Path,
     store: Store,
     listen: SocketAddr,
+    witness: &WitnessArgs,
     banner: impl FnOnce(&str),
 ) -> Result<ExitCode> {
     let key = link_key(data)?;
+    let witness = witness.config(data)?;
     for region in store.restored_regions()? {
         eprintln!(
             "jifen: region {region} was restored from a backup and takes no write until \
@@ -49,11 +109,22 @@ pub fn serve(
             .with_context(|| format!("listening on {listen}"))?;
         let addr = listener.local_addr()?;
         let url = format!("http://{addr}");
-        let state = AppState::new(store.clone(), key, url.clone())
+        let mut state = AppState::new(store.clone(), key, url.clone())
             .trusting_forwarded_proto(crate::trust_forwarded_proto())
             .limiting_writes(Some(crate::account_writes_per_minute()));
+        if let Some(w) = witness {
+            eprintln!(
+                "jifen: witnessing {} logs as {} ({})",
+                w.logs.len(),
+                w.cosigner.name(),
+                w.cosigner.vkey()
+            );
+            state = state.witnessing(w);
+        }
         // Reservations not fulfilled in their window are cancelled and refunded.
         jifen_server::api::market::spawn_sweeper(state.clone());
+        // New checkpoints go to the witnesses their regions name, after the commit.
+        jifen_server::witnessing::spawn_witnessing(state.clone());
         banner(&url);
         jifen_server::serve(listener, state, async {
             let _ = tokio::signal::ctrl_c().await;

@@ -18,6 +18,7 @@
 pub mod access;
 pub mod api;
 pub mod auth;
+pub mod client;
 pub mod error;
 mod headers;
 pub mod json;
@@ -25,6 +26,8 @@ pub mod logs;
 pub mod metrics;
 pub mod throttle;
 pub mod web;
+pub mod witness;
+pub mod witnessing;
 pub mod write;
 
 use std::sync::Arc;
@@ -64,6 +67,7 @@ struct Inner {
     checkpoints: logs::CheckpointCache,
     /// The live log's full tiles, as served.
     tiles: logs::TileCache,
+    witness: Option<witness::WitnessConfig>,
 }
 
 type ActivityCache =
@@ -96,6 +100,7 @@ impl AppState {
                 activity: Default::default(),
                 checkpoints: Default::default(),
                 tiles: Default::default(),
+                witness: None,
             }),
         }
     }
@@ -115,6 +120,16 @@ impl AppState {
             inner.write_rate = per_minute.filter(|n| *n > 0).map(throttle::WriteRate::new);
         }
         self
+    }
+    /// Makes this server a witness of the logs `config` follows (`/witness/...`).
+    pub fn witnessing(mut self, config: witness::WitnessConfig) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.witness = Some(config);
+        }
+        self
+    }
+    pub fn witness(&self) -> Option<&witness::WitnessConfig> {
+        self.inner.witness.as_ref()
     }
     pub fn write_rate(&self) -> Option<&throttle::WriteRate> {
         self.inner.write_rate.as_ref()
@@ -198,6 +213,7 @@ pub fn router(state: AppState) -> Router {
     let openapi = Arc::new(openapi);
     api_router
         .merge(logs::routes())
+        .merge(witness::routes())
         .merge(metrics::routes())
         .merge(api::docs::routes(openapi))
         .merge(web::routes())

@@ -409,6 +409,22 @@ fn table(s: &Seed) -> Vec<Row> {
             ADMIN_ONLY,
             200,
         ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/witnesses",
+            &format!("/api/v1/regions/{v}/witnesses"),
+            None,
+            EVERY,
+            200,
+        ),
+        row(
+            "PUT",
+            "/api/v1/regions/{region}/witnesses",
+            &format!("/api/v1/regions/{v}/witnesses"),
+            Some(json!({"witnesses": [], "quorum": 0})),
+            ADMIN_ONLY,
+            200,
+        ),
         // The seed's reward has a picture: anyone may see it; a body that is not
         // an image is refused (422) to admins, the caller to everyone else.
         row(

@@ -38,6 +38,7 @@ pub mod read;
 pub mod sql;
 mod web_reads;
 pub mod whatif;
+pub mod witness;
 pub mod workflow;
 pub mod year;
 

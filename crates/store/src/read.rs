@@ -44,7 +44,9 @@ pub fn latest_checkpoint(c: &Conn, region: &RegionCode) -> Result<(Checkpoint, S
         &note,
         std::slice::from_ref(&verifier),
     )?)?;
-    Ok((cp, note))
+    // Published with the cosignatures its witnesses have sent back so far.
+    let cosigned = crate::witness::cosignature_lines(c, region, cp.size)?;
+    Ok((cp, note + &cosigned))
 }
 
 pub fn load_levels(c: &Conn, region: &RegionCode) -> Result<Levels> {

@@ -39,5 +39,7 @@ mod receipts;
 mod regions;
 #[path = "behaviour/shredding.rs"]
 mod shredding;
+#[path = "behaviour/witness.rs"]
+mod witness;
 #[path = "behaviour/year.rs"]
 mod year;

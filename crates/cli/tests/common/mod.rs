@@ -1,6 +1,8 @@
 //! Helpers shared by the CLI's end-to-end tests.
 #![allow(dead_code, reason = "each test binary uses some of these helpers")]
 
+pub mod witnessed;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -178,10 +180,16 @@ impl Drop for Server {
 
 /// Starts `cmd` (a [`jifen`] command) as `serve` on a free port; the address is
 /// read from its banner.
-pub fn serve(mut cmd: Command) -> Server {
+pub fn serve(cmd: Command) -> Server {
+    serve_on(cmd, "127.0.0.1:0", &[])
+}
+
+/// [`serve`] on `listen`, with `extra` flags of `serve`.
+pub fn serve_on(mut cmd: Command, listen: &str, extra: &[&str]) -> Server {
     use std::io::BufRead;
     let mut child = cmd
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", listen])
+        .args(extra)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -63,6 +63,44 @@ pub struct LangIo {
     pub lang: Option<String>,
 }
 
+/// A witness a region names (c2sp.org/tlog-witness).
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessIo {
+    /// Its key name, as in its verifier key.
+    pub name: String,
+    /// Its Ed25519 `cosignature/v1` verifier key: `<name>+<key ID>+<base64(0x04 || key)>`.
+    pub vkey: String,
+    /// Its submission prefix, `http://host[:port][/prefix]`: checkpoints are posted to
+    /// `<url>/add-checkpoint`.
+    pub url: String,
+}
+
+/// A region's witnesses, and how many of them a reader should require on a checkpoint.
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessesIo {
+    pub witnesses: Vec<WitnessIo>,
+    /// How many of the witnesses' cosignatures `jifen verify`, `jifen log check` and the
+    /// transparency page require (0 to the number of witnesses).
+    pub quorum: u32,
+}
+
+fn witnesses_io(w: jifen_store::witness::Witnesses) -> WitnessesIo {
+    WitnessesIo {
+        witnesses: w
+            .witnesses
+            .into_iter()
+            .map(|w| WitnessIo {
+                name: w.name,
+                vkey: w.vkey,
+                url: w.url,
+            })
+            .collect(),
+        quorum: w.quorum,
+    }
+}
+
 /// A region's settings.
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -611,6 +649,57 @@ async fn get_region_settings(
     }))
 }
 
+/// The witnesses a region's log is sent to, and the quorum its readers should require
+/// (public: a verifier needs them).
+#[utoipa::path(get, path = "/api/v1/regions/{region}/witnesses", tag = "admin",
+    params(("region" = String, Path, description = "region code")),
+    responses((status = 200, body = WitnessesIo), (status = 404, body = Problem)))]
+async fn get_witnesses(
+    State(state): State<AppState>,
+    Path(r): Path<String>,
+) -> ApiResult<Json<WitnessesIo>> {
+    let code = region(&r)?;
+    let w = blocking(&state, move |s| Ok(s.witnesses(&code)?)).await?;
+    Ok(Json(witnesses_io(w)))
+}
+
+/// Names the region's witnesses and quorum, replacing the ones before. From then on
+/// each new checkpoint is sent to them after its commit; the cosignatures they send back
+/// are published with it. Admins.
+#[utoipa::path(put, path = "/api/v1/regions/{region}/witnesses", tag = "admin", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code")),
+    request_body = WitnessesIo,
+    responses((status = 200, body = WitnessesIo), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn put_witnesses(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(r): Path<String>,
+    ApiJson(body): ApiJson<WitnessesIo>,
+) -> ApiResult<Json<WitnessesIo>> {
+    let code = region(&r)?;
+    who.require(&code, &[Role::Admin])?;
+    let w = jifen_store::witness::Witnesses {
+        witnesses: body
+            .witnesses
+            .into_iter()
+            .map(|w| jifen_store::witness::RegionWitness {
+                name: w.name,
+                vkey: w.vkey,
+                url: w.url,
+            })
+            .collect(),
+        quorum: body.quorum,
+    };
+    let c2 = code.clone();
+    let w = blocking(&state, move |s| {
+        s.set_witnesses(c2.clone(), w)?;
+        Ok(s.witnesses(&c2)?)
+    })
+    .await?;
+    Ok(Json(witnesses_io(w)))
+}
+
 /// Sets the region's settings: its default language (its pages come in it unless the
 /// person chose another; it wins over the browser's header), whether its station
 /// staff may run events, and the days its reviewers have to decide a claim. Admins.
@@ -1048,6 +1137,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(erase_member))
         .routes(routes!(member_large_text))
         .routes(routes!(get_region_settings, put_region_settings))
+        .routes(routes!(get_witnesses, put_witnesses))
         .routes(routes!(put_indicator))
         .routes(routes!(set_levels))
         .routes(routes!(create_account))

@@ -21,4 +21,5 @@ mod props;
 mod receipts;
 mod regions;
 mod shredding;
+mod witness;
 mod year;
