@@ -71,6 +71,28 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Witnessing: checkpoints one witness cosigns per second from many logs at once,
+    /// and award acknowledgements with and without a witness named (it must add nothing:
+    /// witnessing is after the commit).
+    Witness {
+        /// Outside logs submitting to the witness at once.
+        #[arg(long, default_value_t = 16)]
+        logs: usize,
+        /// Checkpoints each of them submits, one leaf larger each time.
+        #[arg(long, default_value_t = 500)]
+        checkpoints: usize,
+        /// Connections sending awards to the log.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Awards in each of the two runs (no witness, witnessed).
+        #[arg(long, default_value_t = 20_000)]
+        requests: u64,
+        #[arg(long, default_value_t = 1_000)]
+        members: u64,
+        /// Where the fresh stores go (a new temporary folder if not given; removed afterwards).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Close a year for N members who each have a year of entries (built first,
     /// timed apart); prints the close's time and rate.
     YearClose {
@@ -89,6 +111,7 @@ pub enum BenchCommand {
 }
 
 mod evaluate;
+mod witness;
 mod year_close;
 
 /// The local (UTC+8) time of a date, at `hour`.
@@ -194,6 +217,21 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
             entries_per_member,
             page_members,
             page_requests,
+            dir,
+        }),
+        BenchCommand::Witness {
+            logs,
+            checkpoints,
+            clients,
+            requests,
+            members,
+            dir,
+        } => witness::run(witness::Args {
+            logs,
+            checkpoints,
+            clients,
+            requests,
+            members,
             dir,
         }),
         BenchCommand::YearClose {
@@ -737,7 +775,7 @@ mod api {
     }
 
     /// Members, and the one indicator: +2 an hour, no cap, posted at once (auto review).
-    fn seed(store: &Store, region: &RegionCode, members: u64) -> Result<()> {
+    pub(super) fn seed(store: &Store, region: &RegionCode, members: u64) -> Result<()> {
         store.put_indicator(Indicator {
             region: region.clone(),
             code: IndicatorCode::parse(INDICATOR).expect("valid code"),

@@ -4,6 +4,12 @@
 // published verifier key. Every word shown comes from the page (#verify-msgs).
 
 const msgs = document.getElementById("verify-msgs")?.dataset ?? {};
+// The region's witnesses and the quorum it asks for (none: no cosignature required).
+const wEl = document.getElementById("verify-witnesses")?.dataset ?? {};
+const witnesses = {
+  quorum: Number(wEl.quorum ?? 0),
+  vkeys: (wEl.vkeys ?? "").split(" ").filter((v) => v),
+};
 const enc = new TextEncoder();
 
 function fill(text, ...args) {
@@ -76,14 +82,15 @@ function openNote(note) {
   return { text, origin: lines[0], size: BigInt(lines[1]), root: b64(lines[2]), sigs };
 }
 
-// `<name>+<8 hex key id>+<base64(0x01 || 32-byte Ed25519 key)>`.
-async function parseVkey(vkey) {
+// `<name>+<8 hex key id>+<base64(type || 32-byte Ed25519 key)>`: type 0x01 for the
+// region's note key, 0x04 for a witness's cosignature/v1 key.
+async function parseVkey(vkey, type = 1) {
   // The base64 key may itself hold '+': split at the first two only.
   const m = /^([^+]+)\+([0-9a-fA-F]{8})\+(.+)$/.exec(vkey.trim());
   if (!m) throw new Error("vkey");
   const [, name, id, key] = m;
   const raw = b64(key);
-  if (raw.length !== 33 || raw[0] !== 1) throw new Error("vkey");
+  if (raw.length !== 33 || raw[0] !== type) throw new Error("vkey");
   const keyId = (await sha256(concat(enc.encode(name + "\n"), raw))).slice(0, 4);
   if (hex(keyId) !== id.toLowerCase()) throw new Error("vkey");
   return { name, keyId, pub: raw.slice(1) };
@@ -109,6 +116,21 @@ async function check({ leaf, index, treeSize, proof, note, vkey }) {
   }
   out.push({ ok: sigOk, text: `${msgs.sig} ${key.name}` });
   out.push({ ok: sigOk, text: `${msgs.key} ${vkey.trim()}` });
+  // c2sp.org/tlog-cosignature: each named witness's line, an Ed25519 signature over
+  // "cosignature/v1\ntime <t>\n" and the checkpoint, after an 8-byte timestamp.
+  if (witnesses.quorum > 0) {
+    let count = 0;
+    for (const w of witnesses.vkeys) {
+      const wk = await parseVkey(w, 4);
+      const line = cp.sigs.find((s) => s.name === wk.name && same(s.keyId, wk.keyId));
+      if (!line || line.sig.length !== 72) continue;
+      const time = new DataView(line.sig.buffer, line.sig.byteOffset, 8).getBigUint64(0);
+      const k = await crypto.subtle.importKey("raw", wk.pub, { name: "Ed25519" }, false, ["verify"]);
+      const msg = enc.encode(`cosignature/v1\ntime ${time}\n${cp.text}`);
+      if (time > 0n && await crypto.subtle.verify({ name: "Ed25519" }, k, line.sig.slice(8), msg)) count++;
+    }
+    out.push({ ok: count >= witnesses.quorum, text: fill(msgs.witnessed, count, witnesses.quorum) });
+  }
   return { steps: out, all: out.every((s) => s.ok), index, size: cp.size };
 }
 

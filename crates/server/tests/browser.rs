@@ -984,6 +984,94 @@ fn staff_open_a_resident_by_member_code_and_a_committee_decides_two_claims_at_on
 
 /// A photo as a phone would give it: `w`×`h` pixels of noisy colour, as PNG (too
 /// large to keep as it is).
+/// A region that names two witnesses and asks for both: the browser's own check of a
+/// receipt fails, saying so, while one has cosigned, and passes once both have.
+#[test]
+fn the_browser_check_requires_the_witnesses_the_region_asks_for() {
+    journey(|app, mut driver| async move {
+        let w1 =
+            jifen_log::Cosigner::new("w1.test", ed25519_dalek::SigningKey::from_bytes(&[1; 32]))
+                .expect("w1");
+        let w2 =
+            jifen_log::Cosigner::new("w2.test", ed25519_dalek::SigningKey::from_bytes(&[2; 32]))
+                .expect("w2");
+        let admin = app.login("admin");
+        let named = app.put(
+            "/api/v1/regions/vil/witnesses",
+            &admin,
+            &json!({"quorum": 2, "witnesses": [
+                {"name": "w1.test", "vkey": w1.vkey(), "url": "http://127.0.0.1:9/w1"},
+                {"name": "w2.test", "vkey": w2.vkey(), "url": "http://127.0.0.1:9/w2"}]}),
+        );
+        assert_eq!(named.status, 200, "{}", named.text());
+        let staff = app.login("reviewer");
+        let claim = app.post(
+            "/api/v1/regions/vil/claims",
+            Some(&staff),
+            &json!({"member": 1, "indicator": "WASTE"}),
+            None,
+        );
+        assert_eq!(claim.status, 201, "{}", claim.text());
+        let entry = claim.json()["entry"].as_str().expect("posted").to_owned();
+        let vil = jifen_core::RegionCode::parse("vil").expect("code");
+        let (cp, _) = app.store.checkpoint(&vil).expect("checkpoint");
+        let cosign = |w: &jifen_log::Cosigner| {
+            app.store
+                .record_cosignatures(
+                    vil.clone(),
+                    cp.size,
+                    w.cosign(&cp.to_text(), 1_765_000_000).expect("line"),
+                )
+                .expect("kept")
+        };
+        let receipt = || {
+            app.get(&format!("/api/v1/entries/{entry}"), Some(&staff))
+                .json()["receipt"]
+                .as_str()
+                .expect("receipt")
+                .to_owned()
+        };
+        cosign(&w1);
+        let one = receipt();
+        let browser = driver.browser(390, 844).await;
+        browser
+            .goto(&app.url("/transparency/vil"))
+            .await
+            .expect("transparency");
+        type_into(&browser, "#receipt", &one).await;
+        click(&browser, "#receipt-form button[type=submit]").await;
+        let head = wait_css(&browser, "#verify-result p").await;
+        assert_eq!(
+            head.attr("id").await.expect("id").as_deref(),
+            Some("verify-bad"),
+            "{}",
+            text_of(&browser, "#verify-result").await
+        );
+        let said = head.text().await.expect("text");
+        assert!(
+            said.contains("有 1 家会签") && said.contains("要求 2 家"),
+            "{said}"
+        );
+        shot(&browser, "6a-one-witness-of-two").await;
+        cosign(&w2);
+        let both = receipt();
+        type_into(&browser, "#receipt", &both).await;
+        browser
+            .execute(
+                "document.getElementById('verify-result').replaceChildren();",
+                vec![],
+            )
+            .await
+            .expect("clear");
+        click(&browser, "#receipt-form button[type=submit]").await;
+        wait_css(&browser, "#verify-ok").await;
+        let steps = text_of(&browser, "#verify-result ol.checks").await;
+        assert!(steps.contains("有 2 家会签"), "{steps}");
+        shot(&browser, "6b-both-witnesses").await;
+        browser.close().await.ok();
+    });
+}
+
 fn photo(w: u32, h: u32) -> Vec<u8> {
     let mut out = Vec::new();
     {

@@ -4,6 +4,7 @@
 
 mod common;
 
+use ed25519_dalek::SigningKey;
 use std::collections::{BTreeSet, HashMap};
 
 use common::{App, Res, spawn_app};
@@ -598,6 +599,73 @@ fn the_transparency_page_checks_a_receipt_without_script() {
     let r = w.post("/transparency/vil/check", &[("receipt", "nonsense")]);
     assert_eq!(r.status, 200);
     assert!(r.text().contains("class=\"error\""));
+}
+
+/// A region that names witnesses: the transparency page lists them and says how many
+/// cosigned; the server's check of a receipt needs the quorum the region asks for.
+#[test]
+fn the_transparency_page_shows_the_witnesses_and_the_check_needs_their_quorum() {
+    let app = spawn_app();
+    let w1 = jifen_log::Cosigner::new("w1.test", SigningKey::from_bytes(&[1; 32])).expect("w1");
+    let w2 = jifen_log::Cosigner::new("w2.test", SigningKey::from_bytes(&[2; 32])).expect("w2");
+    let admin = app.login("admin");
+    let named = app.put(
+        "/api/v1/regions/vil/witnesses",
+        &admin,
+        &serde_json::json!({"quorum": 2, "witnesses": [
+            {"name": "w1.test", "vkey": w1.vkey(), "url": "http://127.0.0.1:9/w1"},
+            {"name": "w2.test", "vkey": w2.vkey(), "url": "http://127.0.0.1:9/w2"}]}),
+    );
+    assert_eq!(named.status, 200, "{}", named.text());
+    let token = app.login("reviewer");
+    let claim = app.post(
+        "/api/v1/regions/vil/claims",
+        Some(&token),
+        &serde_json::json!({"member": 1, "indicator": "WASTE"}),
+        None,
+    );
+    assert_eq!(claim.status, 201, "{}", claim.text());
+    let entry = claim.json()["entry"].as_str().expect("posted").to_owned();
+    let vil = jifen_core::RegionCode::parse("vil").expect("code");
+    let (cp, _) = app.store.checkpoint(&vil).expect("checkpoint");
+    let cosign = |w: &jifen_log::Cosigner| {
+        app.store
+            .record_cosignatures(
+                vil.clone(),
+                cp.size,
+                w.cosign(&cp.to_text(), 1_765_000_000).expect("line"),
+            )
+            .expect("kept")
+    };
+    assert_eq!(cosign(&w1), 1);
+    let receipt = |app: &App| {
+        app.get(&format!("/api/v1/entries/{entry}"), Some(&token))
+            .json()["receipt"]
+            .as_str()
+            .expect("receipt")
+            .to_owned()
+    };
+    let one = receipt(&app);
+    let mut w = Web::new(&app);
+    let page = w.get("/transparency/vil?lang=en").text();
+    assert!(
+        page.contains("names 2 witnesses and asks readers to require the cosignatures of 2. The latest checkpoint has 1 so far"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&w2.vkey()) && page.contains("data-quorum=\"2\""),
+        "{page}"
+    );
+    let r = w.post("/transparency/vil/check?lang=en", &[("receipt", &one)]);
+    assert!(
+        r.text().contains("carries the cosignatures of 1 of this region&#39;s witnesses, and the region asks for 2"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(cosign(&w2), 1);
+    let both = receipt(&app);
+    let r = w.post("/transparency/vil/check?lang=en", &[("receipt", &both)]);
+    assert!(r.text().contains("class=\"ok\""), "{}", r.text());
 }
 
 #[test]

@@ -310,6 +310,9 @@ impl Ctx {
     pub fn tr2(&self, key: &str, a: impl Display, b: impl Display) -> String {
         i18n::fill(self.tr(key), &[&a, &b])
     }
+    pub fn tr3(&self, key: &str, a: impl Display, b: impl Display, c: impl Display) -> String {
+        i18n::fill(self.tr(key), &[&a, &b, &c])
+    }
     /// A domain word (`kind.award`, `status.posted`, `role.station`): the key `prefix.value`.
     pub fn word(&self, prefix: &str, value: &str) -> String {
         let key = format!("{prefix}.{value}");

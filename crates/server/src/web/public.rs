@@ -626,11 +626,60 @@ async fn object(
     }
 }
 
+/// A region's witnesses as its pages show them: name, verifier key, and whether its
+/// cosignature on the checkpoint shown verified.
+pub struct WitnessRow {
+    pub name: String,
+    pub vkey: String,
+    pub cosigned: bool,
+}
+
+/// The region's witnesses and quorum (the public API's), each marked by whether it
+/// cosigned `note`.
+pub async fn witness_rows(c: &Ctx, code: &RegionCode, note: &str) -> (Vec<WitnessRow>, u32) {
+    let Ok(v) = c.get(&format!("/api/v1/regions/{code}/witnesses")).await else {
+        return (Vec::new(), 0);
+    };
+    let quorum = u32::try_from(n(&v, "quorum")).unwrap_or(0);
+    let rows = v["witnesses"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|w| {
+                    let vkey = s(w, "vkey");
+                    let cosigned = jifen_log::CosignatureVerifier::from_vkey(&vkey)
+                        .ok()
+                        .and_then(|k| jifen_log::verify_cosignatures(note, &[k]).ok())
+                        .is_some_and(|found| !found.is_empty());
+                    WitnessRow {
+                        name: s(w, "name"),
+                        vkey,
+                        cosigned,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (rows, quorum)
+}
+
+/// The witness keys for the in-browser check: space-separated (a vkey holds no space).
+pub fn witness_vkeys(rows: &[WitnessRow]) -> String {
+    rows.iter()
+        .map(|w| w.vkey.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[derive(Template)]
 #[template(path = "transparency.html")]
 struct Transparency<'a> {
     c: &'a Ctx,
     region: String,
+    witnesses: Vec<WitnessRow>,
+    witness_vkeys: String,
+    quorum: u32,
+    cosigned: usize,
     region_name: String,
     origin: String,
     vkey: String,
@@ -666,11 +715,16 @@ async fn transparency_page(
             return c.problem_page(&Problem::from(e));
         }
     };
+    let (witnesses, quorum) = witness_rows(c, code, &checkpoint).await;
     c.render(
         StatusCode::OK,
         &Transparency {
             c,
             region: code.to_string(),
+            witness_vkeys: witness_vkeys(&witnesses),
+            cosigned: witnesses.iter().filter(|w| w.cosigned).count(),
+            witnesses,
+            quorum,
             region_name: s(&region, "name"),
             origin: s(&region, "origin"),
             vkey: s(&region, "vkey"),
@@ -701,6 +755,11 @@ async fn check_receipt(c: Ctx, Path(r): Path<String>, Form(f): Form<ReceiptForm>
         Err(p) => return c.problem_page(&p),
     };
     let text = f.receipt.replace("\r\n", "\n");
+    let (witnesses, quorum) = witness_rows(&c, &code, "").await;
+    let keys: Vec<jifen_log::CosignatureVerifier> = witnesses
+        .iter()
+        .filter_map(|w| jifen_log::CosignatureVerifier::from_vkey(&w.vkey).ok())
+        .collect();
     let outcome = jifen_log::NoteVerifier::from_vkey(&s(&region, "vkey"))
         .map_err(|e| e.to_string())
         .and_then(|v| {
@@ -710,6 +769,11 @@ async fn check_receipt(c: Ctx, Path(r): Path<String>, Form(f): Form<ReceiptForm>
                 .clone()
                 .ok_or_else(|| "the receipt has no extra line with the entry".to_owned())?;
             let cp = receipt.verify(&leaf, &v).map_err(|e| e.to_string())?;
+            let by = jifen_log::verify_cosignatures(&receipt.signed_checkpoint, &keys)
+                .map_err(|e| e.to_string())?;
+            if by.len() < quorum as usize {
+                return Err(c.tr2("tr.server_unwitnessed", by.len(), quorum));
+            }
             Ok(c.tr2("tr.server_ok", receipt.index, cp.size))
         });
     let result = match outcome {

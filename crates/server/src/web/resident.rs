@@ -543,6 +543,8 @@ struct EntryPage<'a> {
     receipt: String,
     proof_json: String,
     vkey: String,
+    witness_vkeys: String,
+    quorum: u32,
     auto: bool,
     mine: bool,
     appeal_key: String,
@@ -598,6 +600,7 @@ async fn entry_page(
     });
     let mine =
         c.member_of(code).is_some_and(|m| m.get() == n(e, "member")) && c.has(code, Role::Resident);
+    let (witnesses, quorum) = super::public::witness_rows(c, code, "").await;
     c.render(
         status,
         &EntryPage {
@@ -610,6 +613,8 @@ async fn entry_page(
             // Inside <script type="application/json">: keep "</" out of it.
             proof_json: proof.to_string().replace("</", "<\\/"),
             vkey: s(&region, "vkey"),
+            witness_vkeys: super::public::witness_vkeys(&witnesses),
+            quorum,
             auto,
             mine,
             appeal_key: random_token(),
