@@ -43,11 +43,13 @@ fuzz_target!(|data: &[u8]| {
     let _ = request.unverified_checkpoint();
     for held in [None, Some((3, [0u8; 32]))] {
         match check_add_checkpoint(&request, &PETER, held) {
-            Ok((checkpoint, body)) => {
+            Ok(verified) => {
+                let (checkpoint, body) = (&verified.checkpoint, verified.text());
                 assert_eq!(request.old_size, held.map_or(0, |(size, _)| size));
                 assert!(request.old_size <= checkpoint.size);
-                assert_eq!(checkpoint.to_text(), body);
-                assert_eq!(Checkpoint::parse(&body).ok().as_ref(), Some(&checkpoint));
+                assert_eq!(Checkpoint::parse(&body).ok().as_ref(), Some(checkpoint));
+                // What a witness keeps holds only the log's lines, which verify.
+                assert!(jifen_log::open_note(&verified.kept_note, &[PETER.clone()]).is_ok());
                 let line = WITNESS.cosign(&body, 1_765_000_000).expect("cosigns");
                 let found = verify_cosignatures(&format!("{body}\n{line}"), &[WITNESS.verifier()])
                     .expect("its own cosignature verifies");

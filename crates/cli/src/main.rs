@@ -259,13 +259,23 @@ pub fn open_existing(data: &std::path::Path) -> Result<Store> {
 
 /// Parses `--witness` verifier keys (cosignature/v1).
 pub fn witness_verifiers(vkeys: &[String]) -> Result<Vec<jifen_log::CosignatureVerifier>> {
-    vkeys
-        .iter()
-        .map(|v| {
-            jifen_log::CosignatureVerifier::from_vkey(v.trim())
-                .map_err(|e| anyhow::anyhow!("--witness {v:?}: {e}"))
-        })
-        .collect()
+    let mut out: Vec<jifen_log::CosignatureVerifier> = Vec::new();
+    for v in vkeys {
+        let key = jifen_log::CosignatureVerifier::from_vkey(v.trim())
+            .map_err(|e| anyhow::anyhow!("--witness {v:?}: {e}"))?;
+        let public =
+            |k: &jifen_log::CosignatureVerifier| k.vkey().rsplit('+').next().map(str::to_owned);
+        if out
+            .iter()
+            .any(|o| o.name() == key.name() || public(o) == public(&key))
+        {
+            bail!(
+                "--witness {v:?}: that witness (its name or its key) is given twice; each counts once toward --quorum"
+            );
+        }
+        out.push(key);
+    }
+    Ok(out)
 }
 
 pub fn parse_region(s: &str) -> Result<RegionCode> {

@@ -76,6 +76,16 @@ impl WitnessArgs {
                     .map_err(|e| anyhow::anyhow!("--witness-log {v:?}: {e}"))
             })
             .collect::<Result<Vec<_>>>()?;
+        for (i, l) in logs.iter().enumerate() {
+            if logs[..i].iter().any(|o| o.name() == l.name()) {
+                anyhow::bail!("--witness-log: the log {:?} is given twice", l.name());
+            }
+        }
+        if logs.is_empty() {
+            eprintln!(
+                "jifen: --witness-name without --witness-log: this witness follows no log yet"
+            );
+        }
         Ok(Some(jifen_server::witness::WitnessConfig::new(
             cosigner(data, name)?,
             logs,

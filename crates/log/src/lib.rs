@@ -61,6 +61,7 @@ pub use tiles::{
 pub use tree::Appender;
 pub use witness::{
     AddCheckpoint, CONSISTENCY_PROOF_LINES_MAX, Cosignature, CosignatureVerifier, Cosigner,
-    SIGNATURE_TYPE_COSIGNATURE_V1, WitnessRefusal, check_add_checkpoint, cosignature_message,
-    parse_size_body, verify_cosignature_lines, verify_cosignatures,
+    SIGNATURE_TYPE_COSIGNATURE_V1, VerifiedCheckpoint, WitnessRefusal, check_add_checkpoint,
+    cosignature_message, parse_size_body, verify_add_checkpoint, verify_cosignature_lines,
+    verify_cosignatures,
 };

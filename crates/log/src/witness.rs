@@ -132,6 +132,11 @@ impl CosignatureVerifier {
         self.key_id
     }
 
+    /// The Ed25519 public key (the same key under two names is one witness).
+    pub fn public_key(&self) -> [u8; 32] {
+        self.key.to_bytes()
+    }
+
     /// The verifier key this was parsed from.
     pub fn vkey(&self) -> String {
         let mut key = vec![SIGNATURE_TYPE_COSIGNATURE_V1];
@@ -316,15 +321,26 @@ impl WitnessRefusal {
     }
 }
 
-/// Checks a request against the log's key and what the witness holds for its origin
-/// (`held`: the size and root it last cosigned, none if never), in the order tlog-witness
-/// gives. On success returns the checkpoint (its text) the witness must record, durably
-/// and in the same step as this check, before it cosigns.
-pub fn check_add_checkpoint(
+/// A request whose checkpoint the log's key signed: what a witness compares with the
+/// checkpoint it holds ([`VerifiedCheckpoint::against`]). Made by
+/// [`verify_add_checkpoint`], outside any lock: the signature check is the costly part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedCheckpoint {
+    pub checkpoint: Checkpoint,
+    pub old_size: u64,
+    proof: Vec<Hash>,
+    /// The checkpoint text, a blank line, and only the log's own signature lines (which
+    /// verified): what the witness keeps and serves, never lines it did not check.
+    pub kept_note: String,
+}
+
+/// Checks what needs no state, in tlog-witness's order: the log's signature (403; the
+/// caller has found the log by the checkpoint's origin, else 404) and an old size no
+/// larger than the checkpoint's (400).
+pub fn verify_add_checkpoint(
     request: &AddCheckpoint,
     log: &NoteVerifier,
-    held: Option<(u64, Hash)>,
-) -> Result<(Checkpoint, String), WitnessRefusal> {
+) -> Result<VerifiedCheckpoint, WitnessRefusal> {
     let text = open_note(&request.checkpoint, std::slice::from_ref(log))
         .map_err(|e| WitnessRefusal::NotSigned(e.to_string()))?;
     let checkpoint =
@@ -338,49 +354,94 @@ pub fn check_add_checkpoint(
             request.old_size, checkpoint.size
         )));
     }
-    let (held_size, held_root) = held.unwrap_or((0, empty_root()));
-    if request.old_size != held_size {
-        return Err(WitnessRefusal::Conflict { held: held_size });
+    let (_, lines) =
+        split_note(&request.checkpoint).map_err(|e| WitnessRefusal::BadRequest(e.to_string()))?;
+    let mut kept_note = format!("{text}\n");
+    for line in lines.split('\n') {
+        if let Ok((name, key_id, _)) = parse_signature_line(line)
+            && name == log.name()
+            && key_id == log.key_id()
+        {
+            kept_note.push_str(line);
+            kept_note.push('\n');
+        }
     }
-    if checkpoint.size == 0 && checkpoint.root != empty_root() {
-        return Err(WitnessRefusal::Inconsistent(
-            "a checkpoint of size 0 must have the empty tree's root".to_owned(),
-        ));
+    Ok(VerifiedCheckpoint {
+        checkpoint,
+        old_size: request.old_size,
+        proof: request.proof.clone(),
+        kept_note,
+    })
+}
+
+impl VerifiedCheckpoint {
+    /// The checkpoint's text, as cosigned.
+    pub fn text(&self) -> String {
+        self.checkpoint.to_text()
     }
-    if request.old_size == 0 {
-        if !request.proof.is_empty() {
+
+    /// Compares with what the witness holds for the log (`held`: the size and root it
+    /// last cosigned, none if never), in tlog-witness's order: the old size must be the
+    /// size held (409), a size-0 tree must be empty (422), and the proof must show the
+    /// checkpoint extends the tree held (422). On success the witness records the
+    /// checkpoint, durably and in the same step as this comparison, before it cosigns.
+    pub fn against(&self, held: Option<(u64, Hash)>) -> Result<(), WitnessRefusal> {
+        let checkpoint = &self.checkpoint;
+        let (held_size, held_root) = held.unwrap_or((0, empty_root()));
+        if self.old_size != held_size {
+            return Err(WitnessRefusal::Conflict { held: held_size });
+        }
+        if checkpoint.size == 0 && checkpoint.root != empty_root() {
             return Err(WitnessRefusal::Inconsistent(
-                "from size 0 the consistency proof must be empty".to_owned(),
+                "a checkpoint of size 0 must have the empty tree's root".to_owned(),
             ));
         }
-    } else if request.old_size == checkpoint.size {
-        if checkpoint.root != held_root {
-            return Err(WitnessRefusal::Inconsistent(format!(
-                "size {} was cosigned with another root: this is a different tree (a split view)",
-                checkpoint.size
-            )));
+        if self.old_size == 0 {
+            if !self.proof.is_empty() {
+                return Err(WitnessRefusal::Inconsistent(
+                    "from size 0 the consistency proof must be empty".to_owned(),
+                ));
+            }
+        } else if self.old_size == checkpoint.size {
+            if checkpoint.root != held_root {
+                return Err(WitnessRefusal::Inconsistent(format!(
+                    "size {} was cosigned with another root: this is a different tree (a split view)",
+                    checkpoint.size
+                )));
+            }
+            if !self.proof.is_empty() {
+                return Err(WitnessRefusal::Inconsistent(
+                    "between equal sizes the consistency proof must be empty".to_owned(),
+                ));
+            }
+        } else {
+            verify_consistency(
+                self.old_size,
+                checkpoint.size,
+                &held_root,
+                &checkpoint.root,
+                &self.proof,
+            )
+            .map_err(|e: ProofError| {
+                WitnessRefusal::Inconsistent(format!(
+                    "the proof from size {} to {} does not verify ({e}): this tree does not extend the one cosigned",
+                    self.old_size, checkpoint.size
+                ))
+            })?;
         }
-        if !request.proof.is_empty() {
-            return Err(WitnessRefusal::Inconsistent(
-                "between equal sizes the consistency proof must be empty".to_owned(),
-            ));
-        }
-    } else {
-        verify_consistency(
-            request.old_size,
-            checkpoint.size,
-            &held_root,
-            &checkpoint.root,
-            &request.proof,
-        )
-        .map_err(|e: ProofError| {
-            WitnessRefusal::Inconsistent(format!(
-                "the proof from size {} to {} does not verify ({e}): this tree does not extend the one cosigned",
-                request.old_size, checkpoint.size
-            ))
-        })?;
+        Ok(())
     }
-    Ok((checkpoint, text.to_owned()))
+}
+
+/// [`verify_add_checkpoint`] then [`VerifiedCheckpoint::against`]: the whole check.
+pub fn check_add_checkpoint(
+    request: &AddCheckpoint,
+    log: &NoteVerifier,
+    held: Option<(u64, Hash)>,
+) -> Result<VerifiedCheckpoint, WitnessRefusal> {
+    let verified = verify_add_checkpoint(request, log)?;
+    verified.against(held)?;
+    Ok(verified)
 }
 
 /// The size in a 409 answer's body (`text/x.tlog.size`: decimal, then a newline).

@@ -11,6 +11,9 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::{HeaderMap, Method, Request, StatusCode, header};
 use hyper_util::rt::TokioIo;
 
+/// The largest answer the client reads, in bytes; a longer one is an error.
+pub const ANSWER_BYTES_MAX: usize = 16 << 20;
+
 /// What the client's calls return: failures as I/O errors, saying what failed.
 pub type Result<T> = std::result::Result<T, std::io::Error>;
 
@@ -132,8 +135,7 @@ async fn send(
         .map_err(|e| failed("sending", e))?;
     let status = res.status();
     let headers = res.headers().clone();
-    let body = res
-        .into_body()
+    let body = http_body_util::Limited::new(res.into_body(), ANSWER_BYTES_MAX)
         .collect()
         .await
         .map_err(|e| failed("reading the answer", e))?

@@ -14,6 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use jifen_log::{AddCheckpoint, Cosigner, NoteVerifier, WitnessRefusal};
+
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -86,9 +87,15 @@ async fn add_checkpoint(State(state): State<AppState>, body: String) -> Response
     let Some(log) = config.logs.iter().find(|l| l.name() == origin).cloned() else {
         return refused(&WitnessRefusal::UnknownLog(origin));
     };
+    // The signature is checked here, outside the writer: a request any client can send
+    // must not hold up the ledger's writes.
+    let verified = match jifen_log::verify_add_checkpoint(&request, &log) {
+        Ok(v) => v,
+        Err(refusal) => return refused(&refusal),
+    };
     let cosigner = config.cosigner.clone();
     let answer = crate::write::read(&state, move |s| {
-        Ok(s.witness_checkpoint(request, log, cosigner)?)
+        Ok(s.witness_checkpoint(verified, cosigner)?)
     })
     .await;
     match answer {

@@ -123,13 +123,27 @@ async function check({ leaf, index, treeSize, proof, note, vkey }) {
     for (const w of witnesses.vkeys) {
       const wk = await parseVkey(w, 4);
       const line = cp.sigs.find((s) => s.name === wk.name && same(s.keyId, wk.keyId));
-      if (!line || line.sig.length !== 72) continue;
-      const time = new DataView(line.sig.buffer, line.sig.byteOffset, 8).getBigUint64(0);
-      const k = await crypto.subtle.importKey("raw", wk.pub, { name: "Ed25519" }, false, ["verify"]);
-      const msg = enc.encode(`cosignature/v1\ntime ${time}\n${cp.text}`);
-      if (time > 0n && await crypto.subtle.verify({ name: "Ed25519" }, k, line.sig.slice(8), msg)) count++;
+      if (!line) continue;
+      // A named witness's line that does not verify fails the check (signed-note).
+      let good = line.sig.length === 72;
+      const time = good ? new DataView(line.sig.buffer, line.sig.byteOffset, 8).getBigUint64(0) : 0n;
+      good = good && time > 0n && time < 2n ** 63n;
+      if (good) {
+        const k = await crypto.subtle.importKey("raw", wk.pub, { name: "Ed25519" }, false, ["verify"]);
+        const msg = enc.encode(`cosignature/v1\ntime ${time}\n${cp.text}`);
+        good = await crypto.subtle.verify({ name: "Ed25519" }, k, line.sig.slice(8), msg);
+      }
+      if (!good) {
+        out.push({ ok: false, text: `${msgs.witnessBad} ${wk.name}` });
+        return { steps: out, all: false, index, size: cp.size };
+      }
+      count++;
     }
-    out.push({ ok: count >= witnesses.quorum, text: fill(msgs.witnessed, count, witnesses.quorum) });
+    const enough = count >= witnesses.quorum;
+    out.push({
+      ok: enough,
+      text: fill(enough ? msgs.witnessed : msgs.unwitnessed, count, witnesses.quorum),
+    });
   }
   return { steps: out, all: out.every((s) => s.ok), index, size: cp.size };
 }

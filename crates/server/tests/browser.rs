@@ -982,8 +982,6 @@ fn staff_open_a_resident_by_member_code_and_a_committee_decides_two_claims_at_on
     });
 }
 
-/// A photo as a phone would give it: `w`×`h` pixels of noisy colour, as PNG (too
-/// large to keep as it is).
 /// A region that names two witnesses and asks for both: the browser's own check of a
 /// receipt fails, saying so, while one has cosigned, and passes once both have.
 #[test]
@@ -1049,7 +1047,7 @@ fn the_browser_check_requires_the_witnesses_the_region_asks_for() {
         );
         let said = head.text().await.expect("text");
         assert!(
-            said.contains("有 1 家会签") && said.contains("要求 2 家"),
+            said.contains("只有本地区 1 家见证方会签") && said.contains("要求 2 家"),
             "{said}"
         );
         shot(&browser, "6a-one-witness-of-two").await;
@@ -1072,6 +1070,8 @@ fn the_browser_check_requires_the_witnesses_the_region_asks_for() {
     });
 }
 
+/// A photo as a phone would give it: `w`×`h` pixels of noisy colour, as PNG (too
+/// large to keep as it is).
 fn photo(w: u32, h: u32) -> Vec<u8> {
     let mut out = Vec::new();
     {

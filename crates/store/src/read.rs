@@ -49,6 +49,42 @@ pub fn latest_checkpoint(c: &Conn, region: &RegionCode) -> Result<(Checkpoint, S
     Ok((cp, note + &cosigned))
 }
 
+/// The newest checkpoint larger than `seq` with the cosignatures of the quorum of the
+/// region's named witnesses, with them; none if the region asks for none, or none of
+/// its 256 newest checkpoints has (a bound on the search while witnesses are away).
+fn witnessed_checkpoint(
+    c: &Conn,
+    region: &RegionCode,
+    seq: u64,
+) -> Result<Option<(Checkpoint, String)>> {
+    let witnesses = crate::witness::region_witnesses(c, region)?;
+    if witnesses.quorum == 0 {
+        return Ok(None);
+    }
+    let row: Option<(String, String)> = c.query_opt(
+        "SELECT k.note, r.vkey FROM checkpoints k JOIN regions r ON r.region = k.region \
+         WHERE k.region = ?1 AND k.size > ?2 \
+           AND k.size >= COALESCE((SELECT size FROM checkpoints WHERE region = ?1 \
+             ORDER BY size DESC LIMIT 1 OFFSET 255), 0) \
+           AND (SELECT COUNT(*) FROM cosignatures s \
+           JOIN region_witnesses w ON w.region = s.region AND w.name = s.witness \
+           WHERE s.region = k.region AND s.size = k.size) >= ?3 \
+         ORDER BY k.size DESC LIMIT 1",
+        params![region.as_str(), sql_u64(seq)?, i64::from(witnesses.quorum)],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let Some((note, vkey)) = row else {
+        return Ok(None);
+    };
+    let verifier = NoteVerifier::from_vkey(&vkey)?;
+    let cp = Checkpoint::parse(jifen_log::open_note(
+        &note,
+        std::slice::from_ref(&verifier),
+    )?)?;
+    let cosigned = crate::witness::cosignature_lines(c, region, cp.size)?;
+    Ok(Some((cp, note + &cosigned)))
+}
+
 pub fn load_levels(c: &Conn, region: &RegionCode) -> Result<Levels> {
     let levels: Vec<Level> = c.query_map(
         "SELECT code, name, min_score FROM levels WHERE region = ?1 ORDER BY min_score",
@@ -161,13 +197,19 @@ impl Store {
         })
     }
 
-    /// An entry, its public leaf, and a receipt proving it in the latest checkpoint.
+    /// An entry, its public leaf, and a receipt proving it in the latest checkpoint; in
+    /// a region that asks for a quorum of witnesses, in the latest checkpoint holding the
+    /// entry that has that many cosignatures by its witnesses, if one has yet.
     pub fn receipt(&self, region: &RegionCode, seq: u64) -> Result<(Entry, Vec<u8>, Receipt)> {
         self.read(|c| {
-            let (cp, note) = latest_checkpoint(c, region)?;
-            if seq >= cp.size {
+            let (latest, latest_note) = latest_checkpoint(c, region)?;
+            if seq >= latest.size {
                 return Err(StoreError::NotFound(format!("entry {region}:{seq}")));
             }
+            let (cp, note) = match witnessed_checkpoint(c, region, seq)? {
+                Some(found) => found,
+                None => (latest, latest_note),
+            };
             let mut found = leaves(c, region, seq, seq + 1)?;
             let (entry, leaf) = found
                 .pop()

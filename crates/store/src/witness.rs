@@ -12,8 +12,7 @@ use std::sync::Arc;
 
 use jifen_core::RegionCode;
 use jifen_log::{
-    AddCheckpoint, CosignatureVerifier, Cosigner, NoteVerifier, WitnessRefusal,
-    check_add_checkpoint,
+    AddCheckpoint, CosignatureVerifier, Cosigner, NoteVerifier, VerifiedCheckpoint, WitnessRefusal,
 };
 
 use crate::Store;
@@ -59,6 +58,11 @@ fn field(field: &'static str, detail: String) -> StoreError {
     StoreError::Field { field, detail }
 }
 
+/// Whether two witness keys are one public key (under any names).
+fn same_key(a: &CosignatureVerifier, b: &CosignatureVerifier) -> bool {
+    a.public_key() == b.public_key()
+}
+
 fn check_witnesses(w: &Witnesses) -> Result<()> {
     if w.witnesses.len() > REGION_WITNESSES_MAX {
         return Err(field(
@@ -85,16 +89,44 @@ fn check_witnesses(w: &Witnesses) -> Result<()> {
         }
         let url = one.url.as_str();
         let host = url.strip_prefix("http://").unwrap_or("");
+        let authority = host.split('/').next().unwrap_or("");
+        let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+        let port_ok = match authority.strip_prefix('[') {
+            Some(v6) => match v6.split_once(']') {
+                Some((a, "")) => !a.is_empty(),
+                Some((a, port)) => !a.is_empty() && port.strip_prefix(':').is_some_and(digits),
+                None => false,
+            },
+            None => match authority.split_once(':') {
+                None => !authority.is_empty(),
+                Some((h, port)) => !h.is_empty() && digits(port),
+            },
+        };
         if url.len() > WITNESS_URL_BYTES_MAX
             || host.is_empty()
             || host.starts_with('/')
-            || url.chars().any(|c| c.is_whitespace() || c.is_control())
+            || !port_ok
+            || url
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "?#@".contains(c))
         {
             return Err(field(
                 "witnesses",
                 format!(
                     "witness {}: the address {url:?} must be http://host[:port][/prefix], at most {WITNESS_URL_BYTES_MAX} bytes (put a TLS proxy on this machine's side for https)",
                     i + 1
+                ),
+            ));
+        }
+        if let Some(o) = w.witnesses[..i]
+            .iter()
+            .find(|o| CosignatureVerifier::from_vkey(o.vkey.trim()).is_ok_and(|k| same_key(&k, &v)))
+        {
+            return Err(field(
+                "witnesses",
+                format!(
+                    "witnesses {:?} and {:?} have the same key: a cosignature does not name its witness, so one key must not count twice",
+                    o.name, one.name
                 ),
             ));
         }
@@ -116,6 +148,23 @@ fn check_witnesses(w: &Witnesses) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The size and root this witness holds for `origin`, if any.
+fn held_checkpoint(c: &Conn, origin: &str) -> Result<Option<(u64, [u8; 32])>> {
+    let row: Option<(i64, Vec<u8>)> = c.query_opt(
+        "SELECT size, root FROM witnessed_logs WHERE origin = ?1",
+        params![origin],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    row.map(|(size, root)| {
+        Ok((
+            from_sql_u64(size)?,
+            <[u8; 32]>::try_from(root.as_slice())
+                .map_err(|_| StoreError::Corrupt(format!("witnessed log {origin}: root")))?,
+        ))
+    })
+    .transpose()
 }
 
 /// The cosignature lines stored for a region's checkpoint of `size`, in witness order.
@@ -163,52 +212,46 @@ pub(crate) fn region_witnesses(c: &Conn, region: &RegionCode) -> Result<Witnesse
 }
 
 impl Store {
-    /// As a witness: checks `request` against the log's key and what this server holds
-    /// for its origin and, if it passes, records it as the largest checkpoint held and
-    /// cosigns it, in one write. Returns the cosignature line, or the refusal (which
-    /// changes nothing).
+    /// As a witness: compares `verified` (a checkpoint the log's key signed) with what
+    /// this server holds for its log and, if it extends that, records it as the largest
+    /// held and cosigns it, in one write. The record is a compare-and-swap on the row
+    /// read, so two servers on one PostgreSQL database cannot both move it from one
+    /// state. Returns the cosignature line, or the refusal (which changes nothing).
     pub fn witness_checkpoint(
         &self,
-        request: AddCheckpoint,
-        log: NoteVerifier,
+        verified: VerifiedCheckpoint,
         cosigner: Arc<Cosigner>,
     ) -> Result<std::result::Result<String, WitnessRefusal>> {
         let now = self.clock().now().millis();
         self.write(move |b| {
             let c = b.conn();
-            let held: Option<(i64, Vec<u8>)> = c.query_opt(
-                "SELECT size, root FROM witnessed_logs WHERE origin = ?1",
-                params![log.name()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
-            let held = match held {
-                Some((size, root)) => Some((
-                    from_sql_u64(size)?,
-                    <[u8; 32]>::try_from(root.as_slice()).map_err(|_| {
-                        StoreError::Corrupt(format!("witnessed log {}: root", log.name()))
-                    })?,
-                )),
-                None => None,
-            };
-            let (checkpoint, text) = match check_add_checkpoint(&request, &log, held) {
-                Ok(ok) => ok,
-                Err(refusal) => return Ok(Err(refusal)),
-            };
+            let origin = verified.checkpoint.origin.clone();
+            let held = held_checkpoint(c, &origin)?;
+            if let Err(refusal) = verified.against(held) {
+                return Ok(Err(refusal));
+            }
+            let text = verified.text();
             let line = cosigner.cosign(&text, u64::try_from(now / 1000).unwrap_or(1).max(1))?;
-            let note = format!("{}{line}", request.checkpoint);
-            c.execute(
-                "INSERT INTO witnessed_logs (origin, size, root, checkpoint, updated_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (origin) DO UPDATE SET \
-                 size = excluded.size, root = excluded.root, checkpoint = excluded.checkpoint, \
-                 updated_ms = excluded.updated_ms",
-                params![
-                    checkpoint.origin.as_str(),
-                    sql_u64(checkpoint.size)?,
-                    checkpoint.root.to_vec(),
-                    note,
-                    now
-                ],
-            )?;
+            let note = format!("{}{line}", verified.kept_note);
+            let size = sql_u64(verified.checkpoint.size)?;
+            let root = verified.checkpoint.root.to_vec();
+            let moved = match held {
+                None => c.execute(
+                    "INSERT INTO witnessed_logs (origin, size, root, checkpoint, updated_ms) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (origin) DO NOTHING",
+                    params![origin.as_str(), size, root, note, now],
+                )?,
+                Some((old_size, old_root)) => c.execute(
+                    "UPDATE witnessed_logs SET size = ?2, root = ?3, checkpoint = ?4, updated_ms = ?5 \
+                     WHERE origin = ?1 AND size = ?6 AND root = ?7",
+                    params![origin.as_str(), size, root, note, now, sql_u64(old_size)?, old_root.to_vec()],
+                )?,
+            };
+            if moved == 0 {
+                // Another server moved it since the read: say what is held now.
+                let (held, _) = held_checkpoint(c, &origin)?.unwrap_or((0, [0; 32]));
+                return Ok(Err(WitnessRefusal::Conflict { held }));
+            }
             Ok(Ok(line))
         })
     }
@@ -267,7 +310,7 @@ impl Store {
     /// witness the region names made on its checkpoint of `size`; each is verified
     /// against that checkpoint first. Lines by keys the region does not name are
     /// ignored; a named key's line that does not verify refuses all. Returns how many
-    /// were new.
+    /// verified (kept now, or kept before: a witness asked again cosigns again).
     pub fn record_cosignatures(
         &self,
         region: RegionCode,
@@ -291,9 +334,9 @@ impl Store {
             let text = jifen_log::open_note(&note, std::slice::from_ref(&log))?;
             let found =
                 jifen_log::verify_cosignature_lines(text, &lines, &witnesses.verifiers()?)?;
-            let mut new = 0;
+            let verified = found.len();
             for cosig in found {
-                new += c.execute(
+                c.execute(
                     "INSERT INTO cosignatures (region, size, witness, timestamp, line) \
                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (region, size, witness) DO NOTHING",
                     params![
@@ -305,7 +348,7 @@ impl Store {
                     ],
                 )?;
             }
-            Ok(new)
+            Ok(verified)
         })
     }
 }
@@ -354,8 +397,8 @@ pub struct WitnessAudit {
     /// Cosignatures kept by witnesses the region no longer names and not given: their
     /// keys are unknown here, so they could not be checked.
     pub unchecked: u64,
-    /// How many witnesses the region names (none: it asks for no cosignature, and none
-    /// is required of it).
+    /// How many witnesses the region names (none, and never witnessed: it asks for no
+    /// cosignature, and none is required of it).
     pub named: usize,
 }
 
@@ -363,7 +406,8 @@ impl Store {
     /// Checks every region's kept cosignatures against its checkpoints (a cosignature
     /// that does not verify on the checkpoint of its size means a witness saw another
     /// tree of that size, or the row was changed), and that each latest checkpoint
-    /// carries the cosignatures of at least `quorum` of `required`, if it names witnesses.
+    /// carries the cosignatures of at least `quorum` of `required`, if it names witnesses
+    /// or ever had a cosignature kept.
     pub fn audit_witnesses(
         &self,
         required: &[CosignatureVerifier],
@@ -416,9 +460,10 @@ impl Store {
                         ))
                     })?;
                     if found.is_empty() {
-                        return Err(StoreError::Corrupt(format!(
-                            "region {region}: the cosignature kept for {witness} on size {size} is by another key"
-                        )));
+                        // By another key under that name (a witness's key replaced):
+                        // not checkable with the keys known here.
+                        unchecked += 1;
+                        continue;
                     }
                     on_record += 1;
                 }
@@ -426,7 +471,8 @@ impl Store {
                     .into_iter()
                     .map(|c| c.witness)
                     .collect();
-                if named > 0 && cosigned_by.len() < quorum {
+                // A region that names witnesses, or was ever witnessed, owes the quorum.
+                if (named > 0 || on_record + unchecked > 0) && cosigned_by.len() < quorum {
                     return Err(StoreError::Rejected(format!(
                         "region {region}: the latest checkpoint (size {}) is cosigned by {} of the witnesses required ({}), fewer than the quorum of {quorum}",
                         cp.size,

@@ -180,7 +180,7 @@ pub fn witnessed_logs(database: Option<&TestDatabase>) {
 
     // Appends are cosigned by both, after their commit.
     post_claims(&log.addr, "first", 5);
-    let note = wait_cosigned(&log.addr, 5, &[W1, W2]);
+    wait_cosigned(&log.addr, 5, &[W1, W2]);
 
     // The receipt carries the cosignatures; `jifen log check` can require them.
     let (status, body) = call("GET", TOKEN, &log.addr, "/api/v1/entries/vil:2", "r", "");
@@ -220,24 +220,7 @@ pub fn witnessed_logs(database: Option<&TestDatabase>) {
         "{held}"
     );
 
-    // A witness restarted keeps what it holds: a smaller tree is a conflict (409, with
-    // the size it holds), never a second cosignature.
-    let w1_addr = w1.addr.clone();
-    drop(w1);
-    w1 = start_witness(&w1data, W1, &w1_addr);
-    let (status, kind, size) = http(
-        "POST",
-        &w1.addr,
-        "/witness/add-checkpoint",
-        &format!("old 0\n\n{note}"),
-    );
-    assert_eq!(
-        (status, kind.as_str(), size.as_str()),
-        (409, "text/x.tlog.size", "5\n")
-    );
-
-    // A split view: the same origin, another tree of the same size, signed with the
-    // log's real key. Every witness refuses it, and a check that requires them fails.
+    // The log's entries and its real key, for the trees built below.
     let leaves: Vec<Vec<u8>> = (0..5u64)
         .map(|seq| {
             let (status, body) = call(
@@ -255,22 +238,6 @@ pub fn witnessed_logs(database: Option<&TestDatabase>) {
                 .expect("base64")
         })
         .collect();
-    let mut forked = leaves.clone();
-    forked[0] = leaves[1].clone(); // entry 1 shown twice: a history that never was
-    let mut tree = Appender::new();
-    let mut tiles = Tiles::default();
-    for leaf in &forked {
-        tree.append(leaf_hash(leaf));
-    }
-    for t in tree.take_dirty_tiles() {
-        tiles.0.insert((t.level, t.index), t.hashes);
-    }
-    let fork = Checkpoint {
-        origin: ORIGIN.to_owned(),
-        size: 5,
-        root: tree.root(),
-        extensions: vec![],
-    };
     let key_hex = std::fs::read_to_string(ldata.join("keys/vil.ed25519")).expect("the log's key");
     let key: [u8; 32] = (0..32)
         .map(|i| u8::from_str_radix(&key_hex.trim()[2 * i..2 * i + 2], 16).expect("hex"))
@@ -280,7 +247,95 @@ pub fn witnessed_logs(database: Option<&TestDatabase>) {
     let signer =
         NoteSigner::new(ORIGIN, ed25519_dalek::SigningKey::from_bytes(&key)).expect("signer");
     assert_eq!(signer.vkey(), log_vkey, "the real key");
-    let fork_note = signer.sign(&fork.to_text()).expect("signed");
+    let tree_of = |leaves: &[Vec<u8>]| {
+        let (mut tree, mut tiles) = (Appender::new(), Tiles::default());
+        for leaf in leaves {
+            tree.append(leaf_hash(leaf));
+        }
+        for t in tree.take_dirty_tiles() {
+            tiles.0.insert((t.level, t.index), t.hashes);
+        }
+        let cp = Checkpoint {
+            origin: ORIGIN.to_owned(),
+            size: tree.size(),
+            root: tree.root(),
+            extensions: vec![],
+        };
+        (signer.sign(&cp.to_text()).expect("signed"), tiles)
+    };
+
+    // A witness restarted keeps what it holds: the real tree of three entries, which it
+    // cosigned on its way to five, is a conflict (409 with the size held) from nothing,
+    // and a bad request (400) from five; never a second cosignature.
+    let w1_addr = w1.addr.clone();
+    drop(w1);
+    w1 = start_witness(&w1data, W1, &w1_addr);
+    let (three, _) = tree_of(&leaves[..3]);
+    let (status, kind, size) = http(
+        "POST",
+        &w1.addr,
+        "/witness/add-checkpoint",
+        &format!("old 0\n\n{three}"),
+    );
+    assert_eq!(
+        (status, kind.as_str(), size.as_str()),
+        (409, "text/x.tlog.size", "5\n")
+    );
+    let (status, _, why) = http(
+        "POST",
+        &w1.addr,
+        "/witness/add-checkpoint",
+        &format!("old 5\n\n{three}"),
+    );
+    assert_eq!(status, 400, "{why}");
+    // A log it does not follow is 404; its log signed by another key, 403.
+    let stranger = NoteSigner::new(
+        "elsewhere.test/log",
+        ed25519_dalek::SigningKey::from_bytes(&[9; 32]),
+    )
+    .expect("signer");
+    let other = Checkpoint {
+        origin: "elsewhere.test/log".into(),
+        size: 0,
+        root: jifen_log::empty_root(),
+        extensions: vec![],
+    };
+    let (status, _, why) = http(
+        "POST",
+        &w1.addr,
+        "/witness/add-checkpoint",
+        &format!(
+            "old 0\n\n{}",
+            stranger.sign(&other.to_text()).expect("signed")
+        ),
+    );
+    assert_eq!(status, 404, "{why}");
+    let impostor =
+        NoteSigner::new(ORIGIN, ed25519_dalek::SigningKey::from_bytes(&[9; 32])).expect("signer");
+    let (status, _, why) = http(
+        "POST",
+        &w1.addr,
+        "/witness/add-checkpoint",
+        &format!(
+            "old 5\n\n{}",
+            impostor
+                .sign(
+                    &Checkpoint {
+                        origin: ORIGIN.into(),
+                        ..other
+                    }
+                    .to_text()
+                )
+                .expect("signed")
+        ),
+    );
+    assert_eq!(status, 403, "{why}");
+
+    // A split view: the same origin, another tree of the same size, signed with the
+    // log's real key. Every witness refuses it, and a check that requires them fails.
+    let mut forked = leaves.clone();
+    forked[0] = leaves[1].clone(); // entry 1 shown twice: a history that never was
+    let (fork_note, mut tiles) = tree_of(&forked);
     for w in [&w1, &w2] {
         let (status, _, why) = http(
             "POST",

@@ -637,9 +637,22 @@ pub struct WitnessRow {
 /// The region's witnesses and quorum (the public API's), each marked by whether it
 /// cosigned `note`.
 pub async fn witness_rows(c: &Ctx, code: &RegionCode, note: &str) -> (Vec<WitnessRow>, u32) {
-    let Ok(v) = c.get(&format!("/api/v1/regions/{code}/witnesses")).await else {
-        return (Vec::new(), 0);
-    };
+    witness_rows_or_none(c, code, note)
+        .await
+        .unwrap_or_default()
+}
+
+/// [`witness_rows`], or none when the region's witnesses could not be read (a check
+/// that needs them must then fail, not pass).
+async fn witness_rows_or_none(
+    c: &Ctx,
+    code: &RegionCode,
+    note: &str,
+) -> Option<(Vec<WitnessRow>, u32)> {
+    let v = c
+        .get(&format!("/api/v1/regions/{code}/witnesses"))
+        .await
+        .ok()?;
     let quorum = u32::try_from(n(&v, "quorum")).unwrap_or(0);
     let rows = v["witnesses"]
         .as_array()
@@ -660,7 +673,7 @@ pub async fn witness_rows(c: &Ctx, code: &RegionCode, note: &str) -> (Vec<Witnes
                 .collect()
         })
         .unwrap_or_default();
-    (rows, quorum)
+    Some((rows, quorum))
 }
 
 /// The witness keys for the in-browser check: space-separated (a vkey holds no space).
@@ -755,7 +768,10 @@ async fn check_receipt(c: Ctx, Path(r): Path<String>, Form(f): Form<ReceiptForm>
         Err(p) => return c.problem_page(&p),
     };
     let text = f.receipt.replace("\r\n", "\n");
-    let (witnesses, quorum) = witness_rows(&c, &code, "").await;
+    let Some((witnesses, quorum)) = witness_rows_or_none(&c, &code, "").await else {
+        let result = (false, c.tr("tr.witnesses_unread").to_owned());
+        return transparency_page(&c, &code, &text, Some(result)).await;
+    };
     let keys: Vec<jifen_log::CosignatureVerifier> = witnesses
         .iter()
         .filter_map(|w| jifen_log::CosignatureVerifier::from_vkey(&w.vkey).ok())

@@ -42,17 +42,95 @@ fn ask(
     old: u64,
     note: &str,
 ) -> Result<String, WitnessRefusal> {
+    ask_with(store, log, w, old, vec![], note)
+}
+
+fn ask_with(
+    store: &Store,
+    log: &NoteVerifier,
+    w: &Arc<Cosigner>,
+    old: u64,
+    proof: Vec<jifen_log::Hash>,
+    note: &str,
+) -> Result<String, WitnessRefusal> {
+    let request = AddCheckpoint {
+        old_size: old,
+        proof,
+        checkpoint: note.to_owned(),
+    };
+    let verified = jifen_log::verify_add_checkpoint(&request, log)?;
     store
-        .witness_checkpoint(
-            AddCheckpoint {
-                old_size: old,
-                proof: vec![],
-                checkpoint: note.to_owned(),
-            },
-            log.clone(),
-            w.clone(),
-        )
+        .witness_checkpoint(verified, w.clone())
         .expect("the store answers")
+}
+
+/// Tiles an [`Appender`] handed out, for proofs over a tree built here.
+#[derive(Default)]
+struct Tiles(std::collections::HashMap<(u8, u64), Vec<u8>>);
+impl jifen_log::TileReader for Tiles {
+    type Error = std::io::Error;
+    fn read_tile(&mut self, level: u8, index: u64) -> Result<Option<Vec<u8>>, Self::Error> {
+        Ok(self.0.get(&(level, index)).cloned())
+    }
+}
+
+#[test]
+fn a_witness_follows_a_growing_log_by_its_proofs_and_keeps_only_lines_it_checked() {
+    let ts = spawn_store();
+    let signer = NoteSigner::new(ORIGIN, SigningKey::from_bytes(&[11; 32])).expect("signer");
+    let log = signer.verifier();
+    let w = Arc::new(Cosigner::new("w.test", SigningKey::from_bytes(&[12; 32])).expect("w"));
+    let (mut tree, mut tiles) = (Appender::new(), Tiles::default());
+    let mut held = 0;
+    for size in 1..=20u64 {
+        tree.append(leaf_hash(format!("leaf {size}").as_bytes()));
+        for t in tree.take_dirty_tiles() {
+            tiles.0.insert((t.level, t.index), t.hashes);
+        }
+        if size % 3 != 0 && size != 20 {
+            continue;
+        }
+        let cp = Checkpoint {
+            origin: ORIGIN.to_owned(),
+            size,
+            root: tree.root(),
+            extensions: vec![],
+        };
+        // A line by some other key rides along; the witness keeps only the log's.
+        let stray = Cosigner::new("stray.test", SigningKey::from_bytes(&[14; 32]))
+            .expect("stray")
+            .cosign(&cp.to_text(), 5)
+            .expect("line");
+        let note = format!("{}{stray}", signer.sign(&cp.to_text()).expect("signed"));
+        let proof = if held == 0 {
+            vec![]
+        } else {
+            jifen_log::consistency_proof(&mut tiles, held, size).expect("proof")
+        };
+        // A proof that leaves out a hash is refused; the right one is cosigned.
+        if proof.len() > 1 {
+            let short = proof[1..].to_vec();
+            assert!(matches!(
+                ask_with(&ts, &log, &w, held, short, &note),
+                Err(WitnessRefusal::Inconsistent(_))
+            ));
+        }
+        ask_with(&ts, &log, &w, held, proof, &note).expect("extends what is held");
+        held = size;
+    }
+    let (size, kept) = ts
+        .witnessed_checkpoint(ORIGIN)
+        .expect("read")
+        .expect("held");
+    assert_eq!(size, 20);
+    assert!(!kept.contains("stray.test"), "{kept}");
+    jifen_log::open_note(&kept, std::slice::from_ref(&log)).expect("the log's line is kept");
+    assert_eq!(
+        jifen_log::verify_cosignatures(&kept, &[w.verifier()])
+            .expect("valid")
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -161,11 +239,15 @@ fn a_region_names_its_witnesses_with_checks() {
         "witnesses",
         "http://host",
     );
-    bad(
-        of(vec![w1.clone(), w1.clone()], 1),
-        "witnesses",
-        "named twice",
-    );
+    bad(of(vec![w1.clone(), w1.clone()], 1), "witnesses", "same key");
+    let (_, mut w1b) = witness("w1.test", 3);
+    w1b.url = "http://other.test".into();
+    bad(of(vec![w1.clone(), w1b], 1), "witnesses", "named twice");
+    let port = RegionWitness {
+        url: "http://w1.test:port".into(),
+        ..w1.clone()
+    };
+    bad(of(vec![port], 1), "witnesses", "http://host");
     assert_eq!(ts.witnesses(&rc(VIL)).expect("read"), Witnesses::default());
     ts.set_witnesses(rc(VIL), of(vec![w2.clone(), w1.clone()], 2))
         .expect("named");
@@ -221,7 +303,11 @@ fn cosignatures_are_checked_kept_published_and_audited() {
             .expect("kept"),
         1
     );
-    assert_eq!(ts.record_cosignatures(rc(VIL), 3, line1).expect("again"), 0);
+    assert_eq!(
+        ts.record_cosignatures(rc(VIL), 3, line1).expect("again"),
+        1,
+        "a cosignature asked again still counts"
+    );
     // A size never signed is not found.
     assert!(matches!(
         ts.record_cosignatures(rc(VIL), 7, String::new()),
