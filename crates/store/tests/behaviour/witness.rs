@@ -330,8 +330,21 @@ fn cosignatures_are_checked_kept_published_and_audited() {
     let audit = ts.audit_witnesses(&required, 2).expect("quorum met");
     let vil = audit.iter().find(|a| a.region == rc(VIL)).expect("vil");
     assert_eq!((vil.size, vil.cosigned_by.len(), vil.on_record), (3, 2, 2));
-    // A kept line moved onto another size is caught.
+    // A newer checkpoint, not yet cosigned: receipts stay on the one the quorum
+    // cosigned, while it holds the entry; a newer entry's is on the newest.
     ts.append_ok(VIL, award(1, "MEET", 5, 1));
+    let log = NoteVerifier::from_vkey(&ts.region(&rc(VIL)).expect("region").vkey).expect("vkey");
+    let (_, leaf, receipt) = ts.receipt(&rc(VIL), 0).expect("receipt");
+    assert_eq!(receipt.verify(&leaf, &log).expect("verifies").size, 3);
+    assert_eq!(
+        jifen_log::verify_cosignatures(&receipt.signed_checkpoint, &required)
+            .expect("ok")
+            .len(),
+        2
+    );
+    let (_, leaf, receipt) = ts.receipt(&rc(VIL), 3).expect("receipt");
+    assert_eq!(receipt.verify(&leaf, &log).expect("verifies").size, 4);
+    // A kept line moved onto another size is caught.
     ts.raw_execute("UPDATE cosignatures SET size = 4 WHERE witness = 'w1.test'");
     assert!(matches!(
         ts.audit_witnesses(&[], 0),
