@@ -17,6 +17,7 @@
 //! - [`leaf`]: the canonical public leaf and member commitments.
 //! - [`market`]: rewards, sponsors, redemption codes, a region's policy, expiry.
 //! - [`text`]: what typed text may hold (no control or bidirectional characters).
+//! - [`recognition`]: one region's half of a recognition agreement with another (积分互认).
 //!
 //! This crate knows nothing of SQL, HTTP, files or async, and does not serialise.
 
@@ -33,6 +34,7 @@ pub mod market;
 pub mod member;
 pub mod password;
 pub mod points;
+pub mod recognition;
 pub mod region;
 pub mod role;
 pub mod search;

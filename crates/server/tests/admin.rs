@@ -751,3 +751,52 @@ fn accounts_roles_and_api_tokens() {
     );
     assert_eq!(app.get(&members, Some(&admin)).status, 200);
 }
+
+/// A region's half of a recognition agreement: set by its admin, read by anyone, a bad
+/// one refused naming its field, ended for good.
+#[test]
+fn an_agreement_half_is_set_read_refused_and_ended() {
+    let app = spawn_app();
+    let admin = app.login("admin");
+    let partner = jifen_log::NoteSigner::new(
+        "jifen.sz/log/sz-nanshan",
+        ed25519_dalek::SigningKey::from_bytes(&[4; 32]),
+    )
+    .expect("signer");
+    let body = json!({"partner_origin": "jifen.sz/log/sz-nanshan", "partner_vkey": partner.vkey(),
+                      "send": true, "receive": true, "categories": ["志愿服务"],
+                      "rate_num": 1, "rate_den": 2, "cap_per_member_year": 200,
+                      "valid_from": "2026-01-01", "valid_to": "2026-12-31"});
+    let path = "/api/v1/regions/vil/agreements/sz-nanshan";
+    let mut bad = body.clone();
+    bad["valid_from"] = json!("2026-13-01");
+    refused(&put(&app, path, &admin, &bad), 422, Some("valid_from"));
+    let mut bad = body.clone();
+    bad["rate_den"] = json!(0);
+    refused(&put(&app, path, &admin, &bad), 422, Some("rate_den"));
+    let mut bad = body.clone();
+    bad["partner_vkey"] = json!("nonsense");
+    refused(&put(&app, path, &admin, &bad), 422, Some("partner_vkey"));
+    let mut bad = body.clone();
+    bad["send"] = json!(false);
+    bad["receive"] = json!(false);
+    refused(&put(&app, path, &admin, &bad), 422, Some("send"));
+    assert_eq!(
+        app.get("/api/v1/regions/vil/agreements", None).json(),
+        json!([])
+    );
+    let r = put(&app, path, &admin, &body);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let listed = app.get("/api/v1/regions/vil/agreements", None).json();
+    assert_eq!(listed[0]["partner"], "sz-nanshan");
+    assert_eq!(listed[0]["rate_den"], 2);
+    assert_eq!(listed[0]["in_force"], true, "{listed}");
+    let r = delete(&app, path, &admin);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let one = app.get(path, None).json();
+    assert_eq!(one["in_force"], false);
+    assert!(one["ended"].is_string(), "{one}");
+    refused(&put(&app, path, &admin, &body), 409, None);
+    let r = app.get("/api/v1/regions/vil/agreements/Not_A_Name", None);
+    assert_eq!(r.status, 404);
+}

@@ -987,21 +987,7 @@ fn staff_open_a_resident_by_member_code_and_a_committee_decides_two_claims_at_on
 #[test]
 fn the_browser_check_requires_the_witnesses_the_region_asks_for() {
     journey(|app, mut driver| async move {
-        let w1 =
-            jifen_log::Cosigner::new("w1.test", ed25519_dalek::SigningKey::from_bytes(&[1; 32]))
-                .expect("w1");
-        let w2 =
-            jifen_log::Cosigner::new("w2.test", ed25519_dalek::SigningKey::from_bytes(&[2; 32]))
-                .expect("w2");
-        let admin = app.login("admin");
-        let named = app.put(
-            "/api/v1/regions/vil/witnesses",
-            &admin,
-            &json!({"quorum": 2, "witnesses": [
-                {"name": "w1.test", "vkey": w1.vkey(), "url": "http://127.0.0.1:9/w1"},
-                {"name": "w2.test", "vkey": w2.vkey(), "url": "http://127.0.0.1:9/w2"}]}),
-        );
-        assert_eq!(named.status, 200, "{}", named.text());
+        let [w1, w2] = app.two_witnesses();
         let staff = app.login("reviewer");
         let claim = app.post(
             "/api/v1/regions/vil/claims",
@@ -1011,17 +997,6 @@ fn the_browser_check_requires_the_witnesses_the_region_asks_for() {
         );
         assert_eq!(claim.status, 201, "{}", claim.text());
         let entry = claim.json()["entry"].as_str().expect("posted").to_owned();
-        let vil = jifen_core::RegionCode::parse("vil").expect("code");
-        let (cp, _) = app.store.checkpoint(&vil).expect("checkpoint");
-        let cosign = |w: &jifen_log::Cosigner| {
-            app.store
-                .record_cosignatures(
-                    vil.clone(),
-                    cp.size,
-                    w.cosign(&cp.to_text(), 1_765_000_000).expect("line"),
-                )
-                .expect("kept")
-        };
         let receipt = || {
             app.get(&format!("/api/v1/entries/{entry}"), Some(&staff))
                 .json()["receipt"]
@@ -1029,7 +1004,7 @@ fn the_browser_check_requires_the_witnesses_the_region_asks_for() {
                 .expect("receipt")
                 .to_owned()
         };
-        cosign(&w1);
+        app.cosign(&w1);
         let one = receipt();
         let browser = driver.browser(390, 844).await;
         browser
@@ -1051,7 +1026,7 @@ fn the_browser_check_requires_the_witnesses_the_region_asks_for() {
             "{said}"
         );
         shot(&browser, "6a-one-witness-of-two").await;
-        cosign(&w2);
+        app.cosign(&w2);
         let both = receipt();
         type_into(&browser, "#receipt", &both).await;
         browser

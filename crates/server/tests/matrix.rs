@@ -127,6 +127,9 @@ struct Seed {
     redemption: u64,
     to_cancel: u64,
     code: String,
+    /// The partner region's log key in the village's two agreements, `sz` (to set
+    /// again) and `hz` (to end).
+    partner_vkey: String,
 }
 
 /// The same seed in every app: an entry for member 1, two claims for member 3
@@ -219,7 +222,36 @@ fn seed(app: &App) -> Seed {
     let appeal = r.json()["id"].as_str().expect("appeal id").to_owned();
     // The supermarket: a sponsor, a reward, points to spend, two reservations; 2025 closed.
     let (reward, redemption, to_cancel, code) = seed_market(app);
+    let partner_vkey = jifen_log::NoteSigner::new(
+        "jifen.sz/log/sz",
+        ed25519_dalek::SigningKey::from_bytes(&[8; 32]),
+    )
+    .expect("signer")
+    .vkey();
+    for name in ["sz", "hz"] {
+        app.store
+            .put_agreement(
+                jifen_core::RegionCode::parse(VIL).expect("code"),
+                jifen_core::RegionCode::parse(name).expect("code"),
+                jifen_core::recognition::Agreement {
+                    partner_origin: "jifen.sz/log/sz".into(),
+                    partner_vkey: partner_vkey.clone(),
+                    send: true,
+                    receive: true,
+                    categories: vec![],
+                    rate_num: 1,
+                    rate_den: 1,
+                    cap_per_member_year: jifen_core::Points::new(0),
+                    valid_from: jifen_core::clock::parse_date("2026-01-01").expect("date"),
+                    valid_to: None,
+                    witnesses: vec![],
+                    quorum: 0,
+                },
+            )
+            .expect("seed agreement");
+    }
     Seed {
+        partner_vkey,
         reward,
         redemption,
         to_cancel,
@@ -422,6 +454,41 @@ fn table(s: &Seed) -> Vec<Row> {
             "/api/v1/regions/{region}/witnesses",
             &format!("/api/v1/regions/{v}/witnesses"),
             Some(json!({"witnesses": [], "quorum": 0})),
+            ADMIN_ONLY,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/agreements",
+            &format!("/api/v1/regions/{v}/agreements"),
+            None,
+            EVERY,
+            200,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/agreements/{partner}",
+            &format!("/api/v1/regions/{v}/agreements/sz"),
+            None,
+            EVERY,
+            200,
+        ),
+        row(
+            "PUT",
+            "/api/v1/regions/{region}/agreements/{partner}",
+            &format!("/api/v1/regions/{v}/agreements/sz"),
+            Some(
+                json!({"partner_origin": "jifen.sz/log/sz", "partner_vkey": s.partner_vkey,
+                        "send": true, "valid_from": "2026-01-01"}),
+            ),
+            ADMIN_ONLY,
+            200,
+        ),
+        row(
+            "DELETE",
+            "/api/v1/regions/{region}/agreements/{partner}",
+            &format!("/api/v1/regions/{v}/agreements/hz"),
+            None,
             ADMIN_ONLY,
             200,
         ),

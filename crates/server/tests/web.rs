@@ -4,7 +4,6 @@
 
 mod common;
 
-use ed25519_dalek::SigningKey;
 use std::collections::{BTreeSet, HashMap};
 
 use common::{App, Res, spawn_app};
@@ -606,17 +605,7 @@ fn the_transparency_page_checks_a_receipt_without_script() {
 #[test]
 fn the_transparency_page_shows_the_witnesses_and_the_check_needs_their_quorum() {
     let app = spawn_app();
-    let w1 = jifen_log::Cosigner::new("w1.test", SigningKey::from_bytes(&[1; 32])).expect("w1");
-    let w2 = jifen_log::Cosigner::new("w2.test", SigningKey::from_bytes(&[2; 32])).expect("w2");
-    let admin = app.login("admin");
-    let named = app.put(
-        "/api/v1/regions/vil/witnesses",
-        &admin,
-        &serde_json::json!({"quorum": 2, "witnesses": [
-            {"name": "w1.test", "vkey": w1.vkey(), "url": "http://127.0.0.1:9/w1"},
-            {"name": "w2.test", "vkey": w2.vkey(), "url": "http://127.0.0.1:9/w2"}]}),
-    );
-    assert_eq!(named.status, 200, "{}", named.text());
+    let [w1, w2] = app.two_witnesses();
     let token = app.login("reviewer");
     let claim = app.post(
         "/api/v1/regions/vil/claims",
@@ -626,18 +615,7 @@ fn the_transparency_page_shows_the_witnesses_and_the_check_needs_their_quorum() 
     );
     assert_eq!(claim.status, 201, "{}", claim.text());
     let entry = claim.json()["entry"].as_str().expect("posted").to_owned();
-    let vil = jifen_core::RegionCode::parse("vil").expect("code");
-    let (cp, _) = app.store.checkpoint(&vil).expect("checkpoint");
-    let cosign = |w: &jifen_log::Cosigner| {
-        app.store
-            .record_cosignatures(
-                vil.clone(),
-                cp.size,
-                w.cosign(&cp.to_text(), 1_765_000_000).expect("line"),
-            )
-            .expect("kept")
-    };
-    assert_eq!(cosign(&w1), 1);
+    app.cosign(&w1);
     let receipt = |app: &App| {
         app.get(&format!("/api/v1/entries/{entry}"), Some(&token))
             .json()["receipt"]
@@ -662,7 +640,7 @@ fn the_transparency_page_shows_the_witnesses_and_the_check_needs_their_quorum() 
         "{}",
         r.text()
     );
-    assert_eq!(cosign(&w2), 1);
+    app.cosign(&w2);
     let both = receipt(&app);
     let r = w.post("/transparency/vil/check?lang=en", &[("receipt", &both)]);
     assert!(

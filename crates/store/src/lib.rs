@@ -35,6 +35,7 @@ mod import_csv;
 pub mod keys;
 pub mod market;
 pub mod read;
+pub mod recognition;
 pub mod sql;
 mod web_reads;
 pub mod whatif;

@@ -39,12 +39,22 @@ pub fn latest_checkpoint(c: &Conn, region: &RegionCode) -> Result<(Checkpoint, S
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?
         .ok_or_else(|| StoreError::NotFound(format!("region {region}")))?;
-    let verifier = NoteVerifier::from_vkey(&vkey)?;
+    published(c, region, note, &vkey)
+}
+
+/// A stored checkpoint note as it is published: checked against the region's key, with
+/// the cosignatures its witnesses have sent back so far.
+fn published(
+    c: &Conn,
+    region: &RegionCode,
+    note: String,
+    vkey: &str,
+) -> Result<(Checkpoint, String)> {
+    let verifier = NoteVerifier::from_vkey(vkey)?;
     let cp = Checkpoint::parse(jifen_log::open_note(
         &note,
         std::slice::from_ref(&verifier),
     )?)?;
-    // Published with the cosignatures its witnesses have sent back so far.
     let cosigned = crate::witness::cosignature_lines(c, region, cp.size)?;
     Ok((cp, note + &cosigned))
 }
@@ -73,16 +83,8 @@ fn witnessed_checkpoint(
         params![region.as_str(), sql_u64(seq)?, i64::from(witnesses.quorum)],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    let Some((note, vkey)) = row else {
-        return Ok(None);
-    };
-    let verifier = NoteVerifier::from_vkey(&vkey)?;
-    let cp = Checkpoint::parse(jifen_log::open_note(
-        &note,
-        std::slice::from_ref(&verifier),
-    )?)?;
-    let cosigned = crate::witness::cosignature_lines(c, region, cp.size)?;
-    Ok(Some((cp, note + &cosigned)))
+    row.map(|(note, vkey)| published(c, region, note, &vkey))
+        .transpose()
 }
 
 pub fn load_levels(c: &Conn, region: &RegionCode) -> Result<Levels> {

@@ -35,6 +35,8 @@ mod market;
 mod props;
 #[path = "behaviour/receipts.rs"]
 mod receipts;
+#[path = "behaviour/recognition.rs"]
+mod recognition;
 #[path = "behaviour/regions.rs"]
 mod regions;
 #[path = "behaviour/shredding.rs"]

@@ -14,6 +14,7 @@ pub mod events;
 pub mod find;
 pub mod market;
 pub mod notice;
+pub mod recognition;
 pub mod regions;
 pub mod wire;
 pub mod year;
@@ -66,6 +67,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(data_access::routes())
         .merge(evaluation::routes())
         .merge(find::routes())
+        .merge(recognition::routes())
 }
 
 /// A region code from a path; an invalid one is simply not found.

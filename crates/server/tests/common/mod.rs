@@ -478,6 +478,39 @@ impl App {
         assert!(r.status == 201 || r.status == 200, "{}", r.text());
     }
 
+    /// Two witnesses, `w1.test` and `w2.test` (keys from seeds 1 and 2), named by the
+    /// village with a quorum of two; their addresses lead nowhere (nothing is sent in
+    /// these tests: cosignatures are recorded by [`App::cosign`]).
+    pub fn two_witnesses(&self) -> [jifen_log::Cosigner; 2] {
+        let w = |name: &str, seed: u8| {
+            jifen_log::Cosigner::new(name, ed25519_dalek::SigningKey::from_bytes(&[seed; 32]))
+                .expect("cosigner")
+        };
+        let (w1, w2) = (w("w1.test", 1), w("w2.test", 2));
+        let admin = self.login("admin");
+        let named = self.put(
+            &format!("/api/v1/regions/{VIL}/witnesses"),
+            &admin,
+            &serde_json::json!({"quorum": 2, "witnesses": [
+                {"name": "w1.test", "vkey": w1.vkey(), "url": "http://127.0.0.1:9/w1"},
+                {"name": "w2.test", "vkey": w2.vkey(), "url": "http://127.0.0.1:9/w2"}]}),
+        );
+        assert_eq!(named.status, 200, "{}", named.text());
+        [w1, w2]
+    }
+
+    /// Keeps `w`'s cosignature on the village's latest checkpoint, as if it had answered.
+    pub fn cosign(&self, w: &jifen_log::Cosigner) {
+        let vil = jifen_core::RegionCode::parse(VIL).expect("code");
+        let (cp, _) = self.store.checkpoint(&vil).expect("checkpoint");
+        let line = w.cosign(&cp.to_text(), 1_765_000_000).expect("line");
+        let kept = self
+            .store
+            .record_cosignatures(vil, cp.size, line)
+            .expect("kept");
+        assert_eq!(kept, 1);
+    }
+
     /// Signs in as a fixture account; returns the token.
     pub fn login(&self, username: &str) -> String {
         let r = self.post(

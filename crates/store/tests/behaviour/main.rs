@@ -19,6 +19,7 @@ mod market;
 mod pipeline;
 mod props;
 mod receipts;
+mod recognition;
 mod regions;
 mod shredding;
 mod witness;
