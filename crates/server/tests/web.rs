@@ -651,6 +651,44 @@ fn the_transparency_page_shows_the_witnesses_and_the_check_needs_their_quorum() 
     );
 }
 
+/// The transparency page shows the region's side of its recognition agreements.
+#[test]
+fn the_transparency_page_lists_the_regions_agreements() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    let page = w.get("/transparency/vil?lang=en").text();
+    assert!(
+        page.contains("This region has no agreement with another region."),
+        "{page}"
+    );
+    let admin = app.login("admin");
+    let partner = jifen_log::NoteSigner::new(
+        "jifen.sz/log/sz-nanshan",
+        ed25519_dalek::SigningKey::from_bytes(&[4; 32]),
+    )
+    .expect("signer");
+    let r = app.put(
+        "/api/v1/regions/vil/agreements/sz-nanshan",
+        &admin,
+        &serde_json::json!({"partner_origin": "jifen.sz/log/sz-nanshan", "partner_vkey": partner.vkey(),
+                            "receive": true, "categories": ["志愿服务"], "rate_num": 1, "rate_den": 2,
+                            "cap_per_member_year": 200, "valid_from": "2026-01-01"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let page = w.get("/transparency/vil?lang=en").text();
+    for said in [
+        "jifen.sz/log/sz-nanshan",
+        "<span class=\"ok\">in force</span>",
+        "Points from there are taken here.",
+        "Rate here : there 1 : 2.",
+        "At most 200 points a resident a year.",
+        "Categories that count: 志愿服务.",
+    ] {
+        assert!(page.contains(said), "{said}: {page}");
+    }
+    assert!(!page.contains("Residents may take points there."), "{page}");
+}
+
 #[test]
 fn inherited_indicators_are_read_only_and_local_ones_get_new_versions() {
     let app = spawn_app();

@@ -684,11 +684,57 @@ pub fn witness_vkeys(rows: &[WitnessRow]) -> String {
         .join(" ")
 }
 
+/// A recognition agreement half as the transparency page shows it.
+pub struct AgreementView {
+    pub partner: String,
+    pub origin: String,
+    pub send: bool,
+    pub receive: bool,
+    pub categories: String,
+    pub rate: String,
+    pub cap: i64,
+    pub dates: String,
+    pub in_force: bool,
+    pub ended: bool,
+}
+
+fn agreement_views(v: &Value) -> Vec<AgreementView> {
+    v.as_array()
+        .map(|list| {
+            list.iter()
+                .map(|a| {
+                    let cats: Vec<&str> = a["categories"]
+                        .as_array()
+                        .map(|c| c.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    AgreementView {
+                        partner: s(a, "partner"),
+                        origin: s(a, "partner_origin"),
+                        send: a["send"].as_bool().unwrap_or(false),
+                        receive: a["receive"].as_bool().unwrap_or(false),
+                        categories: cats.join("、"),
+                        rate: format!("{} : {}", n(a, "rate_num"), n(a, "rate_den")),
+                        cap: n(a, "cap_per_member_year"),
+                        dates: format!(
+                            "{} – {}",
+                            s(a, "valid_from"),
+                            a["valid_to"].as_str().unwrap_or("…")
+                        ),
+                        in_force: a["in_force"].as_bool().unwrap_or(false),
+                        ended: a["ended"].is_string(),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[derive(Template)]
 #[template(path = "transparency.html")]
 struct Transparency<'a> {
     c: &'a Ctx,
     region: String,
+    agreements: Vec<AgreementView>,
     witnesses: Vec<WitnessRow>,
     witness_vkeys: String,
     quorum: u32,
@@ -729,11 +775,17 @@ async fn transparency_page(
         }
     };
     let (witnesses, quorum) = witness_rows(c, code, &checkpoint).await;
+    let agreements = c
+        .get(&format!("/api/v1/regions/{code}/agreements"))
+        .await
+        .map(|v| agreement_views(&v))
+        .unwrap_or_default();
     c.render(
         StatusCode::OK,
         &Transparency {
             c,
             region: code.to_string(),
+            agreements,
             witness_vkeys: witness_vkeys(&witnesses),
             cosigned: witnesses.iter().filter(|w| w.cosigned).count(),
             witnesses,
