@@ -352,8 +352,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             match store
                 .audit(|_, _| {})
                 .and_then(|r| store.audit_witnesses(&witnesses, quorum).map(|w| (r, w)))
+                .and_then(|(r, w)| store.audit_transfers().map(|t| (r, w, t)))
             {
-                Ok((regions, witnessed)) => {
+                Ok((regions, witnessed, transfers)) => {
                     for r in &regions {
                         println!(
                             "ok {}: {} entries, {} checkpoints, {} members, outstanding {} points",
@@ -383,6 +384,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                             } else {
                                 String::new()
                             }
+                        );
+                    }
+                    for t in transfers.iter().filter(|t| t.out + t.taken_in > 0) {
+                        println!(
+                            "ok {}: {} transfers out and {} transfers in, each with its entry; each statement taken checks against its agreement's key",
+                            t.region, t.out, t.taken_in
                         );
                     }
                     println!(

@@ -250,6 +250,15 @@ fn seed(app: &App) -> Seed {
             )
             .expect("seed agreement");
     }
+    // Transfer 1: a point of member 1's to sz, for the statement's row.
+    let admin = app.login("admin");
+    let r = app.post(
+        &format!("/api/v1/regions/{VIL}/members/1/transfers"),
+        Some(&admin),
+        &json!({"partner": "sz", "points": 1}),
+        None,
+    );
+    assert_eq!(r.status, 201, "seed transfer: {}", r.text());
     Seed {
         partner_vkey,
         reward,
@@ -490,6 +499,39 @@ fn table(s: &Seed) -> Vec<Row> {
             &format!("/api/v1/regions/{v}/agreements/hz"),
             None,
             ADMIN_ONLY,
+            200,
+        ),
+        row(
+            "POST",
+            "/api/v1/regions/{region}/members/{member}/transfers",
+            &format!("/api/v1/regions/{v}/members/1/transfers"),
+            Some(json!({"partner": "sz", "points": 1})),
+            STATION_ADMIN_OWNER,
+            201,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/transfers/{transfer}/statement",
+            &format!("/api/v1/regions/{v}/transfers/1/statement"),
+            None,
+            STATION_ADMIN_OWNER,
+            200,
+        ),
+        // Allowed callers get the statement refused (it is none); the rest, the caller.
+        row(
+            "POST",
+            "/api/v1/regions/{region}/transfers-in",
+            &format!("/api/v1/regions/{v}/transfers-in"),
+            Some(json!({"member": 1, "statement": "none", "secret": "none"})),
+            STATION_OR_ADMIN,
+            422,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/transfers-in",
+            &format!("/api/v1/regions/{v}/transfers-in"),
+            None,
+            EVERY,
             200,
         ),
         // The seed's reward has a picture: anyone may see it; a body that is not

@@ -37,6 +37,7 @@ pub mod market;
 pub mod read;
 pub mod recognition;
 pub mod sql;
+pub mod transfer;
 mod web_reads;
 pub mod whatif;
 pub mod witness;

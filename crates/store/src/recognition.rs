@@ -101,7 +101,11 @@ fn from_row(r: &Row<'_>) -> Result<AgreementRow> {
     })
 }
 
-fn read_one(c: &Conn, region: &RegionCode, partner: &RegionCode) -> Result<Option<AgreementRow>> {
+pub(crate) fn read_one(
+    c: &Conn,
+    region: &RegionCode,
+    partner: &RegionCode,
+) -> Result<Option<AgreementRow>> {
     let mut found = None;
     c.query_each(
         &format!("SELECT {COLUMNS} FROM recognition_agreements WHERE region = ?1 AND partner = ?2"),
@@ -112,6 +116,28 @@ fn read_one(c: &Conn, region: &RegionCode, partner: &RegionCode) -> Result<Optio
         },
     )?;
     Ok(found)
+}
+
+/// The region's half with the partner whose log is `origin`, if any (the newest-set
+/// one in force first if there are several names for one partner).
+pub(crate) fn by_origin(
+    c: &Conn,
+    region: &RegionCode,
+    origin: &str,
+) -> Result<Option<AgreementRow>> {
+    let mut found: Vec<AgreementRow> = Vec::new();
+    c.query_each(
+        &format!(
+            "SELECT {COLUMNS} FROM recognition_agreements WHERE region = ?1 AND partner_origin = ?2 \
+             ORDER BY ended_ms IS NOT NULL, updated_ms DESC"
+        ),
+        params![region.as_str(), origin],
+        |r| {
+            found.push(from_row(r)?);
+            Ok(())
+        },
+    )?;
+    Ok(found.into_iter().next())
 }
 
 impl Store {

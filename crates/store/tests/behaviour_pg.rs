@@ -41,6 +41,8 @@ mod recognition;
 mod regions;
 #[path = "behaviour/shredding.rs"]
 mod shredding;
+#[path = "behaviour/transfers.rs"]
+mod transfers;
 #[path = "behaviour/witness.rs"]
 mod witness;
 #[path = "behaviour/year.rs"]

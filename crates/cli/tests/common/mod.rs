@@ -1,6 +1,7 @@
 //! Helpers shared by the CLI's end-to-end tests.
 #![allow(dead_code, reason = "each test binary uses some of these helpers")]
 
+pub mod transferred;
 pub mod witnessed;
 
 use std::path::{Path, PathBuf};
@@ -43,8 +44,19 @@ pub fn seed_village(
     members: i64,
     accounts: &[(&str, &str, Role, &str)],
 ) -> Vec<OperatorId> {
+    seed_region(data, database, "vil", members, accounts)
+}
+
+/// [`seed_village`] for a region of another code (origin `jifen.test/log/<code>`).
+pub fn seed_region(
+    data: &Path,
+    database: &Database,
+    code: &str,
+    members: i64,
+    accounts: &[(&str, &str, Role, &str)],
+) -> Vec<OperatorId> {
     let store = Store::open_with(data, database, Arc::new(pinned_clock())).expect("open");
-    let vil = RegionCode::parse("vil").expect("code");
+    let vil = RegionCode::parse(code).expect("code");
     store
         .create_region(NewRegion {
             region: Region::new(vil.clone(), "村", RegionKind::Village, None).expect("region"),

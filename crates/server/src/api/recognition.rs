@@ -239,4 +239,231 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(one, put, end))
+        .routes(routes!(transfer_out))
+        .routes(routes!(statement))
+        .routes(routes!(transfer_in, transfers_in))
+}
+
+// ---------------------------------------------------------------- transfers
+
+/// Points to take to a partner region.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferOutIn {
+    /// The name this region gives the partner (its agreement's).
+    pub partner: String,
+    pub points: i64,
+}
+
+/// A transfer out: the points left with this entry; `secret` is shown this once, for
+/// the resident to give the receiving station with the statement.
+#[derive(Serialize, ToSchema)]
+pub struct TransferOutOut {
+    pub transfer: u64,
+    pub entry: String,
+    pub points: i64,
+    pub secret: String,
+    /// Where the statement is (a file to take to the receiving region).
+    pub statement: String,
+}
+
+/// A resident takes points to a partner region (for themself), or a station or admin
+/// for a resident. The points leave at once (a `recognition-out` entry, so they cannot
+/// be spent twice); the answer holds the one-time code, shown only now.
+#[utoipa::path(post, path = "/api/v1/regions/{region}/members/{member}/transfers", tag = "recognition", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"), ("member" = i64, Path, description = "member number"),
+           ("Idempotency-Key" = String, Header, description = "required on every write")),
+    request_body = TransferOutIn,
+    responses((status = 201, body = TransferOutOut), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn transfer_out(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((r, m)): Path<(String, String)>,
+    headers: axum::http::HeaderMap,
+    ApiJson(body): ApiJson<TransferOutIn>,
+) -> ApiResult<axum::response::Response> {
+    let code = region(&r)?;
+    let member = m
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| jifen_core::MemberId::new(n).ok())
+        .ok_or_else(|| ApiError::not_found(format!("member {m}")))?;
+    let own = who.member_of(&code) == Some(member) && who.has(&code, Role::Resident);
+    if !own {
+        who.require(&code, &[Role::Station, Role::Admin])?;
+    }
+    let partner = RegionCode::parse(&body.partner)
+        .map_err(|e| ApiError::field("partner", format!("the agreement's name: {e}")))?;
+    let key = crate::write::idempotency_key(&headers)?;
+    let by = who.id();
+    let path = format!("/api/v1/regions/{code}/members/{m}/transfers");
+    let cmd = jifen_store::transfer::TransferOut {
+        region: code.clone(),
+        member,
+        partner,
+        points: Points::new(body.points),
+        by,
+    };
+    crate::write::once(
+        &state,
+        by,
+        key,
+        "POST",
+        path,
+        axum::http::StatusCode::CREATED,
+        cmd,
+        move |t| TransferOutOut {
+            transfer: t.transfer,
+            entry: format!("{code}:{}", t.entry.seq),
+            points: t.entry.amount.get(),
+            secret: t.secret.clone(),
+            statement: format!("/api/v1/regions/{code}/transfers/{}/statement", t.transfer),
+        },
+    )
+    .await
+}
+
+/// The statement of a transfer out (`text/plain`): the note signed by this region's
+/// log key, then the receipt of its entry with the checkpoint's cosignatures. It holds
+/// no name and no member number. The member, a station or an admin.
+#[utoipa::path(get, path = "/api/v1/regions/{region}/transfers/{transfer}/statement", tag = "recognition", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"), ("transfer" = u64, Path, description = "transfer number")),
+    responses((status = 200, body = String, content_type = "text/plain"), (status = 401, body = Problem),
+              (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn statement(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((r, t)): Path<(String, String)>,
+) -> ApiResult<axum::response::Response> {
+    let code = region(&r)?;
+    let transfer: u64 = t
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("transfer {t}")))?;
+    let c2 = code.clone();
+    let (member, doc) = read(&state, move |s| Ok(s.statement(&c2, transfer)?)).await?;
+    let own = who.member_of(&code) == Some(member) && who.has(&code, Role::Resident);
+    if !own {
+        who.require(&code, &[Role::Station, Role::Admin])?;
+    }
+    Ok(axum::response::IntoResponse::into_response((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        doc,
+    )))
+}
+
+/// A statement taken at this region's station, the resident present.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferInIn {
+    /// The member here the points go to.
+    pub member: i64,
+    /// The statement, as the home region gave it.
+    pub statement: String,
+    /// The one-time code the resident was shown at home.
+    pub secret: String,
+}
+
+/// A transfer in: the entry posted here and the home entry it came from.
+#[derive(Serialize, ToSchema)]
+pub struct TransferInOut {
+    pub transfer: u64,
+    pub entry: String,
+    pub points: i64,
+    pub home_origin: String,
+    pub home_index: u64,
+    pub home_points: i64,
+}
+
+/// A station takes a resident's statement from a partner region, checked offline
+/// against the partner's key, the witnesses the agreement trusts, the agreement and its
+/// cap; then posts a `recognition-in` entry. A statement is taken once. Station, admin.
+#[utoipa::path(post, path = "/api/v1/regions/{region}/transfers-in", tag = "recognition", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"),
+           ("Idempotency-Key" = String, Header, description = "required on every write")),
+    request_body = TransferInIn,
+    responses((status = 201, body = TransferInOut), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn transfer_in(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(r): Path<String>,
+    headers: axum::http::HeaderMap,
+    ApiJson(body): ApiJson<TransferInIn>,
+) -> ApiResult<axum::response::Response> {
+    let code = region(&r)?;
+    who.require(&code, &[Role::Station, Role::Admin])?;
+    let member = jifen_core::MemberId::new(body.member)
+        .map_err(|e| ApiError::field("member", e.to_string()))?;
+    let key = crate::write::idempotency_key(&headers)?;
+    let by = who.id();
+    let path = format!("/api/v1/regions/{code}/transfers-in");
+    let cmd = jifen_store::transfer::TransferIn {
+        region: code.clone(),
+        member,
+        document: body.statement.replace("\r\n", "\n"),
+        secret: body.secret,
+        by,
+    };
+    crate::write::once(
+        &state,
+        by,
+        key,
+        "POST",
+        path,
+        axum::http::StatusCode::CREATED,
+        cmd,
+        move |t| TransferInOut {
+            transfer: t.transfer,
+            entry: format!("{code}:{}", t.entry.seq),
+            points: t.entry.amount.get(),
+            home_origin: t.home_origin.clone(),
+            home_index: t.home_index,
+            home_points: t.home_points.get(),
+        },
+    )
+    .await
+}
+
+/// A transfer in as published: the home log's origin, the index and leaf hash of its
+/// transfer-out entry, the points there and here, and the entry here. No member.
+#[derive(Serialize, ToSchema)]
+pub struct TransferInPublic {
+    pub transfer: u64,
+    pub partner: String,
+    pub home_origin: String,
+    pub home_index: u64,
+    pub home_leaf_sha256: String,
+    pub home_points: i64,
+    pub points: i64,
+    pub entry: u64,
+}
+
+/// The transfers this region took in, public: each names the home entry it came from.
+#[utoipa::path(get, path = "/api/v1/regions/{region}/transfers-in", tag = "recognition",
+    params(("region" = String, Path, description = "region code")),
+    responses((status = 200, body = Vec<TransferInPublic>), (status = 404, body = Problem)))]
+async fn transfers_in(
+    State(state): State<AppState>,
+    Path(r): Path<String>,
+) -> ApiResult<Json<Vec<TransferInPublic>>> {
+    let code = region(&r)?;
+    let rows = read(&state, move |s| Ok(s.transfers_in(&code)?)).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|t| TransferInPublic {
+                transfer: t.transfer,
+                partner: t.partner,
+                home_origin: t.home_origin,
+                home_index: t.home_index,
+                home_leaf_sha256: t.home_leaf_sha256,
+                home_points: t.home_points,
+                points: t.points,
+                entry: t.seq,
+            })
+            .collect(),
+    ))
 }

@@ -22,5 +22,6 @@ mod receipts;
 mod recognition;
 mod regions;
 mod shredding;
+mod transfers;
 mod witness;
 mod year;

@@ -1,0 +1,172 @@
+//! Transfers between two independent stores (each its own folder, keys and log): a
+//! statement made at home and taken at the receiving side, checked offline; a wrong
+//! code, a changed statement, a replay, a cap, an ended half and missing witnesses
+//! refused with their reasons; both audits hold, and catch a changed row.
+
+use ed25519_dalek::SigningKey;
+use jifen_core::Points;
+use jifen_core::clock::parse_date;
+use jifen_core::recognition::Agreement;
+use jifen_log::Cosigner;
+use jifen_store::StoreError;
+use jifen_store::transfer::{TransferIn, TransferOut};
+
+use crate::common::{TestStore, VIL, award, indicator, mid, op, rc, spawn_store, spawn_village};
+
+fn half(partner: &TestStore, region: &str, send: bool) -> Agreement {
+    let info = partner.region(&rc(region)).expect("partner region");
+    Agreement {
+        partner_origin: info.origin,
+        partner_vkey: info.vkey,
+        send,
+        receive: !send,
+        categories: vec![],
+        rate_num: 1,
+        rate_den: 2,
+        cap_per_member_year: Points::new(50),
+        valid_from: parse_date("2026-01-01").expect("date"),
+        valid_to: None,
+        witnesses: vec![],
+        quorum: 0,
+    }
+}
+
+fn code(e: &StoreError) -> &'static str {
+    match e {
+        StoreError::Refused { code, .. } => code,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn points_move_by_statement_once_and_only_as_agreed() {
+    let home = spawn_village();
+    home.put(indicator(VIL, "MEET", 5));
+    home.append_ok(VIL, award(1, "MEET", 5, 12));
+    let away = spawn_store();
+    away.add_region("sz", None);
+    away.household("sz", 1);
+    away.member("sz", 7, 1, "来自高桥的居民");
+    home.put_agreement(rc(VIL), rc("sz"), half(&away, "sz", true))
+        .expect("home half");
+    away.put_agreement(rc("sz"), rc("vil"), half(&home, VIL, false))
+        .expect("away half");
+
+    let out = home
+        .run(TransferOut {
+            region: rc(VIL),
+            member: mid(1),
+            partner: rc("sz"),
+            points: Points::new(40),
+            by: op(1),
+        })
+        .expect("transferred out");
+    let (member, doc) = home.statement(&rc(VIL), out.transfer).expect("statement");
+    assert_eq!(member, mid(1));
+    assert!(!doc.contains("张小三"), "no name in a statement: {doc}");
+    // More than the cap (40 + 20 > 50) is refused at home.
+    let over = home.run(TransferOut {
+        region: rc(VIL),
+        member: mid(1),
+        partner: rc("sz"),
+        points: Points::new(20),
+        by: op(1),
+    });
+    assert_eq!(code(&over.expect_err("over the cap")), "agreement-cap");
+
+    let take = |doc: &str, secret: &str| {
+        away.run(TransferIn {
+            region: rc("sz"),
+            member: mid(7),
+            document: doc.to_owned(),
+            secret: secret.to_owned(),
+            by: op(2),
+        })
+    };
+    assert_eq!(
+        code(&take(&doc, "0000").expect_err("wrong code")),
+        "statement-secret"
+    );
+    let changed = doc.replacen("points 40", "points 90", 1);
+    assert_eq!(
+        code(&take(&changed, &out.secret).expect_err("changed")),
+        "statement-signature"
+    );
+    let (note, receipt) = jifen_store::transfer::split_document(&doc).expect("parts");
+    let forged_receipt = receipt.replacen("index ", "index 1", 1);
+    assert!(take(&format!("{note}{forged_receipt}"), &out.secret).is_err());
+    let taken = take(&doc, &out.secret).expect("taken");
+    assert_eq!(taken.entry.amount, Points::new(20), "at the rate 1 : 2");
+    assert_eq!(
+        (taken.home_index, taken.home_points),
+        (out.entry.seq, Points::new(40))
+    );
+    assert_eq!(
+        code(&take(&doc, &out.secret).expect_err("again")),
+        "statement-used"
+    );
+    let public = away.transfers_in(&rc("sz")).expect("list");
+    assert_eq!(public.len(), 1);
+    assert_eq!(public[0].home_index, out.entry.seq);
+
+    // Both sides' audits hold, and the full audit takes the new entries' rules.
+    home.audit(|_, _| {}).expect("home audit");
+    away.audit(|_, _| {}).expect("away audit");
+    assert_eq!(
+        home.audit_transfers().expect("home")[0..]
+            .iter()
+            .map(|a| a.out)
+            .sum::<u64>(),
+        1
+    );
+    assert_eq!(
+        away.audit_transfers()
+            .expect("away")
+            .iter()
+            .map(|a| a.taken_in)
+            .sum::<u64>(),
+        1
+    );
+
+    // A half that requires a witness refuses a statement no witness cosigned.
+    let w = Cosigner::new("w.test", SigningKey::from_bytes(&[3; 32])).expect("w");
+    away.put_agreement(
+        rc("sz"),
+        rc("vil"),
+        Agreement {
+            witnesses: vec![w.vkey()],
+            quorum: 1,
+            ..half(&home, VIL, false)
+        },
+    )
+    .expect("now with a witness");
+    let second = home
+        .run(TransferOut {
+            region: rc(VIL),
+            member: mid(1),
+            partner: rc("sz"),
+            points: Points::new(10),
+            by: op(1),
+        })
+        .expect("second");
+    let (_, doc2) = home
+        .statement(&rc(VIL), second.transfer)
+        .expect("statement");
+    assert_eq!(
+        code(&take(&doc2, &second.secret).expect_err("unwitnessed")),
+        "statement-unwitnessed"
+    );
+    // An ended half takes nothing more.
+    away.end_agreement(rc("sz"), rc("vil")).expect("ended");
+    assert_eq!(
+        code(&take(&doc2, &second.secret).expect_err("ended")),
+        "agreement-not-in-force"
+    );
+
+    // A changed row is caught by the audit.
+    away.raw_execute("UPDATE transfers_in SET points = 99");
+    assert!(matches!(
+        away.audit_transfers(),
+        Err(StoreError::Corrupt(_))
+    ));
+}
