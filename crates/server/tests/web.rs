@@ -288,6 +288,8 @@ const PAGES: &[(&str, Option<&str>)] = &[
     ("/public", None),
     ("/notice/vil", None),
     ("/transparency/vil", None),
+    ("/r/vil/transfers-in", Some("station")),
+    ("/r/vil/me/transfer", Some("resident")),
     ("/", Some("resident")),
     ("/r/vil/me", Some("resident")),
     ("/r/vil/me/history", Some("resident")),
@@ -648,6 +650,131 @@ fn the_transparency_page_shows_the_witnesses_and_the_check_needs_their_quorum() 
             .contains("Checked by the server: entry 0 is in the signed checkpoint"),
         "{}",
         r.text()
+    );
+}
+
+/// The station's page for a statement from another region: a statement that is none is
+/// refused in words, with what was typed kept.
+#[test]
+fn the_station_page_for_points_from_elsewhere_refuses_a_bad_statement_in_words() {
+    let app = spawn_app();
+    let mut w = Web::new(&app);
+    w.sign_in("station");
+    let page = w.get("/r/vil/transfers-in?lang=en");
+    assert_eq!(page.status, 200);
+    let csrf = field_value(&page.text(), "csrf").expect("csrf");
+    let r = w.post(
+        "/r/vil/transfers-in?lang=en",
+        &[
+            ("csrf", &csrf),
+            ("key", "k1"),
+            ("member", "1"),
+            ("statement", "not a statement"),
+            ("secret", "abc"),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains("This is not a jifen statement"), "{text}");
+    assert!(text.contains("not a statement</textarea>"), "{text}");
+    let r = w.post(
+        "/r/vil/transfers-in?lang=en",
+        &[
+            ("csrf", &csrf),
+            ("key", "k2"),
+            ("member", "x"),
+            ("statement", "s"),
+            ("secret", "abc"),
+        ],
+    );
+    assert!(
+        r.text().contains("member number here (digits)"),
+        "{}",
+        r.text()
+    );
+    // Not for residents.
+    let mut resident = Web::new(&app);
+    resident.sign_in("resident");
+    assert_eq!(resident.get("/r/vil/transfers-in").status, 403);
+}
+
+/// A resident takes points to another region from their own page: the code is shown
+/// once, the statement downloads as a file; more than they hold is refused in words.
+#[test]
+fn a_resident_takes_points_elsewhere_from_their_page() {
+    let app = spawn_app();
+    let admin = app.login("admin");
+    let partner = jifen_log::NoteSigner::new(
+        "jifen.sz/log/sz-nanshan",
+        ed25519_dalek::SigningKey::from_bytes(&[4; 32]),
+    )
+    .expect("signer");
+    let r = app.put(
+        "/api/v1/regions/vil/agreements/sz-nanshan",
+        &admin,
+        &serde_json::json!({"partner_origin": "jifen.sz/log/sz-nanshan", "partner_vkey": partner.vkey(),
+                            "send": true, "valid_from": "2026-01-01"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let reviewer = app.login("reviewer");
+    let claim = app.post(
+        "/api/v1/regions/vil/claims",
+        Some(&reviewer),
+        &serde_json::json!({"member": 1, "indicator": "WASTE"}),
+        None,
+    );
+    assert_eq!(claim.status, 201, "{}", claim.text());
+    let mut w = Web::new(&app);
+    w.sign_in("resident");
+    let page = w.get("/r/vil/me/transfer?lang=en");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text()
+            .contains("jifen.sz/log/sz-nanshan (rate here : there 1 : 1)"),
+        "{}",
+        page.text()
+    );
+    let csrf = field_value(&page.text(), "csrf").expect("csrf");
+    let r = w.post(
+        "/r/vil/me/transfer?lang=en",
+        &[
+            ("csrf", &csrf),
+            ("key", "t-big"),
+            ("partner", "sz-nanshan"),
+            ("points", "999999"),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    let r = w.post(
+        "/r/vil/me/transfer?lang=en",
+        &[
+            ("csrf", &csrf),
+            ("key", "t-one"),
+            ("partner", "sz-nanshan"),
+            ("points", "1"),
+        ],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let text = r.text();
+    assert!(text.contains("1 points left your balance"), "{text}");
+    assert!(text.contains("id=\"tout-secret\">"), "{text}");
+    let link = "/r/vil/me/transfers/1/statement";
+    assert!(text.contains(link), "{text}");
+    let st = w.get(link);
+    assert_eq!(st.status, 200);
+    assert!(
+        st.header("content-disposition")
+            .is_some_and(|d| d.contains("attachment"))
+    );
+    assert!(
+        st.text().starts_with("jifen/statement/v1\nfrom "),
+        "{}",
+        st.text()
+    );
+    assert!(
+        st.text().contains("\nto jifen.sz/log/sz-nanshan\n"),
+        "{}",
+        st.text()
     );
 }
 

@@ -403,6 +403,21 @@ impl Ctx {
     }
 
     /// A JSON answer saved as a file named `filename` (never cached).
+    /// A text file to download (a statement), never kept by caches.
+    pub fn text_download(&self, text: String, filename: &str) -> Response {
+        let mut res = text.into_response();
+        let h = res.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        res
+    }
+
     pub fn json_download(&self, v: &Value, filename: &str) -> Response {
         let body = serde_json::to_vec_pretty(v).unwrap_or_default();
         let mut res = body.into_response();
@@ -583,6 +598,23 @@ impl Ctx {
         body: Option<Value>,
         key: Option<&str>,
     ) -> Result<Value, Problem> {
+        self.call(method, path, body, key, true).await
+    }
+
+    /// A `GET` of a route that answers text (a statement): the text, as a JSON string.
+    pub async fn get_text(&self, path: &str) -> Result<String, Problem> {
+        let v = self.call(Method::GET, path, None, None, false).await?;
+        Ok(v.as_str().unwrap_or_default().to_owned())
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        key: Option<&str>,
+        json_answer: bool,
+    ) -> Result<Value, Problem> {
         let is_write = method != Method::GET;
         let mut req = Request::builder()
             .method(method)
@@ -629,6 +661,9 @@ impl Ctx {
         let bytes = to_bytes(res.into_body(), API_ANSWER_BYTES_MAX)
             .await
             .map_err(|_| Problem::local("the answer was too large"))?;
+        if status.is_success() && !json_answer {
+            return Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        }
         let v: Value = if bytes.is_empty() {
             Value::Null
         } else {

@@ -43,6 +43,11 @@ pub fn routes() -> Router<AppState> {
         // checks no one in (a link preview or prefetch must not); the button does.
         .route("/checkin/{region}/{event}", get(checkin_form))
         .route("/r/{region}/me/claim", get(claim_form).post(claim))
+        .route("/r/{region}/me/transfer", get(transfer_form).post(transfer))
+        .route(
+            "/r/{region}/me/transfers/{transfer}/statement",
+            get(transfer_statement),
+        )
         .route("/scan", get(scan))
         .route("/scan/go", get(scan_go))
 }
@@ -1098,5 +1103,163 @@ mod tests {
         let b = bars(&m);
         assert_eq!(b[11].h, CHART_BAR_MAX, "the largest month fills the chart");
         assert_eq!(b[0].h, 0);
+    }
+}
+
+// ---------------------------------------------------------------- taking points elsewhere
+
+#[derive(Template)]
+#[template(path = "transfer_out.html")]
+struct TransferOutPage<'a> {
+    c: &'a Ctx,
+    region: String,
+    /// The agreements that let residents take points there today: (name, label).
+    partners: Vec<(String, String)>,
+    f: TransferOutForm,
+    key: String,
+    points: i64,
+    transfer: i64,
+    secret: String,
+    error: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TransferOutForm {
+    csrf: String,
+    key: String,
+    pub partner: String,
+    pub points: String,
+}
+
+async fn transfer_out_page(
+    c: &Ctx,
+    code: &RegionCode,
+    f: TransferOutForm,
+    done: Option<&Value>,
+    error: &str,
+    status: StatusCode,
+) -> Response {
+    let partners = match c.get(&format!("/api/v1/regions/{code}/agreements")).await {
+        Ok(v) => v
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| a["send"] == true && a["in_force"] == true)
+            .map(|a| {
+                let label = c.tr2(
+                    "tout.partner_label",
+                    s(&a, "partner_origin"),
+                    format!("{} : {}", n(&a, "rate_num"), n(&a, "rate_den")),
+                );
+                (s(&a, "partner"), label)
+            })
+            .collect(),
+        Err(p) => return c.problem_page(&p),
+    };
+    c.render(
+        status,
+        &TransferOutPage {
+            c,
+            region: code.to_string(),
+            partners,
+            f,
+            key: random_token(),
+            points: done.map_or(0, |v| n(v, "points")),
+            transfer: done.map_or(0, |v| n(v, "transfer")),
+            secret: done.map(|v| s(v, "secret")).unwrap_or_default(),
+            error: error.to_owned(),
+        },
+    )
+}
+
+/// A resident takes points to a region their home region has an agreement with.
+async fn transfer_form(c: Ctx, Path(r): Path<String>) -> Response {
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    if let Err(res) = my_member(&c, &code) {
+        return *res;
+    }
+    transfer_out_page(
+        &c,
+        &code,
+        TransferOutForm::default(),
+        None,
+        "",
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn transfer(c: Ctx, Path(r): Path<String>, Form(f): Form<TransferOutForm>) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let member = match my_member(&c, &code) {
+        Ok(m) => m,
+        Err(res) => return *res,
+    };
+    let Ok(points) = f.points.trim().parse::<i64>() else {
+        let msg = c.tr("tout.bad_points");
+        return transfer_out_page(&c, &code, f, None, msg, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let key = (!f.key.is_empty()).then(|| f.key.clone());
+    match c
+        .api(
+            Method::POST,
+            &format!("/api/v1/regions/{code}/members/{member}/transfers"),
+            Some(json!({"partner": f.partner, "points": points})),
+            key.as_deref(),
+        )
+        .await
+    {
+        // The code is shown on this answer only (not after a redirect): it is not
+        // kept anywhere a page could show it again.
+        Ok(v) => {
+            transfer_out_page(
+                &c,
+                &code,
+                TransferOutForm::default(),
+                Some(&v),
+                "",
+                StatusCode::CREATED,
+            )
+            .await
+        }
+        Err(p) => {
+            let msg = c.problem_full(&p);
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            transfer_out_page(&c, &code, f, None, &msg, status).await
+        }
+    }
+}
+
+/// The statement of one of my transfers, as a file to take to the other region.
+async fn transfer_statement(c: Ctx, Path((r, t)): Path<(String, String)>) -> Response {
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    if let Err(res) = my_member(&c, &code) {
+        return *res;
+    }
+    let Ok(transfer) = t.parse::<u64>() else {
+        return c.error_page(StatusCode::NOT_FOUND, c.tr("err.notfound"), None);
+    };
+    match c
+        .get_text(&format!(
+            "/api/v1/regions/{code}/transfers/{transfer}/statement"
+        ))
+        .await
+    {
+        Ok(text) => c.text_download(text, &format!("jifen-statement-{code}-{transfer}.txt")),
+        Err(p) => c.problem_page(&p),
     }
 }

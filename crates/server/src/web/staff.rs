@@ -44,6 +44,10 @@ pub fn routes() -> Router<AppState> {
         .route("/r/{region}/record/attributes", post(member_attributes))
         .route("/r/{region}/events", get(events).post(create_event))
         .route("/r/{region}/events/{event}", get(event))
+        .route(
+            "/r/{region}/transfers-in",
+            get(transfer_in_form).post(transfer_in),
+        )
         .route("/r/{region}/appeals", get(appeals))
         .route("/r/{region}/appeals/{appeal}/decide", post(decide_appeal))
 }
@@ -1564,5 +1568,127 @@ mod tests {
             Some("http://h/c/vil/3?exp=1&sig=abc")
         );
         assert_eq!(page_link("/elsewhere", "http://h"), None);
+    }
+}
+
+// ---------------------------------------------------------------- points from another region
+
+#[derive(Template)]
+#[template(path = "transfer_in.html")]
+struct TransferInPage<'a> {
+    c: &'a Ctx,
+    region: String,
+    f: TransferInForm,
+    key: String,
+    done: String,
+    error_field: String,
+    error: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TransferInForm {
+    csrf: String,
+    key: String,
+    pub member: String,
+    pub statement: String,
+    pub secret: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TakenQuery {
+    points: String,
+    from: String,
+}
+
+fn transfer_in_page(
+    c: &Ctx,
+    code: &RegionCode,
+    f: TransferInForm,
+    done: String,
+    error_field: &str,
+    error: &str,
+    status: StatusCode,
+) -> Response {
+    c.render(
+        status,
+        &TransferInPage {
+            c,
+            region: code.to_string(),
+            f,
+            key: random_token(),
+            done,
+            error_field: error_field.to_owned(),
+            error: error.to_owned(),
+        },
+    )
+}
+
+/// A station takes a resident's statement from another region, the resident present
+/// with the one-time code they were given at home.
+async fn transfer_in_form(c: Ctx, Path(r): Path<String>, Query(q): Query<TakenQuery>) -> Response {
+    let code = match region_for(&c, &r, &[Role::Station, Role::Admin]) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let done = if q.points.is_empty() {
+        String::new()
+    } else {
+        c.tr2("tin.done", &q.points, &q.from)
+    };
+    transfer_in_page(
+        &c,
+        &code,
+        TransferInForm::default(),
+        done,
+        "",
+        "",
+        StatusCode::OK,
+    )
+}
+
+async fn transfer_in(c: Ctx, Path(r): Path<String>, Form(f): Form<TransferInForm>) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_for(&c, &r, &[Role::Station, Role::Admin]) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let Ok(member) = f.member.trim().parse::<i64>() else {
+        let msg = c.tr("tin.bad_member");
+        return transfer_in_page(
+            &c,
+            &code,
+            f,
+            String::new(),
+            "member",
+            msg,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    };
+    let body = json!({"member": member, "statement": f.statement, "secret": f.secret});
+    let key = (!f.key.is_empty()).then(|| f.key.clone());
+    match c
+        .api(
+            Method::POST,
+            &format!("/api/v1/regions/{code}/transfers-in"),
+            Some(body),
+            key.as_deref(),
+        )
+        .await
+    {
+        Ok(v) => c.redirect(&format!(
+            "/r/{code}/transfers-in?points={}&from={}",
+            n(&v, "points"),
+            url_encode(&s(&v, "home_origin"))
+        )),
+        Err(p) => {
+            let field = p.field.clone().unwrap_or_default();
+            let msg = c.problem_full(&p);
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            transfer_in_page(&c, &code, f, String::new(), &field, &msg, status)
+        }
     }
 }
