@@ -758,11 +758,7 @@ fn accounts_roles_and_api_tokens() {
 fn an_agreement_half_is_set_read_refused_and_ended() {
     let app = spawn_app();
     let admin = app.login("admin");
-    let partner = jifen_log::NoteSigner::new(
-        "jifen.sz/log/sz-nanshan",
-        ed25519_dalek::SigningKey::from_bytes(&[4; 32]),
-    )
-    .expect("signer");
+    let partner = partner_log();
     let body = json!({"partner_origin": "jifen.sz/log/sz-nanshan", "partner_vkey": partner.vkey(),
                       "send": true, "receive": true, "categories": ["志愿服务"],
                       "rate_num": 1, "rate_den": 2, "cap_per_member_year": 200,

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::{BTreeSet, HashMap};
 
-use common::{App, Res, spawn_app};
+use common::{App, Res, partner_log, spawn_app};
 use jifen_server::web::i18n::{self, EN_SOURCE, Lang, ZH_SOURCE};
 
 /// A browser without a browser: keeps cookies, reads form tokens.
@@ -704,11 +704,7 @@ fn the_station_page_for_points_from_elsewhere_refuses_a_bad_statement_in_words()
 fn a_resident_takes_points_elsewhere_from_their_page() {
     let app = spawn_app();
     let admin = app.login("admin");
-    let partner = jifen_log::NoteSigner::new(
-        "jifen.sz/log/sz-nanshan",
-        ed25519_dalek::SigningKey::from_bytes(&[4; 32]),
-    )
-    .expect("signer");
+    let partner = partner_log();
     let r = app.put(
         "/api/v1/regions/vil/agreements/sz-nanshan",
         &admin,
@@ -789,11 +785,7 @@ fn the_transparency_page_lists_the_regions_agreements() {
         "{page}"
     );
     let admin = app.login("admin");
-    let partner = jifen_log::NoteSigner::new(
-        "jifen.sz/log/sz-nanshan",
-        ed25519_dalek::SigningKey::from_bytes(&[4; 32]),
-    )
-    .expect("signer");
+    let partner = partner_log();
     let r = app.put(
         "/api/v1/regions/vil/agreements/sz-nanshan",
         &admin,

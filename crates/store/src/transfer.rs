@@ -141,6 +141,59 @@ fn year_bounds(now: jifen_core::Timestamp, offset: i32) -> Result<(i64, i64)> {
     Ok((start(year)?, start(year + 1)?))
 }
 
+/// The two transfer tables, each numbered per region.
+#[derive(Clone, Copy)]
+enum Side {
+    Out,
+    In,
+}
+
+impl Side {
+    fn table(self) -> &'static str {
+        match self {
+            Side::Out => "transfers_out",
+            Side::In => "transfers_in",
+        }
+    }
+}
+
+/// The points `member` moved under the half `partner` in this local year, on `side`.
+#[allow(clippy::too_many_arguments)]
+fn moved_this_year(
+    c: &Conn,
+    side: Side,
+    region: &RegionCode,
+    partner: &RegionCode,
+    member: MemberId,
+    now: jifen_core::Timestamp,
+    offset: i32,
+) -> Result<i64> {
+    let (from, to) = year_bounds(now, offset)?;
+    let sum: Option<i64> = c.query_row(
+        &format!(
+            "SELECT CAST(SUM(points) AS BIGINT) FROM {} WHERE region = ?1 AND partner = ?2 \
+             AND member = ?3 AND created_ms >= ?4 AND created_ms < ?5",
+            side.table()
+        ),
+        params![region.as_str(), partner.as_str(), member.get(), from, to],
+        |r| r.get(0),
+    )?;
+    Ok(sum.unwrap_or(0))
+}
+
+/// The next transfer number on `side` in `region` (the caller holds the region's lock).
+fn next_transfer(c: &Conn, side: Side, region: &RegionCode) -> Result<u64> {
+    let max: Option<i64> = c.query_row(
+        &format!(
+            "SELECT MAX(transfer) FROM {} WHERE region = ?1",
+            side.table()
+        ),
+        params![region.as_str()],
+        |r| r.get(0),
+    )?;
+    from_sql_u64(max.unwrap_or(0) + 1)
+}
+
 fn in_force(
     a: &crate::recognition::AgreementRow,
     now: jifen_core::Timestamp,
@@ -213,14 +266,7 @@ fn transfer_out_in(b: &mut Batch<'_>, req: TransferOut) -> Result<TransferredOut
     member_present(c, &region, member)?;
     let cap = half.agreement.cap_per_member_year;
     if cap.is_positive() {
-        let (from, to) = year_bounds(now, offset)?;
-        let taken: Option<i64> = c.query_row(
-            "SELECT CAST(SUM(points) AS BIGINT) FROM transfers_out WHERE region = ?1 AND partner = ?2 AND member = ?3 \
-             AND created_ms >= ?4 AND created_ms < ?5",
-            params![region.as_str(), partner.as_str(), member.get(), from, to],
-            |r| r.get(0),
-        )?;
-        let taken = taken.unwrap_or(0);
+        let taken = moved_this_year(c, Side::Out, &region, &partner, member, now, offset)?;
         if taken.saturating_add(points.get()) > cap.get() {
             return Err(refused(
                 "agreement-cap",
@@ -230,12 +276,7 @@ fn transfer_out_in(b: &mut Batch<'_>, req: TransferOut) -> Result<TransferredOut
             ));
         }
     }
-    let max: Option<i64> = c.query_row(
-        "SELECT MAX(transfer) FROM transfers_out WHERE region = ?1",
-        params![region.as_str()],
-        |r| r.get(0),
-    )?;
-    let id = from_sql_u64(max.unwrap_or(0) + 1)?;
+    let id = next_transfer(c, Side::Out, &region)?;
     let secret = hex(&crate::keys::random_secret()?[..10]);
     let entry = b.append(Append {
         region: region.clone(),
@@ -525,14 +566,7 @@ fn transfer_in_in(b: &mut Batch<'_>, req: TransferIn) -> Result<TransferredIn> {
     }
     let cap = half.agreement.cap_per_member_year;
     if cap.is_positive() {
-        let (from, to) = year_bounds(now, offset)?;
-        let had: Option<i64> = c.query_row(
-            "SELECT CAST(SUM(points) AS BIGINT) FROM transfers_in WHERE region = ?1 AND partner = ?2 AND member = ?3 \
-             AND created_ms >= ?4 AND created_ms < ?5",
-            params![region.as_str(), half.partner.as_str(), member.get(), from, to],
-            |r| r.get(0),
-        )?;
-        let had = had.unwrap_or(0);
+        let had = moved_this_year(c, Side::In, &region, &half.partner, member, now, offset)?;
         if had.saturating_add(credit.get()) > cap.get() {
             return Err(refused(
                 "agreement-cap",
@@ -543,12 +577,7 @@ fn transfer_in_in(b: &mut Batch<'_>, req: TransferIn) -> Result<TransferredIn> {
             ));
         }
     }
-    let max: Option<i64> = c.query_row(
-        "SELECT MAX(transfer) FROM transfers_in WHERE region = ?1",
-        params![region.as_str()],
-        |r| r.get(0),
-    )?;
-    let id = from_sql_u64(max.unwrap_or(0) + 1)?;
+    let id = next_transfer(c, Side::In, &region)?;
     let entry = b.append(Append {
         region: region.clone(),
         entry: NewEntry {

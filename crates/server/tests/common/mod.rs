@@ -79,6 +79,16 @@ impl Drop for App {
     }
 }
 
+/// A partner region's log for recognition tests (`jifen.sz/log/sz-nanshan`, a fixed key):
+/// only its verifier key is used, as the other region would publish it.
+pub fn partner_log() -> jifen_log::NoteSigner {
+    jifen_log::NoteSigner::new(
+        "jifen.sz/log/sz-nanshan",
+        ed25519_dalek::SigningKey::from_bytes(&[4; 32]),
+    )
+    .expect("signer")
+}
+
 /// 2026-03-10 10:00 in China.
 pub fn fixture_time() -> Timestamp {
     let d = parse_date("2026-03-10").expect("valid");
