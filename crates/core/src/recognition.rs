@@ -45,6 +45,10 @@ pub struct Agreement {
     /// checkpoint a statement must carry, and how many of them.
     pub witnesses: Vec<String>,
     pub quorum: u32,
+    /// The region's policy for the partner's statements of annual scores: whether a
+    /// member's stated score for last year (at the rate) counts toward the level they
+    /// hold here, as a score of their own last year would.
+    pub count_scores: bool,
 }
 
 /// Why a half is not acceptable; each names its field.
@@ -192,6 +196,7 @@ mod tests {
             valid_to: Some(parse_date("2026-12-31").expect("date")),
             witnesses: vec![],
             quorum: 0,
+            count_scores: false,
         }
     }
 

@@ -246,6 +246,7 @@ fn seed(app: &App) -> Seed {
                     valid_to: None,
                     witnesses: vec![],
                     quorum: 0,
+                    count_scores: false,
                 },
             )
             .expect("seed agreement");

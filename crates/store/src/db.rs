@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0013_witnesses.sql"),
     include_str!("../migrations/sqlite/0014_recognition_agreements.sql"),
     include_str!("../migrations/sqlite/0015_transfers.sql"),
+    include_str!("../migrations/sqlite/0016_recognized_scores.sql"),
 ];
 
 /// The PostgreSQL migrations, in order: the same schema as SQLite's, in PostgreSQL's types.
@@ -48,6 +49,7 @@ const PG_MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres/0014_witnesses.sql"),
     include_str!("../migrations/postgres/0015_recognition_agreements.sql"),
     include_str!("../migrations/postgres/0016_transfers.sql"),
+    include_str!("../migrations/postgres/0017_recognized_scores.sql"),
 ];
 
 /// The oldest PostgreSQL jifen runs on (as `server_version_num`): 13 brings

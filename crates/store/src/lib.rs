@@ -36,6 +36,7 @@ pub mod keys;
 pub mod market;
 pub mod read;
 pub mod recognition;
+pub mod scores;
 pub mod sql;
 pub mod transfer;
 mod web_reads;

@@ -455,9 +455,10 @@ pub(crate) fn update_reward_in(
 
 // ---------------------------------------------------------------- levels
 
-/// The level a member holds now: the higher of what the last closed year gave
-/// them and what this year's score so far reaches. Levels follow points earned,
-/// never the spendable balance.
+/// The level a member holds now: the highest of what the last closed year gave
+/// them, what this year's score so far reaches, and last year's score stated by a
+/// partner region whose agreement half counts it (`scores.rs`). Levels follow
+/// points earned, never the spendable balance.
 pub fn member_level(
     c: &Conn,
     region: &RegionCode,
@@ -473,7 +474,8 @@ pub fn member_level(
         params![region.as_str(), member.get(), year - 1],
         |r| r.get(0),
     )?;
-    let score = Points::new(annual.max(frozen.unwrap_or(0)));
+    let stated = crate::scores::counted_score(c, region, member, year - 1)?;
+    let score = Points::new(annual.max(frozen.unwrap_or(0)).max(stated));
     Ok(levels.level_for(score).cloned())
 }
 

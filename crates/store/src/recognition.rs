@@ -62,7 +62,7 @@ fn check_keys(a: &Agreement) -> Result<()> {
 
 const COLUMNS: &str = "partner, partner_origin, partner_vkey, send, receive, categories, \
     rate_num, rate_den, cap_per_member_year, valid_from, valid_to, witnesses, quorum, \
-    updated_ms, ended_ms";
+    updated_ms, ended_ms, count_scores";
 
 fn from_row(r: &Row<'_>) -> Result<AgreementRow> {
     let partner: String = r.get(0)?;
@@ -95,6 +95,7 @@ fn from_row(r: &Row<'_>) -> Result<AgreementRow> {
             valid_to: r.get::<Option<String>>(10)?.map(date).transpose()?,
             witnesses: list(r.get(11)?, ' '),
             quorum: term(r.get(12)?)?,
+            count_scores: r.get::<i64>(15)? != 0,
         },
         updated_ms: r.get(13)?,
         ended_ms: r.get(14)?,
@@ -186,14 +187,15 @@ impl Store {
             c.execute(
                 "INSERT INTO recognition_agreements (region, partner, partner_origin, partner_vkey, \
                  send, receive, categories, rate_num, rate_den, cap_per_member_year, valid_from, \
-                 valid_to, witnesses, quorum, updated_ms, ended_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, NULL) \
+                 valid_to, witnesses, quorum, updated_ms, ended_ms, count_scores) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, NULL, ?16) \
                  ON CONFLICT (region, partner) DO UPDATE SET partner_origin = excluded.partner_origin, \
                  partner_vkey = excluded.partner_vkey, send = excluded.send, receive = excluded.receive, \
                  categories = excluded.categories, rate_num = excluded.rate_num, \
                  rate_den = excluded.rate_den, cap_per_member_year = excluded.cap_per_member_year, \
                  valid_from = excluded.valid_from, valid_to = excluded.valid_to, \
-                 witnesses = excluded.witnesses, quorum = excluded.quorum, updated_ms = excluded.updated_ms",
+                 witnesses = excluded.witnesses, quorum = excluded.quorum, updated_ms = excluded.updated_ms, \
+                 count_scores = excluded.count_scores",
                 params![
                     region.as_str(),
                     partner.as_str(),
@@ -209,7 +211,8 @@ impl Store {
                     a.valid_to.map(|d| d.to_string()),
                     a.witnesses.join(" "),
                     i64::from(a.quorum),
-                    now
+                    now,
+                    i64::from(a.count_scores)
                 ],
             )?;
             read_one(c, &region, &partner)?

@@ -51,14 +51,21 @@ pub struct Statement {
     pub index: u64,
     pub points: Points,
     pub secret_sha256: String,
+    /// The categories the home half counted when the points left (none: every one);
+    /// a receiving half that names categories takes only points of its own.
+    pub categories: Vec<String>,
 }
 
 impl Statement {
     pub fn to_text(&self) -> String {
-        format!(
+        let mut text = format!(
             "{STATEMENT_HEADER}\nfrom {}\nto {}\ntransfer {}\nindex {}\npoints {}\nsecret {}\n",
             self.from, self.to, self.transfer, self.index, self.points, self.secret_sha256
-        )
+        );
+        for c in &self.categories {
+            text.push_str(&format!("category {c}\n"));
+        }
+        text
     }
 
     /// Parses the statement's text strictly (what parses re-encodes the same).
@@ -74,9 +81,9 @@ impl Statement {
         let index = field("index")?.parse().ok()?;
         let points = Points::new(field("points")?.parse().ok()?);
         let secret_sha256 = field("secret")?.to_owned();
-        if lines.next().is_some() {
-            return None;
-        }
+        let categories = lines
+            .map(|l| l.strip_prefix("category ").map(str::to_owned))
+            .collect::<Option<Vec<String>>>()?;
         let st = Statement {
             from,
             to,
@@ -84,6 +91,7 @@ impl Statement {
             index,
             points,
             secret_sha256,
+            categories,
         };
         (st.to_text() == text).then_some(st)
     }
@@ -108,7 +116,7 @@ fn own_origin(c: &Conn, region: &RegionCode) -> Result<(String, i32)> {
     .ok_or_else(|| StoreError::NotFound(format!("region {region}")))
 }
 
-fn member_present(c: &Conn, region: &RegionCode, member: MemberId) -> Result<()> {
+pub(crate) fn member_present(c: &Conn, region: &RegionCode, member: MemberId) -> Result<()> {
     let name: Option<Option<String>> = c.query_opt(
         "SELECT name FROM members WHERE region = ?1 AND member = ?2",
         params![region.as_str(), member.get()],
@@ -157,18 +165,16 @@ impl Side {
     }
 }
 
-/// The points `member` moved under the half `partner` in this local year, on `side`.
-#[allow(clippy::too_many_arguments)]
-fn moved_this_year(
+/// The points `member` moved under the half `partner` on `side`, created in
+/// `[from, to)` (ms).
+fn moved(
     c: &Conn,
     side: Side,
     region: &RegionCode,
     partner: &RegionCode,
     member: MemberId,
-    now: jifen_core::Timestamp,
-    offset: i32,
+    (from, to): (i64, i64),
 ) -> Result<i64> {
-    let (from, to) = year_bounds(now, offset)?;
     let sum: Option<i64> = c.query_row(
         &format!(
             "SELECT CAST(SUM(points) AS BIGINT) FROM {} WHERE region = ?1 AND partner = ?2 \
@@ -192,6 +198,36 @@ fn next_transfer(c: &Conn, side: Side, region: &RegionCode) -> Result<u64> {
         |r| r.get(0),
     )?;
     from_sql_u64(max.unwrap_or(0) + 1)
+}
+
+/// The points `member` earned, net, under indicators (any version, of the region's
+/// lineage) whose category is one of `categories`, all time.
+fn earned_in(
+    c: &Conn,
+    region: &RegionCode,
+    member: MemberId,
+    categories: &[String],
+) -> Result<i64> {
+    let (all, _) = crate::admin::lineage_indicators(c, region)?;
+    let counted: std::collections::HashSet<(String, i64)> = all
+        .iter()
+        .filter(|i| categories.contains(&i.category))
+        .map(|i| (i.code.as_str().to_owned(), i64::from(i.version)))
+        .collect();
+    let mut sum = 0i64;
+    c.query_each(
+        "SELECT indicator, indicator_version, CAST(SUM(amount) AS BIGINT) FROM entries \
+         WHERE region = ?1 AND member = ?2 AND indicator IS NOT NULL \
+         GROUP BY indicator, indicator_version",
+        params![region.as_str(), member.get()],
+        |r| {
+            if counted.contains(&(r.get::<String>(0)?, r.get::<i64>(1)?)) {
+                sum = sum.saturating_add(r.get::<i64>(2)?);
+            }
+            Ok(())
+        },
+    )?;
+    Ok(sum)
 }
 
 fn in_force(
@@ -266,12 +302,35 @@ fn transfer_out_in(b: &mut Batch<'_>, req: TransferOut) -> Result<TransferredOut
     member_present(c, &region, member)?;
     let cap = half.agreement.cap_per_member_year;
     if cap.is_positive() {
-        let taken = moved_this_year(c, Side::Out, &region, &partner, member, now, offset)?;
+        let year = year_bounds(now, offset)?;
+        let taken = moved(c, Side::Out, &region, &partner, member, year)?;
         if taken.saturating_add(points.get()) > cap.get() {
             return Err(refused(
                 "agreement-cap",
                 format!(
                     "the agreement {partner} lets a resident take {cap} points a year; {taken} taken already this year"
+                ),
+            ));
+        }
+    }
+    let categories = half.agreement.categories.clone();
+    if !categories.is_empty() {
+        let earned = earned_in(c, &region, member, &categories)?;
+        let taken = moved(
+            c,
+            Side::Out,
+            &region,
+            &partner,
+            member,
+            (i64::MIN, i64::MAX),
+        )?;
+        let room = earned.saturating_sub(taken).max(0);
+        if points.get() > room {
+            return Err(refused(
+                "agreement-categories",
+                format!(
+                    "the agreement {partner} counts points of {} only: member {member} earned {earned} there and took {taken} already, so at most {room} can go",
+                    categories.join("、")
                 ),
             ));
         }
@@ -295,8 +354,8 @@ fn transfer_out_in(b: &mut Batch<'_>, req: TransferOut) -> Result<TransferredOut
         idempotency_key: None,
     })?;
     b.conn().execute(
-        "INSERT INTO transfers_out (region, transfer, partner, member, points, seq, secret_sha256, created_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO transfers_out (region, transfer, partner, member, points, seq, secret_sha256, created_ms, categories) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             region.as_str(),
             sql_u64(id)?,
@@ -305,7 +364,8 @@ fn transfer_out_in(b: &mut Batch<'_>, req: TransferOut) -> Result<TransferredOut
             points.get(),
             sql_u64(entry.seq)?,
             sha256_hex(secret.as_bytes()),
-            now.millis()
+            now.millis(),
+            categories.join("\n")
         ],
     )?;
     Ok(TransferredOut {
@@ -326,16 +386,17 @@ impl Store {
                 "transfer {region}:{transfer}"
             )));
         }
-        let (partner, member, points, seq, secret, origin): (
+        let (partner, member, points, seq, secret, origin, categories): (
             String,
             i64,
             i64,
             i64,
+            String,
             String,
             String,
         ) = self.read(|c| {
             c.query_opt(
-                "SELECT t.partner, t.member, t.points, t.seq, t.secret_sha256, r.origin \
+                "SELECT t.partner, t.member, t.points, t.seq, t.secret_sha256, r.origin, t.categories \
                      FROM transfers_out t JOIN regions r ON r.region = t.region \
                      WHERE t.region = ?1 AND t.transfer = ?2",
                 params![region.as_str(), sql_u64(transfer)?],
@@ -347,6 +408,7 @@ impl Store {
                         r.get(3)?,
                         r.get(4)?,
                         r.get(5)?,
+                        r.get(6)?,
                     ))
                 },
             )?
@@ -362,6 +424,11 @@ impl Store {
             index: from_sql_u64(seq)?,
             points: Points::new(points),
             secret_sha256: secret,
+            categories: categories
+                .split('\n')
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
         };
         let note = self.sign_note(region, &st.to_text())?;
         let (_, _, receipt) = self.receipt(region, st.index)?;
@@ -506,6 +573,23 @@ fn check_statement(
             ),
         ));
     }
+    if !a.categories.is_empty()
+        && (st.categories.is_empty() || st.categories.iter().any(|x| !a.counts(x)))
+    {
+        return Err(refused(
+            "statement-categories",
+            format!(
+                "the agreement {} takes points of {} only; the statement's points count {}",
+                half.partner,
+                a.categories.join("、"),
+                if st.categories.is_empty() {
+                    "every category".to_owned()
+                } else {
+                    st.categories.join("、")
+                }
+            ),
+        ));
+    }
     let public = PublicLeaf::decode(&leaf).map_err(|e| malformed(&format!("'s entry: {e}")))?;
     if public.kind != EntryKind::RecognitionOut
         || public.amount != st.points
@@ -566,7 +650,8 @@ fn transfer_in_in(b: &mut Batch<'_>, req: TransferIn) -> Result<TransferredIn> {
     }
     let cap = half.agreement.cap_per_member_year;
     if cap.is_positive() {
-        let had = moved_this_year(c, Side::In, &region, &half.partner, member, now, offset)?;
+        let year = year_bounds(now, offset)?;
+        let had = moved(c, Side::In, &region, &half.partner, member, year)?;
         if had.saturating_add(credit.get()) > cap.get() {
             return Err(refused(
                 "agreement-cap",

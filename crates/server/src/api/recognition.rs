@@ -60,6 +60,10 @@ pub struct AgreementIn {
     pub witnesses: Vec<String>,
     #[serde(default)]
     pub quorum: u32,
+    /// Policy for the partner's statements of annual scores: whether last year's
+    /// stated score (at the rate) counts toward a member's level here.
+    #[serde(default)]
+    pub count_scores: bool,
 }
 
 fn unit_rate() -> u32 {
@@ -83,6 +87,7 @@ pub struct AgreementOut {
     pub valid_to: Option<String>,
     pub witnesses: Vec<String>,
     pub quorum: u32,
+    pub count_scores: bool,
     pub updated: String,
     /// When this side ended it.
     pub ended: Option<String>,
@@ -107,6 +112,7 @@ fn out(row: AgreementRow, offset: i32, today: time::Date) -> AgreementOut {
         valid_to: a.valid_to.map(|d| d.to_string()),
         witnesses: a.witnesses,
         quorum: a.quorum,
+        count_scores: a.count_scores,
         updated: rfc3339(Timestamp::from_millis(row.updated_ms), offset),
         ended: row
             .ended_ms
@@ -203,6 +209,7 @@ async fn put(
             .transpose()?,
         witnesses: body.witnesses,
         quorum: body.quorum,
+        count_scores: body.count_scores,
     };
     let c2 = code.clone();
     let row = read(
@@ -242,6 +249,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(transfer_out))
         .routes(routes!(statement))
         .routes(routes!(transfer_in, transfers_in))
+        .routes(routes!(score_statement))
+        .routes(routes!(take_scores))
+        .routes(routes!(recognized_scores))
 }
 
 // ---------------------------------------------------------------- transfers
@@ -466,4 +476,188 @@ async fn transfers_in(
             })
             .collect(),
     ))
+}
+
+// ---------------------------------------------------------------- scores of past years
+
+/// The partner a statement of scores is for.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreStatementIn {
+    /// The name this region gives the partner (its agreement's).
+    pub partner: String,
+}
+
+/// One closed year's annual score.
+#[derive(Serialize, ToSchema)]
+pub struct YearScoreOut {
+    pub year: i32,
+    pub score: i64,
+}
+
+/// A statement of annual scores and its one-time code, shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct ScoreStatementOut {
+    /// The note signed by this region's log key: the two logs, the day, a pseudonymous
+    /// subject (no name, no member number), the code's SHA-256 and the scores.
+    pub statement: String,
+    pub secret: String,
+    pub years: Vec<YearScoreOut>,
+}
+
+fn member_of_path(m: &str) -> ApiResult<jifen_core::MemberId> {
+    m.parse::<i64>()
+        .ok()
+        .and_then(|n| jifen_core::MemberId::new(n).ok())
+        .ok_or_else(|| ApiError::not_found(format!("member {m}")))
+}
+
+/// A statement of a member's annual scores of the closed years, for a partner region
+/// to count toward levels and honours (no points move, nothing is logged). Each call,
+/// a retry too, makes a new statement and code and keeps nothing (the Idempotency-Key
+/// every write carries is not looked up): each statement it made still checks. The
+/// resident for themself, a station or an admin.
+#[utoipa::path(post, path = "/api/v1/regions/{region}/members/{member}/score-statements", tag = "recognition", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"), ("member" = i64, Path, description = "member number")),
+    request_body = ScoreStatementIn,
+    responses((status = 201, body = ScoreStatementOut), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn score_statement(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((r, m)): Path<(String, String)>,
+    ApiJson(body): ApiJson<ScoreStatementIn>,
+) -> ApiResult<(axum::http::StatusCode, Json<ScoreStatementOut>)> {
+    let code = region(&r)?;
+    let member = member_of_path(&m)?;
+    let own = who.member_of(&code) == Some(member) && who.has(&code, Role::Resident);
+    if !own {
+        who.require(&code, &[Role::Station, Role::Admin])?;
+    }
+    let partner = RegionCode::parse(&body.partner)
+        .map_err(|e| ApiError::field("partner", format!("the agreement's name: {e}")))?;
+    let (doc, secret) = read(&state, move |s| {
+        Ok(s.score_statement(&code, member, &partner)?)
+    })
+    .await?;
+    let body = doc.split_once("\n\n").map_or("", |(t, _)| t);
+    let years = jifen_store::scores::ScoreStatement::parse(&format!("{body}\n"))
+        .map(|st| {
+            st.years
+                .into_iter()
+                .map(|(year, s)| YearScoreOut {
+                    year,
+                    score: s.get(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(ScoreStatementOut {
+            statement: doc,
+            secret,
+            years,
+        }),
+    ))
+}
+
+/// A statement of scores taken at this region's station, the resident present.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TakeScoresIn {
+    /// The member here the scores are for.
+    pub member: i64,
+    /// The statement, as the home region gave it.
+    pub statement: String,
+    /// The one-time code the resident was shown at home.
+    pub secret: String,
+}
+
+/// A year's score taken from a partner's statement.
+#[derive(Serialize, ToSchema)]
+pub struct RecognizedScoreOut {
+    /// The agreement's name here.
+    pub partner: String,
+    pub year: i32,
+    /// The score at home.
+    pub home_score: i64,
+    /// The score at this agreement's rate.
+    pub points: i64,
+    /// Whether this region's policy counts it toward the member's level.
+    pub counts: bool,
+}
+
+fn score_out(r: jifen_store::scores::RecognizedScore) -> RecognizedScoreOut {
+    RecognizedScoreOut {
+        partner: r.partner,
+        year: r.year,
+        home_score: r.home_score.get(),
+        points: r.points.get(),
+        counts: r.counts,
+    }
+}
+
+/// A station takes a resident's statement of scores from a partner region, checked
+/// offline against the partner's key and the agreement; each year's score is kept for
+/// the member (a newer statement replaces an older). Station, admin.
+#[utoipa::path(post, path = "/api/v1/regions/{region}/recognized-scores", tag = "recognition", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"),
+           ("Idempotency-Key" = String, Header, description = "required on every write")),
+    request_body = TakeScoresIn,
+    responses((status = 201, body = Vec<RecognizedScoreOut>), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn take_scores(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(r): Path<String>,
+    headers: axum::http::HeaderMap,
+    ApiJson(body): ApiJson<TakeScoresIn>,
+) -> ApiResult<axum::response::Response> {
+    let code = region(&r)?;
+    who.require(&code, &[Role::Station, Role::Admin])?;
+    let member = jifen_core::MemberId::new(body.member)
+        .map_err(|e| ApiError::field("member", e.to_string()))?;
+    let key = crate::write::idempotency_key(&headers)?;
+    let by = who.id();
+    let path = format!("/api/v1/regions/{code}/recognized-scores");
+    let cmd = jifen_store::scores::TakeScores {
+        region: code,
+        member,
+        document: body.statement.replace("\r\n", "\n"),
+        secret: body.secret,
+        by,
+    };
+    crate::write::once(
+        &state,
+        by,
+        key,
+        "POST",
+        path,
+        axum::http::StatusCode::CREATED,
+        cmd,
+        |rows| rows.iter().cloned().map(score_out).collect::<Vec<_>>(),
+    )
+    .await
+}
+
+/// The scores taken for a member from partners' statements, newest year first. The
+/// member, a station or an admin.
+#[utoipa::path(get, path = "/api/v1/regions/{region}/members/{member}/recognized-scores", tag = "recognition", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"), ("member" = i64, Path, description = "member number")),
+    responses((status = 200, body = Vec<RecognizedScoreOut>), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+async fn recognized_scores(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((r, m)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<RecognizedScoreOut>>> {
+    let code = region(&r)?;
+    let member = member_of_path(&m)?;
+    let own = who.member_of(&code) == Some(member) && who.has(&code, Role::Resident);
+    if !own {
+        who.require(&code, &[Role::Station, Role::Admin])?;
+    }
+    let rows = read(&state, move |s| Ok(s.recognized_scores(&code, member)?)).await?;
+    Ok(Json(rows.into_iter().map(score_out).collect()))
 }

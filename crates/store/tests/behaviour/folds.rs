@@ -253,11 +253,11 @@ fn a_database_from_before_the_marks_is_upgraded() {
     let database = ts.store.database().clone();
     // Back to the schema before the marks: no member_year_folds, an older version,
     // and none of the later migrations (the idempotency digests, the sign-in attempts,
-    // the data access log, the attributes, the region settings, the review reasons and member codes, the shop's pictures, the witnesses, the agreements and transfers).
+    // the data access log, the attributes, the region settings, the review reasons and member codes, the shop's pictures, the witnesses, the agreements and transfers, the recognized scores).
     let raw = ts.raw_conn();
     raw.execute_batch(match &database {
         Database::Sqlite => {
-            "DROP TABLE transfers_in; DROP TABLE transfers_out; DROP TABLE recognition_agreements; DROP TABLE witnessed_logs; DROP TABLE region_witnesses; DROP TABLE cosignatures; \
+            "DROP TABLE recognized_scores; DROP TABLE transfers_in; DROP TABLE transfers_out; DROP TABLE recognition_agreements; DROP TABLE witnessed_logs; DROP TABLE region_witnesses; DROP TABLE cosignatures; \
              ALTER TABLE regions DROP COLUMN witness_quorum; \
              DROP TABLE reward_pictures; ALTER TABLE rewards DROP COLUMN category; \
              DROP TABLE member_codes; ALTER TABLE claim_reviews DROP COLUMN reason; \
@@ -269,7 +269,7 @@ fn a_database_from_before_the_marks_is_upgraded() {
              DROP TABLE member_year_folds; PRAGMA user_version = 4"
         }
         Database::Postgres(_) => {
-            "DROP TABLE transfers_in; DROP TABLE transfers_out; DROP TABLE recognition_agreements; DROP TABLE witnessed_logs; DROP TABLE region_witnesses; DROP TABLE cosignatures; \
+            "DROP TABLE recognized_scores; DROP TABLE transfers_in; DROP TABLE transfers_out; DROP TABLE recognition_agreements; DROP TABLE witnessed_logs; DROP TABLE region_witnesses; DROP TABLE cosignatures; \
              ALTER TABLE regions DROP COLUMN witness_quorum; \
              DROP TABLE reward_pictures; ALTER TABLE rewards DROP COLUMN category; \
              DROP TABLE member_codes; ALTER TABLE claim_reviews DROP COLUMN reason; \

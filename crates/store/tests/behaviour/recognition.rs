@@ -33,6 +33,7 @@ fn half() -> Agreement {
                 .vkey(),
         ],
         quorum: 1,
+        count_scores: false,
     }
 }
 

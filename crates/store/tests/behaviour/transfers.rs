@@ -28,6 +28,7 @@ fn half(partner: &TestStore, region: &str, send: bool) -> Agreement {
         valid_to: None,
         witnesses: vec![],
         quorum: 0,
+        count_scores: true,
     }
 }
 
@@ -169,4 +170,165 @@ fn points_move_by_statement_once_and_only_as_agreed() {
         away.audit_transfers(),
         Err(StoreError::Corrupt(_))
     ));
+}
+
+#[test]
+fn categories_bound_a_transfer_and_stated_scores_count_toward_a_level() {
+    use jifen_core::level::{Level, Levels};
+    use jifen_core::{MemberId, Timestamp};
+    use jifen_store::scores::TakeScores;
+
+    let home = spawn_village();
+    home.put(indicator(VIL, "MEET", 5));
+    home.put(jifen_core::Indicator {
+        category: "志愿服务".into(),
+        ..indicator(VIL, "HELP", 10)
+    });
+    home.append_ok(VIL, award(1, "MEET", 5, 12));
+    home.append_ok(VIL, award(1, "HELP", 10, 2));
+    let away = spawn_store();
+    away.add_region("sz", None);
+    away.household("sz", 1);
+    away.member("sz", 7, 1, "来自高桥的居民");
+    away.member("sz", 8, 1, "另一位居民");
+    let volunteering = vec!["志愿服务".to_owned()];
+    home.put_agreement(
+        rc(VIL),
+        rc("sz"),
+        Agreement {
+            categories: volunteering.clone(),
+            cap_per_member_year: Points::new(0),
+            ..half(&away, "sz", true)
+        },
+    )
+    .expect("home half");
+    let away_half = |categories: Vec<String>| Agreement {
+        categories,
+        ..half(&home, VIL, false)
+    };
+    away.put_agreement(rc("sz"), rc("vil"), away_half(vec!["自治".into()]))
+        .expect("away half");
+
+    // Of the 80 points, 20 were earned in 志愿服务: at most 20 can go.
+    let out = |points: i64| {
+        home.run(TransferOut {
+            region: rc(VIL),
+            member: mid(1),
+            partner: rc("sz"),
+            points: Points::new(points),
+            by: op(1),
+        })
+    };
+    assert_eq!(
+        code(&out(30).expect_err("more than earned there")),
+        "agreement-categories"
+    );
+    let t = out(20).expect("twenty");
+    assert_eq!(
+        code(&out(1).expect_err("nothing left")),
+        "agreement-categories"
+    );
+    let (_, doc) = home.statement(&rc(VIL), t.transfer).expect("statement");
+    assert!(doc.contains("\ncategory 志愿服务\n"), "{doc}");
+    let take = || {
+        away.run(TransferIn {
+            region: rc("sz"),
+            member: mid(7),
+            document: doc.clone(),
+            secret: t.secret.clone(),
+            by: op(2),
+        })
+    };
+    // A receiving half that counts only 自治 does not take points of 志愿服务.
+    assert_eq!(
+        code(&take().expect_err("other category")),
+        "statement-categories"
+    );
+    away.put_agreement(
+        rc("sz"),
+        rc("vil"),
+        away_half(vec!["自治".into(), "志愿服务".into()]),
+    )
+    .expect("wider");
+    assert_eq!(take().expect("taken").entry.amount, Points::new(10));
+
+    // The scores of closed years, stated at home and taken for member 7.
+    away.store
+        .set_levels(
+            rc("sz"),
+            Levels::new(vec![Level {
+                code: "star".into(),
+                name: "星级".into(),
+                min_score: Points::new(30),
+            }])
+            .expect("levels"),
+        )
+        .expect("set levels");
+    assert!(
+        home.score_statement(&rc(VIL), mid(1), &rc("sz")).is_err(),
+        "no closed year yet"
+    );
+    let jan = |d: &str| {
+        Timestamp::start_of(parse_date(d).expect("date"), 480)
+            .expect("time")
+            .plus_days(0)
+    };
+    home.set_time(jan("2027-01-05"));
+    away.set_time(jan("2027-01-06"));
+    home.close_year(&rc(VIL), 2026, op(1), |_| {})
+        .expect("closed");
+    let (scores, secret) = home
+        .score_statement(&rc(VIL), mid(1), &rc("sz"))
+        .expect("statement of scores");
+    assert!(scores.contains("\nyear 2026 80\n"), "{scores}");
+    assert!(
+        !scores.contains("张小三") && !scores.contains("member"),
+        "{scores}"
+    );
+    let take = |member: i64, doc: &str, secret: &str| {
+        away.run(TakeScores {
+            region: rc("sz"),
+            member: mid(member),
+            document: doc.to_owned(),
+            secret: secret.to_owned(),
+            by: op(2),
+        })
+    };
+    let level = |m: i64| {
+        away.store
+            .member_level(&rc("sz"), MemberId::new(m).expect("id"))
+            .expect("level")
+            .map(|l| l.code)
+    };
+    assert_eq!(level(7), None);
+    assert_eq!(
+        code(&take(7, &scores, "0000").expect_err("wrong code")),
+        "statement-secret"
+    );
+    let changed = scores.replacen("year 2026 80", "year 2026 800", 1);
+    assert_eq!(
+        code(&take(7, &changed, &secret).expect_err("changed")),
+        "statement-signature"
+    );
+    let taken = take(7, &scores, &secret).expect("taken");
+    assert_eq!(
+        (taken[0].year, taken[0].home_score, taken[0].points),
+        (2026, Points::new(80), Points::new(40))
+    );
+    assert_eq!(level(7).as_deref(), Some("star"), "40 stated ≥ 30");
+    assert_eq!(
+        code(&take(8, &scores, &secret).expect_err("another member")),
+        "statement-other-member"
+    );
+    // Taken again (a newer statement), it replaces; ended, it no longer counts.
+    take(7, &scores, &secret).expect("again");
+    assert_eq!(
+        away.recognized_scores(&rc("sz"), mid(7))
+            .expect("list")
+            .len(),
+        1
+    );
+    away.end_agreement(rc("sz"), rc("vil")).expect("ended");
+    assert_eq!(level(7), None);
+    assert!(!away.recognized_scores(&rc("sz"), mid(7)).expect("list")[0].counts);
 }
