@@ -535,6 +535,31 @@ fn table(s: &Seed) -> Vec<Row> {
             EVERY,
             200,
         ),
+        // Member 1 has no closed year: allowed callers get the statement refused.
+        row(
+            "POST",
+            "/api/v1/regions/{region}/members/{member}/score-statements",
+            &format!("/api/v1/regions/{v}/members/1/score-statements"),
+            Some(json!({"partner": "sz"})),
+            STATION_ADMIN_OWNER,
+            422,
+        ),
+        row(
+            "POST",
+            "/api/v1/regions/{region}/recognized-scores",
+            &format!("/api/v1/regions/{v}/recognized-scores"),
+            Some(json!({"member": 1, "statement": "none", "secret": "none"})),
+            STATION_OR_ADMIN,
+            422,
+        ),
+        row(
+            "GET",
+            "/api/v1/regions/{region}/members/{member}/recognized-scores",
+            &format!("/api/v1/regions/{v}/members/1/recognized-scores"),
+            None,
+            STATION_ADMIN_OWNER,
+            200,
+        ),
         // The seed's reward has a picture: anyone may see it; a body that is not
         // an image is refused (422) to admins, the caller to everyone else.
         row(

@@ -772,6 +772,94 @@ fn a_resident_takes_points_elsewhere_from_their_page() {
         "{}",
         st.text()
     );
+    // The answer also shows the statement as a QR code.
+    assert!(text.contains("id=\"tout-qr\"><svg"), "{text}");
+
+    // A statement of scores: refused while no year is closed, then made with its code
+    // and QR code once 2026 is closed (in January 2027).
+    let scores = |w: &mut Web, csrf: &str| {
+        w.post(
+            "/r/vil/me/score-statement?lang=en",
+            &[("csrf", csrf), ("partner", "sz-nanshan")],
+        )
+    };
+    let r = scores(&mut w, &csrf);
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("has no closed year yet"), "{}", r.text());
+    app.clock.set(common::fixture_time().plus_days(300));
+    let admin = app.login("admin");
+    let r = app.post(
+        "/api/v1/regions/vil/years/2026/close",
+        Some(&admin),
+        &serde_json::json!({}),
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let mut w = Web::new(&app);
+    w.sign_in("resident");
+    let csrf = w.csrf("/r/vil/me/transfer");
+    let r = scores(&mut w, &csrf);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let text = r.text();
+    assert!(
+        text.contains(
+            "readonly>jifen/scores/v1\nfrom test.local/log/vil\nto jifen.sz/log/sz-nanshan\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("\nyear 2026 "), "{text}");
+    assert!(text.contains("id=\"scores-secret\">"), "{text}");
+    assert!(text.contains("id=\"scores-qr\"><svg"), "{text}");
+}
+
+/// The station's page takes a statement of scores too: a real one (signed by the
+/// partner's key, the region's half receiving) shows each year taken.
+#[test]
+fn the_station_page_takes_a_statement_of_scores() {
+    let app = spawn_app();
+    let admin = app.login("admin");
+    let partner = partner_log();
+    let r = app.put(
+        "/api/v1/regions/vil/agreements/sz-nanshan",
+        &admin,
+        &serde_json::json!({"partner_origin": "jifen.sz/log/sz-nanshan", "partner_vkey": partner.vkey(),
+                            "receive": true, "rate_num": 1, "rate_den": 2, "count_scores": true,
+                            "valid_from": "2026-01-01"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    use sha2::Digest;
+    let secret = "a1b2c3";
+    let digest: String = sha2::Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let statement = partner
+        .sign(&format!(
+            "jifen/scores/v1\nfrom jifen.sz/log/sz-nanshan\nto test.local/log/vil\nmade 2026-03-01\n\
+             subject 5ub1ec7\nsecret {digest}\nyear 2025 300\nyear 2024 100\n"
+        ))
+        .expect("signed");
+    let mut w = Web::new(&app);
+    w.sign_in("station");
+    let page = w.get("/r/vil/transfers-in?lang=en");
+    let csrf = field_value(&page.text(), "csrf").expect("csrf");
+    let r = w.post(
+        "/r/vil/transfers-in?lang=en",
+        &[
+            ("csrf", &csrf),
+            ("key", "k1"),
+            ("member", "1"),
+            ("statement", &statement),
+            ("secret", secret),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let to = r.header("location").expect("location").to_owned();
+    let text = w.get(&format!("{to}&lang=en")).text();
+    assert!(
+        text.contains("Scores taken: 2025: 150 points at the rate (counts toward the level here), 2024: 50 points at the rate (counts toward the level here), from the agreement sz-nanshan."),
+        "{text}"
+    );
 }
 
 /// The transparency page shows the region's side of its recognition agreements.

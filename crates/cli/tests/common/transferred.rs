@@ -2,7 +2,8 @@
 //! keys (`transfer.rs`): home `vil`, receiving `sz`. Both halves of the agreement set by
 //! each side's admin over HTTP; a resident's points taken out at home, the statement
 //! fetched, taken at the receiving station with the code, a replay and a changed
-//! statement refused, an ended half refused; `jifen verify` on both sides.
+//! statement refused, an ended half refused; a statement of scores of a closed year
+//! made at home and taken at sz for one member only; `jifen verify` on both sides.
 
 use jifen_core::Role;
 use serde_json::{Value, json};
@@ -197,6 +198,99 @@ pub fn transfer_round_trip() {
     json_of(s, &b, 200);
     let (s, b) = take(&doc2, second["secret"].as_str().expect("secret"), "i4");
     assert!(s == 422 && b.contains("agreement-not-in-force"), "{s} {b}");
+
+    drop((home, away));
+    let on = |data: &std::path::Path, day: &str| {
+        let mut cmd = jifen(data);
+        cmd.env("JIFEN_TODAY", day);
+        serve_on(cmd, "127.0.0.1:0", &[])
+    };
+    let (home, away) = (on(&hdata, "2027-01-10"), on(&adata, "2027-01-11"));
+    let (s, b) = call(
+        "PUT",
+        ADMIN,
+        &away.addr,
+        "/api/v1/regions/sz/agreements/vil-again",
+        "a3",
+        &json!({"partner_origin": h["origin"], "partner_vkey": h["vkey"], "receive": true,
+                "rate_num": 1, "rate_den": 2, "count_scores": true, "valid_from": "2026-01-01"})
+        .to_string(),
+    );
+    json_of(s, &b, 200);
+    // Scores of past years, in January 2027 (both servers restarted on that day): home
+    // closes 2026 and states member 2's; sz agrees again under another name and takes
+    // them for member 3 (no points move), once per home resident.
+    let (s, b) = call(
+        "POST",
+        STATION,
+        &home.addr,
+        "/api/v1/regions/vil/members/2/score-statements",
+        "p0",
+        r#"{"partner":"sz"}"#,
+    );
+    assert!(s == 422 && b.contains("no-closed-years"), "{s} {b}");
+    let (s, b) = call(
+        "POST",
+        ADMIN,
+        &home.addr,
+        "/api/v1/regions/vil/years/2026/close",
+        "y",
+        "",
+    );
+    json_of(s, &b, 200);
+    let (s, b) = call(
+        "POST",
+        STATION,
+        &home.addr,
+        "/api/v1/regions/vil/members/2/score-statements",
+        "p1",
+        r#"{"partner":"sz"}"#,
+    );
+    let stated = json_of(s, &b, 201);
+    let scores = stated["statement"].as_str().expect("statement").to_owned();
+    assert!(
+        scores.starts_with("jifen/scores/v1\nfrom jifen.test/log/vil\nto jifen.test/log/sz\n")
+            && scores.contains("\nyear 2026 30\n"),
+        "{scores}"
+    );
+    let take_scores = |member: i64, doc: &str, key: &str| {
+        call(
+            "POST",
+            STATION,
+            &away.addr,
+            "/api/v1/regions/sz/recognized-scores",
+            key,
+            &json!({"member": member, "statement": doc, "secret": stated["secret"]}).to_string(),
+        )
+    };
+    let (s, b) = take_scores(
+        3,
+        &scores.replacen("year 2026 30", "year 2026 900", 1),
+        "r0",
+    );
+    assert!(s == 422 && b.contains("statement-signature"), "{s} {b}");
+    let (s, b) = take_scores(3, &scores, "r1");
+    let rows = json_of(s, &b, 201);
+    assert_eq!(
+        (rows[0]["year"].clone(), rows[0]["partner"].clone()),
+        (json!(2026), json!("vil-again")),
+        "{b}"
+    );
+    let (s, b) = take_scores(4, &scores, "r2");
+    assert!(s == 422 && b.contains("statement-other-member"), "{s} {b}");
+    let (s, b) = call(
+        "GET",
+        STATION,
+        &away.addr,
+        "/api/v1/regions/sz/members/3/recognized-scores",
+        "g",
+        "",
+    );
+    assert_eq!(
+        json_of(s, &b, 200)[0]["points"],
+        15,
+        "at the rate 1 : 2: {b}"
+    );
 
     drop((home, away));
     for data in [&hdata, &adata] {

@@ -725,7 +725,17 @@ pub fn local_words(lang: Lang, t: &str) -> String {
 
 /// A QR code of `text` as inline SVG (for a page), or empty if it cannot be one.
 pub fn qr_svg(text: &str, label: &str) -> String {
-    match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M) {
+    qr_svg_at(text, label, qrcode::EcLevel::M)
+}
+
+/// A QR code of a document (a statement: up to 2,953 bytes, the most a QR code
+/// holds, at the lowest error correction), or empty if it is longer.
+pub fn document_qr_svg(text: &str, label: &str) -> String {
+    qr_svg_at(text, label, qrcode::EcLevel::L)
+}
+
+fn qr_svg_at(text: &str, label: &str, level: qrcode::EcLevel) -> String {
+    match qrcode::QrCode::with_error_correction_level(text.as_bytes(), level) {
         Ok(q) => q
             .render::<qrcode::render::svg::Color>()
             .quiet_zone(true)

@@ -44,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/checkin/{region}/{event}", get(checkin_form))
         .route("/r/{region}/me/claim", get(claim_form).post(claim))
         .route("/r/{region}/me/transfer", get(transfer_form).post(transfer))
+        .route("/r/{region}/me/score-statement", post(score_statement))
         .route(
             "/r/{region}/me/transfers/{transfer}/statement",
             get(transfer_statement),
@@ -1120,7 +1121,20 @@ struct TransferOutPage<'a> {
     points: i64,
     transfer: i64,
     secret: String,
+    /// The statement's QR code (inline SVG), empty when it is too long for one.
+    qr: String,
+    /// A statement of scores just made, and its code (shown this once).
+    scores: String,
+    scores_secret: String,
+    scores_qr: String,
     error: String,
+}
+
+/// What a page of transfers shows once: a transfer just made, or a statement of scores.
+enum Made<'a> {
+    None,
+    Transfer(&'a Value, String),
+    Scores(&'a Value),
 }
 
 #[derive(Deserialize, Default)]
@@ -1136,10 +1150,18 @@ async fn transfer_out_page(
     c: &Ctx,
     code: &RegionCode,
     f: TransferOutForm,
-    done: Option<&Value>,
+    made: Made<'_>,
     error: &str,
     status: StatusCode,
 ) -> Response {
+    let (done, statement) = match &made {
+        Made::Transfer(v, doc) => (Some(*v), doc.as_str()),
+        _ => (None, ""),
+    };
+    let scores = match made {
+        Made::Scores(v) => Some(v),
+        _ => None,
+    };
     let partners = match c.get(&format!("/api/v1/regions/{code}/agreements")).await {
         Ok(v) => v
             .as_array()
@@ -1169,6 +1191,12 @@ async fn transfer_out_page(
             points: done.map_or(0, |v| n(v, "points")),
             transfer: done.map_or(0, |v| n(v, "transfer")),
             secret: done.map(|v| s(v, "secret")).unwrap_or_default(),
+            qr: super::ctx::document_qr_svg(statement, c.tr("tout.qr_alt")),
+            scores: scores.map(|v| s(v, "statement")).unwrap_or_default(),
+            scores_secret: scores.map(|v| s(v, "secret")).unwrap_or_default(),
+            scores_qr: scores.map_or_else(String::new, |v| {
+                super::ctx::document_qr_svg(&s(v, "statement"), c.tr("tout.qr_alt"))
+            }),
             error: error.to_owned(),
         },
     )
@@ -1187,7 +1215,7 @@ async fn transfer_form(c: Ctx, Path(r): Path<String>) -> Response {
         &c,
         &code,
         TransferOutForm::default(),
-        None,
+        Made::None,
         "",
         StatusCode::OK,
     )
@@ -1208,7 +1236,15 @@ async fn transfer(c: Ctx, Path(r): Path<String>, Form(f): Form<TransferOutForm>)
     };
     let Ok(points) = f.points.trim().parse::<i64>() else {
         let msg = c.tr("tout.bad_points");
-        return transfer_out_page(&c, &code, f, None, msg, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return transfer_out_page(
+            &c,
+            &code,
+            f,
+            Made::None,
+            msg,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     };
     let key = (!f.key.is_empty()).then(|| f.key.clone());
     match c
@@ -1223,11 +1259,20 @@ async fn transfer(c: Ctx, Path(r): Path<String>, Form(f): Form<TransferOutForm>)
         // The code is shown on this answer only (not after a redirect): it is not
         // kept anywhere a page could show it again.
         Ok(v) => {
+            // The statement too, for its QR code (if it cannot be read now, the
+            // download link still fetches it).
+            let doc = c
+                .get_text(&format!(
+                    "/api/v1/regions/{code}/transfers/{}/statement",
+                    n(&v, "transfer")
+                ))
+                .await
+                .unwrap_or_default();
             transfer_out_page(
                 &c,
                 &code,
                 TransferOutForm::default(),
-                Some(&v),
+                Made::Transfer(&v, doc),
                 "",
                 StatusCode::CREATED,
             )
@@ -1236,7 +1281,46 @@ async fn transfer(c: Ctx, Path(r): Path<String>, Form(f): Form<TransferOutForm>)
         Err(p) => {
             let msg = c.problem_full(&p);
             let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            transfer_out_page(&c, &code, f, None, &msg, status).await
+            transfer_out_page(&c, &code, f, Made::None, &msg, status).await
+        }
+    }
+}
+
+/// A statement of my annual scores of past years for a partner region: shown once,
+/// with its code and QR code (nothing is kept; another can be made any time).
+async fn score_statement(
+    c: Ctx,
+    Path(r): Path<String>,
+    Form(f): Form<TransferOutForm>,
+) -> Response {
+    if let Err(res) = c.check_form(&f.csrf) {
+        return *res;
+    }
+    let code = match region_or_404(&c, &r) {
+        Ok(x) => x,
+        Err(res) => return *res,
+    };
+    let member = match my_member(&c, &code) {
+        Ok(m) => m,
+        Err(res) => return *res,
+    };
+    match c
+        .api(
+            Method::POST,
+            &format!("/api/v1/regions/{code}/members/{member}/score-statements"),
+            Some(json!({"partner": f.partner})),
+            Some(&random_token()),
+        )
+        .await
+    {
+        Ok(v) => {
+            let f = TransferOutForm::default();
+            transfer_out_page(&c, &code, f, Made::Scores(&v), "", StatusCode::CREATED).await
+        }
+        Err(p) => {
+            let msg = c.problem_full(&p);
+            let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            transfer_out_page(&c, &code, f, Made::None, &msg, status).await
         }
     }
 }

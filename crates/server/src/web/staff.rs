@@ -1600,6 +1600,8 @@ pub struct TransferInForm {
 pub struct TakenQuery {
     points: String,
     from: String,
+    /// A statement of scores taken: its years, as shown.
+    scores: String,
 }
 
 fn transfer_in_page(
@@ -1632,7 +1634,9 @@ async fn transfer_in_form(c: Ctx, Path(r): Path<String>, Query(q): Query<TakenQu
         Ok(x) => x,
         Err(res) => return *res,
     };
-    let done = if q.points.is_empty() {
+    let done = if !q.scores.is_empty() {
+        c.tr2("tin.scores_done", &q.scores, &q.from)
+    } else if q.points.is_empty() {
         String::new()
     } else {
         c.tr2("tin.done", &q.points, &q.from)
@@ -1670,15 +1674,38 @@ async fn transfer_in(c: Ctx, Path(r): Path<String>, Form(f): Form<TransferInForm
     };
     let body = json!({"member": member, "statement": f.statement, "secret": f.secret});
     let key = (!f.key.is_empty()).then(|| f.key.clone());
-    match c
-        .api(
-            Method::POST,
-            &format!("/api/v1/regions/{code}/transfers-in"),
-            Some(body),
-            key.as_deref(),
-        )
-        .await
-    {
+    // A statement of scores of past years goes where those are taken; the rest are
+    // statements of a transfer (or not statements: the API says what is wrong).
+    let scores = f
+        .statement
+        .trim_start()
+        .starts_with(jifen_store::scores::SCORES_HEADER);
+    let path = if scores {
+        format!("/api/v1/regions/{code}/recognized-scores")
+    } else {
+        format!("/api/v1/regions/{code}/transfers-in")
+    };
+    match c.api(Method::POST, &path, Some(body), key.as_deref()).await {
+        Ok(v) if scores => {
+            let rows = v.as_array().cloned().unwrap_or_default();
+            let years: Vec<String> = rows
+                .iter()
+                .map(|y| {
+                    let counts = if y["counts"] == true {
+                        c.tr("tin.counts")
+                    } else {
+                        c.tr("tin.not_counted")
+                    };
+                    c.tr3("tin.year_score", n(y, "year"), n(y, "points"), counts)
+                })
+                .collect();
+            let from = rows.first().map(|y| s(y, "partner")).unwrap_or_default();
+            c.redirect(&format!(
+                "/r/{code}/transfers-in?scores={}&from={}",
+                url_encode(&years.join(c.tr("list.sep"))),
+                url_encode(&from)
+            ))
+        }
         Ok(v) => c.redirect(&format!(
             "/r/{code}/transfers-in?points={}&from={}",
             n(&v, "points"),
