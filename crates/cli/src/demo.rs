@@ -831,6 +831,7 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
         store.close_year(&code(r), today.year() - 1, op(ADMIN), |_| {})?;
     }
     create_accounts(&store, &regions.map(|r| code(r.0)))?;
+    recognition(&store, today)?;
     for r in store.regions()? {
         println!(
             "{}\t{}\tmembers={}\tentries={}",
@@ -847,6 +848,74 @@ pub fn run(data: &Path, args: DemoArgs) -> Result<ExitCode> {
     }
     store.close();
     Ok(ExitCode::SUCCESS)
+}
+
+/// The two pilots recognise each other's points (积分互认): each village's admin sets
+/// its half (both ways, 1 : 1, at most 200 a year, stated scores counting toward
+/// levels); resident2 (member 2 of both, a Yuefeng villager working in Lianhua) takes
+/// 20 points to Lianhua with a statement, and has last year's scores stated there too.
+fn recognition(store: &Store, today: Date) -> Result<()> {
+    let (yuefeng, lianhua) = (code("tongxiang-yuefeng"), code("shenzhen-futian-lianhua"));
+    let from = Date::from_calendar_date(today.year(), time::Month::January, 1)
+        .context("the first day of this year")?;
+    for (region, partner, name) in [
+        (&yuefeng, &lianhua, "lianhua"),
+        (&lianhua, &yuefeng, "yuefeng"),
+    ] {
+        let other = store.region(partner)?;
+        store.put_agreement(
+            region.clone(),
+            code(name),
+            jifen_core::recognition::Agreement {
+                partner_origin: other.origin,
+                partner_vkey: other.vkey,
+                send: true,
+                receive: true,
+                categories: vec![],
+                rate_num: 1,
+                rate_den: 1,
+                cap_per_member_year: Points::new(200),
+                valid_from: from,
+                valid_to: None,
+                witnesses: vec![],
+                quorum: 0,
+                count_scores: true,
+            },
+        )?;
+    }
+    let member = MemberId::new(2).context("member 2")?;
+    let points = store
+        .balance(&yuefeng, member, today.year())?
+        .spendable
+        .get()
+        .clamp(0, 20);
+    if points == 0 {
+        return Ok(());
+    }
+    let out = store.run(jifen_store::transfer::TransferOut {
+        region: yuefeng.clone(),
+        member,
+        partner: code("lianhua"),
+        points: Points::new(points),
+        by: op(STATION),
+    })?;
+    let (_, statement) = store.statement(&yuefeng, out.transfer)?;
+    store.run(jifen_store::transfer::TransferIn {
+        region: lianhua.clone(),
+        member,
+        document: statement,
+        secret: out.secret,
+        by: op(STATION),
+    })?;
+    let (scores, secret) = store.score_statement(&yuefeng, member, &code("lianhua"))?;
+    store.run(jifen_store::scores::TakeScores {
+        region: lianhua,
+        member,
+        document: scores,
+        secret,
+        by: op(STATION),
+    })?;
+    Ok(())
 }
 
 fn base_grant(member: MemberId, year: i32, amount: i64) -> NewEntry {

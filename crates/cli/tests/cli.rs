@@ -347,11 +347,23 @@ fn demo_serves_with_its_accounts() {
     .expect("send");
     let mut res = String::new();
     s.read_to_string(&mut res).expect("read");
+    // The two pilots' agreement and its one transfer, in Lianhua's public list.
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "GET /api/v1/regions/shenzhen-futian-lianhua/transfers-in HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut list = String::new();
+    s.read_to_string(&mut list).expect("read");
     let _ = child.kill();
     let _ = child.wait();
     assert!(res.starts_with("HTTP/1.1 200"), "{res}");
     assert!(res.contains("\"token\""), "{res}");
     assert!(res.contains("\"role\":\"reviewer\""), "{res}");
+    assert!(list.starts_with("HTTP/1.1 200"), "{list}");
+    assert_eq!(list.matches("\"home_origin\":").count(), 1, "{list}");
+    assert!(list.contains("/tongxiang-yuefeng\""), "{list}");
 }
 
 /// Four eyes for imports: an award row under an indicator that needs review becomes a
