@@ -25,6 +25,24 @@ pub struct StoredResponse {
 /// this time gets the first answer. Thirty days covers a phone that queued acts
 /// offline in a village and syncs weeks later; older answers are deleted.
 pub const IDEMPOTENCY_KEEP_HOURS: i64 = 30 * 24;
+/// How long the kept answer to a transfer out holds its one-time code: time enough for
+/// a client to retry a request whose answer it lost. Then the code is blanked there
+/// (a retry still gets the transfer, not the code), so the server keeps only its hash.
+pub const CODE_ANSWER_KEEP_MINUTES: i64 = 60;
+
+/// A kept JSON answer with its `"secret"` blanked, if it holds one that is not blank
+/// (the answers are the server's own compact JSON, so the field reads as written).
+fn blank_secret(body: &[u8]) -> Option<Vec<u8>> {
+    const FIELD: &[u8] = b"\"secret\":\"";
+    let at = body.windows(FIELD.len()).position(|w| w == FIELD)? + FIELD.len();
+    let len = body[at..].iter().position(|&c| c == b'"')?;
+    if len == 0 {
+        return None;
+    }
+    let mut out = body[..at].to_vec();
+    out.extend_from_slice(&body[at + len..]);
+    Some(out)
+}
 
 const STORED_RESPONSE_COLUMNS: &str = "method, path, request, status, body";
 
@@ -522,14 +540,35 @@ impl Store {
     }
 
     /// Deletes the answers kept under idempotency keys for longer than
-    /// [`IDEMPOTENCY_KEEP_HOURS`]; returns how many went.
+    /// [`IDEMPOTENCY_KEEP_HOURS`], and blanks the one-time code in the answers to
+    /// transfers out kept for longer than [`CODE_ANSWER_KEEP_MINUTES`]; returns how
+    /// many answers were deleted.
     pub fn forget_old_responses(&self) -> Result<u64> {
         self.write(|b| {
-            let before = b.now().millis() - IDEMPOTENCY_KEEP_HOURS * 3_600_000;
+            let now = b.now().millis();
+            let before = now - IDEMPOTENCY_KEEP_HOURS * 3_600_000;
             let n = b.conn().execute(
                 "DELETE FROM http_idempotency WHERE created_ms < ?1",
                 params![before],
             )?;
+            let mut coded: Vec<(i64, String, Vec<u8>)> = Vec::new();
+            b.conn().query_each(
+                "SELECT account, key, body FROM http_idempotency \
+                 WHERE method = 'POST' AND path LIKE '%/transfers' AND created_ms < ?1",
+                params![now - CODE_ANSWER_KEEP_MINUTES * 60_000],
+                |r| {
+                    coded.push((r.get(0)?, r.get(1)?, r.get(2)?));
+                    Ok(())
+                },
+            )?;
+            for (account, key, body) in coded {
+                if let Some(blank) = blank_secret(&body) {
+                    b.conn().execute(
+                        "UPDATE http_idempotency SET body = ?3 WHERE account = ?1 AND key = ?2",
+                        params![account, key, blank],
+                    )?;
+                }
+            }
             Ok(n as u64)
         })
     }

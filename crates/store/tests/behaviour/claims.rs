@@ -395,7 +395,8 @@ fn an_objection_after_the_notice_ended_is_refused() {
 }
 
 /// Answers kept under idempotency keys stay for `IDEMPOTENCY_KEEP_HOURS` and are
-/// deleted after; the digest of the request they answered comes back with them.
+/// deleted after; the digest of the request they answered comes back with them. A
+/// transfer out's answer loses its one-time code after `CODE_ANSWER_KEEP_MINUTES`.
 #[test]
 fn idempotent_answers_are_kept_for_their_time_then_deleted() {
     use jifen_store::accounts::{
@@ -427,4 +428,43 @@ fn idempotent_answers_are_kept_for_their_time_then_deleted() {
     ts.advance_days(2);
     assert_eq!(ts.store.forget_old_responses().expect("sweep"), 1);
     assert_eq!(read("k-1"), None);
+
+    // A transfer out's answer keeps its one-time code an hour, then only the rest.
+    let transfer = StoredResponse {
+        path: "/api/v1/regions/vil/members/1/transfers".into(),
+        body: br#"{"transfer":1,"secret":"a1b2c3","statement":"/s"}"#.to_vec(),
+        ..answer_like()
+    };
+    let other = StoredResponse {
+        body: br#"{"secret":"not a code"}"#.to_vec(),
+        ..answer_like()
+    };
+    for (key, a) in [("k-2", transfer.clone()), ("k-3", other.clone())] {
+        ts.store
+            .write(move |b| record_response(b, op(REVIEWER_A), key, &a))
+            .expect("recorded");
+    }
+    let later = |minutes: i64| {
+        jifen_core::Timestamp::from_millis(ts.store.clock().now().millis() + minutes * 60_000)
+    };
+    ts.set_time(later(59));
+    ts.store.forget_old_responses().expect("sweep");
+    assert_eq!(read("k-2"), Some(transfer.clone()), "inside the hour");
+    ts.set_time(later(2));
+    ts.store.forget_old_responses().expect("sweep");
+    assert_eq!(
+        read("k-2").map(|a| a.body),
+        Some(br#"{"transfer":1,"secret":"","statement":"/s"}"#.to_vec())
+    );
+    assert_eq!(read("k-3"), Some(other), "not a transfer's answer");
+}
+
+fn answer_like() -> jifen_store::accounts::StoredResponse {
+    jifen_store::accounts::StoredResponse {
+        method: "POST".into(),
+        path: "/api/v1/regions/vil/claims".into(),
+        request: Some(b"digest".to_vec()),
+        status: 201,
+        body: b"{}".to_vec(),
+    }
 }
