@@ -512,6 +512,14 @@ fn table(s: &Seed) -> Vec<Row> {
         ),
         row(
             "GET",
+            "/api/v1/regions/{region}/members/{member}/transfers",
+            &format!("/api/v1/regions/{v}/members/1/transfers"),
+            None,
+            STATION_ADMIN_OWNER,
+            200,
+        ),
+        row(
+            "GET",
             "/api/v1/regions/{region}/transfers/{transfer}/statement",
             &format!("/api/v1/regions/{v}/transfers/1/statement"),
             None,

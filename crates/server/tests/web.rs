@@ -774,6 +774,11 @@ fn a_resident_takes_points_elsewhere_from_their_page() {
     );
     // The answer also shows the statement as a QR code.
     assert!(text.contains("id=\"tout-qr\"><svg"), "{text}");
+    // Later, the page lists the transfer with its statement, and not the code.
+    let page = w.get("/r/vil/me/transfer?lang=en").text();
+    assert!(page.contains("id=\"my-transfers\""), "{page}");
+    assert!(page.contains(link), "{page}");
+    assert!(!page.contains("id=\"tout-secret\""), "{page}");
 
     // A statement of scores: refused while no year is closed, then made with its code
     // and QR code once 2026 is closed (in January 2027).

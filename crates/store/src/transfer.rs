@@ -720,6 +720,16 @@ pub struct TransferInRow {
     pub seq: u64,
 }
 
+/// A transfer out as its member (or a station) sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferOutRow {
+    pub transfer: u64,
+    pub partner: String,
+    pub points: i64,
+    pub seq: u64,
+    pub created_ms: i64,
+}
+
 /// What `jifen verify` found of a region's transfers.
 #[derive(Debug, Clone)]
 pub struct TransferAudit {
@@ -729,6 +739,38 @@ pub struct TransferAudit {
 }
 
 impl Store {
+    /// A member's transfers out, newest first (`NotFound` for an unknown member).
+    pub fn transfers_out(
+        &self,
+        region: &RegionCode,
+        member: MemberId,
+    ) -> Result<Vec<TransferOutRow>> {
+        self.read(|c| {
+            if crate::rows::member_commitment(c, region, member)?.is_none() {
+                return Err(StoreError::NotFound(format!(
+                    "member {member} in region {region}"
+                )));
+            }
+            let mut out = Vec::new();
+            c.query_each(
+                "SELECT transfer, partner, points, seq, created_ms FROM transfers_out \
+                 WHERE region = ?1 AND member = ?2 ORDER BY transfer DESC",
+                params![region.as_str(), member.get()],
+                |r| {
+                    out.push(TransferOutRow {
+                        transfer: from_sql_u64(r.get(0)?)?,
+                        partner: r.get(1)?,
+                        points: r.get(2)?,
+                        seq: from_sql_u64(r.get(3)?)?,
+                        created_ms: r.get(4)?,
+                    });
+                    Ok(())
+                },
+            )?;
+            Ok(out)
+        })
+    }
+
     /// The region's transfers in, oldest first.
     pub fn transfers_in(&self, region: &RegionCode) -> Result<Vec<TransferInRow>> {
         self.read(|c| {

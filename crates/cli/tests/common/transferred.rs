@@ -298,3 +298,135 @@ pub fn transfer_round_trip() {
         assert!(said.contains("transfers"), "{said}");
     }
 }
+
+/// Three processes: home `vil` names a witness and a quorum of one, receiving `sz`
+/// trusts that witness. While the witness is down, home's appends go on and a
+/// transfer's statement is refused at sz (its checkpoint unwitnessed); once the witness
+/// runs and cosigns, the statement fetched again carries the cosignature and is taken.
+pub fn witnessed_transfer() {
+    const WITNESS: &str = "witness.test/t1";
+    let tmp = temp("transfer-witnessed");
+    let (hdata, adata, wdata) = (
+        tmp.0.join("home"),
+        tmp.0.join("away"),
+        tmp.0.join("witness"),
+    );
+    let accounts = [
+        ("station", "站点", Role::Station, STATION),
+        ("admin", "管理员", Role::Admin, ADMIN),
+        ("reviewer", "审核员", Role::Reviewer, REVIEWER),
+    ];
+    seed_region(&hdata, &jifen_store::Database::Sqlite, "vil", 6, &accounts);
+    seed_region(&adata, &jifen_store::Database::Sqlite, "sz", 6, &accounts);
+    let home_vkey = output(jifen(&hdata).args(["log", "vkey", "--region", "vil"]));
+    output(jifen(&wdata).args(["init", "--region", "wit", "--name", "见证"]));
+    let witness_vkey = output(jifen(&wdata).args(["witness", "vkey", "--name", WITNESS]));
+    // The witness's address, chosen now; it starts later.
+    let waddr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string();
+    let home = serve_on(jifen(&hdata), "127.0.0.1:0", &[]);
+    let away = serve_on(jifen(&adata), "127.0.0.1:0", &[]);
+    let (s, b) = call(
+        "PUT",
+        ADMIN,
+        &home.addr,
+        "/api/v1/regions/vil/witnesses",
+        "w",
+        &json!({"witnesses": [{"name": WITNESS, "vkey": witness_vkey,
+                               "url": format!("http://{waddr}/witness")}], "quorum": 1})
+        .to_string(),
+    );
+    json_of(s, &b, 200);
+    let (s, b) = call("GET", "", &home.addr, "/api/v1/regions/vil", "g", "");
+    let h = json_of(s, &b, 200);
+    let (s, b) = call("GET", "", &away.addr, "/api/v1/regions/sz", "g", "");
+    let a = json_of(s, &b, 200);
+    let (s, b) = call(
+        "PUT",
+        ADMIN,
+        &home.addr,
+        "/api/v1/regions/vil/agreements/sz",
+        "a1",
+        &json!({"partner_origin": a["origin"], "partner_vkey": a["vkey"], "send": true,
+                "valid_from": "2026-01-01"})
+        .to_string(),
+    );
+    json_of(s, &b, 200);
+    let (s, b) = call(
+        "PUT",
+        ADMIN,
+        &away.addr,
+        "/api/v1/regions/sz/agreements/vil",
+        "a2",
+        &json!({"partner_origin": h["origin"], "partner_vkey": h["vkey"], "receive": true,
+                "witnesses": [witness_vkey], "quorum": 1, "valid_from": "2026-01-01"})
+        .to_string(),
+    );
+    json_of(s, &b, 200);
+
+    // The witness is down: appends go on.
+    for i in 0..4 {
+        let (s, b) = call(
+            "POST",
+            REVIEWER,
+            &home.addr,
+            "/api/v1/regions/vil/claims",
+            &format!("c{i}"),
+            r#"{"member":2,"indicator":"HELP","quantity":1}"#,
+        );
+        assert!(s == 201, "{s} {b}");
+    }
+    let (s, b) = call(
+        "POST",
+        STATION,
+        &home.addr,
+        "/api/v1/regions/vil/members/2/transfers",
+        "t1",
+        r#"{"partner":"sz","points":5}"#,
+    );
+    let out = json_of(s, &b, 201);
+    let secret = out["secret"].as_str().expect("secret").to_owned();
+    let url = out["statement"].as_str().expect("url").to_owned();
+    let statement = || {
+        let (s, doc) = call("GET", STATION, &home.addr, &url, "s", "");
+        assert_eq!(s, 200, "{doc}");
+        doc
+    };
+    let take = |doc: &str, key: &str| {
+        call(
+            "POST",
+            STATION,
+            &away.addr,
+            "/api/v1/regions/sz/transfers-in",
+            key,
+            &json!({"member": 3, "statement": doc, "secret": secret}).to_string(),
+        )
+    };
+    let (s, b) = take(&statement(), "i1");
+    assert!(s == 422 && b.contains("statement-unwitnessed"), "{s} {b}");
+
+    // The witness comes up; home's submitter reaches it and the statement, fetched
+    // again, is on a checkpoint it cosigned.
+    let _witness = serve_on(
+        jifen(&wdata),
+        &waddr,
+        &["--witness-name", WITNESS, "--witness-log", &home_vkey],
+    );
+    let start = std::time::Instant::now();
+    let cosigned = loop {
+        let doc = statement();
+        if doc.contains(&format!("\u{2014} {WITNESS} ")) {
+            break doc;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(90),
+            "no cosignature on the statement's checkpoint: {doc}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let (s, b) = take(&cosigned, "i2");
+    let taken = json_of(s, &b, 201);
+    assert_eq!(taken["home_points"], 5, "{b}");
+}

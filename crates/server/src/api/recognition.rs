@@ -246,7 +246,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list))
         .routes(routes!(one, put, end))
-        .routes(routes!(transfer_out))
+        .routes(routes!(transfer_out, my_transfers))
         .routes(routes!(statement))
         .routes(routes!(transfer_in, transfers_in))
         .routes(routes!(score_statement))
@@ -332,6 +332,53 @@ async fn transfer_out(
         },
     )
     .await
+}
+
+/// A transfer out, as its member sees it.
+#[derive(Serialize, ToSchema)]
+pub struct TransferOutRowOut {
+    pub transfer: u64,
+    /// The agreement's name here.
+    pub partner: String,
+    pub points: i64,
+    pub entry: String,
+    pub created: String,
+    /// Where its statement is.
+    pub statement: String,
+}
+
+/// A member's transfers out, newest first, each with where its statement is (to
+/// fetch it again). The member, a station or an admin.
+#[utoipa::path(get, path = "/api/v1/regions/{region}/members/{member}/transfers", tag = "recognition", security(("bearer" = [])),
+    params(("region" = String, Path, description = "region code"), ("member" = i64, Path, description = "member number")),
+    responses((status = 200, body = Vec<TransferOutRowOut>), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+async fn my_transfers(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((r, m)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<TransferOutRowOut>>> {
+    let code = region(&r)?;
+    let member = member_of_path(&m)?;
+    let own = who.member_of(&code) == Some(member) && who.has(&code, Role::Resident);
+    if !own {
+        who.require(&code, &[Role::Station, Role::Admin])?;
+    }
+    let offset = state.offset(&code).await?;
+    let c2 = code.clone();
+    let rows = read(&state, move |s| Ok(s.transfers_out(&c2, member)?)).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|t| TransferOutRowOut {
+                statement: format!("/api/v1/regions/{code}/transfers/{}/statement", t.transfer),
+                transfer: t.transfer,
+                partner: t.partner,
+                points: t.points,
+                entry: format!("{code}:{}", t.seq),
+                created: rfc3339(Timestamp::from_millis(t.created_ms), offset),
+            })
+            .collect(),
+    ))
 }
 
 /// The statement of a transfer out (`text/plain`): the note signed by this region's

@@ -1123,6 +1123,8 @@ struct TransferOutPage<'a> {
     secret: String,
     /// The statement's QR code (inline SVG), empty when it is too long for one.
     qr: String,
+    /// My transfers out, newest first: (number, when, partner, points).
+    mine: Vec<(i64, String, String, i64)>,
     /// A statement of scores just made, and its code (shown this once).
     scores: String,
     scores_secret: String,
@@ -1180,6 +1182,29 @@ async fn transfer_out_page(
             .collect(),
         Err(p) => return c.problem_page(&p),
     };
+    let mine = match my_member(c, code) {
+        Ok(m) => match c
+            .get(&format!("/api/v1/regions/{code}/members/{m}/transfers"))
+            .await
+        {
+            Ok(v) => v
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|t| {
+                    (
+                        n(t, "transfer"),
+                        c.time(&s(t, "created")),
+                        s(t, "partner"),
+                        n(t, "points"),
+                    )
+                })
+                .collect(),
+            Err(p) => return c.problem_page(&p),
+        },
+        Err(res) => return *res,
+    };
     c.render(
         status,
         &TransferOutPage {
@@ -1192,6 +1217,7 @@ async fn transfer_out_page(
             transfer: done.map_or(0, |v| n(v, "transfer")),
             secret: done.map(|v| s(v, "secret")).unwrap_or_default(),
             qr: super::ctx::document_qr_svg(statement, c.tr("tout.qr_alt")),
+            mine,
             scores: scores.map(|v| s(v, "statement")).unwrap_or_default(),
             scores_secret: scores.map(|v| s(v, "secret")).unwrap_or_default(),
             scores_qr: scores.map_or_else(String::new, |v| {
