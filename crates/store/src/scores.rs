@@ -2,17 +2,22 @@
 //! scores for past years (积分互认 of levels and honours).
 //!
 //! At home, [`Store::score_statement`] writes a note signed by the region's log key:
-//! the two logs, the day it was made, a pseudonymous subject (the SHA-256 of the
-//! member's secret commitment key and the partner's origin, so it names nobody, links
-//! to none of the member's public log entries, and differs per partner), the SHA-256 of
-//! a one-time code shown only to the resident, and the annual score of each closed
-//! year. No points move, so nothing goes into either log.
+//! the two logs, the day it was made, a pseudonymous subject, the SHA-256 of a one-time
+//! code shown only to the resident, and the annual score of each closed year. The
+//! subject is the SHA-256 of a domain tag, the member's secret key (`member_keys`, the
+//! one their public commitments are made with, never published; gone when they are
+//! erased) and the partner's origin: it names nobody, only the home region can make
+//! it, it differs per partner, and it cannot be matched to the member's commitments in
+//! the public log. (The scores themselves are sums of public entries, so someone who
+//! sums the home log per commitment and year may still find a member whose years
+//! match; the statement says no more than that.) No points move, so nothing goes into
+//! either log.
 //!
 //! At the receiving side, [`TakeScores`] (a station, the resident present with the
 //! code) checks the statement offline against the half's key and keeps each year's
 //! score, and its credit at the half's rate, for the member: one row per member,
 //! partner and year, a newer statement replacing an older; one home subject goes to
-//! one member. Where the half's policy says so (`count_scores`), the credited score of
+//! one member, and one member holds one home subject's scores. Where the half's policy says so (`count_scores`), the credited score of
 //! last year counts toward the level a member holds (`market::member_level`).
 
 use jifen_core::{MemberId, OperatorId, Points, RegionCode};
@@ -137,9 +142,16 @@ impl Store {
                     ),
                 ));
             }
-            let key = crate::rows::member_commitment(c, region, member)?.ok_or_else(|| {
-                StoreError::NotFound(format!("member {member} in region {region}"))
-            })?;
+            crate::transfer::member_present(c, region, member)?;
+            let key: Vec<u8> = c
+                .query_opt(
+                    "SELECT key FROM member_keys WHERE region = ?1 AND member = ?2",
+                    params![region.as_str(), member.get()],
+                    |r| r.get(0),
+                )?
+                .ok_or_else(|| {
+                    refused("member-erased", format!("member {member} was erased"))
+                })?;
             let mut years = Vec::new();
             c.query_each(
                 "SELECT year, annual_score FROM year_scores WHERE region = ?1 AND member = ?2 \
@@ -162,7 +174,7 @@ impl Store {
             }
             let mut subject = Sha256::new();
             subject.update(b"jifen/subject/v1\n");
-            subject.update(key);
+            subject.update(&key);
             subject.update(half.agreement.partner_origin.as_bytes());
             Ok(ScoreStatement {
                 from: origin,
@@ -255,7 +267,7 @@ fn take_scores_in(b: &mut Batch<'_>, req: TakeScores) -> Result<Vec<RecognizedSc
         ));
     }
     let key = NoteVerifier::from_vkey(&half.agreement.partner_vkey)?;
-    jifen_log::open_note(&document, std::slice::from_ref(&key)).map_err(|e| {
+    let signed = jifen_log::open_note(&document, std::slice::from_ref(&key)).map_err(|e| {
         refused(
             "statement-signature",
             format!(
@@ -264,6 +276,10 @@ fn take_scores_in(b: &mut Batch<'_>, req: TakeScores) -> Result<Vec<RecognizedSc
             ),
         )
     })?;
+    // What was read above to find the key must be what the signature covers.
+    if ScoreStatement::parse(signed).as_ref() != Some(&st) {
+        return Err(malformed("signs another text than the one it shows"));
+    }
     if st.made > day {
         return Err(refused(
             "statement-malformed",
@@ -295,6 +311,26 @@ fn take_scores_in(b: &mut Batch<'_>, req: TakeScores) -> Result<Vec<RecognizedSc
             "statement-other-member",
             format!(
                 "this resident's scores from {} were taken for member {m} already; one resident's history goes to one member",
+                st.from
+            ),
+        ));
+    }
+    let own_other: Option<String> = c.query_opt(
+        "SELECT subject FROM recognized_scores WHERE region = ?1 AND home_origin = ?2 \
+         AND member = ?3 AND subject <> ?4 LIMIT 1",
+        params![
+            region.as_str(),
+            st.from.as_str(),
+            member.get(),
+            st.subject.as_str()
+        ],
+        |r| r.get(0),
+    )?;
+    if own_other.is_some() {
+        return Err(refused(
+            "statement-other-resident",
+            format!(
+                "member {member} holds the scores of another resident of {} already: a statement is taken for the resident it states",
                 st.from
             ),
         ));
@@ -338,7 +374,8 @@ fn take_scores_in(b: &mut Batch<'_>, req: TakeScores) -> Result<Vec<RecognizedSc
 }
 
 /// The credited score of `year` that counts toward `member`'s level: the highest
-/// taken under a half not ended whose policy counts scores; 0 if none.
+/// taken under a half that receives, is not ended, and whose policy counts scores; 0
+/// if none.
 pub(crate) fn counted_score(
     c: &Conn,
     region: &RegionCode,
@@ -349,7 +386,7 @@ pub(crate) fn counted_score(
         "SELECT MAX(s.points) FROM recognized_scores s JOIN recognition_agreements a \
          ON a.region = s.region AND a.partner = s.partner \
          WHERE s.region = ?1 AND s.member = ?2 AND s.year = ?3 \
-         AND a.count_scores = 1 AND a.ended_ms IS NULL",
+         AND a.count_scores = 1 AND a.receive = 1 AND a.ended_ms IS NULL",
         params![region.as_str(), member.get(), i64::from(year)],
         |r| r.get(0),
     )?;
@@ -365,9 +402,14 @@ impl Store {
     ) -> Result<Vec<RecognizedScore>> {
         self.read(|c| {
             region_row(c, region)?;
+            if crate::rows::member_commitment(c, region, member)?.is_none() {
+                return Err(StoreError::NotFound(format!(
+                    "member {member} in region {region}"
+                )));
+            }
             let mut out = Vec::new();
             c.query_each(
-                "SELECT s.partner, s.year, s.home_score, s.points, a.count_scores, a.ended_ms \
+                "SELECT s.partner, s.year, s.home_score, s.points, a.count_scores, a.ended_ms, a.receive \
                  FROM recognized_scores s JOIN recognition_agreements a \
                  ON a.region = s.region AND a.partner = s.partner \
                  WHERE s.region = ?1 AND s.member = ?2 ORDER BY s.year DESC, s.partner",
@@ -379,7 +421,9 @@ impl Store {
                             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                         home_score: Points::new(r.get(2)?),
                         points: Points::new(r.get(3)?),
-                        counts: r.get::<i64>(4)? == 1 && r.get::<Option<i64>>(5)?.is_none(),
+                        counts: r.get::<i64>(4)? == 1
+                            && r.get::<i64>(6)? == 1
+                            && r.get::<Option<i64>>(5)?.is_none(),
                     });
                     Ok(())
                 },

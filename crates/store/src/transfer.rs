@@ -316,20 +316,19 @@ fn transfer_out_in(b: &mut Batch<'_>, req: TransferOut) -> Result<TransferredOut
     let categories = half.agreement.categories.clone();
     if !categories.is_empty() {
         let earned = earned_in(c, &region, member, &categories)?;
-        let taken = moved(
-            c,
-            Side::Out,
-            &region,
-            &partner,
-            member,
-            (i64::MIN, i64::MAX),
+        // What left before, to any partner: points go out once, whatever they were.
+        let taken: Option<i64> = c.query_row(
+            "SELECT CAST(SUM(points) AS BIGINT) FROM transfers_out WHERE region = ?1 AND member = ?2",
+            params![region.as_str(), member.get()],
+            |r| r.get(0),
         )?;
+        let taken = taken.unwrap_or(0);
         let room = earned.saturating_sub(taken).max(0);
         if points.get() > room {
             return Err(refused(
                 "agreement-categories",
                 format!(
-                    "the agreement {partner} counts points of {} only: member {member} earned {earned} there and took {taken} already, so at most {room} can go",
+                    "the agreement {partner} counts points of {} only: member {member} earned {earned} there and took {taken} to other regions already, so at most {room} can go",
                     categories.join("、")
                 ),
             ));
@@ -521,7 +520,7 @@ fn check_statement(
         ));
     }
     let key = NoteVerifier::from_vkey(&a.partner_vkey)?;
-    jifen_log::open_note(note, std::slice::from_ref(&key)).map_err(|e| {
+    let signed = jifen_log::open_note(note, std::slice::from_ref(&key)).map_err(|e| {
         refused(
             "statement-signature",
             format!(
@@ -530,6 +529,10 @@ fn check_statement(
             ),
         )
     })?;
+    // What was read above to find the key must be what the signature covers.
+    if Statement::parse(signed).as_ref() != Some(&st) {
+        return Err(malformed("signs another text than the one it shows"));
+    }
     let receipt =
         Receipt::parse(receipt_text).map_err(|e| malformed(&format!("'s receipt: {e}")))?;
     let leaf = receipt

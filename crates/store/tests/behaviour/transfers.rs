@@ -320,6 +320,39 @@ fn categories_bound_a_transfer_and_stated_scores_count_toward_a_level() {
         code(&take(8, &scores, &secret).expect_err("another member")),
         "statement-other-member"
     );
+    // Nor does member 7 take another home resident's scores.
+    let (theirs, their_code) = home
+        .score_statement(&rc(VIL), mid(2), &rc("sz"))
+        .expect("member 2's");
+    assert_eq!(
+        code(&take(7, &theirs, &their_code).expect_err("another resident's")),
+        "statement-other-resident"
+    );
+    // The subject is made with the member's secret key: not from their public
+    // commitment, and not for an erased member.
+    let line = |doc: &str| {
+        doc.lines()
+            .find_map(|l| l.strip_prefix("subject ").map(str::to_owned))
+            .expect("subject")
+    };
+    assert_ne!(line(&scores), line(&theirs));
+    let commitment: Vec<u8> = home
+        .raw_conn()
+        .query_row(
+            "SELECT commitment FROM members WHERE region = ?1 AND member = 1",
+            jifen_store::params![VIL],
+            |r| r.get(0),
+        )
+        .expect("commitment");
+    let public: String = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"jifen/subject/v1\n");
+        h.update(&commitment);
+        h.update(away.region(&rc("sz")).expect("sz").origin.as_bytes());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    };
+    assert_ne!(line(&scores), public);
     // Taken again (a newer statement), it replaces; ended, it no longer counts.
     take(7, &scores, &secret).expect("again");
     assert_eq!(
