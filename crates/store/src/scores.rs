@@ -22,28 +22,20 @@
 
 use jifen_core::{MemberId, OperatorId, Points, RegionCode};
 use jifen_log::NoteVerifier;
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use time::Date;
 
 use crate::command::Command;
 use crate::error::{Result, StoreError};
 use crate::sequencer::Batch;
 use crate::sql::Conn;
-use crate::transfer::STATEMENT_BYTES_MAX;
+use crate::transfer::{STATEMENT_BYTES_MAX, hex, own_origin as region_row, refused, sha256_hex};
 use crate::{Store, params};
 
 /// The first line of every statement of scores.
 pub const SCORES_HEADER: &str = "jifen/scores/v1";
 /// The most closed years a statement of scores holds (the newest).
 pub const SCORE_YEARS_MAX: usize = 10;
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn refused(code: &'static str, detail: impl Into<String>) -> StoreError {
-    StoreError::refused(code, detail.into())
-}
 
 /// What a statement of scores says, signed by the home region's log key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,15 +92,6 @@ impl ScoreStatement {
         };
         (st.to_text() == text).then_some(st)
     }
-}
-
-fn region_row(c: &Conn, region: &RegionCode) -> Result<(String, i32)> {
-    c.query_opt(
-        "SELECT origin, utc_offset_minutes FROM regions WHERE region = ?1",
-        params![region.as_str()],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?
-    .ok_or_else(|| StoreError::NotFound(format!("region {region}")))
 }
 
 fn today(now: jifen_core::Timestamp, offset: i32) -> Result<Date> {
@@ -181,7 +164,7 @@ impl Store {
                 to: half.agreement.partner_origin.clone(),
                 made: day,
                 subject: hex(&subject.finalize()),
-                secret_sha256: hex(&Sha256::digest(secret.as_bytes())),
+                secret_sha256: sha256_hex(secret.as_bytes()),
                 years,
             })
         })?;
@@ -286,10 +269,7 @@ fn take_scores_in(b: &mut Batch<'_>, req: TakeScores) -> Result<Vec<RecognizedSc
             format!("the statement is dated {}, after today", st.made),
         ));
     }
-    if hex(&Sha256::digest(
-        secret.trim().to_ascii_lowercase().as_bytes(),
-    )) != st.secret_sha256
-    {
+    if sha256_hex(secret.trim().to_ascii_lowercase().as_bytes()) != st.secret_sha256 {
         return Err(refused(
             "statement-secret",
             "the one-time code does not match this statement: ask the resident for the code they were shown",

@@ -34,11 +34,11 @@ pub const STATEMENT_HEADER: &str = "jifen/statement/v1";
 /// The longest statement document taken, in bytes.
 pub const STATEMENT_BYTES_MAX: usize = 16 * 1024;
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
@@ -103,11 +103,12 @@ pub fn split_document(doc: &str) -> Option<(&str, &str)> {
     Some((&doc[..=at], &doc[at + 1..]))
 }
 
-fn refused(code: &'static str, detail: impl Into<String>) -> StoreError {
+pub(crate) fn refused(code: &'static str, detail: impl Into<String>) -> StoreError {
     StoreError::refused(code, detail.into())
 }
 
-fn own_origin(c: &Conn, region: &RegionCode) -> Result<(String, i32)> {
+/// The region's log origin and UTC offset (`NotFound` for an unknown region).
+pub(crate) fn own_origin(c: &Conn, region: &RegionCode) -> Result<(String, i32)> {
     c.query_opt(
         "SELECT origin, utc_offset_minutes FROM regions WHERE region = ?1",
         params![region.as_str()],

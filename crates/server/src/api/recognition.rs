@@ -299,10 +299,7 @@ async fn transfer_out(
         .ok()
         .and_then(|n| jifen_core::MemberId::new(n).ok())
         .ok_or_else(|| ApiError::not_found(format!("member {m}")))?;
-    let own = who.member_of(&code) == Some(member) && who.has(&code, Role::Resident);
-    if !own {
-        who.require(&code, &[Role::Station, Role::Admin])?;
-    }
+    own_or_staff(&who, &code, member)?;
     let partner = RegionCode::parse(&body.partner)
         .map_err(|e| ApiError::field("partner", format!("the agreement's name: {e}")))?;
     let key = crate::write::idempotency_key(&headers)?;
@@ -360,10 +357,7 @@ async fn my_transfers(
 ) -> ApiResult<Json<Vec<TransferOutRowOut>>> {
     let code = region(&r)?;
     let member = member_of_path(&m)?;
-    let own = who.member_of(&code) == Some(member) && who.has(&code, Role::Resident);
-    if !own {
-        who.require(&code, &[Role::Station, Role::Admin])?;
-    }
+    own_or_staff(&who, &code, member)?;
     let offset = state.offset(&code).await?;
     let c2 = code.clone();
     let rows = read(&state, move |s| Ok(s.transfers_out(&c2, member)?)).await?;
@@ -399,10 +393,7 @@ async fn statement(
         .map_err(|_| ApiError::not_found(format!("transfer {t}")))?;
     let c2 = code.clone();
     let (member, doc) = read(&state, move |s| Ok(s.statement(&c2, transfer)?)).await?;
-    let own = who.member_of(&code) == Some(member) && who.has(&code, Role::Resident);
-    if !own {
-        who.require(&code, &[Role::Station, Role::Admin])?;
-    }
+    own_or_staff(&who, &code, member)?;
     Ok(axum::response::IntoResponse::into_response((
         [(
             axum::http::header::CONTENT_TYPE,
@@ -552,6 +543,15 @@ pub struct ScoreStatementOut {
     pub years: Vec<YearScoreOut>,
 }
 
+/// The member themself (a resident), or a station or an admin of the region.
+fn own_or_staff(who: &Principal, code: &RegionCode, member: jifen_core::MemberId) -> ApiResult<()> {
+    if who.member_of(code) == Some(member) && who.has(code, Role::Resident) {
+        return Ok(());
+    }
+    who.require(code, &[Role::Station, Role::Admin])?;
+    Ok(())
+}
+
 fn member_of_path(m: &str) -> ApiResult<jifen_core::MemberId> {
     m.parse::<i64>()
         .ok()
@@ -577,10 +577,7 @@ async fn score_statement(
 ) -> ApiResult<(axum::http::StatusCode, Json<ScoreStatementOut>)> {
     let code = region(&r)?;
     let member = member_of_path(&m)?;
-    let own = who.member_of(&code) == Some(member) && who.has(&code, Role::Resident);
-    if !own {
-        who.require(&code, &[Role::Station, Role::Admin])?;
-    }
+    own_or_staff(&who, &code, member)?;
     let partner = RegionCode::parse(&body.partner)
         .map_err(|e| ApiError::field("partner", format!("the agreement's name: {e}")))?;
     let (doc, secret) = read(&state, move |s| {
@@ -701,10 +698,7 @@ async fn recognized_scores(
 ) -> ApiResult<Json<Vec<RecognizedScoreOut>>> {
     let code = region(&r)?;
     let member = member_of_path(&m)?;
-    let own = who.member_of(&code) == Some(member) && who.has(&code, Role::Resident);
-    if !own {
-        who.require(&code, &[Role::Station, Role::Admin])?;
-    }
+    own_or_staff(&who, &code, member)?;
     let rows = read(&state, move |s| Ok(s.recognized_scores(&code, member)?)).await?;
     Ok(Json(rows.into_iter().map(score_out).collect()))
 }
