@@ -29,7 +29,10 @@ use crate::command::Command;
 use crate::error::{Result, StoreError};
 use crate::sequencer::Batch;
 use crate::sql::Conn;
-use crate::transfer::{STATEMENT_BYTES_MAX, hex, own_origin as region_row, refused, sha256_hex};
+use crate::transfer::{
+    STATEMENT_BYTES_MAX, hex, own_origin as region_row, partner_half, refused, sha256_hex,
+    signed_as, unsigned_text,
+};
 use crate::{Store, params};
 
 /// The first line of every statement of scores.
@@ -217,28 +220,9 @@ fn take_scores_in(b: &mut Batch<'_>, req: TakeScores) -> Result<Vec<RecognizedSc
     if document.len() > STATEMENT_BYTES_MAX {
         return Err(malformed("is too long"));
     }
-    let body = document
-        .split_once("\n\n")
-        .map(|(t, _)| format!("{t}\n"))
-        .ok_or_else(|| malformed("is not a signed note"))?;
-    let st = ScoreStatement::parse(&body)
+    let st = ScoreStatement::parse(&unsigned_text(&document)?)
         .ok_or_else(|| malformed("does not read as a jifen statement of scores"))?;
-    let (own, offset) = region_row(c, &region)?;
-    if st.to != own {
-        return Err(refused(
-            "statement-not-for-us",
-            format!(
-                "the statement is made out to {}, not to this region ({own})",
-                st.to
-            ),
-        ));
-    }
-    let half = crate::recognition::by_origin(c, &region, &st.from)?.ok_or_else(|| {
-        refused(
-            "no-agreement",
-            format!("this region has no agreement with {}", st.from),
-        )
-    })?;
+    let (half, offset) = partner_half(c, &region, &st.from, &st.to)?;
     let day = today(now, offset)?;
     if !half.agreement.receive || !half.agreement.in_force(day, half.ended_ms.is_some()) {
         return Err(refused(
@@ -250,19 +234,7 @@ fn take_scores_in(b: &mut Batch<'_>, req: TakeScores) -> Result<Vec<RecognizedSc
         ));
     }
     let key = NoteVerifier::from_vkey(&half.agreement.partner_vkey)?;
-    let signed = jifen_log::open_note(&document, std::slice::from_ref(&key)).map_err(|e| {
-        refused(
-            "statement-signature",
-            format!(
-                "the statement is not signed by {}'s key ({e}): it was changed or made elsewhere",
-                st.from
-            ),
-        )
-    })?;
-    // What was read above to find the key must be what the signature covers.
-    if ScoreStatement::parse(signed).as_ref() != Some(&st) {
-        return Err(malformed("signs another text than the one it shows"));
-    }
+    signed_as(&document, &key, &st.from, &st, ScoreStatement::parse)?;
     if st.made > day {
         return Err(refused(
             "statement-malformed",

@@ -465,6 +465,64 @@ impl Command for TransferIn {
     }
 }
 
+/// The text of a signed note before its signatures, unchecked: read only to learn
+/// which key checks it (then [`signed_as`]).
+pub(crate) fn unsigned_text(note: &str) -> Result<String> {
+    note.split_once("\n\n")
+        .map(|(t, _)| format!("{t}\n"))
+        .ok_or_else(|| refused("statement-malformed", "the statement is not a signed note"))
+}
+
+/// A statement's first checks at the receiving side, for either kind: made out to this
+/// region, from a partner it has a half with. The half, and the region's UTC offset.
+pub(crate) fn partner_half(
+    c: &Conn,
+    region: &RegionCode,
+    from: &str,
+    to: &str,
+) -> Result<(crate::recognition::AgreementRow, i32)> {
+    let (own, offset) = own_origin(c, region)?;
+    if to != own {
+        return Err(refused(
+            "statement-not-for-us",
+            format!("the statement is made out to {to}, not to this region ({own})"),
+        ));
+    }
+    let half = crate::recognition::by_origin(c, region, from)?.ok_or_else(|| {
+        refused(
+            "no-agreement",
+            format!("this region has no agreement with {from}"),
+        )
+    })?;
+    Ok((half, offset))
+}
+
+/// Checks the note's signature by `from`'s key, and that what it signs reads as `st`
+/// (what was read to find the key is what the signature covers).
+pub(crate) fn signed_as<T: PartialEq>(
+    note: &str,
+    key: &NoteVerifier,
+    from: &str,
+    st: &T,
+    parse: fn(&str) -> Option<T>,
+) -> Result<()> {
+    let signed = jifen_log::open_note(note, std::slice::from_ref(key)).map_err(|e| {
+        refused(
+            "statement-signature",
+            format!(
+                "the statement is not signed by {from}'s key ({e}): it was changed or made elsewhere"
+            ),
+        )
+    })?;
+    if parse(signed).as_ref() != Some(st) {
+        return Err(refused(
+            "statement-malformed",
+            "the statement signs another text than the one it shows",
+        ));
+    }
+    Ok(())
+}
+
 /// The checks of a statement against this region's half, offline. Returns the
 /// statement, the home leaf and the half's name.
 fn check_statement(
@@ -479,28 +537,9 @@ fn check_statement(
     }
     let (note, receipt_text) =
         split_document(document).ok_or_else(|| malformed("holds no receipt"))?;
-    let body = note
-        .split_once("\n\n")
-        .map(|(t, _)| format!("{t}\n"))
-        .ok_or_else(|| malformed("is not a signed note"))?;
-    let st =
-        Statement::parse(&body).ok_or_else(|| malformed("does not read as a jifen statement"))?;
-    let (own, offset) = own_origin(c, region)?;
-    if st.to != own {
-        return Err(refused(
-            "statement-not-for-us",
-            format!(
-                "the statement is made out to {}, not to this region ({own})",
-                st.to
-            ),
-        ));
-    }
-    let half = crate::recognition::by_origin(c, region, &st.from)?.ok_or_else(|| {
-        refused(
-            "no-agreement",
-            format!("this region has no agreement with {}", st.from),
-        )
-    })?;
+    let st = Statement::parse(&unsigned_text(note)?)
+        .ok_or_else(|| malformed("does not read as a jifen statement"))?;
+    let (half, offset) = partner_half(c, region, &st.from, &st.to)?;
     let a: &Agreement = &half.agreement;
     if !a.receive {
         return Err(refused(
@@ -521,19 +560,7 @@ fn check_statement(
         ));
     }
     let key = NoteVerifier::from_vkey(&a.partner_vkey)?;
-    let signed = jifen_log::open_note(note, std::slice::from_ref(&key)).map_err(|e| {
-        refused(
-            "statement-signature",
-            format!(
-                "the statement is not signed by {}'s key ({e}): it was changed or made elsewhere",
-                st.from
-            ),
-        )
-    })?;
-    // What was read above to find the key must be what the signature covers.
-    if Statement::parse(signed).as_ref() != Some(&st) {
-        return Err(malformed("signs another text than the one it shows"));
-    }
+    signed_as(note, &key, &st.from, &st, Statement::parse)?;
     let receipt =
         Receipt::parse(receipt_text).map_err(|e| malformed(&format!("'s receipt: {e}")))?;
     let leaf = receipt
